@@ -1,0 +1,68 @@
+/**
+ * Errors as RFC 9457 problem+json. Validation problems name each offending field, so a client can
+ * point at it; anything unexpected becomes a 500 without internals.
+ */
+import type { Context } from "hono";
+import type { z } from "zod";
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class Problem extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 411 | 413 | 415 | 416 | 422 | 429 | 503,
+    readonly title: string,
+    readonly detail: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail);
+  }
+}
+
+export const badRequest = (errors: FieldError[]) =>
+  new Problem(400, "Invalid request", errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors);
+export const notFound = (what: string) => new Problem(404, "Not found", `${what} was not found`);
+export const conflict = (detail: string) => new Problem(409, "Conflict", detail);
+
+export function fieldErrors(error: z.ZodError, prefix = ""): FieldError[] {
+  return error.issues.flatMap((i) => {
+    const at = i.path.reduce<string>(
+      (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+      prefix,
+    );
+    // An unknown key is named itself, so the client sees which field to drop.
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, message: "is not a known field" }));
+    return [{ field: at || "body", message: i.message }];
+  });
+}
+
+/** Reads and validates a JSON body; a body that is not JSON is a 400 too. */
+export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw badRequest([{ field: "body", message: "must be a JSON object" }]);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw badRequest(fieldErrors(parsed.error));
+  return parsed.data;
+}
+
+export function renderProblem(c: Context, err: unknown): Response {
+  if (err instanceof Problem) {
+    return c.json(
+      { type: "about:blank", title: err.title, status: err.status, detail: err.detail, ...(err.errors ? { errors: err.errors } : {}) },
+      err.status,
+      { "content-type": "application/problem+json" },
+    );
+  }
+  console.error(JSON.stringify({ msg: "unhandled error", path: new URL(c.req.url).pathname, error: String(err), stack: (err as Error)?.stack }));
+  return c.json(
+    { type: "about:blank", title: "Internal error", status: 500, detail: "Something went wrong on our side; nothing was changed." },
+    500,
+    { "content-type": "application/problem+json" },
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * Reference uploads. Every file is checked by its magic bytes and size before anything is stored, so
+ * one bad file rejects the request and nothing is created half-way.
+ */
+import { Hono } from "hono";
+import { recordAsset } from "../db/assets.ts";
+import { db } from "../db/client.ts";
+import { newId } from "../lib/crypto.ts";
+import { putBytes, uploadKey } from "../storage/r2.ts";
+import { sniffImage } from "../storage/probe.ts";
+import { assetUrl } from "../storage/urls.ts";
+import { requireApiKey, type AppEnv } from "./auth.ts";
+import { badRequest, Problem, type FieldError } from "./problem.ts";
+
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+export const MAX_FILES = 8;
+
+export const uploads = new Hono<AppEnv>().use(requireApiKey).post("/", async (c) => {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.startsWith("multipart/form-data")) {
+    throw new Problem(415, "Unsupported media type", "send multipart/form-data with one or more image files in the field `files`");
+  }
+  let form: FormData;
+  try {
+    form = await c.req.formData();
+  } catch {
+    throw badRequest([{ field: "body", message: "is not valid multipart/form-data" }]);
+  }
+  const files = form.getAll("files");
+  if (files.length === 0) throw badRequest([{ field: "files", message: "at least one image file is required" }]);
+  if (files.length > MAX_FILES) throw badRequest([{ field: "files", message: `at most ${MAX_FILES} files per request` }]);
+
+  const errors: FieldError[] = [];
+  const checked: { bytes: Uint8Array; name: string; info: NonNullable<ReturnType<typeof sniffImage>> }[] = [];
+  for (const [i, f] of files.entries()) {
+    const field = `files[${i}]`;
+    if (typeof f === "string") { errors.push({ field, message: "must be a file, not text" }); continue; }
+    if (f.size === 0) { errors.push({ field, message: "is empty" }); continue; }
+    if (f.size > MAX_UPLOAD_BYTES) { errors.push({ field, message: `is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB` }); continue; }
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    const info = sniffImage(bytes);
+    if (!info) { errors.push({ field, message: "is not a PNG, JPEG or WebP image" }); continue; }
+    if (!info.width || !info.height || info.width < 64 || info.height < 64) {
+      errors.push({ field, message: "is smaller than 64×64 pixels" });
+      continue;
+    }
+    checked.push({ bytes, name: f.name, info });
+  }
+  if (errors.length) throw badRequest(errors);
+
+  const accountId = c.get("accountId");
+  const d = db(c.env.DB);
+  const origin = new URL(c.req.url).origin;
+  const out = [];
+  for (const f of checked) {
+    const id = newId("up");
+    const stored = await putBytes(c.env.BUCKET, uploadKey(accountId, id, f.info.mime), f.bytes);
+    const row = await recordAsset(d, { accountId, shootId: null, kind: "reference", stored, provenance: { filename: f.name.slice(0, 200) } });
+    out.push({ id: row.id, url: await assetUrl(c.env, origin, row.id), mime: row.mime, bytes: row.bytes, width: row.width, height: row.height });
+  }
+  return c.json({ uploads: out }, 201);
+});

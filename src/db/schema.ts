@@ -1,0 +1,147 @@
+/** D1 schema (drizzle). Every row that holds customer data carries its account id. */
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  webhookUrl: text("webhook_url"),
+  createdAt: text("created_at").notNull().default(now),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull().references(() => accounts.id),
+    name: text("name").notNull(),
+    /** sha256 hex of the key; the key itself is shown once and never stored. */
+    keyHash: text("key_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.keyHash)],
+);
+
+export const shoots = sqliteTable(
+  "shoots",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull().references(() => accounts.id),
+    status: text("status", {
+      enum: ["running", "awaiting_review", "completed", "failed", "cancelled", "expired"],
+    }).notNull(),
+    stage: text("stage", { enum: ["plan", "hero", "contact-sheet", "frames", "clips", "reel"] }).notNull(),
+    brief: text("brief").notNull(),
+    /** ShootParams: references, presets, aspect ratio, review policy, timeouts, stitch settings. */
+    params: text("params", { mode: "json" }).notNull(),
+    plan: text("plan", { mode: "json" }),
+    idempotencyKey: text("idempotency_key"),
+    batchId: text("batch_id"),
+    error: text("error"),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+    completedAt: text("completed_at"),
+  },
+  (t) => [
+    index("shoots_account_created").on(t.accountId, t.createdAt),
+    uniqueIndex("shoots_idempotency").on(t.accountId, t.idempotencyKey),
+  ],
+);
+
+export const checkpoints = sqliteTable(
+  "checkpoints",
+  {
+    id: text("id").primaryKey(),
+    shootId: text("shoot_id").notNull().references(() => shoots.id),
+    stage: text("stage").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status", {
+      enum: ["pending", "approved", "revised", "cancelled", "expired", "auto_approved"],
+    }).notNull(),
+    /** The decision body as received (action, feedback, targets, settings). */
+    decision: text("decision", { mode: "json" }),
+    feedback: text("feedback"),
+    decidedBy: text("decided_by"),
+    decidedAt: text("decided_at"),
+    /** Asset ids shown to the reviewer, plus stage details such as detected frame boxes. */
+    artifacts: text("artifacts", { mode: "json" }).notNull(),
+    timeoutPolicy: text("timeout_policy", { enum: ["expire", "approve"] }).notNull(),
+    expiresAt: text("expires_at"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("checkpoints_stage_attempt").on(t.shootId, t.stage, t.attempt)],
+);
+
+export const assets = sqliteTable(
+  "assets",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull().references(() => accounts.id),
+    /** Null for uploaded references, which several shoots may use. */
+    shootId: text("shoot_id"),
+    kind: text("kind", {
+      enum: ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"],
+    }).notNull(),
+    stage: text("stage"),
+    index: integer("index").notNull().default(0),
+    version: integer("version").notNull().default(1),
+    r2Key: text("r2_key").notNull(),
+    bytes: integer("bytes").notNull(),
+    mime: text("mime").notNull(),
+    sha256: text("sha256").notNull(),
+    width: integer("width"),
+    height: integer("height"),
+    duration: real("duration"),
+    /** Model, prompt, seed, inputs, job id: how this asset was made. */
+    provenance: text("provenance", { mode: "json" }),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("assets_r2_key").on(t.r2Key),
+    index("assets_shoot").on(t.shootId, t.kind, t.index, t.version),
+  ],
+);
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    /** Deterministic: `<shootId>-<stage>-<index>-<attempt>`, so a retried step finds its job. */
+    id: text("id").primaryKey(),
+    shootId: text("shoot_id").notNull(),
+    accountId: text("account_id").notNull(),
+    type: text("type", { enum: ["provider", "media"] }).notNull(),
+    provider: text("provider").notNull(),
+    model: text("model"),
+    stage: text("stage").notNull(),
+    attempt: integer("attempt").notNull().default(1),
+    externalId: text("external_id"),
+    status: text("status", { enum: ["pending", "submitted", "succeeded", "failed"] }).notNull(),
+    dispatches: integer("dispatches").notNull().default(0),
+    costUsd: real("cost_usd"),
+    request: text("request", { mode: "json" }),
+    result: text("result", { mode: "json" }),
+    error: text("error"),
+    createdAt: text("created_at").notNull().default(now),
+    submittedAt: text("submitted_at"),
+    completedAt: text("completed_at"),
+  },
+  (t) => [index("jobs_external").on(t.provider, t.externalId), index("jobs_shoot").on(t.shootId)],
+);
+
+/** Append-only log: the shoot timeline and the SSE stream read it. */
+export const events = sqliteTable(
+  "events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    shootId: text("shoot_id").notNull(),
+    accountId: text("account_id").notNull(),
+    type: text("type").notNull(),
+    data: text("data", { mode: "json" }),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("events_shoot").on(t.shootId, t.id)],
+);

@@ -1,0 +1,89 @@
+/** Shoot rows: the D1 mirror of each workflow instance, for listing, filtering and access checks. */
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import type { ShootParams, ShootStatus, Stage } from "../domain/shoot.ts";
+import type { Db } from "./client.ts";
+import { shoots } from "./schema.ts";
+
+export type ShootRow = typeof shoots.$inferSelect;
+
+export function getShoot(d: Db, accountId: string, id: string) {
+  return d.select().from(shoots).where(and(eq(shoots.id, id), eq(shoots.accountId, accountId))).get();
+}
+
+export function getShootById(d: Db, id: string) {
+  return d.select().from(shoots).where(eq(shoots.id, id)).get();
+}
+
+export function shootByIdempotencyKey(d: Db, accountId: string, key: string) {
+  return d
+    .select()
+    .from(shoots)
+    .where(and(eq(shoots.accountId, accountId), eq(shoots.idempotencyKey, key)))
+    .get();
+}
+
+export async function insertShoot(
+  d: Db,
+  s: { id: string; accountId: string; brief: string; params: ShootParams; idempotencyKey?: string | null; batchId?: string | null },
+): Promise<void> {
+  await d.insert(shoots).values({
+    id: s.id,
+    accountId: s.accountId,
+    brief: s.brief,
+    params: s.params,
+    status: "running",
+    stage: "plan",
+    idempotencyKey: s.idempotencyKey ?? null,
+    batchId: s.batchId ?? null,
+  });
+}
+
+export async function updateShoot(
+  d: Db,
+  id: string,
+  patch: Partial<{ status: ShootStatus; stage: Stage; plan: unknown; error: string | null; completedAt: string }>,
+): Promise<void> {
+  await d
+    .update(shoots)
+    .set({ ...patch, updatedAt: new Date().toISOString() })
+    .where(eq(shoots.id, id));
+}
+
+/** Moves a shoot to a final state unless it already is in one (a cancel never un-finishes a shoot). */
+export async function finishShoot(d: Db, id: string, status: "completed" | "failed" | "cancelled" | "expired", error?: string) {
+  const now = new Date().toISOString();
+  const res = await d
+    .update(shoots)
+    .set({ status, error: error ?? null, completedAt: now, updatedAt: now })
+    .where(and(eq(shoots.id, id), or(eq(shoots.status, "running"), eq(shoots.status, "awaiting_review"))))
+    .run();
+  return (res.meta?.changes ?? 0) > 0;
+}
+
+export interface ListFilter {
+  status?: ShootStatus;
+  stage?: Stage;
+  cursor?: { createdAt: string; id: string };
+  limit: number;
+}
+
+export function listShoots(d: Db, accountId: string, f: ListFilter) {
+  const where: SQL[] = [eq(shoots.accountId, accountId)];
+  if (f.status) where.push(eq(shoots.status, f.status));
+  if (f.stage) where.push(eq(shoots.stage, f.stage));
+  if (f.cursor) {
+    where.push(
+      or(
+        lt(shoots.createdAt, f.cursor.createdAt),
+        and(eq(shoots.createdAt, f.cursor.createdAt), lt(shoots.id, f.cursor.id)),
+      )!,
+    );
+  }
+  return d
+    .select()
+    .from(shoots)
+    .where(and(...where))
+    .orderBy(desc(shoots.createdAt), desc(shoots.id))
+    .limit(f.limit + 1)
+    .all();
+}

@@ -1,0 +1,79 @@
+/**
+ * Media queue consumer: turns a job row into a request to the media service (with signed URLs for
+ * its inputs and outputs), records the outcome once, and tells the workflow with the job's own event
+ * type. A fault on the way (the service is down or restarting) retries the message; a job that is
+ * already finished is only re-announced, never re-run.
+ */
+import { getContainer } from "@cloudflare/containers";
+import { db } from "../db/client.ts";
+import { logEvent } from "../db/events.ts";
+import { finishJob, getJob, toSignal, type JobResult, type JobSignal } from "../db/jobs.ts";
+import { blobUrl } from "../storage/urls.ts";
+import type { MediaJobMessage, MediaJobRequest } from "./protocol.ts";
+
+const URL_TTL_SECONDS = 3600;
+
+export async function handleMediaBatch(batch: MessageBatch<MediaJobMessage>, env: Env): Promise<void> {
+  for (const msg of batch.messages) {
+    try {
+      await runJob(env, msg.body.jobId);
+      msg.ack();
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "media job dispatch failed", job: msg.body.jobId, attempt: msg.attempts, error: String(err) }));
+      msg.retry({ delaySeconds: Math.min(2 ** msg.attempts, 30) });
+    }
+  }
+}
+
+async function runJob(env: Env, jobId: string): Promise<void> {
+  const d = db(env.DB);
+  const job = await getJob(d, jobId);
+  if (!job) return; // nothing to do for an unknown id
+  if (!job.result) {
+    const req = job.request as MediaJobRequest;
+    const body = {
+      kind: req.kind,
+      params: req.params,
+      inputs: await Promise.all(req.inputs.map(async (i) => ({ name: i.name, url: await blobUrl(env, "GET", i.key, URL_TTL_SECONDS) }))),
+      outputs: Object.fromEntries(
+        await Promise.all(req.outputs.map(async (o) => [o.name, await blobUrl(env, "PUT", o.key, URL_TTL_SECONDS)] as const)),
+      ),
+    };
+    const res = await mediaFetch(env, `/jobs/${encodeURIComponent(jobId)}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = (await res.json().catch(() => null)) as { result?: unknown; error?: string } | null;
+    let result: JobResult;
+    if (res.status === 200 && answer?.result) result = { status: "succeeded", output: answer.result };
+    else if (res.status === 422 || res.status === 400) result = { status: "failed", error: answer?.error ?? `media service answered ${res.status}` };
+    else throw new Error(`media service answered ${res.status}`);
+    if (await finishJob(d, jobId, result, 0)) {
+      await logEvent(d, {
+        shootId: job.shootId,
+        accountId: job.accountId,
+        type: result.status === "succeeded" ? "job.completed" : "job.failed",
+        data: { job: jobId, provider: "media", ...(result.status === "failed" ? { error: result.error } : {}) },
+      });
+    }
+  }
+  const finished = (await getJob(d, jobId))!;
+  await notifyWorkflow(env, finished.shootId, jobId, toSignal(finished.result as JobResult));
+}
+
+/** Wakes the waiting workflow; a shoot that has ended meanwhile simply has no one waiting. */
+export async function notifyWorkflow(env: Env, shootId: string, jobId: string, payload: JobSignal): Promise<void> {
+  try {
+    const instance = await env.SHOOT.get(shootId);
+    await instance.sendEvent({ type: `job-${jobId}`, payload });
+  } catch (err) {
+    console.warn(JSON.stringify({ msg: "workflow not notified", shoot: shootId, job: jobId, error: String(err) }));
+  }
+}
+
+/** The local media service in development, the MediaContainer in production. */
+function mediaFetch(env: Env, path: string, init: RequestInit): Promise<Response> {
+  if (env.MEDIA_SERVICE_URL) return fetch(`${env.MEDIA_SERVICE_URL.replace(/\/$/, "")}${path}`, init);
+  return getContainer(env.MEDIA_CONTAINER, "media").fetch(new Request(`http://media${path}`, init));
+}

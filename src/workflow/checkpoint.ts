@@ -1,0 +1,67 @@
+/**
+ * A human checkpoint: record it as pending, wait for its decision event, and apply the timeout
+ * policy when none comes. Stages the review policy does not list approve themselves.
+ */
+import { db } from "../db/client.ts";
+import { openCheckpoint, resolveCheckpoint } from "../db/checkpoints.ts";
+import { logEvent } from "../db/events.ts";
+import { updateShoot } from "../db/shoots.ts";
+import type { Decision, Stage } from "../domain/shoot.ts";
+import { DB_STEP, isTimeout, type Duration, type RunContext } from "./context.ts";
+
+export type Outcome = Decision | { action: "expire" };
+
+/** The event type a decision for this checkpoint is sent as: unique per stage and attempt. */
+export const decisionEventType = (stage: string, attempt: number) => `decision-${stage}-${attempt}`;
+
+export async function awaitDecision(ctx: RunContext, stage: Stage, attempt: number, artifacts: unknown): Promise<Outcome> {
+  const { env, step, shootId, accountId, params } = ctx;
+  const auto = !params.review.includes(stage);
+  const name = `${stage}#${attempt}`;
+
+  await step.do(`open ${name}`, DB_STEP, async () => {
+    const d = db(env.DB);
+    const expiresAt = new Date(Date.now() + durationMs(params.checkpointTimeout)).toISOString();
+    await openCheckpoint(d, { shootId, stage, attempt, artifacts, timeoutPolicy: params.timeoutPolicy, expiresAt, autoApprove: auto });
+    if (!auto) await updateShoot(d, shootId, { status: "awaiting_review", stage });
+    await logEvent(d, {
+      shootId,
+      accountId,
+      type: auto ? "checkpoint.resolved" : "checkpoint.pending",
+      data: { stage, attempt, ...(auto ? { action: "approve", by: "review-policy" } : { expiresAt }) },
+    });
+  });
+  if (auto) return { action: "approve" };
+
+  let outcome: Outcome;
+  try {
+    const event = await step.waitForEvent<Decision>(`decide ${name}`, {
+      type: decisionEventType(stage, attempt),
+      timeout: params.checkpointTimeout as Duration,
+    });
+    outcome = event.payload;
+  } catch (err) {
+    if (!isTimeout(err)) throw err;
+    const approve = params.timeoutPolicy === "approve";
+    await step.do(`timeout ${name}`, DB_STEP, async () => {
+      const d = db(env.DB);
+      await resolveCheckpoint(d, `${shootId}-${stage}-${attempt}`, approve ? "approved" : "expired", null, "timeout");
+      await logEvent(d, { shootId, accountId, type: "checkpoint.resolved", data: { stage, attempt, action: approve ? "approve" : "expire", by: "timeout" } });
+    });
+    outcome = approve ? { action: "approve" } : { action: "expire" };
+  }
+
+  if (outcome.action === "approve" || outcome.action === "revise") {
+    await step.do(`resume ${name}`, DB_STEP, async () => {
+      await updateShoot(db(env.DB), shootId, { status: "running" });
+    });
+  }
+  return outcome;
+}
+
+export function durationMs(duration: string): number {
+  const m = /^(\d+) (second|minute|hour|day)s?$/.exec(duration);
+  if (!m) return 7 * 86_400_000;
+  const unit = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 }[m[2] as "second"];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,127 @@
+/**
+ * A media job (crop, reframe, stitch) as durable parts: enqueue it on the media Queue, wait for the
+ * consumer to report it, and record its outputs as assets. Queue messages can be lost (local queues
+ * live in memory), so a wait that times out re-dispatches the same job id; the media service answers
+ * a job id it has finished with its stored result, so nothing is made twice.
+ */
+import { NonRetryableError } from "cloudflare:workflows";
+import { recordAsset, type AssetKind } from "../db/assets.ts";
+import { db } from "../db/client.ts";
+import { logEvent } from "../db/events.ts";
+import { countDispatch, ensureJob, getJob, markSubmitted, type JobResult, type JobSignal, toSignal } from "../db/jobs.ts";
+import type { MediaJobMessage, MediaJobRequest, MediaOutputMeta } from "../media/protocol.ts";
+import { shootKey } from "../storage/r2.ts";
+import { DB_STEP, IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
+import type { StoredRef } from "./provider-job.ts";
+
+export interface MediaJobSpec {
+  /** Step name base, e.g. `crop#1`. */
+  name: string;
+  stage: string;
+  kind: MediaJobRequest["kind"];
+  attempt: number;
+  inputs: { name: string; key: string }[];
+  outputs: { name: string; kind: AssetKind; index: number; version: number; mime: string }[];
+  params: Record<string, unknown>;
+}
+
+/** What a stage shows its reviewer besides the outputs (crop: the detected boxes and confidence). */
+export interface MediaDetails {
+  boxes?: { x: number; y: number; width: number; height: number }[];
+  confidence?: number;
+}
+
+export type MediaJobOutcome =
+  | { ok: true; assets: Record<string, StoredRef>; details: MediaDetails }
+  | { ok: false; error: string };
+
+export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<MediaJobOutcome> {
+  const { env, step, shootId, accountId } = ctx;
+  const id = makeJobId(shootId, spec.kind, spec.attempt);
+  const message: MediaJobMessage = { jobId: id };
+
+  await step.do(`enqueue ${spec.name}`, IO_STEP, async () => {
+    const d = db(env.DB);
+    const request: MediaJobRequest = {
+      kind: spec.kind,
+      inputs: spec.inputs,
+      outputs: spec.outputs.map((o) => ({
+        name: o.name,
+        key: shootKey(accountId, shootId, o.kind, o.index, o.version, o.mime),
+        mime: o.mime,
+      })),
+      params: spec.params,
+    };
+    const job = await ensureJob(d, {
+      id,
+      shootId,
+      accountId,
+      type: "media",
+      provider: "media",
+      model: spec.kind,
+      stage: spec.stage,
+      attempt: spec.attempt,
+      status: "pending",
+      request,
+    });
+    if (job.status === "pending") {
+      await markSubmitted(d, id, null);
+      await logEvent(d, { shootId, accountId, type: "job.submitted", data: { job: id, provider: "media", stage: spec.stage } });
+    }
+    await env.MEDIA_JOBS.send(message);
+    await countDispatch(d, id, job.dispatches + 1);
+    return { jobId: id };
+  });
+
+  let result: JobSignal | null = null;
+  const maxWaits = Number(env.MEDIA_MAX_WAITS) || 6;
+  for (let wait = 1; !result; wait++) {
+    try {
+      const event = await step.waitForEvent(`await ${spec.name}#${wait}`, {
+        type: `job-${id}`,
+        timeout: env.MEDIA_JOB_TIMEOUT as Duration,
+      });
+      result = event.payload as JobSignal;
+    } catch (err) {
+      if (!isTimeout(err)) throw err;
+      if (wait >= maxWaits) throw new NonRetryableError(`${spec.name}: the media service gave no result after ${wait} dispatches`);
+      result = await step.do(`redispatch ${spec.name}#${wait}`, IO_STEP, async () => {
+        const d = db(env.DB);
+        const job = (await getJob(d, id))!;
+        if (job.result) return toSignal(job.result as JobResult);
+        await env.MEDIA_JOBS.send(message);
+        await countDispatch(d, id, job.dispatches + 1);
+        return null;
+      });
+    }
+  }
+  if (result.status === "failed") return { ok: false, error: result.error };
+
+  return step.do(`record ${spec.name}`, DB_STEP, async () => {
+    const d = db(env.DB);
+    const job = (await getJob(d, id))!;
+    const { outputs, ...details } = ((job.result as { output?: { outputs?: Record<string, MediaOutputMeta> } }).output ?? {}) as {
+      outputs?: Record<string, MediaOutputMeta>;
+    } & Record<string, unknown>;
+    const request = job.request as MediaJobRequest;
+    const assets: Record<string, StoredRef> = {};
+    for (const o of spec.outputs) {
+      const meta = outputs?.[o.name];
+      const key = request.outputs.find((x) => x.name === o.name)!.key;
+      if (!meta) throw new NonRetryableError(`${spec.name}: the media service did not report output ${o.name}`);
+      const row = await recordAsset(d, {
+        accountId,
+        shootId,
+        kind: o.kind,
+        stage: spec.stage,
+        index: o.index,
+        version: o.version,
+        stored: { key, bytes: meta.bytes, sha256: meta.sha256, mime: meta.mime as never, width: meta.width, height: meta.height, duration: meta.duration },
+        provenance: { job: id, media: spec.kind, params: spec.params, inputs: spec.inputs.map((i) => i.key) },
+      });
+      assets[o.name] = { assetId: row.id, key: row.r2Key, width: row.width, height: row.height };
+      await logEvent(d, { shootId, accountId, type: "asset.stored", data: { asset: row.id, kind: o.kind, index: o.index, version: o.version } });
+    }
+    return { ok: true as const, assets, details: { boxes: details.boxes, confidence: details.confidence } as MediaDetails };
+  });
+}

@@ -1,0 +1,350 @@
+/**
+ * ShootWorkflow: one durable instance per shoot. The pipeline reads like SPEC section 2:
+ *
+ *   plan -> hero -> contact sheet -> frames -> clips -> reel
+ *
+ * Each stage makes its output, opens a checkpoint and loops on `revise` until it is approved;
+ * only what a revision targets is redone, and every attempt is a new asset version. Side effects
+ * live in steps (see provider-job.ts, media-job.ts, checkpoint.ts); step names carry the attempt.
+ */
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
+import { NonRetryableError } from "cloudflare:workflows";
+import { db } from "../db/client.ts";
+import { logEvent } from "../db/events.ts";
+import { finishShoot, getShootById, updateShoot } from "../db/shoots.ts";
+import { assetsByIds } from "../db/assets.ts";
+import type { Plan } from "../domain/plan.ts";
+import { clipPrompt, contactSheetPrompt, frameEditPrompt, heroPrompt } from "../domain/prompts.ts";
+import type { ShootParams, Stage, StitchSettings } from "../domain/shoot.ts";
+import { FRAME_COUNT, NEGATIVE_PROMPT } from "../domain/shots.ts";
+import type { ProviderRequest } from "../providers/jobs.ts";
+import { awaitDecision, type Outcome } from "./checkpoint.ts";
+import { DB_STEP, type RunContext } from "./context.ts";
+import { runMediaJob } from "./media-job.ts";
+import { makePlan } from "./plan.ts";
+import { runProviderJob, type StoredRef } from "./provider-job.ts";
+
+export interface ShootInput {
+  shootId: string;
+  accountId: string;
+}
+
+/** Ends the run early without an error: the reviewer cancelled, or a checkpoint expired. */
+class Stop {
+  constructor(readonly status: "cancelled" | "expired", readonly stage: Stage) {}
+}
+
+export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
+  async run(event: WorkflowEvent<ShootInput>, step: WorkflowStep) {
+    const { shootId, accountId } = event.payload;
+    const shoot = await step.do("load", DB_STEP, async () => {
+      const d = db(this.env.DB);
+      const row = await getShootById(d, shootId);
+      if (!row) throw new NonRetryableError(`shoot ${shootId} not found`);
+      const params = row.params as ShootParams;
+      const refs = await assetsByIds(d, accountId, params.references);
+      const references = params.references.map((id) => refs.find((r) => r.id === id)!.r2Key);
+      return { brief: row.brief, params, references };
+    });
+    const ctx: RunContext = { env: this.env, step, shootId, accountId, params: shoot.params };
+
+    try {
+      const plan = await planStage(ctx, shoot.brief, shoot.references);
+      const hero = await heroStage(ctx, shoot.brief, plan, shoot.references);
+      const sheet = await contactSheetStage(ctx, plan, hero, shoot.references);
+      const frames = await framesStage(ctx, plan, sheet);
+      const clips = await clipsStage(ctx, plan, frames);
+      await reelStage(ctx, plan, frames, clips);
+      await step.do("complete", DB_STEP, async () => {
+        const d = db(this.env.DB);
+        await finishShoot(d, shootId, "completed");
+        await logEvent(d, { shootId, accountId, type: "shoot.completed" });
+      });
+      return { status: "completed" };
+    } catch (err) {
+      if (err instanceof Stop) {
+        await step.do(`finish ${err.status}`, DB_STEP, async () => {
+          const d = db(this.env.DB);
+          await finishShoot(d, shootId, err.status);
+          await logEvent(d, { shootId, accountId, type: `shoot.${err.status}`, data: { stage: err.stage } });
+        });
+        return { status: err.status };
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      await step.do("fail", DB_STEP, async () => {
+        const d = db(this.env.DB);
+        await finishShoot(d, shootId, "failed", message);
+        await logEvent(d, { shootId, accountId, type: "shoot.failed", data: { error: message } });
+      });
+      throw err;
+    }
+  }
+}
+
+/** Moves the shoot's visible stage forward (and logs it). */
+function enter(ctx: RunContext, stage: Stage): Promise<void> {
+  return ctx.step.do(`enter ${stage}`, DB_STEP, async () => {
+    const d = db(ctx.env.DB);
+    await updateShoot(d, ctx.shootId, { stage, status: "running" });
+    await logEvent(d, { shootId: ctx.shootId, accountId: ctx.accountId, type: "stage.started", data: { stage } });
+  });
+}
+
+/** Approve goes on; cancel and expire end the run; revise hands the decision back to the stage. */
+function revisionOrDone(outcome: Outcome, stage: Stage) {
+  if (outcome.action === "cancel") throw new Stop("cancelled", stage);
+  if (outcome.action === "expire") throw new Stop("expired", stage);
+  return outcome.action === "revise" ? outcome : null;
+}
+
+// ---- 0. plan ------------------------------------------------------------------------------------
+
+async function planStage(ctx: RunContext, brief: string, references: string[]): Promise<Plan> {
+  await enter(ctx, "plan");
+  let presets = ctx.params.presets;
+  let feedback: string | null = null;
+  for (let attempt = 1; ; attempt++) {
+    const { plan, assetId } = await ctx.step.do(`plan#${attempt}`, { retries: { limit: 2, delay: "2 seconds" }, timeout: "3 minutes" }, () =>
+      makePlan(ctx, { brief, references, presets, feedback, attempt }),
+    );
+    const revise = revisionOrDone(await awaitDecision(ctx, "plan", attempt, { assets: [assetId] }), "plan");
+    if (!revise) return plan;
+    presets = { ...presets, ...revise.presets };
+    feedback = revise.feedback ?? null;
+  }
+}
+
+// ---- 1. hero ------------------------------------------------------------------------------------
+
+async function heroStage(ctx: RunContext, brief: string, plan: Plan, references: string[]): Promise<StoredRef> {
+  await enter(ctx, "hero");
+  let feedback: string | null = null;
+  let aspect: string = ctx.params.aspectRatio ?? "2:3";
+  let current = plan;
+  for (let attempt = 1; ; attempt++) {
+    const prompt = heroPrompt(current, brief, feedback);
+    const hero = await runProviderJob(ctx, {
+      name: `hero#${attempt}`,
+      stage: "hero",
+      asset: { kind: "hero", index: 0, version: attempt, mime: "image/png" },
+      request: imageRequest(ctx.env, prompt, references.map(r2), aspect),
+      provenance: { prompt, aspectRatio: aspect, presets: pick(current), feedback },
+    });
+    const revise = revisionOrDone(await awaitDecision(ctx, "hero", attempt, { assets: [hero.assetId] }), "hero");
+    if (!revise) return hero;
+    feedback = revise.feedback ?? null;
+    current = { ...current, ...revise.presets };
+    aspect = revise.aspectRatio ?? aspect;
+  }
+}
+
+// ---- 2. contact sheet ---------------------------------------------------------------------------
+
+async function contactSheetStage(ctx: RunContext, plan: Plan, hero: StoredRef, references: string[]): Promise<StoredRef> {
+  await enter(ctx, "contact-sheet");
+  let feedback: string | null = null;
+  for (let attempt = 1; ; attempt++) {
+    const prompt = contactSheetPrompt(plan, feedback);
+    const sheet = await runProviderJob(ctx, {
+      name: `contact-sheet#${attempt}`,
+      stage: "contact-sheet",
+      asset: { kind: "contact-sheet", index: 0, version: attempt, mime: "image/png" },
+      request: imageRequest(ctx.env, prompt, [r2(hero.key), ...references.map(r2)], "3:2"),
+      provenance: { prompt, hero: hero.assetId, feedback },
+    });
+    const revise = revisionOrDone(await awaitDecision(ctx, "contact-sheet", attempt, { assets: [sheet.assetId] }), "contact-sheet");
+    if (!revise) return sheet;
+    feedback = revise.feedback ?? null;
+  }
+}
+
+// ---- 3. frames ----------------------------------------------------------------------------------
+
+async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promise<StoredRef[]> {
+  await enter(ctx, "frames");
+  const versions = Array<number>(FRAME_COUNT).fill(0);
+  let frames: StoredRef[] = [];
+  let crop: { boxes?: unknown; confidence?: unknown; error?: string } = {};
+  let aspect = ctx.params.aspectRatio;
+  let cropAttempts = 0;
+  let reframes = 0;
+
+  const indices = [...Array(FRAME_COUNT).keys()].map((i) => i + 1);
+  const cut = async (mode: "detect" | "equal") => {
+    cropAttempts++;
+    const out = await runMediaJob(ctx, {
+      name: `crop#${cropAttempts}`,
+      stage: "frames",
+      kind: "crop",
+      attempt: cropAttempts,
+      inputs: [{ name: "sheet", key: sheet.key }],
+      outputs: indices.map((i) => ({ name: `frame-${i}`, kind: "frame", index: i, version: versions[i - 1] + 1, mime: "image/png" })),
+      params: { rows: 2, cols: 3, mode },
+    });
+    if (!out.ok) {
+      crop = { error: out.error };
+      return;
+    }
+    crop = { boxes: out.details.boxes, confidence: out.details.confidence };
+    frames = indices.map((i) => out.assets[`frame-${i}`]);
+    versions.forEach((_, i) => versions[i]++);
+    if (aspect) await reframe(aspect);
+  };
+  const reframe = async (ratio: string) => {
+    reframes++;
+    const out = await runMediaJob(ctx, {
+      name: `reframe#${reframes}`,
+      stage: "frames",
+      kind: "reframe",
+      attempt: reframes,
+      inputs: indices.map((i) => ({ name: `frame-${i}`, key: frames[i - 1].key })),
+      outputs: indices.map((i) => ({ name: `frame-${i}`, kind: "frame", index: i, version: versions[i - 1] + 1, mime: "image/png" })),
+      params: { aspectRatio: ratio, method: "attention" },
+    });
+    if (!out.ok) throw new NonRetryableError(`reframe to ${ratio} failed: ${out.error}`);
+    frames = indices.map((i) => out.assets[`frame-${i}`]);
+    versions.forEach((_, i) => versions[i]++);
+  };
+  const regenerate = (n: number, feedback: string) => {
+    const version = versions[n - 1] + 1;
+    const prompt = frameEditPrompt(plan, feedback);
+    return runProviderJob(ctx, {
+      name: `frame-${n}#${version}`,
+      stage: "frames",
+      asset: { kind: "frame", index: n, version, mime: "image/png" },
+      request: imageRequest(ctx.env, prompt, [r2(frames[n - 1].key)], aspect ?? "1:1"),
+      provenance: { prompt, from: frames[n - 1].assetId, feedback },
+    }).then((ref) => {
+      frames[n - 1] = ref;
+      versions[n - 1] = version;
+    });
+  };
+
+  await cut("detect");
+  for (let attempt = 1; ; attempt++) {
+    const artifacts = crop.error
+      ? { assets: [sheet.assetId], error: crop.error }
+      : { assets: frames.map((f) => f.assetId), boxes: crop.boxes, confidence: crop.confidence };
+    const revise = revisionOrDone(await awaitDecision(ctx, "frames", attempt, artifacts), "frames");
+    if (!revise) return frames;
+    if (revise.split || crop.error) {
+      await cut(revise.split ?? "detect");
+      continue;
+    }
+    if (revise.aspectRatio) {
+      aspect = revise.aspectRatio;
+      await reframe(aspect);
+    }
+    const targets = revise.frames ?? (revise.feedback && !revise.aspectRatio ? indices : []);
+    if (targets.length) await Promise.all(targets.map((n) => regenerate(n, revise.feedback || "refine the image")));
+  }
+}
+
+// ---- 4. clips -----------------------------------------------------------------------------------
+
+interface ClipSet {
+  clips: (StoredRef | undefined)[];
+  versions: number[];
+  stitch: StitchSettings;
+}
+
+async function clipsStage(ctx: RunContext, plan: Plan, frames: StoredRef[]): Promise<ClipSet> {
+  await enter(ctx, "clips");
+  const set: ClipSet = { clips: [], versions: Array<number>(6).fill(0), stitch: { ...ctx.params.stitch } };
+  await makeClips(ctx, plan, frames, set, wantedClips(set).map((n) => ({ n, feedback: null })));
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await awaitDecision(ctx, "clips", attempt, {
+      assets: set.clips.slice(0, wantedClips(set).length).map((c) => c!.assetId),
+      stitch: set.stitch,
+    });
+    const revise = revisionOrDone(outcome, "clips");
+    const decision = revise ?? (outcome as { stitch?: Partial<StitchSettings> });
+    set.stitch = { ...set.stitch, ...decision.stitch };
+    const jobs = wantedClips(set)
+      .filter((n) => !set.clips[n - 1] || revise?.clips?.includes(n))
+      .map((n) => ({ n, feedback: revise?.feedback ?? null }));
+    // An approval that turned the loop on still needs the loop clip shown before the reel.
+    if (!revise && jobs.length === 0) return set;
+    await makeClips(ctx, plan, frames, set, jobs);
+  }
+}
+
+const wantedClips = (set: ClipSet) => [1, 2, 3, 4, 5, ...(set.stitch.loop ? [6] : [])];
+
+/** Generates clips i -> i+1 (6 -> 1 for the loop) in parallel, at most CLIP_CONCURRENCY at once. */
+async function makeClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet, jobs: { n: number; feedback: string | null }[]) {
+  const cap = Math.max(1, Number(ctx.env.CLIP_CONCURRENCY) || 3);
+  for (let i = 0; i < jobs.length; i += cap) {
+    await Promise.all(
+      jobs.slice(i, i + cap).map(async ({ n, feedback }) => {
+        const version = set.versions[n - 1] + 1;
+        const from = frames[n - 1];
+        const to = frames[n % FRAME_COUNT];
+        const prompt = clipPrompt(plan, n, feedback);
+        set.clips[n - 1] = await runProviderJob(ctx, {
+          name: `clip-${n}#${version}`,
+          stage: "clips",
+          asset: { kind: "clip", index: n, version, mime: "video/mp4" },
+          request: clipRequest(ctx.env, prompt, from.key, to.key),
+          provenance: { prompt, from: from.assetId, to: to.assetId, feedback },
+        });
+        set.versions[n - 1] = version;
+      }),
+    );
+  }
+}
+
+// ---- 5. reel ------------------------------------------------------------------------------------
+
+async function reelStage(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet): Promise<void> {
+  await enter(ctx, "reel");
+  for (let attempt = 1; ; attempt++) {
+    const clips = set.clips.slice(0, wantedClips(set).length) as StoredRef[];
+    const { loop: _loop, ...stitch } = set.stitch;
+    const out = await runMediaJob(ctx, {
+      name: `stitch#${attempt}`,
+      stage: "reel",
+      kind: "stitch",
+      attempt,
+      inputs: clips.map((c, i) => ({ name: `clip-${i + 1}`, key: c.key })),
+      outputs: [
+        { name: "reel", kind: "reel", index: 0, version: attempt, mime: "video/mp4" },
+        { name: "poster", kind: "poster", index: 0, version: attempt, mime: "image/jpeg" },
+      ],
+      params: stitch,
+    });
+    const artifacts = out.ok
+      ? { assets: [out.assets.reel.assetId, out.assets.poster.assetId], stitch: set.stitch }
+      : { assets: clips.map((c) => c.assetId), stitch: set.stitch, error: out.error };
+    const revise = revisionOrDone(await awaitDecision(ctx, "reel", attempt, artifacts), "reel");
+    if (!revise) return;
+    set.stitch = { ...set.stitch, ...revise.stitch };
+    const missing = wantedClips(set).filter((n) => !set.clips[n - 1] || revise.clips?.includes(n));
+    if (missing.length) await makeClips(ctx, plan, frames, set, missing.map((n) => ({ n, feedback: revise.feedback ?? null })));
+  }
+}
+
+// ---- requests -----------------------------------------------------------------------------------
+
+const r2 = (key: string) => `r2:${key}`;
+const pick = (p: Plan) => ({ pose: p.pose, background: p.background, style: p.style });
+
+function imageRequest(env: Env, prompt: string, imageUrls: string[], aspectRatio: string): ProviderRequest {
+  return {
+    provider: "fal",
+    model: env.IMAGE_MODEL,
+    input: { prompt, image_urls: imageUrls, aspect_ratio: aspectRatio, resolution: env.IMAGE_RESOLUTION, output_format: "png", num_images: 1 },
+  };
+}
+
+function clipRequest(env: Env, prompt: string, fromKey: string, toKey: string): ProviderRequest {
+  const duration = env.CLIP_SECONDS === "10" ? "10" : "5";
+  if (env.CLIP_PROVIDER === "fal") {
+    return {
+      provider: "fal",
+      model: env.CLIP_FAL_MODEL,
+      input: { prompt, start_image_url: r2(fromKey), end_image_url: r2(toKey), duration, negative_prompt: NEGATIVE_PROMPT, generate_audio: false },
+    };
+  }
+  return { provider: "kling", model: env.CLIP_MODEL, image: r2(fromKey), imageTail: r2(toKey), prompt, negativePrompt: NEGATIVE_PROMPT, duration };
+}
