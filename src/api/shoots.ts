@@ -9,7 +9,7 @@ import { assetsByIds, assetsForShoot, type AssetRow } from "../db/assets.ts";
 import { checkpointsForShoot, pendingCheckpoint, reopenCheckpoint, resolveCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
 import { db, schema, type Db } from "../db/client.ts";
 import { eventsSince, logEvent } from "../db/events.ts";
-import { finishShoot, getShoot, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
+import { finishShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
 import {
   CreateShootSchema,
   DecisionSchema,
@@ -21,7 +21,7 @@ import {
   type ShootParams,
   type Stage,
 } from "../domain/shoot.ts";
-import { newId, sha256Hex } from "../lib/crypto.ts";
+import { newId } from "../lib/crypto.ts";
 import { assetUrl } from "../storage/urls.ts";
 import { decisionEventType } from "../workflow/checkpoint.ts";
 import { requireApiKey, type AppEnv } from "./auth.ts";
@@ -63,8 +63,7 @@ export const shootsApi = new Hono<AppEnv>()
       timeoutPolicy: body.timeoutPolicy ?? "expire",
       stitch: { ...DEFAULT_STITCH, ...body.stitch },
     };
-    // With an idempotency key the id is derived from it, so a retried request cannot start a second shoot.
-    const id = body.idempotencyKey ? `sh_${(await sha256Hex(`${accountId}\n${body.idempotencyKey}`)).slice(0, 24)}` : newId("sh");
+    const id = body.idempotencyKey ? await idempotentShootId(accountId, body.idempotencyKey) : newId("sh");
     try {
       await insertShoot(d, { id, accountId, brief: body.brief, params, idempotencyKey: body.idempotencyKey });
     } catch (err) {

@@ -1,10 +1,16 @@
 /** Shoot rows: the D1 mirror of each workflow instance, for listing, filtering and access checks. */
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import type { ShootParams, ShootStatus, Stage } from "../domain/shoot.ts";
+import { sha256Hex } from "../lib/crypto.ts";
 import type { Db } from "./client.ts";
 import { shoots } from "./schema.ts";
 
 export type ShootRow = typeof shoots.$inferSelect;
+
+/** With an idempotency key the shoot id is derived from it, so a retried request cannot start a second shoot. */
+export async function idempotentShootId(accountId: string, key: string): Promise<string> {
+  return `sh_${(await sha256Hex(`${accountId}\n${key}`)).slice(0, 24)}`;
+}
 
 export function getShoot(d: Db, accountId: string, id: string) {
   return d.select().from(shoots).where(and(eq(shoots.id, id), eq(shoots.accountId, accountId))).get();

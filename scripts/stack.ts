@@ -1,0 +1,195 @@
+/**
+ * The local stack: `wrangler dev` (Worker, Workflows, Queues, D1, R2), the media service and the
+ * provider simulator, each its own process group so it can be stopped (or SIGKILLed, in the
+ * durability tests) and started again on the same persisted state.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "..");
+const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+export type ServiceName = "worker" | "media" | "sim";
+
+export interface StackOptions {
+  /** Where D1/R2/Workflow state, the dev key and service state live. */
+  stateDir: string;
+  ports: { worker: number; media: number; sim: number };
+  /** Run against the simulator (default) or real providers configured in .dev.vars. */
+  simulate: boolean;
+  /** Extra Worker vars, e.g. shorter timeouts in tests. */
+  vars?: Record<string, string>;
+  /** Extra environment for the simulator, e.g. shorter clips in tests. */
+  simEnv?: Record<string, string>;
+  log?: (name: ServiceName, line: string) => void;
+}
+
+export interface DevIdentity {
+  accountId: string;
+  apiKey: string;
+  signingSecret: string;
+}
+
+export class Stack {
+  readonly procs = new Map<ServiceName, ChildProcess>();
+  identity!: DevIdentity;
+  constructor(readonly opts: StackOptions) {}
+
+  get url() {
+    return `http://127.0.0.1:${this.opts.ports.worker}`;
+  }
+  get simUrl() {
+    return `http://127.0.0.1:${this.opts.ports.sim}`;
+  }
+  get mediaUrl() {
+    return `http://127.0.0.1:${this.opts.ports.media}`;
+  }
+
+  /** Applies migrations and makes sure the local account and API key exist. */
+  prepare(): DevIdentity {
+    const { stateDir } = this.opts;
+    mkdirSync(stateDir, { recursive: true });
+    wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", this.persistDir]);
+    const file = path.join(stateDir, "dev-identity.json");
+    let id: DevIdentity | null = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null;
+    if (!id) {
+      id = {
+        accountId: `acct_local_${randomBytes(4).toString("hex")}`,
+        apiKey: `atl_${randomBytes(24).toString("base64url")}`,
+        signingSecret: randomBytes(32).toString("base64url"),
+      };
+      writeFileSync(file, JSON.stringify(id, null, 2), { mode: 0o600 });
+    }
+    const hash = createHash("sha256").update(id.apiKey).digest("hex");
+    // Idempotent: a restart keeps the same account and key.
+    wrangler([
+      "d1", "execute", "DB", "--local", "--persist-to", this.persistDir, "--command",
+      `INSERT OR IGNORE INTO accounts (id, name) VALUES ('${id.accountId}', 'Local studio'); ` +
+        `INSERT OR IGNORE INTO api_keys (id, account_id, name, key_hash, prefix) VALUES ('key_${id.accountId}', '${id.accountId}', 'local', '${hash}', '${id.apiKey.slice(0, 8)}');`,
+    ]);
+    this.identity = id;
+    return id;
+  }
+
+  get persistDir() {
+    return path.join(this.opts.stateDir, "wrangler");
+  }
+
+  async start(names: ServiceName[] = ["sim", "media", "worker"]): Promise<void> {
+    for (const name of names) this.spawn(name);
+    await Promise.all(names.map((n) => this.waitHealthy(n)));
+  }
+
+  private spawn(name: ServiceName) {
+    const { ports, stateDir } = this.opts;
+    const node = process.execPath;
+    let args: string[];
+    let env: NodeJS.ProcessEnv = { ...process.env };
+    if (name === "sim") {
+      args = ["--import", "tsx", "sim/server.ts"];
+      env = { ...env, SIM_PORT: String(ports.sim), SIM_STATE_DIR: path.join(stateDir, "sim"), ...this.opts.simEnv };
+    } else if (name === "media") {
+      args = ["--import", "tsx", "container/server.ts"];
+      env = { ...env, MEDIA_PORT: String(ports.media), MEDIA_STATE_DIR: path.join(stateDir, "media") };
+    } else {
+      args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(ports.worker), "--persist-to", this.persistDir,
+        "--show-interactive-dev-session=false", "--inspector-port", "0", ...varArgs(this.workerVars())];
+    }
+    const child = spawn(node, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const log = this.opts.log;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        for (const line of chunk.split("\n")) if (line.trim()) log?.(name, redact(line, this.identity));
+      });
+    }
+    this.procs.set(name, child);
+  }
+
+  /** The Worker's vars: local URLs for the media service, and the simulator unless real keys are used. */
+  private workerVars(): Record<string, string> {
+    const sim = this.simUrl;
+    return {
+      PUBLIC_URL: this.url,
+      MEDIA_SERVICE_URL: this.mediaUrl,
+      SIGNING_SECRET: this.identity.signingSecret,
+      ...(this.opts.simulate
+        ? {
+            FAL_KEY: "sim-fal-key",
+            FAL_QUEUE_URL: `${sim}/fal`,
+            FAL_JWKS_URL: `${sim}/fal/.well-known/jwks.json`,
+            KLING_BASE_URL: `${sim}/kling`,
+            KLING_ACCESS_KEY: "sim-access",
+            KLING_SECRET_KEY: "sim-secret",
+            ANTHROPIC_BASE_URL: `${sim}/anthropic`,
+            ANTHROPIC_API_KEY: "sim-anthropic-key",
+          }
+        : {}),
+      ...this.opts.vars,
+    };
+  }
+
+  async waitHealthy(name: ServiceName, timeoutMs = 120_000): Promise<void> {
+    const url = { worker: `${this.url}/api/health`, media: `${this.mediaUrl}/health`, sim: `${this.simUrl}/__sim/faults` }[name];
+    const started = Date.now();
+    while (Date.now() - started < timeoutMs) {
+      const child = this.procs.get(name);
+      if (child && child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) return;
+      } catch {
+        /* not up yet */
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    throw new Error(`${name} did not become healthy within ${timeoutMs / 1000}s`);
+  }
+
+  /** Kills a service's whole process group (wrangler and its workerd children alike). */
+  async kill(name: ServiceName, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.procs.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      /* already gone */
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    this.procs.delete(name);
+  }
+
+  async restart(names: ServiceName[]): Promise<void> {
+    for (const n of names) await this.kill(n, "SIGKILL");
+    await this.start(names);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((n) => this.kill(n, "SIGTERM")));
+    await Promise.all([...this.procs.keys()].map((n) => this.kill(n, "SIGKILL")));
+  }
+}
+
+function wrangler(args: string[]) {
+  const res = spawnSync(process.execPath, [WRANGLER, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  if (res.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${res.stdout}\n${res.stderr}`);
+}
+
+function varArgs(vars: Record<string, string>): string[] {
+  return Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+}
+
+/** Keeps the dev key and signing secret out of logs. */
+function redact(line: string, id?: DevIdentity): string {
+  if (!id) return line;
+  return line.split(id.apiKey).join("atl_***").split(id.signingSecret).join("***");
+}
+
+/** True when .dev.vars holds real provider keys: then the simulator is not used. */
+export function hasRealKeys(): boolean {
+  const file = path.join(ROOT, ".dev.vars");
+  return existsSync(file) && /^\s*FAL_KEY\s*=\s*\S+/m.test(readFileSync(file, "utf8"));
+}

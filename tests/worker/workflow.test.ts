@@ -1,0 +1,243 @@
+/**
+ * ShootWorkflow inside workerd: approve, revise and cancel at every checkpoint, and the timeout
+ * policy. Decisions go through the real HTTP API (which resolves the D1 row and sends the event);
+ * provider and media jobs are replaced at their step boundaries (submit/store, enqueue/record) and
+ * their completion events with `mockEvent`, since the simulator and media service cannot call back
+ * into this in-process Worker. The real path is covered end to end in tests/e2e.
+ */
+import { introspectWorkflowInstance } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { idempotentShootId } from "../../src/db/shoots.ts";
+import { call, newAccount, uploadRefs } from "./helpers.ts";
+
+type Introspector = Awaited<ReturnType<typeof introspectWorkflowInstance>>;
+type Modifier = Parameters<Parameters<Introspector["modify"]>[0]>[0];
+
+interface ShootJson {
+  status: string;
+  stage: string;
+  checkpoint: { stage: string; attempt: number } | null;
+  checkpoints: { stage: string; attempt: number; status: string; decision: string | null; feedback: string | null }[];
+}
+
+/** Stands in for every provider and media job a test might reach. */
+async function mockJobs(m: Modifier, shootId: string) {
+  await m.disableSleeps();
+  await m.disableRetryDelays();
+  const provider = async (name: string, kind: string, index: number, version: number) => {
+    const jobId = `${shootId}-${kind}-${index}-${version}`;
+    await m.mockStepResult({ name: `submit ${name}` }, { jobId });
+    await m.mockEvent({ type: `job-${jobId}`, payload: { status: "succeeded", outputUrl: `https://provider.test/${jobId}` } });
+    await m.mockStepResult({ name: `store ${name}` }, { assetId: `as-${name}`, key: `test/${name}`, width: 100, height: 100 });
+  };
+  const media = async (name: string, kind: string, attempt: number, outputs: string[]) => {
+    const jobId = `${shootId}-${kind}-${attempt}`;
+    await m.mockStepResult({ name: `enqueue ${name}` }, { jobId });
+    await m.mockEvent({ type: `job-${jobId}`, payload: { status: "succeeded" } });
+    const assets = Object.fromEntries(outputs.map((o) => [o, { assetId: `as-${name}-${o}`, key: `test/${name}/${o}`, width: 100, height: 100 }]));
+    await m.mockStepResult({ name: `record ${name}` }, { ok: true, assets, details: { boxes: [], confidence: 0.97 } });
+  };
+  for (const v of [1, 2]) {
+    await provider(`hero#${v}`, "hero", 0, v);
+    await provider(`contact-sheet#${v}`, "contact-sheet", 0, v);
+    await media(`crop#${v}`, "crop", v, [1, 2, 3, 4, 5, 6].map((i) => `frame-${i}`));
+    await media(`stitch#${v}`, "stitch", v, ["reel", "poster"]);
+    for (let n = 1; n <= 6; n++) await provider(`clip-${n}#${v}`, "clip", n, v);
+  }
+  for (let n = 1; n <= 6; n++) await provider(`frame-${n}#2`, "frame", n, 2);
+}
+
+async function startShoot(opts: { review?: string[]; timeoutPolicy?: "expire" | "approve"; modify?: (m: Modifier) => Promise<void> } = {}) {
+  const { apiKey, accountId } = await newAccount();
+  const refs = await uploadRefs(apiKey, 2);
+  const key = crypto.randomUUID();
+  const id = await idempotentShootId(accountId, key);
+  const instance = await introspectWorkflowInstance(env.SHOOT, id);
+  await instance.modify(async (m) => {
+    await mockJobs(m, id);
+    await opts.modify?.(m);
+  });
+  const res = await call("/api/shoots", {
+    method: "POST",
+    key: apiKey,
+    body: JSON.stringify({ brief: "streetwear editorial, confident energy", references: refs, idempotencyKey: key, review: opts.review, timeoutPolicy: opts.timeoutPolicy }),
+  });
+  expect(res.status).toBe(201);
+  const get = async () => (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as ShootJson;
+  const pending = async (stage: string, attempt: number) => {
+    await instance.waitForStepResult({ name: `open ${stage}#${attempt}` });
+    const s = await get();
+    expect(s.checkpoint).toMatchObject({ stage, attempt });
+    expect(s.status).toBe("awaiting_review");
+  };
+  const decide = async (stage: string, body: Record<string, unknown>) => {
+    const r = await call(`/api/shoots/${id}/checkpoints/${stage}/decision`, { method: "POST", key: apiKey, body: JSON.stringify(body) });
+    expect(r.status, await r.clone().text()).toBe(202);
+  };
+  return { id, apiKey, instance, get, pending, decide };
+}
+
+const STAGES = ["hero", "contact-sheet", "frames", "clips", "reel"] as const;
+
+describe("ShootWorkflow", () => {
+  it("approving every checkpoint completes the shoot", async () => {
+    const s = await startShoot();
+    await using _ = s.instance;
+    for (const stage of STAGES) {
+      await s.pending(stage, 1);
+      await s.decide(stage, { action: "approve" });
+    }
+    await s.instance.waitForStatus("complete");
+    const shoot = await s.get();
+    expect(shoot.status).toBe("completed");
+    expect(shoot.checkpoints.map((c) => [c.stage, c.status])).toEqual([["plan", "auto_approved"], ...STAGES.map((st) => [st, "approved"])]);
+  });
+
+  it("revise redoes only the targeted work and keeps going", async () => {
+    const s = await startShoot({ review: ["plan", ...STAGES] });
+    await using _ = s.instance;
+
+    await s.pending("plan", 1);
+    await s.decide("plan", { action: "revise", presets: { background: "industrial" }, feedback: "rawer setting" });
+    expect(await s.instance.waitForStepResult({ name: "plan#2" })).toMatchObject({ plan: { background: "industrial" } });
+    await s.pending("plan", 2);
+    await s.decide("plan", { action: "approve" });
+
+    await s.pending("hero", 1);
+    await s.decide("hero", { action: "revise", feedback: "warmer light" });
+    await s.pending("hero", 2);
+    await s.decide("hero", { action: "approve" });
+
+    await s.pending("contact-sheet", 1);
+    await s.decide("contact-sheet", { action: "revise", feedback: "more dramatic angles" });
+    await s.pending("contact-sheet", 2);
+    await s.decide("contact-sheet", { action: "approve" });
+
+    await s.pending("frames", 1);
+    await s.decide("frames", { action: "revise", frames: [3], feedback: "crisper collar" });
+    await s.pending("frames", 2);
+    await s.decide("frames", { action: "approve" });
+
+    await s.pending("clips", 1);
+    await s.decide("clips", { action: "revise", clips: [2], feedback: "slower move" });
+    await s.pending("clips", 2);
+    await s.decide("clips", { action: "approve", stitch: { easing: "cinematic" } });
+
+    await s.pending("reel", 1);
+    await s.decide("reel", { action: "revise", stitch: { clipSeconds: 2 } });
+    await s.pending("reel", 2);
+    await s.decide("reel", { action: "approve" });
+    await s.instance.waitForStatus("complete");
+
+    // Exactly the targeted jobs were redone: frame 3 and clip 2, and nothing else.
+    await expect(s.instance.waitForStepResult({ name: "submit frame-3#2" })).resolves.toBeTruthy();
+    await expect(s.instance.waitForStepResult({ name: "submit clip-2#2" })).resolves.toBeTruthy();
+    const shoot = await s.get();
+    expect(shoot.status).toBe("completed");
+    const revised = shoot.checkpoints.filter((c) => c.status === "revised").map((c) => `${c.stage}#${c.attempt}`);
+    expect(revised).toEqual(["plan#1", "hero#1", "contact-sheet#1", "frames#1", "clips#1", "reel#1"]);
+    expect(shoot.checkpoints.find((c) => c.stage === "hero" && c.attempt === 1)?.feedback).toBe("warmer light");
+  });
+
+  for (const [i, stage] of STAGES.entries()) {
+    it(`cancel at the ${stage} checkpoint ends the shoot as cancelled`, async () => {
+      const s = await startShoot();
+      await using _ = s.instance;
+      for (const earlier of STAGES.slice(0, i)) {
+        await s.pending(earlier, 1);
+        await s.decide(earlier, { action: "approve" });
+      }
+      await s.pending(stage, 1);
+      await s.decide(stage, { action: "cancel" });
+      await s.instance.waitForStatus("complete");
+      expect(await s.instance.getOutput()).toEqual({ status: "cancelled" });
+      const shoot = await s.get();
+      expect(shoot.status).toBe("cancelled");
+      expect(shoot.stage).toBe(stage);
+      // A decision after the end changes nothing.
+      const late = await call(`/api/shoots/${s.id}/checkpoints/${stage}/decision`, { method: "POST", key: s.apiKey, body: JSON.stringify({ action: "approve" }) });
+      expect(late.status).toBe(409);
+    });
+  }
+
+  it("a checkpoint that times out expires the shoot under the expire policy", async () => {
+    const s = await startShoot({ timeoutPolicy: "expire", modify: (m) => m.forceEventTimeout({ name: "decide hero#1" }) });
+    await using _ = s.instance;
+    await s.instance.waitForStatus("complete");
+    expect(await s.instance.getOutput()).toEqual({ status: "expired" });
+    const shoot = await s.get();
+    expect(shoot.status).toBe("expired");
+    expect(shoot.checkpoints.find((c) => c.stage === "hero")).toMatchObject({ status: "expired" });
+  });
+
+  it("a checkpoint that times out approves itself under the approve policy", async () => {
+    const s = await startShoot({ timeoutPolicy: "approve", modify: (m) => m.forceEventTimeout({ name: "decide contact-sheet#1" }) });
+    await using _ = s.instance;
+    await s.pending("hero", 1);
+    await s.decide("hero", { action: "approve" });
+    await s.pending("frames", 1);
+    const shoot = await s.get();
+    expect(shoot.checkpoints.find((c) => c.stage === "contact-sheet")).toMatchObject({ status: "approved" });
+  });
+
+  it("stages left out of the review policy approve themselves", async () => {
+    const s = await startShoot({ review: ["reel"] });
+    await using _ = s.instance;
+    await s.pending("reel", 1);
+    const shoot = await s.get();
+    expect(shoot.checkpoints.filter((c) => c.status === "auto_approved").map((c) => c.stage)).toEqual(["plan", "hero", "contact-sheet", "frames", "clips"]);
+    await s.decide("reel", { action: "approve" });
+    await s.instance.waitForStatus("complete");
+    expect((await s.get()).status).toBe("completed");
+  });
+});
+
+describe("decisions that do not fit", () => {
+  it("get 409, 404 or 400 and change nothing", async () => {
+    const s = await startShoot();
+    await using _ = s.instance;
+    await s.pending("hero", 1);
+    const before = await s.get();
+    const post = (path: string, body: unknown) =>
+      call(path, { method: "POST", key: s.apiKey, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+    // wrong stage
+    const wrong = await post(`/api/shoots/${s.id}/checkpoints/frames/decision`, { action: "approve" });
+    expect(wrong.status).toBe(409);
+    // unknown shoot
+    expect((await post(`/api/shoots/sh_nope/checkpoints/hero/decision`, { action: "approve" })).status).toBe(404);
+    // malformed bodies name the field
+    const bad = await post(`/api/shoots/${s.id}/checkpoints/hero/decision`, { action: "approve-ish" });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: { field: string }[] }).errors[0].field).toBe("action");
+    const notJson = await post(`/api/shoots/${s.id}/checkpoints/hero/decision`, "{nope");
+    expect(notJson.status).toBe(400);
+    const badTarget = await post(`/api/shoots/${s.id}/checkpoints/hero/decision`, { action: "revise", frames: [3], feedback: "x" });
+    expect(badTarget.status).toBe(400);
+    expect(((await badTarget.json()) as { errors: { field: string }[] }).errors[0].field).toBe("frames");
+    const outOfRange = await post(`/api/shoots/${s.id}/checkpoints/hero/decision`, { action: "revise", feedback: "x", stitch: { fps: 500 } });
+    expect(outOfRange.status).toBe(400);
+
+    const after = await s.get();
+    expect(after.checkpoints).toEqual(before.checkpoints);
+    expect(after.status).toBe("awaiting_review");
+
+    // the same decision twice: the first counts, the second is a 409
+    await s.decide("hero", { action: "approve" });
+    expect((await post(`/api/shoots/${s.id}/checkpoints/hero/decision`, { action: "approve" })).status).toBe(409);
+    await s.pending("contact-sheet", 1);
+    expect((await s.get()).checkpoints.filter((c) => c.stage === "hero")).toHaveLength(1);
+  });
+
+  it("another account cannot see or decide a shoot", async () => {
+    const s = await startShoot();
+    await using _ = s.instance;
+    await s.pending("hero", 1);
+    const other = await newAccount("other studio");
+    expect((await call(`/api/shoots/${s.id}`, { key: other.apiKey })).status).toBe(404);
+    const r = await call(`/api/shoots/${s.id}/checkpoints/hero/decision`, { method: "POST", key: other.apiKey, body: JSON.stringify({ action: "approve" }) });
+    expect(r.status).toBe(404);
+    expect((await s.get()).checkpoint).toMatchObject({ stage: "hero" });
+  });
+});
