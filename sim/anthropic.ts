@@ -1,0 +1,198 @@
+/**
+ * The Anthropic Messages API under /anthropic, standing in for the "creative director": it reads
+ * the brief from the last user message and answers with the deterministic planner's plan, in
+ * whichever form the request asked for (forced tool use, structured JSON output, or plain text).
+ */
+import crypto from "node:crypto";
+import { Hono, type Context } from "hono";
+import type { SimContext } from "./context.ts";
+import { checkAnthropicAuth } from "./keys.ts";
+import { sleep } from "./webhooks.ts";
+
+type PlanFn = (input: { brief: string; presets?: Record<string, string> }) => unknown;
+
+let planner: Promise<PlanFn> | undefined;
+/** Loaded lazily so the sim starts even while src/domain is mid-edit. */
+function loadPlanner(): Promise<PlanFn> {
+  planner ??= import("../src/domain/plan.ts").then((m) => (m as { planShoot: PlanFn }).planShoot);
+  planner.catch(() => {
+    planner = undefined;
+  });
+  return planner;
+}
+
+interface ContentBlock {
+  type: string;
+  text?: string;
+}
+interface MessageParam {
+  role: string;
+  content: string | ContentBlock[];
+}
+interface Tool {
+  name: string;
+  input_schema?: unknown;
+}
+interface CreateBody {
+  model?: unknown;
+  max_tokens?: unknown;
+  messages?: unknown;
+  tools?: Tool[];
+  tool_choice?: { type: string; name?: string };
+  output_config?: { format?: { type?: string } };
+  stream?: boolean;
+}
+
+function textOf(content: MessageParam["content"]): string {
+  if (typeof content === "string") return content;
+  return content
+    .filter((b) => b.type === "text" && typeof b.text === "string")
+    .map((b) => b.text)
+    .join("\n");
+}
+
+/** The brief is the <brief>…</brief> section when present, else the whole text. */
+export function extractBrief(text: string): string {
+  return (/<brief>([\s\S]*?)<\/brief>/i.exec(text)?.[1] ?? text).trim();
+}
+
+/** Optional preset overrides: <presets>{json}</presets> or <pose>/<background>/<style> tags. */
+export function extractPresets(text: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  const json = /<presets>([\s\S]*?)<\/presets>/i.exec(text)?.[1];
+  if (json) {
+    try {
+      const v = JSON.parse(json) as Record<string, unknown>;
+      for (const k of ["pose", "background", "style"]) if (typeof v[k] === "string") out[k] = v[k] as string;
+    } catch {
+      // not JSON: ignore, the tags below may still carry them
+    }
+  }
+  for (const k of ["pose", "background", "style"]) {
+    const m = new RegExp(`<${k}>\\s*([a-z0-9-]+)\\s*</${k}>`, "i").exec(text);
+    if (m) out[k] = m[1];
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
+
+export function anthropicRoutes(ctx: SimContext): Hono {
+  const app = new Hono();
+
+  const error = (c: Context, status: number, type: string, message: string) => {
+    const id = `req_sim_${crypto.randomBytes(12).toString("hex")}`;
+    c.header("request-id", id);
+    return c.json({ type: "error", error: { type, message }, request_id: id }, status as 400);
+  };
+
+  app.post("/v1/messages", async (c) => {
+    const auth = checkAnthropicAuth(c.req.header("x-api-key"), c.req.header("authorization"), ctx.config.anthropicKey);
+    if (!auth.ok) return error(c, 401, "authentication_error", auth.reason);
+    if (ctx.faults.failSubmit()) return error(c, 529, "overloaded_error", "Overloaded (simulated fault)");
+
+    let body: CreateBody;
+    const raw = await c.req.text();
+    try {
+      body = JSON.parse(raw) as CreateBody;
+    } catch {
+      return error(c, 400, "invalid_request_error", "Request body is not valid JSON");
+    }
+    if (typeof body.model !== "string" || !body.model) return error(c, 400, "invalid_request_error", "model: Field required");
+    if (typeof body.max_tokens !== "number" || body.max_tokens < 1) {
+      return error(c, 400, "invalid_request_error", "max_tokens: Field required");
+    }
+    if (!Array.isArray(body.messages) || body.messages.length === 0) {
+      return error(c, 400, "invalid_request_error", "messages: at least one message is required");
+    }
+    const messages = body.messages as MessageParam[];
+    const lastUser = [...messages].reverse().find((m) => m?.role === "user");
+    if (!lastUser) return error(c, 400, "invalid_request_error", "messages: a user message is required");
+
+    const tools = Array.isArray(body.tools) ? body.tools : [];
+    const choice = body.tool_choice;
+    let tool: Tool | undefined;
+    if (choice?.type === "tool") {
+      tool = tools.find((t) => t.name === choice.name);
+      if (!tool) return error(c, 400, "invalid_request_error", `tool_choice: tool '${choice.name}' not found in tools`);
+    } else if (choice?.type === "any" || (tools.length > 0 && choice?.type !== "none")) {
+      tool = tools[0];
+    }
+
+    if (ctx.faults.failJob()) return error(c, 500, "api_error", "Internal server error (simulated fault)");
+
+    let plan: Record<string, unknown>;
+    try {
+      const text = textOf(lastUser.content);
+      const planShoot = await loadPlanner();
+      plan = { ...(planShoot({ brief: extractBrief(text), presets: extractPresets(text) }) as Record<string, unknown>) };
+      // This plan is "from Claude" as far as the product can tell.
+      if ("planner" in plan) plan.planner = "claude";
+    } catch (err) {
+      ctx.log(`Anthropic planner failed: ${(err as Error).message}`);
+      return error(c, 500, "api_error", `planner unavailable: ${(err as Error).message}`);
+    }
+    await sleep(50);
+
+    const json = JSON.stringify(plan);
+    const content = tool
+      ? [{ type: "tool_use", id: `toolu_sim_${crypto.randomBytes(12).toString("hex")}`, name: tool.name, input: plan }]
+      : [{ type: "text", text: json, citations: null }];
+    const message = {
+      id: `msg_sim_${crypto.randomBytes(12).toString("hex")}`,
+      type: "message",
+      role: "assistant",
+      model: body.model,
+      content,
+      stop_reason: tool ? "tool_use" : "end_turn",
+      stop_sequence: null,
+      stop_details: null,
+      container: null,
+      usage: {
+        input_tokens: tokens(raw),
+        output_tokens: tokens(json),
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_creation: null,
+        server_tool_use: null,
+        service_tier: "standard",
+      },
+    };
+    const reqId = `req_sim_${crypto.randomBytes(12).toString("hex")}`;
+    c.header("request-id", reqId);
+    ctx.log(`Anthropic ${message.id} (${tool ? `tool ${tool.name}` : body.output_config?.format ? "json output" : "text"})`);
+    if (body.stream) return stream(c, message, json, !!tool);
+    return c.json(message);
+  });
+
+  /** Server-sent events in the Messages streaming format, for clients that use .stream(). */
+  function stream(c: Context, message: { content: { type: string }[]; usage: { output_tokens: number } } & Record<string, unknown>, json: string, isTool: boolean) {
+    const block = message.content[0] as Record<string, unknown>;
+    const events: [string, unknown][] = [
+      ["message_start", { type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 1 } } }],
+      [
+        "content_block_start",
+        { type: "content_block_start", index: 0, content_block: isTool ? { ...block, input: {} } : { type: "text", text: "", citations: null } },
+      ],
+    ];
+    for (let i = 0; i < json.length; i += 256) {
+      const piece = json.slice(i, i + 256);
+      events.push([
+        "content_block_delta",
+        { type: "content_block_delta", index: 0, delta: isTool ? { type: "input_json_delta", partial_json: piece } : { type: "text_delta", text: piece } },
+      ]);
+    }
+    events.push(["content_block_stop", { type: "content_block_stop", index: 0 }]);
+    events.push([
+      "message_delta",
+      { type: "message_delta", delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: { output_tokens: message.usage.output_tokens } },
+    ]);
+    events.push(["message_stop", { type: "message_stop" }]);
+    const text = events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join("");
+    return new Response(text, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "request-id": c.res.headers.get("request-id") ?? "" },
+    });
+  }
+
+  return app;
+}
