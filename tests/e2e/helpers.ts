@@ -1,0 +1,77 @@
+/** Starts a private copy of the whole stack (own ports and state) and talks to it as a client. */
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { runTool } from "../../container/ffmpeg.ts";
+import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
+
+export async function startTestStack(name: string, portBase: number, vars: Record<string, string> = {}, simEnv: Record<string, string> = {}) {
+  const stateDir = path.join(ROOT, ".atelier", `test-${name}-${randomBytes(3).toString("hex")}`);
+  const logs: string[] = [];
+  const stack = new Stack({
+    stateDir,
+    ports: { worker: portBase, media: portBase + 1, sim: portBase + 2 },
+    simulate: true,
+    vars: { PROVIDER_WAIT_TIMEOUT: "30 seconds", MEDIA_JOB_TIMEOUT: "20 seconds", PROVIDER_MAX_WAITS: "40", MEDIA_MAX_WAITS: "30", ...vars },
+    simEnv,
+    log: (svc: ServiceName, line) => {
+      logs.push(`[${svc}] ${line}`);
+      if (process.env.ATELIER_TEST_VERBOSE) console.log(`[${svc}] ${line}`);
+    },
+  });
+  stack.prepare();
+  await stack.start();
+  const cleanup = async () => {
+    await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  return { stack, logs, cleanup };
+}
+
+export function client(stack: Stack) {
+  const key = () => stack.identity.apiKey;
+  return async <T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${stack.url}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${key()}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 240_000, everyMs = 500): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface VideoFacts { codec: string; pixFmt: string; fps: number; frames: number; width: number; height: number; moovFirst: boolean }
+
+/** What a player would see: codec, pixel format, frame rate, counted frames, and faststart. */
+export async function videoFacts(bytes: Uint8Array, file: string): Promise<VideoFacts> {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(file, bytes);
+  const { stdout } = await runTool("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=codec_name,pix_fmt,r_frame_rate,nb_read_frames,width,height", "-of", "json", file]);
+  const s = JSON.parse(stdout.toString()).streams[0];
+  const [n, d] = String(s.r_frame_rate).split("/").map(Number);
+  return { codec: s.codec_name, pixFmt: s.pix_fmt, fps: n / d, frames: Number(s.nb_read_frames), width: s.width, height: s.height, moovFirst: moovBeforeMdat(bytes) };
+}
+
+function moovBeforeMdat(b: Uint8Array): boolean {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i + 8 <= b.length; ) {
+    const size = dv.getUint32(i);
+    const type = String.fromCharCode(...b.subarray(i + 4, i + 8));
+    if (type === "moov") return true;
+    if (type === "mdat") return false;
+    if (size < 8) return false;
+    i += size;
+  }
+  return false;
+}
