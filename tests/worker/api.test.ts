@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, newAccount, uploadRefs } from "./helpers.ts";
+import { call, newAccount, parkedWorkflows, uploadRefs } from "./helpers.ts";
 import { makePng } from "./png.ts";
 
 describe("health and auth", () => {
@@ -63,5 +63,96 @@ describe("shoots", () => {
     const res = await call("/api/shoots", { method: "POST", key: b.apiKey, body: JSON.stringify({ brief: "streetwear editorial", references: [ref] }) });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { errors: { field: string }[] }).errors[0].field).toBe("references[0]");
+  });
+});
+
+describe("asset content", () => {
+  async function oneUpload() {
+    const acct = await newAccount();
+    const form = new FormData();
+    form.append("files", new File([await makePng(120, 80)], "a.png", { type: "image/png" }));
+    const { uploads } = (await (await call("/api/uploads", { method: "POST", body: form, key: acct.apiKey })).json()) as {
+      uploads: { id: string; url: string; bytes: number }[];
+    };
+    return { ...acct, upload: uploads[0], path: `/api/assets/${uploads[0].id}/content` };
+  }
+
+  it("serves ranges, suffix ranges, 416 and 304 with immutable private caching", async () => {
+    const { apiKey, upload, path } = await oneUpload();
+    const full = await call(path, { key: apiKey });
+    expect(full.status).toBe(200);
+    expect(full.headers.get("cache-control")).toBe("private, max-age=31536000, immutable");
+    const etag = full.headers.get("etag")!;
+    const bytes = new Uint8Array(await full.arrayBuffer());
+    expect(bytes.length).toBe(upload.bytes);
+
+    const part = await call(path, { key: apiKey, headers: { range: "bytes=0-9" } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get("content-range")).toBe(`bytes 0-9/${upload.bytes}`);
+    expect(new Uint8Array(await part.arrayBuffer())).toEqual(bytes.slice(0, 10));
+
+    const suffix = await call(path, { key: apiKey, headers: { range: "bytes=-5" } });
+    expect(suffix.status).toBe(206);
+    expect(new Uint8Array(await suffix.arrayBuffer())).toEqual(bytes.slice(-5));
+
+    const beyond = await call(path, { key: apiKey, headers: { range: `bytes=${upload.bytes}-` } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get("content-range")).toBe(`bytes */${upload.bytes}`);
+
+    expect((await call(path, { key: apiKey, headers: { "if-none-match": etag } })).status).toBe(304);
+  });
+
+  it("is invisible to other accounts and needs a valid signature without a key", async () => {
+    const { upload, path } = await oneUpload();
+    const other = await newAccount();
+    expect((await call(path, { key: other.apiKey })).status).toBe(404);
+    expect((await call(path)).status).toBe(401);
+    const signed = new URL(upload.url);
+    expect((await call(signed.pathname + signed.search)).status).toBe(200);
+    const tampered = signed.search.replace(/sig=./, (m) => (m.endsWith("A") ? "sig=B" : "sig=A"));
+    expect((await call(signed.pathname + tampered)).status).toBe(401);
+    // A signature for one asset does not open another.
+    const { path: otherPath } = await oneUpload();
+    expect((await call(otherPath + signed.search)).status).toBe(401);
+  });
+
+  it("internal blob URLs need a signature for exactly that key and method", async () => {
+    expect((await call("/internal/blobs/accounts/x/uploads/y.png")).status).toBe(403);
+    expect((await call("/internal/blobs/accounts/x/uploads/y.png", { method: "PUT", body: "x" })).status).toBe(403);
+  });
+});
+
+describe("listing", () => {
+  it("pages with a cursor and filters by status", async () => {
+    await using _ = await parkedWorkflows();
+    const { apiKey } = await newAccount();
+    const refs = await uploadRefs(apiKey, 1);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await call("/api/shoots", { method: "POST", key: apiKey, body: JSON.stringify({ brief: `shoot number ${i}`, references: refs }) });
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    const first = (await (await call("/api/shoots?limit=2", { key: apiKey })).json()) as { shoots: { id: string }[]; nextCursor: string };
+    expect(first.shoots).toHaveLength(2);
+    const second = (await (await call(`/api/shoots?limit=2&cursor=${first.nextCursor}`, { key: apiKey })).json()) as { shoots: { id: string }[]; nextCursor: string | null };
+    expect(second.shoots).toHaveLength(1);
+    expect(second.nextCursor).toBeNull();
+    expect([...first.shoots, ...second.shoots].map((s) => s.id).sort()).toEqual([...ids].sort());
+    expect(((await (await call("/api/shoots?status=completed", { key: apiKey })).json()) as { shoots: unknown[] }).shoots).toHaveLength(0);
+    expect((await call("/api/shoots?status=nope", { key: apiKey })).status).toBe(400);
+    expect((await call("/api/shoots?cursor=%%%", { key: apiKey })).status).toBe(400);
+  });
+
+  it("an idempotency key never makes a second shoot", async () => {
+    await using _ = await parkedWorkflows();
+    const { apiKey } = await newAccount();
+    const refs = await uploadRefs(apiKey, 1);
+    const body = JSON.stringify({ brief: "catalogue shoot", references: refs, idempotencyKey: "row-17" });
+    const a = await call("/api/shoots", { method: "POST", key: apiKey, body });
+    const b = await call("/api/shoots", { method: "POST", key: apiKey, body });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(200);
+    expect(((await a.json()) as { id: string }).id).toBe(((await b.json()) as { id: string }).id);
+    expect(((await (await call("/api/shoots", { key: apiKey })).json()) as { shoots: unknown[] }).shoots).toHaveLength(1);
   });
 });

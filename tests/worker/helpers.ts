@@ -1,4 +1,5 @@
 /** Test helpers that go through the same paths a client does. */
+import { introspectWorkflow } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { createAccountWithKey } from "../../src/db/accounts.ts";
 import { db } from "../../src/db/client.ts";
@@ -26,4 +27,16 @@ export async function uploadRefs(key: string, count = 2): Promise<string[]> {
   if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { uploads: { id: string }[] };
   return body.uploads.map((u) => u.id);
+}
+
+/**
+ * For tests that create shoots only to list or read them: parks every new instance at its first
+ * provider wait instead of calling FAL (there is no network in tests). Dispose to end them.
+ */
+export async function parkedWorkflows() {
+  const introspector = await introspectWorkflow(env.SHOOT);
+  await introspector.modifyAll(async (m) => {
+    await m.mockStepResult({ name: "submit hero#1" }, { jobId: "parked" });
+  });
+  return introspector;
 }

@@ -193,6 +193,35 @@ describe("ShootWorkflow", () => {
   });
 });
 
+describe("live events", () => {
+  it("streams stage, asset and checkpoint events as Server-Sent Events, resumable by id", async () => {
+    const s = await startShoot();
+    await using _ = s.instance;
+    await s.pending("hero", 1);
+    const res = await call(`/api/shoots/${s.id}/events`, { key: s.apiKey });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("event: checkpoint.pending")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    await reader.cancel();
+    const types = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(types).toEqual(expect.arrayContaining(["shoot.created", "stage.started", "asset.stored", "checkpoint.pending"]));
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    // Resuming after the last id sends only what came later: nothing yet, so the first event is new.
+    await s.decide("hero", { action: "approve" });
+    const resumed = await call(`/api/shoots/${s.id}/events`, { key: s.apiKey, headers: { "last-event-id": String(ids[ids.length - 1]) } });
+    const r2 = resumed.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const { value } = await r2.read();
+    await r2.cancel();
+    const firstId = Number(/^id: (\d+)$/m.exec(value ?? "")?.[1]);
+    expect(firstId).toBeGreaterThan(ids[ids.length - 1]);
+  });
+});
+
 describe("decisions that do not fit", () => {
   it("get 409, 404 or 400 and change nothing", async () => {
     const s = await startShoot();
