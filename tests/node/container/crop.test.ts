@@ -1,0 +1,158 @@
+/**
+ * Contact-sheet cropping on generated sheets whose true cells are known: every frame must hold no
+ * gutter pixel and at least 98% of its cell, whatever the gutters, margins and compression.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { cropSheet, type Box } from "../../../container/crop.ts";
+import { InputError } from "../../../container/errors.ts";
+import { makeSheet, type Rect, type SheetSpec } from "./fixtures/sheets.ts";
+import { tempDir } from "./helpers.ts";
+
+const FIXTURE_FRAMES = "/work/shared/fixtures/seed-shoot/frames";
+const fixtureFrames = existsSync(FIXTURE_FRAMES) ? readdirSync(FIXTURE_FRAMES).filter((f) => /^frame-\d+\.png$/.test(f)).sort() : [];
+
+function expectCleanBoxes(boxes: Box[], cells: Rect[]): void {
+  expect(boxes).toHaveLength(cells.length);
+  boxes.forEach((b, i) => {
+    const c = cells[i]!;
+    const where = `frame-${i + 1}: box ${JSON.stringify(b)} vs cell ${JSON.stringify(c)}`;
+    // Inside the true cell: not one gutter or margin pixel.
+    expect(b.x, where).toBeGreaterThanOrEqual(c.x);
+    expect(b.y, where).toBeGreaterThanOrEqual(c.y);
+    expect(b.x + b.width, where).toBeLessThanOrEqual(c.x + c.width);
+    expect(b.y + b.height, where).toBeLessThanOrEqual(c.y + c.height);
+    // And nearly all of it.
+    expect((b.width * b.height) / (c.width * c.height), where).toBeGreaterThanOrEqual(0.98);
+  });
+}
+
+async function cropGenerated(spec: SheetSpec, mode: "detect" | "equal" = "detect") {
+  const sheet = await makeSheet(spec);
+  const dir = tempDir("crop");
+  const file = path.join(dir, spec.format === "jpeg" ? "sheet.jpg" : "sheet.png");
+  writeFileSync(file, sheet.buffer);
+  const result = await cropSheet(file, dir, { rows: spec.rows ?? 2, cols: spec.cols ?? 3, mode });
+  return { sheet, result };
+}
+
+const CASES: Array<[string, SheetSpec]> = [
+  ["white gutters, grey studio, margins, PNG", { gutter: 24, gutterColor: [255, 255, 255], margin: 40, backdrop: "grey", noise: 1 }],
+  ["thin black gutters, no margin, JPEG", { gutter: 3, gutterColor: [0, 0, 0], margin: 0, backdrop: "warm", format: "jpeg", quality: 80, noise: 1.5 }],
+  ["wide grey gutters, 80 px margins, noise", { gutter: 45, gutterColor: [128, 128, 128], margin: 80, backdrop: "black", noise: 3 }],
+  ["coloured gutters, 1 px margin, unequal cells, JPEG", { gutter: 8, gutterColor: [30, 140, 140], margin: 1, unequal: 0.05, backdrop: "gel", format: "jpeg", quality: 75, noise: 2 }],
+  ["white studio touching white gutters, JPEG", { gutter: 20, gutterColor: [255, 255, 255], margin: 30, backdrop: "white", format: "jpeg", quality: 85, noise: 2, unequal: 0.03 }],
+  ["white studio touching white gutters, no margin", { gutter: 12, gutterColor: [255, 255, 255], margin: 0, backdrop: "white", noise: 1.5, unequal: 0.04, seed: 4 }],
+  ["off-white gutters, 3×3", { rows: 3, cols: 3, gutter: 16, gutterColor: [240, 240, 240], margin: 20, backdrop: "warm", format: "jpeg", quality: 80, noise: 1, seed: 9 }],
+  ["2×2, red gutters, low-quality JPEG", { rows: 2, cols: 2, gutter: 6, gutterColor: [200, 40, 60], margin: 12, backdrop: "black", format: "jpeg", quality: 70, noise: 2.5, seed: 3 }],
+];
+
+describe("crop: grid detection on generated sheets", () => {
+  for (const [label, spec] of CASES) {
+    it(label, async () => {
+      const { sheet, result } = await cropGenerated({ seed: 1, ...spec });
+      expect(result.confidence).toBeGreaterThanOrEqual(0.5);
+      expect(result.sheet).toEqual({ width: sheet.width, height: sheet.height });
+      expectCleanBoxes(result.boxes, sheet.cells);
+      // Frames are row-major PNGs, all of the normalised size.
+      expect(result.frames.map((f) => f.name)).toEqual(sheet.cells.map((_, i) => `frame-${i + 1}`));
+      for (const f of result.frames) {
+        const meta = await sharp(f.path).metadata();
+        expect(meta.format).toBe("png");
+        expect([meta.width, meta.height]).toEqual([result.frameSize.width, result.frameSize.height]);
+      }
+    });
+  }
+
+  it("normalises to the median cell size without black bars", async () => {
+    const { sheet, result } = await cropGenerated({ gutter: 10, gutterColor: [255, 255, 255], margin: 20, unequal: 0.05, backdrop: "grey", seed: 11 });
+    const widths = result.boxes.map((b) => b.width).sort((a, b) => a - b);
+    const heights = result.boxes.map((b) => b.height).sort((a, b) => a - b);
+    expect(result.frameSize.width).toBe(Math.round((widths[2]! + widths[3]!) / 2));
+    expect(result.frameSize.height).toBe(Math.round((heights[2]! + heights[3]!) / 2));
+    expect(sheet.cells.length).toBe(6);
+    for (const f of result.frames) {
+      // Cover fit: the outermost columns are backdrop, never padding.
+      const { data, info } = await sharp(f.path).extract({ left: 0, top: 0, width: 2, height: f.height }).raw().toBuffer({ resolveWithObject: true });
+      const mean = data.reduce((a, b) => a + b, 0) / (info.width * info.height * info.channels);
+      expect(mean).toBeGreaterThan(60);
+    }
+  });
+
+  it("refuses a picture without a grid in detect mode, with a reason, and splits it in equal mode", async () => {
+    // One painted shot filling the whole picture: a portrait on a studio backdrop, no grid.
+    const sheet = await makeSheet({ rows: 1, cols: 1, gutter: 0, gutterColor: [255, 255, 255], margin: 0, backdrop: "grey", noise: 1 });
+    const dir = tempDir("nogrid");
+    const file = path.join(dir, "photo.png");
+    writeFileSync(file, sheet.buffer);
+    const err = await cropSheet(file, dir, { rows: 2, cols: 3, mode: "detect" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/^Could not find the 2×3 grid with confidence \(0\.\d\d\): .+\. Choose an equal split or revise the contact sheet\.$/);
+
+    const equal = await cropSheet(file, dir, { rows: 2, cols: 3, mode: "equal" });
+    expect(equal.frames).toHaveLength(6);
+    expect(equal.boxes[0]).toMatchObject({ x: 0, y: 0 });
+    expect(equal.boxes[5]!.x + equal.boxes[5]!.width).toBe(sheet.width);
+    expect(equal.boxes[5]!.y + equal.boxes[5]!.height).toBe(sheet.height);
+  });
+
+  it("asks for the right grid: a 2×2 sheet is not a 2×3 one", async () => {
+    const sheet = await makeSheet({ rows: 2, cols: 2, gutter: 20, gutterColor: [255, 255, 255], margin: 30, backdrop: "grey", noise: 1 });
+    const dir = tempDir("wronggrid");
+    const file = path.join(dir, "sheet.png");
+    writeFileSync(file, sheet.buffer);
+    await expect(cropSheet(file, dir, { rows: 2, cols: 3, mode: "detect" })).rejects.toThrow(/between columns/);
+    const right = await cropSheet(file, dir, { rows: 2, cols: 2, mode: "detect" });
+    expectCleanBoxes(right.boxes, sheet.cells);
+  });
+
+  it("equal mode on a real grid trims the gutters off each cell", async () => {
+    const { sheet, result } = await cropGenerated({ gutter: 16, gutterColor: [255, 255, 255], margin: 24, backdrop: "grey", noise: 1, seed: 5 }, "equal");
+    result.boxes.forEach((b, i) => {
+      const c = sheet.cells[i]!;
+      expect(b.x).toBeGreaterThanOrEqual(c.x);
+      expect(b.x + b.width).toBeLessThanOrEqual(c.x + c.width);
+      expect(b.y).toBeGreaterThanOrEqual(c.y);
+      expect(b.y + b.height).toBeLessThanOrEqual(c.y + c.height);
+    });
+  });
+
+  it("an undecodable sheet is an input error a reviewer can act on", async () => {
+    const dir = tempDir("corrupt");
+    const file = path.join(dir, "sheet.png");
+    writeFileSync(file, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(100, 7)]));
+    await expect(cropSheet(file, dir, { rows: 2, cols: 3, mode: "detect" })).rejects.toThrow(/not a readable image/);
+  });
+});
+
+describe.skipIf(fixtureFrames.length < 6)("crop: sheets built from the seed shoot's real frames", () => {
+  if (fixtureFrames.length < 6) {
+    it.skip(`skipped: ${FIXTURE_FRAMES}/frame-1..6.png not found (fixtures are not part of a user's clone)`, () => {});
+    return;
+  }
+  const images = () => fixtureFrames.map((f) => readFileSync(path.join(FIXTURE_FRAMES, f)));
+  const FIXTURE_CASES: Array<[string, SheetSpec]> = [
+    ["white gutters like the generated sheet (2528×1696, ~28 px)", { gutter: 28, gutterColor: [255, 255, 255], margin: 30, unequal: 0.02, noise: 1 }],
+    ["black 6 px gutters, no margin, JPEG", { gutter: 6, gutterColor: [0, 0, 0], margin: 0, format: "jpeg", quality: 82, noise: 1.5 }],
+    ["grey-white 3 px gutters, JPEG", { gutter: 3, gutterColor: [245, 245, 245], margin: 0, format: "jpeg", quality: 85, unequal: 0.03 }],
+  ];
+  for (const [label, spec] of FIXTURE_CASES) {
+    it(label, async () => {
+      const { sheet, result } = await cropGenerated({ ...spec, cellImages: images() });
+      expect(result.confidence).toBeGreaterThanOrEqual(0.5);
+      expectCleanBoxes(result.boxes, sheet.cells);
+    });
+  }
+
+  it("a single real photo is not mistaken for a grid", async () => {
+    const dir = tempDir("photo");
+    const file = path.join(dir, "photo.png");
+    writeFileSync(file, await sharp(images()[1]!).resize(2528, 1696, { fit: "cover" }).png().toBuffer());
+    await expect(cropSheet(file, dir, { rows: 2, cols: 3, mode: "detect" })).rejects.toThrow(/Could not find the 2×3 grid/);
+  });
+});
