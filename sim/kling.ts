@@ -11,6 +11,8 @@ import { InputError, loadKlingImage } from "./inputs.ts";
 import { verifyKlingJwt } from "./keys.ts";
 import type { SimJob } from "./state.ts";
 import { synthesizeClip } from "./synth.ts";
+
+type LoadedImage = Awaited<ReturnType<typeof loadKlingImage>>;
 import { sleep } from "./webhooks.ts";
 
 type TaskStatus = "submitted" | "processing" | "succeed" | "failed";
@@ -96,6 +98,18 @@ export function klingRoutes(ctx: SimContext): Hono {
       ctx.log("Kling submit refused (fault)");
       return fail(c, 500, 5000, "Server internal error (simulated fault)");
     }
+    // Kling validates (and so downloads) the images when the task is created: a bad or unreachable
+    // image is an error answer to the create call, not a failed task later.
+    let images: [LoadedImage | undefined, LoadedImage | undefined];
+    try {
+      images = await Promise.all([
+        body.image ? loadKlingImage(body.image, "image", ctx.signal()) : undefined,
+        body.image_tail ? loadKlingImage(body.image_tail, "image_tail", ctx.signal()) : undefined,
+      ]);
+    } catch (err) {
+      if (err instanceof InputError) return fail(c, 400, 1201, `${err.field}: ${err.message}`);
+      throw err;
+    }
     const now = Date.now();
     const job = ctx.jobs.add({
       provider: "kling",
@@ -111,6 +125,7 @@ export function klingRoutes(ctx: SimContext): Hono {
       webhookLog: [],
     });
     tasks.set(job, { status: "submitted", statusMsg: "", updatedAt: now, videos: [] });
+    inputs.set(job, images);
     ctx.log(`Kling ${job.id} submitted${body.callback_url ? " (callback)" : ""}`);
     ctx.track(process(job, ctx.generation(), ctx.signal()));
     const t = taskBody(job);
@@ -156,6 +171,8 @@ export function klingRoutes(ctx: SimContext): Hono {
     if (status === "succeed" || status === "failed") job.completedAt = t.updatedAt;
   }
 
+  const inputs = new WeakMap<SimJob, [LoadedImage | undefined, LoadedImage | undefined]>();
+
   async function process(job: SimJob, generation: number, signal: AbortSignal) {
     const alive = () => ctx.generation() === generation;
     await sleep(processingAfterMs, signal);
@@ -166,10 +183,8 @@ export function klingRoutes(ctx: SimContext): Hono {
     const faults = ctx.faults.get();
     try {
       if (ctx.faults.failJob()) throw new KlingTaskError("Failure to pass the risk control system (simulated fault)");
-      const [start, end] = await Promise.all([
-        body.image ? loadKlingImage(body.image, "image", signal) : undefined,
-        body.image_tail ? loadKlingImage(body.image_tail, "image_tail", signal) : undefined,
-      ]);
+      const [start, end] = inputs.get(job) ?? [undefined, undefined];
+      inputs.delete(job);
       const first = start ?? end;
       if (!first) throw new KlingTaskError("image is required");
       const name = `${job.id}.mp4`;
