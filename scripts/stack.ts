@@ -24,6 +24,8 @@ export interface StackOptions {
   /** Extra environment for the simulator, e.g. shorter clips in tests. */
   simEnv?: Record<string, string>;
   log?: (name: ServiceName, line: string) => void;
+  /** How often to fire the Worker's cron trigger (wrangler dev does not fire crons itself). */
+  cronEveryMs?: number;
 }
 
 export interface DevIdentity {
@@ -35,6 +37,7 @@ export interface DevIdentity {
 export class Stack {
   readonly procs = new Map<ServiceName, ChildProcess>();
   identity!: DevIdentity;
+  private cron?: NodeJS.Timeout;
   constructor(readonly opts: StackOptions) {}
 
   get url() {
@@ -80,6 +83,12 @@ export class Stack {
   async start(names: ServiceName[] = ["sim", "media", "worker"]): Promise<void> {
     for (const name of names) this.spawn(name);
     await Promise.all(names.map((n) => this.waitHealthy(n)));
+    // Production fires the watchdog cron every minute; locally we fire it ourselves.
+    this.cron ??= setInterval(() => {
+      if (!this.procs.has("worker")) return;
+      fetch(`${this.url}/__scheduled?cron=*+*+*+*+*`, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+    }, this.opts.cronEveryMs ?? 60_000);
+    this.cron.unref();
   }
 
   private spawn(name: ServiceName) {
@@ -95,7 +104,7 @@ export class Stack {
       env = { ...env, MEDIA_PORT: String(ports.media), MEDIA_STATE_DIR: path.join(stateDir, "media") };
     } else {
       args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(ports.worker), "--persist-to", this.persistDir,
-        "--show-interactive-dev-session=false", "--inspector-port", "0", ...varArgs(this.workerVars())];
+        "--show-interactive-dev-session=false", "--inspector-port", "0", "--test-scheduled", ...varArgs(this.workerVars())];
     }
     const child = spawn(node, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     const log = this.opts.log;
@@ -168,6 +177,7 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.cron);
     await Promise.all([...this.procs.keys()].map((n) => this.kill(n, "SIGTERM")));
     await Promise.all([...this.procs.keys()].map((n) => this.kill(n, "SIGKILL")));
   }

@@ -1,7 +1,8 @@
-/** Worker entry: the HTTP app, the queue consumers, the workflow and the media container. */
+/** Worker entry: the HTTP app, the queue consumers, the watchdog cron, the workflow and the media container. */
 import { app } from "./app.ts";
 import { handleMediaBatch } from "./media/dispatch.ts";
 import type { MediaJobMessage } from "./media/protocol.ts";
+import { reconcileStalledJobs } from "./watchdog.ts";
 
 export { ShootWorkflow } from "./workflow/shoot.ts";
 export { MediaContainer } from "./media/container.ts";
@@ -12,5 +13,8 @@ export default {
     if (batch.queue.startsWith("atelier-media-jobs")) return handleMediaBatch(batch as MessageBatch<MediaJobMessage>, env);
     console.warn(JSON.stringify({ msg: "no consumer for queue", queue: batch.queue }));
     batch.retryAll();
+  },
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(reconcileStalledJobs(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -7,6 +7,7 @@ import { openCheckpoint, resolveCheckpoint } from "../db/checkpoints.ts";
 import { logEvent } from "../db/events.ts";
 import { updateShoot } from "../db/shoots.ts";
 import type { Decision, Stage } from "../domain/shoot.ts";
+import { durationMs } from "../lib/duration.ts";
 import { DB_STEP, isTimeout, type Duration, type RunContext } from "./context.ts";
 
 export type Outcome = Decision | { action: "expire" };
@@ -57,11 +58,4 @@ export async function awaitDecision(ctx: RunContext, stage: Stage, attempt: numb
     });
   }
   return outcome;
-}
-
-export function durationMs(duration: string): number {
-  const m = /^(\d+) (second|minute|hour|day)s?$/.exec(duration);
-  if (!m) return 7 * 86_400_000;
-  const unit = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 }[m[2] as "second"];
-  return Number(m[1]) * unit;
 }

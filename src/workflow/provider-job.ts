@@ -34,59 +34,25 @@ export interface StoredRef {
 export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Promise<StoredRef> {
   const { env, step, shootId, accountId } = ctx;
   const { kind, index, version } = spec.asset;
-  const id = makeJobId(shootId, kind, index, version);
+  const baseId = makeJobId(shootId, kind, index, version);
 
-  await step.do(`submit ${spec.name}`, IO_STEP, async () => {
-    const d = db(env.DB);
-    const job = await ensureJob(d, {
-      id,
-      shootId,
-      accountId,
-      type: "provider",
-      provider: spec.request.provider,
-      model: spec.request.model,
-      stage: spec.stage,
-      attempt: version,
-      status: "pending",
-      request: spec.request,
-    });
-    if (job.status === "pending") {
-      // Inputs are named `r2:<key>` in the stored request and signed only for the provider call.
-      const externalId = await submitProviderJob(env, id, await resolveBlobRefs(env, spec.request));
-      await markSubmitted(d, id, externalId);
-      await logEvent(d, { shootId, accountId, type: "job.submitted", data: { job: id, provider: spec.request.provider, stage: spec.stage } });
-    }
-    return { jobId: id };
-  });
-
-  let result: JobSignal | null = null;
-  const maxWaits = Number(env.PROVIDER_MAX_WAITS) || 36;
-  for (let wait = 1; !result; wait++) {
-    try {
-      const event = await step.waitForEvent(`await ${spec.name}#${wait}`, {
-        type: `job-${id}`,
-        timeout: env.PROVIDER_WAIT_TIMEOUT as Duration,
-      });
-      result = event.payload as JobSignal;
-    } catch (err) {
-      if (!isTimeout(err)) throw err;
-      result = await step.do(`poll ${spec.name}#${wait}`, IO_STEP, async () => {
-        const d = db(env.DB);
-        const job = (await getJob(d, id))!;
-        if (job.result) return toSignal(job.result as JobResult);
-        const polled = job.externalId ? await pollProviderJob(env, job.provider, job.model!, job.externalId) : null;
-        if (polled) await finishJob(d, id, polled, priceOf(env, job.model));
-        const done = (await getJob(d, id))!.result as JobResult | null;
-        return done ? toSignal(done) : null;
-      });
-      if (!result && wait >= maxWaits) throw new NonRetryableError(`${spec.name}: the provider gave no result after ${wait} waits`);
-    }
+  // A job the provider reports failed (an input it could not fetch, a moderation hiccup) is tried
+  // again as a new job, a few times, before the shoot fails with the provider's reason.
+  const tries = Math.max(1, Number(env.PROVIDER_JOB_TRIES) || 3);
+  let outputUrl: string | undefined;
+  let jobId = baseId;
+  let lastError = "";
+  for (let t = 1; t <= tries && !outputUrl; t++) {
+    jobId = t === 1 ? baseId : `${baseId}-t${t}`;
+    const result = await submitAndAwait(ctx, spec, jobId, t === 1 ? spec.name : `${spec.name} try ${t}`, version);
+    if (result.status === "succeeded") outputUrl = result.outputUrl;
+    else lastError = result.error;
   }
-  if (result.status === "failed") throw new NonRetryableError(`${spec.name} failed at the provider: ${result.error}`);
-  const outputUrl = result.outputUrl!;
+  if (!outputUrl) throw new NonRetryableError(`${spec.name} failed at the provider after ${tries} tries: ${lastError}`);
+  const url = outputUrl;
 
   return step.do(`store ${spec.name}`, IO_STEP, async () => {
-    const res = await fetch(outputUrl);
+    const res = await fetch(url);
     if (!res.ok) throw new Error(`download of ${spec.name} output failed: HTTP ${res.status}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const d = db(env.DB);
@@ -100,10 +66,58 @@ export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Pr
       index,
       version,
       stored,
-      provenance: { ...spec.provenance, job: id, provider: spec.request.provider, model: spec.request.model },
+      provenance: { ...spec.provenance, job: jobId, provider: spec.request.provider, model: spec.request.model },
     });
     await logEvent(d, { shootId, accountId, type: "asset.stored", data: { asset: row.id, kind, index, version } });
     return { assetId: row.id, key: row.r2Key, width: row.width, height: row.height };
   });
 }
 
+/** Submits one job (once, whatever retries the step makes) and waits for its outcome. */
+async function submitAndAwait(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string, attempt: number): Promise<JobSignal> {
+  const { env, step, shootId, accountId } = ctx;
+  await step.do(`submit ${name}`, IO_STEP, async () => {
+    const d = db(env.DB);
+    const job = await ensureJob(d, {
+      id,
+      shootId,
+      accountId,
+      type: "provider",
+      provider: spec.request.provider,
+      model: spec.request.model,
+      stage: spec.stage,
+      attempt,
+      status: "pending",
+      request: spec.request,
+    });
+    if (job.status === "pending") {
+      // Inputs are named `r2:<key>` in the stored request and signed only for the provider call.
+      const externalId = await submitProviderJob(env, id, await resolveBlobRefs(env, spec.request));
+      await markSubmitted(d, id, externalId);
+      await logEvent(d, { shootId, accountId, type: "job.submitted", data: { job: id, provider: spec.request.provider, stage: spec.stage } });
+    }
+    return { jobId: id };
+  });
+
+  const maxWaits = Number(env.PROVIDER_MAX_WAITS) || 36;
+  for (let wait = 1; ; wait++) {
+    try {
+      const event = await step.waitForEvent(`await ${name}#${wait}`, { type: `job-${id}`, timeout: env.PROVIDER_WAIT_TIMEOUT as Duration });
+      return event.payload as JobSignal;
+    } catch (err) {
+      if (!isTimeout(err)) throw err;
+      // The webhook may be lost: ask the provider directly.
+      const polled = await step.do(`poll ${name}#${wait}`, IO_STEP, async () => {
+        const d = db(env.DB);
+        const job = (await getJob(d, id))!;
+        if (job.result) return toSignal(job.result as JobResult);
+        const r = job.externalId ? await pollProviderJob(env, job.provider, job.model!, job.externalId) : null;
+        if (r) await finishJob(d, id, r, priceOf(env, job.model));
+        const done = (await getJob(d, id))!.result as JobResult | null;
+        return done ? toSignal(done) : null;
+      });
+      if (polled) return polled;
+      if (wait >= maxWaits) throw new NonRetryableError(`${name}: the provider gave no result after ${wait} waits`);
+    }
+  }
+}

@@ -14,6 +14,7 @@ export async function startTestStack(name: string, portBase: number, vars: Recor
     simulate: true,
     vars: { PROVIDER_WAIT_TIMEOUT: "30 seconds", MEDIA_JOB_TIMEOUT: "20 seconds", PROVIDER_MAX_WAITS: "40", MEDIA_MAX_WAITS: "30", ...vars },
     simEnv,
+    cronEveryMs: 5_000,
     log: (svc: ServiceName, line) => {
       logs.push(`[${svc}] ${line}`);
       if (process.env.ATELIER_TEST_VERBOSE) console.log(`[${svc}] ${line}`);

@@ -193,6 +193,51 @@ describe("ShootWorkflow", () => {
   });
 });
 
+describe("provider failures", () => {
+  it("a job the provider fails is tried again as a new job", async () => {
+    // mockJobs' success event for hero#1 is superseded: the first try fails, the second succeeds.
+    const { apiKey, accountId } = await newAccount();
+    const refs = await uploadRefs(apiKey, 1);
+    const key = crypto.randomUUID();
+    const id = await idempotentShootId(accountId, key);
+    await using instance = await introspectWorkflowInstance(env.SHOOT, id);
+    const heroJob = `${id}-hero-0-1`;
+    await instance.modify(async (m) => {
+      await m.disableSleeps();
+      await m.mockStepResult({ name: "submit hero#1" }, { jobId: heroJob });
+      await m.mockEvent({ type: `job-${heroJob}`, payload: { status: "failed", error: "image_urls[0]: could not download" } });
+      await m.mockStepResult({ name: "submit hero#1 try 2" }, { jobId: `${heroJob}-t2` });
+      await m.mockEvent({ type: `job-${heroJob}-t2`, payload: { status: "succeeded", outputUrl: "https://provider.test/hero" } });
+      await m.mockStepResult({ name: "store hero#1" }, { assetId: "as-hero", key: "test/hero", width: 10, height: 10 });
+    });
+    await call("/api/shoots", { method: "POST", key: apiKey, body: JSON.stringify({ brief: "clean catalogue", references: refs, idempotencyKey: key }) });
+    await instance.waitForStepResult({ name: "open hero#1" });
+    const shoot = (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as ShootJson;
+    expect(shoot.checkpoint).toMatchObject({ stage: "hero", attempt: 1 });
+  });
+
+  it("a job that keeps failing fails the shoot with the provider's reason", async () => {
+    const { apiKey, accountId } = await newAccount();
+    const refs = await uploadRefs(apiKey, 1);
+    const key = crypto.randomUUID();
+    const id = await idempotentShootId(accountId, key);
+    await using instance = await introspectWorkflowInstance(env.SHOOT, id);
+    const heroJob = `${id}-hero-0-1`;
+    await instance.modify(async (m) => {
+      await m.disableSleeps();
+      for (const [n, job] of [["hero#1", heroJob], ["hero#1 try 2", `${heroJob}-t2`], ["hero#1 try 3", `${heroJob}-t3`]]) {
+        await m.mockStepResult({ name: `submit ${n}` }, { jobId: job });
+        await m.mockEvent({ type: `job-${job}`, payload: { status: "failed", error: "content policy violation" } });
+      }
+    });
+    await call("/api/shoots", { method: "POST", key: apiKey, body: JSON.stringify({ brief: "clean catalogue", references: refs, idempotencyKey: key }) });
+    await expect(instance.waitForStatus("errored")).resolves.not.toThrow();
+    const shoot = (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as ShootJson & { error: string };
+    expect(shoot.status).toBe("failed");
+    expect(shoot.error).toContain("content policy violation");
+  });
+});
+
 describe("live events", () => {
   it("streams stage, asset and checkpoint events as Server-Sent Events, resumable by id", async () => {
     const s = await startShoot();
