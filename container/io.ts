@@ -11,6 +11,7 @@ import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { InputError, errorMessage } from "./errors.ts";
+import type { MediaOutputMeta } from "../src/domain/media-jobs.ts";
 
 const MAX_INPUT_BYTES = Number(process.env.MEDIA_MAX_INPUT_BYTES ?? 1024 * 1024 * 1024);
 const FETCH_TIMEOUT_MS = Number(process.env.MEDIA_FETCH_TIMEOUT_MS ?? 300_000);
@@ -22,27 +23,13 @@ export interface NamedUrl {
 }
 
 /** A produced file waiting to be PUT, with what the result reports about it. */
-export interface OutputFile {
+export interface OutputFile extends Omit<MediaOutputMeta, "bytes" | "sha256"> {
   name: string;
   path: string;
-  mime: string;
-  width?: number;
-  height?: number;
-  duration?: number;
-  frames?: number;
-  fps?: number;
 }
 
-export interface OutputInfo {
-  bytes: number;
-  sha256: string;
-  mime: string;
-  width?: number;
-  height?: number;
-  duration?: number;
-  frames?: number;
-  fps?: number;
-}
+/** What the Worker records per output (the contract type, shared with src/). */
+export type OutputInfo = MediaOutputMeta;
 
 export async function withTempDir<T>(id: string, fn: (dir: string) => Promise<T>): Promise<T> {
   const safe = id.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40);

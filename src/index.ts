@@ -1,7 +1,7 @@
 /** Worker entry: the HTTP app, the queue consumers, the watchdog cron, the workflow and the media container. */
 import { app } from "./app.ts";
 import { handleMediaBatch } from "./media/dispatch.ts";
-import type { MediaJobMessage } from "./media/protocol.ts";
+import type { MediaJobMessage } from "./domain/media-jobs.ts";
 import { reconcileStalledJobs } from "./watchdog.ts";
 
 export { ShootWorkflow } from "./workflow/shoot.ts";

@@ -57,7 +57,7 @@ const KEYWORD_RULES: { words: string[]; pose: PoseId; background: BackgroundId }
   { words: ["colorful", "colourful", "vibrant", "bold colors", "bold colours", "neon"], pose: "editorial-drama", background: "color-gel" },
   { words: ["edgy", "dramatic", "bold", "intense", "moody"], pose: "editorial-drama", background: "studio-black" },
   { words: ["lean", "leaning", "attitude"], pose: "urban-lean", background: "outdoor-urban" },
-  { words: ["street", "streetwear", "urban", "city"], pose: "street-walk", background: "outdoor-urban" },
+  { words: ["street", "urban", "city"], pose: "street-walk", background: "outdoor-urban" },
   { words: ["industrial", "raw", "concrete", "warehouse"], pose: "leaning-casual", background: "industrial" },
   { words: ["warm", "soft", "intimate", "golden"], pose: "seated-editorial", background: "warm-daylight" },
   { words: ["professional", "clean", "commercial", "catalogue", "catalog", "e-commerce"], pose: "confident-standing", background: "studio-white" },

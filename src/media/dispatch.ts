@@ -9,7 +9,7 @@ import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { finishJob, getJob, toSignal, type JobResult, type JobSignal } from "../db/jobs.ts";
 import { blobUrl } from "../storage/urls.ts";
-import type { MediaJobMessage, MediaJobRequest } from "./protocol.ts";
+import type { MediaJobMessage, MediaJobRequest } from "../domain/media-jobs.ts";
 
 const URL_TTL_SECONDS = 3600;
 

@@ -5,19 +5,11 @@
 import type { JobResult } from "../db/jobs.ts";
 import { purposeToken } from "../storage/signing.ts";
 import { falOutputUrl, pollFal, submitFal } from "./fal.ts";
-import { getKlingTask, submitKling, type KlingTask } from "./kling.ts";
+import { getKlingTask, submitKling, type KlingSubmit, type KlingTask } from "./kling.ts";
 
 export type ProviderRequest =
   | { provider: "fal"; model: string; input: Record<string, unknown> }
-  | {
-      provider: "kling";
-      model: string;
-      image: string;
-      imageTail: string;
-      prompt: string;
-      negativePrompt: string;
-      duration: "5" | "10";
-    };
+  | ({ provider: "kling" } & Omit<KlingSubmit, "externalTaskId" | "callbackUrl">);
 
 export async function klingCallbackUrl(env: Env, jobId: string): Promise<string> {
   const token = await purposeToken(env, "kling-callback", jobId);

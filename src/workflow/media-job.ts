@@ -9,7 +9,7 @@ import { recordAsset, type AssetKind } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { countDispatch, ensureJob, getJob, markSubmitted, type JobResult, type JobSignal, toSignal } from "../db/jobs.ts";
-import type { MediaJobMessage, MediaJobRequest, MediaOutputMeta } from "../media/protocol.ts";
+import type { MediaJobMessage, MediaJobRequest, MediaOutputMeta } from "../domain/media-jobs.ts";
 import { shootKey } from "../storage/r2.ts";
 import { DB_STEP, IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
 import type { StoredRef } from "./provider-job.ts";

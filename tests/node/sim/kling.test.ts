@@ -115,13 +115,13 @@ describe("Kling direct API", () => {
     expect((await get("no-such-task")).status).toBe(404);
   });
 
-  it("fails the task (status and callback) when the image cannot be fetched", async () => {
-    const res = await post({ image: `${rx.url}/img/missing.png`, callback_url: `${rx.url}/webhooks/kling/job-2` });
-    const { data } = (await res.json()) as { data: { task_id: string } };
-    const hits = await rx.waitFor((h) => h.some((x) => x.path === "/webhooks/kling/job-2" && x.body.includes('"failed"')));
-    const failed = JSON.parse(hits.filter((h) => h.path === "/webhooks/kling/job-2").at(-1)!.body) as { task_status: string; task_status_msg: string };
-    expect(failed.task_status_msg).toMatch(/download/i);
-    const polled = (await (await get(data.task_id)).json()) as { data: { task_status: string } };
-    expect(polled.data.task_status).toBe("failed");
+  it("refuses to create a task whose image cannot be fetched, and makes no task", async () => {
+    const res = await post({ image: `${rx.url}/img/missing.png`, callback_url: `${rx.url}/webhooks/kling/job-2`, external_task_id: "job-2" });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { code: number; message: string };
+    expect(body.code).not.toBe(0);
+    expect(body.message).toMatch(/image/i);
+    expect(body.message).toMatch(/download/i);
+    expect((await get("job-2")).status).toBe(404);
   });
 });

@@ -1,4 +1,4 @@
-/** The shapes exchanged with the media service (see docs/contracts.md). */
+/** The media job contract between the Worker and the media service (see docs/contracts.md). */
 export interface MediaJobMessage {
   jobId: string;
 }
