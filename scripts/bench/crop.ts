@@ -6,7 +6,7 @@
  * the box holds no gutter pixel and covers at least 98 % of its true cell. Reports the median time
  * per sheet of the whole crop (decode, detect, cut and normalise six frames) and of detection alone.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { cropSheet, detectGrid, loadRgb } from "../../container/crop.ts";
@@ -79,6 +79,7 @@ async function main() {
     const file = path.join(tmp, `sheet-${n}.${spec.format === "jpeg" ? "jpg" : "png"}`);
     writeFileSync(file, sheet.buffer);
     const out = path.join(tmp, `out-${n}`);
+    mkdirSync(out);
     const rows = spec.rows ?? 2;
     const cols = spec.cols ?? 3;
 
