@@ -12,7 +12,9 @@ const stack = new Stack({
   ports: { worker: Number(process.env.PORT ?? 8787), media: 8788, sim: 8790 },
   simulate,
   log: (name: ServiceName, line) => {
-    if (process.env.ATELIER_VERBOSE || /error|warn|fail/i.test(line)) console.log(`[${name}] ${line}`);
+    // wrangler dev tries to reach workers.cloudflare.com for `request.cf`; offline that is expected noise.
+    const offlineNoise = /workers\.cloudflare\.com|Request\.cf/.test(line);
+    if (process.env.ATELIER_VERBOSE || (/error|warn|fail/i.test(line) && !offlineNoise)) console.log(`[${name}] ${line}`);
   },
 });
 

@@ -48,15 +48,27 @@ async function mockJobs(m: Modifier, shootId: string) {
   for (let n = 1; n <= 6; n++) await provider(`frame-${n}#2`, "frame", n, 2);
 }
 
-async function startShoot(opts: { review?: string[]; timeoutPolicy?: "expire" | "approve"; modify?: (m: Modifier) => Promise<void> } = {}) {
+async function startShoot(
+  opts: {
+    review?: string[];
+    timeoutPolicy?: "expire" | "approve";
+    modify?: (m: Modifier) => Promise<void>;
+    /** Like `modify`, for mocks that name jobs (their ids derive from the shoot id). */
+    modifyWithId?: (m: Modifier, shootId: string) => Promise<void>;
+    /** Only the caller's mocks, none of mockJobs'. */
+    bare?: boolean;
+  } = {},
+) {
   const { apiKey, accountId } = await newAccount();
   const refs = await uploadRefs(apiKey, 2);
   const key = crypto.randomUUID();
   const id = await idempotentShootId(accountId, key);
   const instance = await introspectWorkflowInstance(env.SHOOT, id);
   await instance.modify(async (m) => {
-    await mockJobs(m, id);
+    if (opts.bare) await m.disableSleeps();
+    else await mockJobs(m, id);
     await opts.modify?.(m);
+    await opts.modifyWithId?.(m, id);
   });
   const res = await call("/api/shoots", {
     method: "POST",
@@ -194,45 +206,30 @@ describe("ShootWorkflow", () => {
 });
 
 describe("provider failures", () => {
-  it("a job the provider fails is tried again as a new job", async () => {
-    // mockJobs' success event for hero#1 is superseded: the first try fails, the second succeeds.
-    const { apiKey, accountId } = await newAccount();
-    const refs = await uploadRefs(apiKey, 1);
-    const key = crypto.randomUUID();
-    const id = await idempotentShootId(accountId, key);
-    await using instance = await introspectWorkflowInstance(env.SHOOT, id);
+  const failThenSucceed = (tries: ("failed" | "succeeded")[]) => async (m: Modifier, id: string) => {
     const heroJob = `${id}-hero-0-1`;
-    await instance.modify(async (m) => {
-      await m.disableSleeps();
-      await m.mockStepResult({ name: "submit hero#1" }, { jobId: heroJob });
-      await m.mockEvent({ type: `job-${heroJob}`, payload: { status: "failed", error: "image_urls[0]: could not download" } });
-      await m.mockStepResult({ name: "submit hero#1 try 2" }, { jobId: `${heroJob}-t2` });
-      await m.mockEvent({ type: `job-${heroJob}-t2`, payload: { status: "succeeded", outputUrl: "https://provider.test/hero" } });
-      await m.mockStepResult({ name: "store hero#1" }, { assetId: "as-hero", key: "test/hero", width: 10, height: 10 });
-    });
-    await call("/api/shoots", { method: "POST", key: apiKey, body: JSON.stringify({ brief: "clean catalogue", references: refs, idempotencyKey: key }) });
-    await instance.waitForStepResult({ name: "open hero#1" });
-    const shoot = (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as ShootJson;
-    expect(shoot.checkpoint).toMatchObject({ stage: "hero", attempt: 1 });
+    for (const [i, outcome] of tries.entries()) {
+      const job = i === 0 ? heroJob : `${heroJob}-t${i + 1}`;
+      await m.mockStepResult({ name: i === 0 ? "submit hero#1" : `submit hero#1 try ${i + 1}` }, { jobId: job });
+      await m.mockEvent({
+        type: `job-${job}`,
+        payload: outcome === "failed" ? { status: "failed", error: "content policy violation" } : { status: "succeeded", outputUrl: "https://provider.test/hero" },
+      });
+    }
+    await m.mockStepResult({ name: "store hero#1" }, { assetId: "as-hero", key: "test/hero", width: 10, height: 10 });
+  };
+
+  it("a job the provider fails is tried again as a new job", async () => {
+    const s = await startShoot({ bare: true, modifyWithId: failThenSucceed(["failed", "succeeded"]) });
+    await using _ = s.instance;
+    await s.pending("hero", 1);
   });
 
   it("a job that keeps failing fails the shoot with the provider's reason", async () => {
-    const { apiKey, accountId } = await newAccount();
-    const refs = await uploadRefs(apiKey, 1);
-    const key = crypto.randomUUID();
-    const id = await idempotentShootId(accountId, key);
-    await using instance = await introspectWorkflowInstance(env.SHOOT, id);
-    const heroJob = `${id}-hero-0-1`;
-    await instance.modify(async (m) => {
-      await m.disableSleeps();
-      for (const [n, job] of [["hero#1", heroJob], ["hero#1 try 2", `${heroJob}-t2`], ["hero#1 try 3", `${heroJob}-t3`]]) {
-        await m.mockStepResult({ name: `submit ${n}` }, { jobId: job });
-        await m.mockEvent({ type: `job-${job}`, payload: { status: "failed", error: "content policy violation" } });
-      }
-    });
-    await call("/api/shoots", { method: "POST", key: apiKey, body: JSON.stringify({ brief: "clean catalogue", references: refs, idempotencyKey: key }) });
-    await expect(instance.waitForStatus("errored")).resolves.not.toThrow();
-    const shoot = (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as ShootJson & { error: string };
+    const s = await startShoot({ bare: true, modifyWithId: failThenSucceed(["failed", "failed", "failed"]) });
+    await using _ = s.instance;
+    await expect(s.instance.waitForStatus("errored")).resolves.not.toThrow();
+    const shoot = (await s.get()) as ShootJson & { error: string };
     expect(shoot.status).toBe("failed");
     expect(shoot.error).toContain("content policy violation");
   });
