@@ -11,7 +11,8 @@ import { InputError } from "../../../container/errors.ts";
 import { makeSheet, type Rect, type SheetSpec } from "./fixtures/sheets.ts";
 import { tempDir } from "./helpers.ts";
 
-const FIXTURE_FRAMES = "/work/shared/fixtures/seed-shoot/frames";
+// ../shared beside the checkout; a clone without it skips the fixture cases.
+const FIXTURE_FRAMES = path.resolve(import.meta.dirname, "../../../../shared/fixtures/seed-shoot/frames");
 const fixtureFrames = existsSync(FIXTURE_FRAMES) ? readdirSync(FIXTURE_FRAMES).filter((f) => /^frame-\d+\.png$/.test(f)).sort() : [];
 
 function expectCleanBoxes(boxes: Box[], cells: Rect[]): void {
