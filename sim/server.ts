@@ -15,7 +15,7 @@ import type { SimContext } from "./context.ts";
 import { falRoutes } from "./fal.ts";
 import { FaultInjector, defaultFaults } from "./faults.ts";
 import { FileStore } from "./files.ts";
-import { loadOrCreateSigningKey, type SigningKey } from "./keys.ts";
+import { loadOrCreateSigningKey } from "./keys.ts";
 import { klingRoutes } from "./kling.ts";
 import { JobStore, publicJob } from "./state.ts";
 import { WebhookSender } from "./webhooks.ts";
@@ -33,13 +33,8 @@ export interface StartSimOptions {
   config?: Partial<SimConfig>;
 }
 
-export interface SimState {
-  config: SimConfig;
-  jobs: JobStore;
-  faults: FaultInjector;
-  files: FileStore;
-  webhooks: WebhookSender;
-  signingKey: SigningKey;
+/** The simulator's stores, as the request handlers see them, plus test controls. */
+export interface SimState extends Pick<SimContext, "config" | "jobs" | "faults" | "files" | "webhooks" | "signingKey"> {
   /** Forgets all jobs, stops pending deliveries, restores default faults. */
   reset(): void;
   /** Resolves once no webhook or callback is being delivered. */
@@ -140,13 +135,9 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   let generation = 0;
   let running = new AbortController();
   const inflight = new Set<Promise<unknown>>();
+  const stores = { config, jobs, faults, files, webhooks, signingKey };
   const ctx: SimContext = {
-    config,
-    jobs,
-    faults,
-    files,
-    webhooks,
-    signingKey,
+    ...stores,
     baseUrl: () => base,
     log,
     generation: () => generation,
@@ -158,12 +149,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
     },
   };
   const state: SimState = {
-    config,
-    jobs,
-    faults,
-    files,
-    webhooks,
-    signingKey,
+    ...stores,
     reset() {
       generation++;
       running.abort();
