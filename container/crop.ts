@@ -60,39 +60,53 @@ export async function loadRgb(file: string, label = "sheet"): Promise<RgbImage> 
 // Line statistics
 
 interface LineStats {
-  /** Per line, per channel: sum and sum of squares. */
-  colSum: Float64Array;
-  colSq: Float64Array;
+  /** Per line, per channel: sum and sum of squares, over `colN` / `rowN` pixels of the line. */
+  colSum: Float64Array | Uint32Array;
+  colSq: Float64Array | Uint32Array;
+  colN: number;
   rowSum: Float64Array;
   rowSq: Float64Array;
+  rowN: number;
 }
 
+/**
+ * Sums per row and column. Each line is sampled at every other pixel along its length: a line's
+ * mean and spread need hundreds of samples, not thousands, and every line across the sheet is
+ * still measured, so a 3 px gutter is seen as clearly. This halves the cost of the hot loop.
+ */
 function lineStats(img: RgbImage): LineStats {
   const { data, width: w, height: h } = img;
-  const colSum = new Float64Array(w * 3);
-  const colSq = new Float64Array(w * 3);
+  const colN = Math.ceil(h / 2);
+  const rowN = Math.ceil(w / 2);
+  // Integer column sums are faster to accumulate; they fit whenever a column's sum of squares does.
+  const Acc = colN * 255 * 255 < 2 ** 32 ? Uint32Array : Float64Array;
+  const colSum = new Acc(w * 3);
+  const colSq = new Acc(w * 3);
   const rowSum = new Float64Array(h * 3);
   const rowSq = new Float64Array(h * 3);
   for (let y = 0; y < h; y++) {
     let sr = 0, sg = 0, sb = 0, qr = 0, qg = 0, qb = 0;
-    let i = y * w * 3;
-    for (let x3 = 0; x3 < w * 3; x3 += 3, i += 3) {
+    const row = y * w * 3;
+    for (let i = row, end = row + w * 3; i < end; i += 6) {
       const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
       sr += r; sg += g; sb += b;
-      const rr = r * r, gg = g * g, bb = b * b;
-      qr += rr; qg += gg; qb += bb;
-      colSum[x3] += r; colSum[x3 + 1] += g; colSum[x3 + 2] += b;
-      colSq[x3] += rr; colSq[x3 + 1] += gg; colSq[x3 + 2] += bb;
+      qr += r * r; qg += g * g; qb += b * b;
     }
     const y3 = y * 3;
     rowSum[y3] = sr; rowSum[y3 + 1] = sg; rowSum[y3 + 2] = sb;
     rowSq[y3] = qr; rowSq[y3 + 1] = qg; rowSq[y3 + 2] = qb;
+    if (y % 2) continue;
+    for (let x3 = 0, i = row; x3 < w * 3; x3 += 3, i += 3) {
+      const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
+      colSum[x3] += r; colSum[x3 + 1] += g; colSum[x3 + 2] += b;
+      colSq[x3] += r * r; colSq[x3 + 1] += g * g; colSq[x3 + 2] += b * b;
+    }
   }
-  return { colSum, colSq, rowSum, rowSq };
+  return { colSum, colSq, colN, rowSum, rowSq, rowN };
 }
 
 /** Per line: RMS distance of its pixels to colour `g` (variance + offset of the mean). */
-function distanceProfile(sum: Float64Array, sq: Float64Array, n: number, g: readonly number[]): Float64Array {
+function distanceProfile(sum: ArrayLike<number>, sq: ArrayLike<number>, n: number, g: readonly number[]): Float64Array {
   const lines = sum.length / 3;
   const out = new Float64Array(lines);
   for (let i = 0; i < lines; i++) {
@@ -112,10 +126,10 @@ function distanceProfile(sum: Float64Array, sq: Float64Array, n: number, g: read
  * width or height of the sheet, so they are the flattest lines there are; lines found on both axes
  * are preferred because a grid has gutters both ways.
  */
-function gutterColour(st: LineStats, w: number, h: number): [number, number, number] {
+function gutterColour(st: LineStats): [number, number, number] {
   type Line = { axis: 0 | 1; std: number; mean: [number, number, number] };
   const lines: Line[] = [];
-  const push = (sum: Float64Array, sq: Float64Array, n: number, axis: 0 | 1) => {
+  const push = (sum: ArrayLike<number>, sq: ArrayLike<number>, n: number, axis: 0 | 1) => {
     for (let i = 0; i < sum.length / 3; i++) {
       const mean: [number, number, number] = [0, 0, 0];
       let v = 0;
@@ -127,8 +141,8 @@ function gutterColour(st: LineStats, w: number, h: number): [number, number, num
       lines.push({ axis, std: Math.sqrt(v / 3), mean });
     }
   };
-  push(st.colSum, st.colSq, h, 0);
-  push(st.rowSum, st.rowSq, w, 1);
+  push(st.colSum, st.colSq, st.colN, 0);
+  push(st.rowSum, st.rowSq, st.rowN, 1);
   lines.sort((a, b) => a.std - b.std);
   const sMin = lines[0]!.std;
   const flat = lines.filter((l) => l.std <= sMin * 2 + 2).slice(0, 2000);
@@ -498,9 +512,9 @@ const SAFETY_INSET = 1;
 
 export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetection {
   const st = lineStats(img);
-  const g = gutterColour(st, img.width, img.height);
-  const rCol = distanceProfile(st.colSum, st.colSq, img.height, g);
-  const rRow = distanceProfile(st.rowSum, st.rowSq, img.width, g);
+  const g = gutterColour(st);
+  const rCol = distanceProfile(st.colSum, st.colSq, st.colN, g);
+  const rRow = distanceProfile(st.rowSum, st.rowSq, st.rowN, g);
   const floor = Math.min(Math.min(...rCol), Math.min(...rRow));
   const xs = analyseAxis(rCol, cols, "columns", floor);
   const ys = analyseAxis(rRow, rows, "rows", floor);
@@ -541,9 +555,9 @@ export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetec
  */
 export function equalGrid(img: RgbImage, rows: number, cols: number, trimGutters = true): Box[] {
   const st = lineStats(img);
-  const g = gutterColour(st, img.width, img.height);
-  const colProfile = distanceProfile(st.colSum, st.colSq, img.height, g);
-  const rowProfile = distanceProfile(st.rowSum, st.rowSq, img.width, g);
+  const g = gutterColour(st);
+  const colProfile = distanceProfile(st.colSum, st.colSq, st.colN, g);
+  const rowProfile = distanceProfile(st.rowSum, st.rowSq, st.rowN, g);
   const floor = Math.min(Math.min(...colProfile), Math.min(...rowProfile));
   const bounds = (r: Float64Array): [number, number, number] => {
     const runs = findRuns(r).filter((run) => run.clarity > 0.3);
@@ -594,6 +608,17 @@ export interface CropResult {
   frames: CroppedFrame[];
 }
 
+/** The box's pixels as a packed RGB buffer. */
+function cutBox(img: RgbImage, box: Box): Buffer {
+  const rowBytes = box.width * 3;
+  const out = Buffer.allocUnsafe(rowBytes * box.height);
+  for (let y = 0; y < box.height; y++) {
+    const from = ((box.y + y) * img.width + box.x) * 3;
+    img.data.copy(out, y * rowBytes, from, from + rowBytes);
+  }
+  return out;
+}
+
 /**
  * Detects (or evenly splits) the grid and writes `frame-1..N.png` (row-major) into `outDir`, all
  * resized to the median cell size with a centred cover fit: no black bars reach the clips.
@@ -622,12 +647,12 @@ export async function cropSheet(file: string, outDir: string, opts: CropOptions)
     width: Math.round(median(boxes.map((b) => b.width))),
     height: Math.round(median(boxes.map((b) => b.height))),
   };
-  const source = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
   const frames = await Promise.all(
     boxes.map(async (box, i) => {
       const name = `frame-${i + 1}`;
       const out = path.join(outDir, `${name}.png`);
-      let frame = source.clone().extract({ left: box.x, top: box.y, width: box.width, height: box.height });
+      // Cutting in JS is a few row copies; a sharp extract from the whole raw sheet costs ~10 ms each.
+      let frame = sharp(cutBox(img, box), { raw: { width: box.width, height: box.height, channels: 3 } });
       if (box.width !== frameSize.width || box.height !== frameSize.height) {
         frame = frame.resize(frameSize.width, frameSize.height, { fit: "cover", position: "centre" });
       }
