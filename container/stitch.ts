@@ -17,7 +17,6 @@
  * and count the frames actually decoded; if they differ, the run is discarded and redone with the
  * counted number, so every reel is exact and the normal case still decodes each clip once.
  */
-import { once } from "node:events";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import sharp from "sharp";
@@ -145,24 +144,43 @@ class FrameCountMismatch extends Error {
   }
 }
 
-/** Splits a raw video byte stream into frames of exactly `size` bytes, pulling (so backpressure holds). */
-async function* rawFrames(stream: Readable, size: number): AsyncGenerator<Buffer> {
-  let frame = Buffer.allocUnsafe(size);
+/**
+ * Reusable frame buffers. Frames are megabytes each and a reel passes hundreds through Node; fresh
+ * buffers for each cost more CPU in page faults and garbage collection than the copying itself.
+ */
+class FramePool {
+  private readonly free: Buffer[] = [];
+  readonly size: number;
+  constructor(size: number) {
+    this.size = size;
+  }
+  acquire(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.size);
+  }
+  release(frame: Buffer): void {
+    this.free.push(frame);
+  }
+}
+
+/** Splits a raw video byte stream into pooled frames, pulling (so backpressure holds). */
+async function* rawFrames(stream: Readable, pool: FramePool): AsyncGenerator<Buffer> {
+  let frame = pool.acquire();
   let filled = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     let off = 0;
     while (off < chunk.length) {
-      const n = Math.min(size - filled, chunk.length - off);
+      const n = Math.min(pool.size - filled, chunk.length - off);
       chunk.copy(frame, filled, off, off + n);
       filled += n;
       off += n;
-      if (filled === size) {
+      if (filled === pool.size) {
         yield frame;
-        frame = Buffer.allocUnsafe(size); // the yielded buffer may still be queued for the encoder
+        frame = pool.acquire();
         filled = 0;
       }
     }
   }
+  pool.release(frame);
 }
 
 interface Clip {
@@ -173,16 +191,23 @@ interface Clip {
 
 interface Decoder {
   proc: Spawned;
-  /** Output frames of this clip, in order; throws FrameCountMismatch / InputError at the end. */
+  /**
+   * Output frames of this clip, in order; throws FrameCountMismatch / InputError at the end. A
+   * yielded frame is the caller's until it asks for the next one; then it may go back to the pool.
+   */
   outputs: AsyncGenerator<Buffer, void, void>;
 }
 
-async function startDecoder(clip: Clip, size: { width: number; height: number }, indices: number[], expected: number): Promise<Decoder> {
+async function startDecoder(clip: Clip, size: { width: number; height: number }, pool: FramePool, indices: number[], expected: number): Promise<Decoder> {
   const args = [
     "-hide_banner",
     "-loglevel",
     "error",
     "-nostdin",
+    // One thread decodes several times faster than the encoder consumes; frame threads would only
+    // take CPU and memory from the encoder, which is the bottleneck.
+    "-threads",
+    "1",
     "-i",
     clip.path,
     "-map",
@@ -199,7 +224,6 @@ async function startDecoder(clip: Clip, size: { width: number; height: number },
     "pipe:1",
   ];
   const proc = spawnTool("ffmpeg", args);
-  const frameBytes = (size.width * size.height * 3) / 2;
 
   // For each source frame, the last output that shows it: frames are dropped right after that.
   const lastUse = new Map<number, number>();
@@ -209,15 +233,19 @@ async function startDecoder(clip: Clip, size: { width: number; height: number },
     const held = new Map<number, Buffer>();
     let k = 0;
     let decoded = 0;
-    for await (const frame of rawFrames(proc.child.stdout!, frameBytes)) {
+    for await (const frame of rawFrames(proc.child.stdout!, pool)) {
       const j = decoded++;
       if (lastUse.has(j)) held.set(j, frame);
+      else pool.release(frame); // never shown
       while (k < indices.length && indices[k]! <= j) {
         const idx = indices[k]!;
         const f = held.get(idx);
         if (!f) break; // cannot happen: every index <= j was decoded and is held until its last use
         yield f;
-        if (lastUse.get(idx) === k) held.delete(idx);
+        if (lastUse.get(idx) === k) {
+          held.delete(idx);
+          pool.release(f);
+        }
         k++;
       }
     }
@@ -234,11 +262,10 @@ async function startDecoder(clip: Clip, size: { width: number; height: number },
   return { proc, outputs: outputs() };
 }
 
-/** Weighted mix of two yuv420p frames (all planes: chroma is offset binary, so a lerp is right). */
-function mix(a: Buffer, b: Buffer, weightB: number): Buffer {
+/** Weighted mix of two yuv420p frames into `out` (all planes: chroma is offset binary, so a lerp is right). */
+function mix(a: Buffer, b: Buffer, weightB: number, out: Buffer): Buffer {
   const wb = Math.round(weightB * 256);
   const wa = 256 - wb;
-  const out = Buffer.allocUnsafe(a.length);
   for (let i = 0; i < a.length; i++) out[i] = (a[i]! * wa + b[i]! * wb + 128) >> 8;
   return out;
 }
@@ -291,6 +318,9 @@ function colourArgs(clips: Clip[]): string[] {
   return args;
 }
 
+/** Output frames before the end of a clip at which the next clip's decoder starts. */
+const NEXT_DECODER_LEAD = 12;
+
 interface RunPlan {
   clips: Clip[];
   size: { width: number; height: number };
@@ -342,6 +372,7 @@ async function runOnce(plan: RunPlan): Promise<{ frames: number; poster: Buffer 
     "pipe",
   );
   const stdin = encoder.child.stdin!;
+  const pool = new FramePool((size.width * size.height * 3) / 2);
   const decoders: Decoder[] = [];
   const decoderFor = new Map<number, Promise<Decoder>>();
   const getDecoder = (i: number): Promise<Decoder> => {
@@ -350,7 +381,7 @@ async function runOnce(plan: RunPlan): Promise<{ frames: number; poster: Buffer 
       const clip = clips[i]!;
       const count = counts.get(clip.name)!;
       const indices = sourceFrameIndices({ easing: ease, outFrames: n, sourceFrames: count, sourceFps: clip.info.fps });
-      d = startDecoder(clip, size, indices, count).then((dec) => (decoders.push(dec), dec));
+      d = startDecoder(clip, size, pool, indices, count).then((dec) => (decoders.push(dec), dec));
       decoderFor.set(i, d);
     }
     return d;
@@ -367,10 +398,17 @@ async function runOnce(plan: RunPlan): Promise<{ frames: number; poster: Buffer 
     },
   );
   encoderGone.catch(() => {});
+  // Resolves once the pipe has taken the whole frame, so its buffer can go back to the pool. A
+  // broken pipe never resolves: the encoder has died, and encoderGone says how.
   const write = async (frame: Buffer) => {
-    if (written === posterAt) poster = frame;
+    if (written === posterAt) poster = Buffer.from(frame);
     written++;
-    if (!stdin.write(frame)) await Promise.race([once(stdin, "drain"), encoderGone]);
+    await Promise.race([new Promise<void>((resolve) => stdin.write(frame, (err) => err || resolve())), encoderGone]);
+  };
+  const writeMix = async (a: Buffer, b: Buffer, weightB: number) => {
+    const out = mix(a, b, weightB, pool.acquire());
+    await write(out);
+    pool.release(out);
   };
   const next = async (dec: Decoder, clip: Clip): Promise<Buffer> => {
     const r = await dec.outputs.next();
@@ -382,18 +420,23 @@ async function runOnce(plan: RunPlan): Promise<{ frames: number; poster: Buffer 
     const black = opts.transition === "fadeblack" ? blackFrame(size) : undefined;
     for (let i = 0; i < clips.length; i++) {
       const dec = await getDecoder(i);
-      if (i + 1 < clips.length) void getDecoder(i + 1).catch(() => {}); // start the next decoder early
       const from = i > 0 ? T : 0; // the first T frames were used by the transition into this clip
       const to = i < clips.length - 1 ? n - T : n;
-      for (let k = from; k < to; k++) await write(await next(dec, clips[i]!));
+      // Start the next decoder a few frames before it is needed, so the encoder never waits for
+      // it, but not earlier: each running decoder holds tens of MB.
+      const startNextAt = Math.max(from, to - NEXT_DECODER_LEAD);
+      for (let k = from; k < to; k++) {
+        if (k === startNextAt && i + 1 < clips.length) void getDecoder(i + 1).catch(() => {});
+        await write(await next(dec, clips[i]!));
+      }
       if (i < clips.length - 1 && T > 0) {
         const nextDec = await getDecoder(i + 1);
         for (let j = 0; j < T; j++) {
           const a = await next(dec, clips[i]!);
           const b = await next(nextDec, clips[i + 1]!);
           const p = (j + 1) / (T + 1);
-          if (black) await write(p < 0.5 ? mix(a, black, 2 * p) : mix(black, b, 2 * p - 1));
-          else await write(mix(a, b, p));
+          if (black) await (p < 0.5 ? writeMix(a, black, 2 * p) : writeMix(black, b, 2 * p - 1));
+          else await writeMix(a, b, p);
         }
       }
       // Read the clip to its end: this counts the decoded frames and surfaces decode errors.

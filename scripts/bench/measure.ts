@@ -1,13 +1,23 @@
 /**
- * Runs a command and measures its wall time and the peak resident memory of its whole process tree
- * (the command and every FFmpeg it starts), sampled from /proc.
+ * Runs a command and measures its wall time and the peak memory of its whole process tree (the
+ * command and every FFmpeg it starts), sampled from /proc every 50 ms.
+ *
+ * Memory is PSS (proportional set size, /proc/<pid>/smaps_rollup): a page shared by several
+ * processes (FFmpeg's libraries, loaded by the encoder and every decoder) counts once in the sum,
+ * as it does in the machine's memory. The plain sum of RSS, which counts those pages once per
+ * process, is reported beside it.
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 export interface Measured {
   ms: number;
+  /** Peak of the tree's summed PSS. */
   peakMb: number;
+  /** Peak of the tree's summed RSS (shared pages counted once per process). */
+  peakRssMb: number;
+  /** The single process with the highest PSS at any sample, and that peak. */
+  largest: { command: string; mb: number };
   stdout: string;
 }
 
@@ -28,21 +38,47 @@ function children(): Map<number, number[]> {
   return map;
 }
 
-function treeRssKb(root: number): number {
+function field(text: string, name: string): number {
+  const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+interface Sample {
+  pssKb: number;
+  rssKb: number;
+  processes: Array<{ pid: number; pssKb: number }>;
+}
+
+function sampleTree(root: number): Sample {
   const kids = children();
-  let total = 0;
+  const sample: Sample = { pssKb: 0, rssKb: 0, processes: [] };
   const stack = [root];
   while (stack.length) {
     const pid = stack.pop()!;
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (m) total += Number(m[1]);
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      const pss = field(rollup, "Pss");
+      sample.pssKb += pss;
+      sample.rssKb += field(rollup, "Rss");
+      sample.processes.push({ pid, pssKb: pss });
     } catch {
       /* gone */
     }
     stack.push(...(kids.get(pid) ?? []));
   }
-  return total;
+  return sample;
+}
+
+function commandOf(pid: number): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    const name = argv[0]?.split("/").pop() ?? "?";
+    // For FFmpeg, say whether it is the encoder (reads a pipe, writes libx264) or a decoder.
+    if (name === "ffmpeg") return argv.includes("libx264") ? "ffmpeg (x264 encoder)" : "ffmpeg (decoder)";
+    return name;
+  } catch {
+    return "?";
+  }
 }
 
 export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
@@ -50,16 +86,31 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
     const started = performance.now();
     const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let peak = 0;
+    let peakRss = 0;
+    const largest = { command: "", kb: 0 };
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setInterval(() => (peak = Math.max(peak, treeRssKb(child.pid!))), 25);
+    const timer = setInterval(() => {
+      const s = sampleTree(child.pid!);
+      peak = Math.max(peak, s.pssKb);
+      peakRss = Math.max(peakRss, s.rssKb);
+      for (const p of s.processes) {
+        if (p.pssKb > largest.kb) Object.assign(largest, { kb: p.pssKb, command: commandOf(p.pid) });
+      }
+    }, 50);
     child.on("error", reject);
     child.on("close", (code) => {
       clearInterval(timer);
       if (code !== 0) return reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-2000)}`));
-      resolve({ ms: performance.now() - started, peakMb: peak / 1024, stdout });
+      resolve({
+        ms: performance.now() - started,
+        peakMb: peak / 1024,
+        peakRssMb: peakRss / 1024,
+        largest: { command: largest.command, mb: largest.kb / 1024 },
+        stdout,
+      });
     });
   });
 }
