@@ -224,6 +224,11 @@ async function startDecoder(clip: Clip, size: { width: number; height: number },
     "pipe:1",
   ];
   const proc = spawnTool("ffmpeg", args);
+  // When a child exits, Node resumes its stdout (child_process flushStdio), and with nobody reading
+  // yet a short clip, decoded in full before we got to it, would drain away unread. A 'readable'
+  // listener keeps the stream paused until we pull.
+  const stdout = proc.child.stdout as Readable;
+  stdout.on("readable", () => {});
 
   // For each source frame, the last output that shows it: frames are dropped right after that.
   const lastUse = new Map<number, number>();
@@ -233,7 +238,7 @@ async function startDecoder(clip: Clip, size: { width: number; height: number },
     const held = new Map<number, Buffer>();
     let k = 0;
     let decoded = 0;
-    for await (const frame of rawFrames(proc.child.stdout!, pool)) {
+    for await (const frame of rawFrames(stdout, pool)) {
       const j = decoded++;
       if (lastUse.has(j)) held.set(j, frame);
       else pool.release(frame); // never shown

@@ -1,7 +1,9 @@
 /**
- * Baseline (b) for bench:stitch: the predecessor's algorithm, reproduced faithfully. One ffprobe per
- * clip, then one FFmpeg process per output frame that seeks the clip and writes a PNG, sequentially,
- * then one encode of the PNG sequence. Usage: predecessor-stitch.ts <out.mp4> <clip>…
+ * Baseline (b) for bench:stitch: the predecessor's algorithm, reproduced faithfully
+ * (../shared/reference/predecessor.md §4). One ffprobe per clip, then one FFmpeg process per output
+ * frame that seeks the clip, scales to the target size and writes a PNG, sequentially, then one
+ * encode of the PNG sequence (without the predecessor's conflicting `-b:v 25M`, so that all three
+ * bench runs share the same encoder settings). Usage: predecessor-stitch.ts <out.mp4> <clip>…
  * Env: CLIP_SECONDS, FPS, CRF, PRESET.
  */
 import { spawnSync } from "node:child_process";
@@ -25,10 +27,19 @@ function run(bin: string, args: string[]) {
   return r.stdout;
 }
 
+type Stream = { codec_type: string; width: number; height: number; r_frame_rate?: string };
+const metas = clips.map((clip) => JSON.parse(run(ffprobe, ["-v", "quiet", "-print_format", "json", "-show_format", "-show_streams", clip])));
+const videos: Stream[] = metas.map((m) => m.streams.find((s: Stream) => s.codec_type === "video"));
+// Target size: the max W×H over all clips; scale+pad when mixed, else a plain scale.
+const W = Math.max(...videos.map((v) => v.width));
+const H = Math.max(...videos.map((v) => v.height));
+const mixed = videos.some((v) => v.width !== W || v.height !== H);
+const scale = mixed ? `scale=${W}:${H}:force_original_aspect_ratio=decrease,pad=${W}:${H}:(ow-iw)/2:(oh-ih)/2:black,setsar=1` : `scale=${W}:${H}`;
+
 let frame = 0;
-for (const clip of clips) {
-  const meta = JSON.parse(run(ffprobe, ["-v", "quiet", "-print_format", "json", "-show_format", "-show_streams", clip]));
-  const v = meta.streams.find((s: { codec_type: string }) => s.codec_type === "video");
+for (const [c, clip] of clips.entries()) {
+  const meta = metas[c];
+  const v = videos[c]!;
   const [n, d] = String(v.r_frame_rate ?? "24/1").split("/").map(Number);
   const inputFps = n / d || 24;
   const duration = Number(meta.format.duration);
@@ -38,7 +49,7 @@ for (const clip of clips) {
     const t = Math.min(Math.max(ease(p) * duration, 0), duration - 1 / inputFps);
     frame++;
     const file = path.join(tmp, `frame_${String(frame).padStart(6, "0")}.png`);
-    run(ffmpeg, ["-y", "-v", "error", "-ss", t.toFixed(6), "-i", clip, "-frames:v", "1", "-q:v", "1", file]);
+    run(ffmpeg, ["-y", "-v", "error", "-ss", t.toFixed(6), "-i", clip, "-frames:v", "1", "-vf", scale, "-q:v", "1", file]);
     // A seek near the end can yield no frame (the predecessor's bug); repeat the previous one so the
     // baseline still encodes every frame and its time is comparable.
     if (!existsSync(file) && frame > 1) copyFileSync(path.join(tmp, `frame_${String(frame - 1).padStart(6, "0")}.png`), file);
