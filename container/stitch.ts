@@ -408,7 +408,12 @@ async function runOnce(plan: RunPlan): Promise<{ frames: number; poster: Buffer 
   const write = async (frame: Buffer) => {
     if (written === posterAt) poster = Buffer.from(frame);
     written++;
-    await Promise.race([new Promise<void>((resolve) => stdin.write(frame, (err) => err || resolve())), encoderGone]);
+    const flushed = new Promise<void>((resolve) => {
+      stdin.write(frame, (err) => {
+        if (!err) resolve();
+      });
+    });
+    await Promise.race([flushed, encoderGone]);
   };
   const writeMix = async (a: Buffer, b: Buffer, weightB: number) => {
     const out = mix(a, b, weightB, pool.acquire());
