@@ -27,7 +27,7 @@ interface StoredJob {
 }
 
 /** Counting semaphore: media jobs are CPU-bound, so only a few run at once and the rest queue. */
-class Semaphore {
+export class Semaphore {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly limit: number;

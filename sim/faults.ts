@@ -22,8 +22,8 @@ export const FaultsSchema = z.object({
 export type Faults = z.infer<typeof FaultsSchema>;
 export const FaultsPatchSchema = FaultsSchema.partial().strict();
 
-/** mulberry32: tiny, fast, good enough for "fail 30% of jobs". */
-function mulberry32(seed: number): () => number {
+/** mulberry32: tiny, fast, good enough for "fail 30% of jobs" (and for test fixtures). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -5,12 +5,12 @@
  */
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
-import { accessSync, constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import sharp, { type OverlayOptions } from "sharp";
+import { ffmpegPath, ffprobePath } from "../container/ffmpeg.ts";
+import { Semaphore } from "../container/jobs.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Sizes
@@ -425,34 +425,8 @@ async function contactSheet(req: ImageRequest, _seed: number): Promise<SynthImag
 // ---------------------------------------------------------------------------------------------
 // Clips
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findBinary(name: string, envVar: string, installerPackage: string): string {
-  const fromEnv = process.env[envVar];
-  if (fromEnv) return fromEnv;
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  try {
-    const require = createRequire(import.meta.url);
-    const p = (require(installerPackage) as { path: string }).path;
-    if (p && isExecutable(p)) return p;
-  } catch {
-    // fall through
-  }
-  throw new Error(`${name} not found: set ${envVar}, put ${name} on PATH, or install ${installerPackage}`);
-}
-
-/** FFMPEG_PATH, else ffmpeg on PATH, else @ffmpeg-installer/ffmpeg's binary. */
-export const ffmpegPath = () => findBinary("ffmpeg", "FFMPEG_PATH", "@ffmpeg-installer/ffmpeg");
-export const ffprobePath = () => findBinary("ffprobe", "FFPROBE_PATH", "@ffprobe-installer/ffprobe");
+// One FFmpeg lookup for the whole project (FFMPEG_PATH, PATH, then the installer packages).
+export { ffmpegPath, ffprobePath };
 
 /** Runs a binary with an argument array (never a shell); rejects with the stderr tail. */
 export function run(
@@ -489,22 +463,7 @@ export function run(
 }
 
 /** Caps parallel encodes: x264 already uses every core, more processes only add contention. */
-class Limiter {
-  private active = 0;
-  private queue: (() => void)[] = [];
-  constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
-}
-const encodeLimiter = new Limiter(Math.max(1, Math.floor(os.cpus().length / 2)));
+const encodeLimiter = new Semaphore(Math.max(1, Math.floor(os.cpus().length / 2)));
 
 export interface ClipRequest {
   start: Buffer;
@@ -573,7 +532,7 @@ export async function synthesizeClip(req: ClipRequest): Promise<ClipResult> {
       "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an",
       req.outFile,
     ];
-    await encodeLimiter.run(() => run(ffmpegPath(), args, { timeoutMs: 300_000, signal: req.signal }));
+    await encodeLimiter.use(() => run(ffmpegPath(), args, { timeoutMs: 300_000, signal: req.signal }));
     return { width, height, frames, fps, duration: frames / fps };
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
