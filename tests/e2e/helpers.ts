@@ -5,7 +5,11 @@ import path from "node:path";
 import { runTool } from "../../container/ffmpeg.ts";
 import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
 
+// E2E_PORT_OFFSET lets two checkouts run their e2e suites on one machine at the same time.
+const PORT_OFFSET = Number(process.env.E2E_PORT_OFFSET ?? 0);
+
 export async function startTestStack(name: string, portBase: number, vars: Record<string, string> = {}, simEnv: Record<string, string> = {}) {
+  portBase += PORT_OFFSET;
   const stateDir = path.join(ROOT, ".atelier", `test-${name}-${randomBytes(3).toString("hex")}`);
   const logs: string[] = [];
   const stack = new Stack({
