@@ -5,11 +5,9 @@
  */
 import { Hono } from "hono";
 import { db } from "../db/client.ts";
-import { logEvent } from "../db/events.ts";
-import { finishJob, getJob, jobByExternalId, toSignal, type JobResult, type JobRow } from "../db/jobs.ts";
+import { getJob, jobByExternalId } from "../db/jobs.ts";
+import { completeJob } from "../jobs/completion.ts";
 import { safeEqual } from "../lib/crypto.ts";
-import { priceOf } from "../lib/prices.ts";
-import { notifyWorkflow } from "../media/dispatch.ts";
 import { verifyFalWebhook } from "../providers/fal-webhook.ts";
 import { falResult, klingResult } from "../providers/jobs.ts";
 import { getKlingTask } from "../providers/kling.ts";
@@ -37,7 +35,7 @@ export const webhooks = new Hono<AppEnv>()
     }
     const job = await jobByExternalId(db(c.env.DB), "fal", body.request_id);
     if (!job) return c.json({ ok: true, ignored: "unknown request" });
-    const applied = await complete(c.env, job, falResult(body.status ?? "ERROR", body.payload, body.error));
+    const applied = await completeJob(c.env, job, falResult(body.status ?? "ERROR", body.payload, body.error), "webhook");
     return c.json({ ok: true, applied });
   })
   .post("/kling/:jobId", async (c) => {
@@ -53,19 +51,6 @@ export const webhooks = new Hono<AppEnv>()
     // Callbacks are unsigned: trust only what Kling itself says about the task.
     const result = klingResult(await getKlingTask(c.env, job.externalId));
     if (!result) return c.json({ ok: true, ignored: "task not final on re-check" });
-    const applied = await complete(c.env, job, result);
+    const applied = await completeJob(c.env, job, result, "callback");
     return c.json({ ok: true, applied });
   });
-
-async function complete(env: Env, job: JobRow, result: JobResult): Promise<boolean> {
-  const d = db(env.DB);
-  if (!(await finishJob(d, job.id, result, priceOf(env, job.model)))) return false;
-  await logEvent(d, {
-    shootId: job.shootId,
-    accountId: job.accountId,
-    type: result.status === "succeeded" ? "job.completed" : "job.failed",
-    data: { job: job.id, provider: job.provider, ...(result.status === "failed" ? { error: result.error } : {}) },
-  });
-  await notifyWorkflow(env, job.shootId, job.id, toSignal(result));
-  return true;
-}

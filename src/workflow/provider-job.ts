@@ -7,9 +7,9 @@ import { NonRetryableError } from "cloudflare:workflows";
 import { recordAsset, type AssetKind } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
-import { ensureJob, finishJob, getJob, markSubmitted, type JobResult, type JobSignal, toSignal } from "../db/jobs.ts";
-import { priceOf } from "../lib/prices.ts";
-import { pollProviderJob, submitProviderJob, type ProviderRequest } from "../providers/jobs.ts";
+import { ensureJob, getJob, markSubmitted, type JobSignal, toSignal } from "../db/jobs.ts";
+import { pollAndComplete } from "../jobs/completion.ts";
+import { submitProviderJob, type ProviderRequest } from "../providers/jobs.ts";
 import { inspect, putBytes, shootKey } from "../storage/r2.ts";
 import { resolveBlobRefs } from "../storage/urls.ts";
 import { IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
@@ -110,10 +110,10 @@ async function submitAndAwait(ctx: RunContext, spec: ProviderJobSpec, id: string
       const polled = await step.do(`poll ${name}#${wait}`, IO_STEP, async () => {
         const d = db(env.DB);
         const job = (await getJob(d, id))!;
-        if (job.result) return toSignal(job.result as JobResult);
-        const r = job.externalId ? await pollProviderJob(env, job.provider, job.model!, job.externalId) : null;
-        if (r) await finishJob(d, id, r, priceOf(env, job.model));
-        const done = (await getJob(d, id))!.result as JobResult | null;
+        if (job.result) return toSignal(job.result);
+        await pollAndComplete(env, job, "poll", { notify: false });
+        // Whoever finished it (this poll, or a webhook that raced it) stored the outcome.
+        const done = (await getJob(d, id))!.result;
         return done ? toSignal(done) : null;
       });
       if (polled) return polled;
