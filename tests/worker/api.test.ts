@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { blobUrl } from "../../src/storage/urls.ts";
 import { call, newAccount, parkedWorkflows, uploadRefs } from "./helpers.ts";
 import { makePng } from "./png.ts";
 
@@ -117,8 +119,35 @@ describe("asset content", () => {
   });
 
   it("internal blob URLs need a signature for exactly that key and method", async () => {
-    expect((await call("/internal/blobs/accounts/x/uploads/y.png")).status).toBe(403);
-    expect((await call("/internal/blobs/accounts/x/uploads/y.png", { method: "PUT", body: "x" })).status).toBe(403);
+    const key = `accounts/acct-${crypto.randomUUID()}/uploads/y.png`;
+    const otherKey = `${key.slice(0, -".png".length)}-other.png`;
+    await env.BUCKET.put(key, "the object");
+    await env.BUCKET.put(otherKey, "another object");
+    const local = (url: string) => new URL(url).pathname + new URL(url).search;
+    const getA = local(await blobUrl(env, "GET", key, 60));
+    const putA = local(await blobUrl(env, "PUT", key, 60));
+    const sigOf = (url: string) => url.slice(url.indexOf("?"));
+
+    // No signature, and the right signature: the only GET that opens it.
+    expect((await call(`/internal/blobs/${key}`)).status).toBe(403);
+    const ok = await call(getA);
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe("the object");
+    // A GET signature for one key opens no other key.
+    expect((await call(`/internal/blobs/${otherKey}${sigOf(getA)}`)).status).toBe(403);
+    // A GET signature does not allow a PUT, and a PUT signature does not allow a GET.
+    expect((await call(getA, { method: "PUT", body: "overwritten" })).status).toBe(403);
+    expect((await call(putA)).status).toBe(403);
+    // A PUT signature for one key writes no other key.
+    expect((await call(`/internal/blobs/${otherKey}${sigOf(putA)}`, { method: "PUT", body: "overwritten" })).status).toBe(403);
+    expect(await (await env.BUCKET.get(otherKey))!.text()).toBe("another object");
+    expect(await (await env.BUCKET.get(key))!.text()).toBe("the object");
+    // An expired signature is refused even for the right key and method.
+    const expired = local(await blobUrl(env, "GET", key, -1));
+    expect((await call(expired)).status).toBe(403);
+    // The PUT signature writes its own key.
+    expect((await call(putA, { method: "PUT", body: "replaced" })).status).toBe(201);
+    expect(await (await env.BUCKET.get(key))!.text()).toBe("replaced");
   });
 });
 

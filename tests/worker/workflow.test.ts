@@ -18,7 +18,21 @@ interface ShootJson {
   status: string;
   stage: string;
   checkpoint: { stage: string; attempt: number } | null;
-  checkpoints: { stage: string; attempt: number; status: string; decision: string | null; feedback: string | null }[];
+  checkpoints: {
+    stage: string;
+    attempt: number;
+    status: string;
+    decision: string | null;
+    feedback: string | null;
+    artifacts: { assets: string[]; error?: string };
+  }[];
+  timeline: { type: string; data: Record<string, unknown> | null }[];
+}
+
+/** 1-based positions where two checkpoints show different assets. */
+function changedPositions(before: string[], after: string[]): number[] {
+  expect(after).toHaveLength(before.length);
+  return after.flatMap((id, i) => (id === before[i] ? [] : [i + 1]));
 }
 
 /** Stands in for every provider and media job a test might reach. */
@@ -142,11 +156,19 @@ describe("ShootWorkflow", () => {
     await s.decide("reel", { action: "approve" });
     await s.instance.waitForStatus("complete");
 
-    // Exactly the targeted jobs were redone: frame 3 and clip 2, and nothing else.
-    await expect(s.instance.waitForStepResult({ name: "submit frame-3#2" })).resolves.toBeTruthy();
-    await expect(s.instance.waitForStepResult({ name: "submit clip-2#2" })).resolves.toBeTruthy();
     const shoot = await s.get();
     expect(shoot.status).toBe("completed");
+    // Exactly the targeted work was redone: the second frames checkpoint shows a new frame 3 and the
+    // other five as they were; the second clips checkpoint a new clip 2 and the other four.
+    const shown = (stage: string, attempt: number) => shoot.checkpoints.find((c) => c.stage === stage && c.attempt === attempt)!.artifacts.assets;
+    expect(shown("frames", 1)).toHaveLength(6);
+    expect(changedPositions(shown("frames", 1), shown("frames", 2))).toEqual([3]);
+    expect(shown("frames", 2)[2]).toBe("as-frame-3#2");
+    expect(shown("clips", 1)).toHaveLength(5);
+    expect(changedPositions(shown("clips", 1), shown("clips", 2))).toEqual([2]);
+    expect(shown("clips", 2)[1]).toBe("as-clip-2#2");
+    // The reel revision changed only the stitch settings: both reels are made of the same clips.
+    expect(shown("reel", 2)).toEqual(["as-stitch#2-reel", "as-stitch#2-poster"]);
     const revised = shoot.checkpoints.filter((c) => c.status === "revised").map((c) => `${c.stage}#${c.attempt}`);
     expect(revised).toEqual(["plan#1", "hero#1", "contact-sheet#1", "frames#1", "clips#1", "reel#1"]);
     expect(shoot.checkpoints.find((c) => c.stage === "hero" && c.attempt === 1)?.feedback).toBe("warmer light");
@@ -222,16 +244,24 @@ describe("provider failures", () => {
   it("a job the provider fails is tried again as a new job", async () => {
     const s = await startShoot({ bare: true, modifyWithId: failThenSucceed(["failed", "succeeded"]) });
     await using _ = s.instance;
+    // Only the second job's event says succeeded: the hero checkpoint opens with its output only if
+    // the workflow submitted a new job (id -t2) and waited for that job's own event.
     await s.pending("hero", 1);
+    expect(await s.instance.waitForStepResult({ name: "submit hero#1 try 2" })).toEqual({ jobId: `${s.id}-hero-0-1-t2` });
+    const shoot = await s.get();
+    expect(shoot.checkpoints.find((c) => c.stage === "hero")!.artifacts.assets).toEqual(["as-hero"]);
+    expect(shoot.status).toBe("awaiting_review");
   });
 
   it("a job that keeps failing fails the shoot with the provider's reason", async () => {
     const s = await startShoot({ bare: true, modifyWithId: failThenSucceed(["failed", "failed", "failed"]) });
     await using _ = s.instance;
-    await expect(s.instance.waitForStatus("errored")).resolves.not.toThrow();
+    await s.instance.waitForStatus("errored");
     const shoot = (await s.get()) as ShootJson & { error: string };
     expect(shoot.status).toBe("failed");
-    expect(shoot.error).toContain("content policy violation");
+    expect(shoot.error).toBe("hero#1 failed at the provider after 3 tries: content policy violation");
+    expect(shoot.checkpoints.some((c) => c.stage === "hero")).toBe(false);
+    expect(shoot.timeline.filter((e) => e.type === "shoot.failed")).toHaveLength(1);
   });
 });
 
