@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -5,8 +6,22 @@ import { defineConfig } from "vitest/config";
 // Three projects: `worker` runs inside workerd (the Worker, the Workflow, D1, R2, Queues),
 // `node` runs the media service and the simulator as plain Node, `e2e` drives the whole stack
 // (wrangler dev + media service + simulator) as separate processes.
+/** A port nothing listens on now, so parallel test runs on one machine do not collide. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  // The worker project's provider simulator (tests/worker/global-setup.ts) listens here.
+  process.env.ATELIER_WORKER_TEST_SIM_PORT ??= String(await freePort());
+  const simUrl = `http://127.0.0.1:${process.env.ATELIER_WORKER_TEST_SIM_PORT}`;
   return {
     test: {
       projects: [
@@ -22,6 +37,7 @@ export default defineConfig(async () => {
                   FAL_KEY: "test-fal-key",
                   KLING_ACCESS_KEY: "test-access",
                   KLING_SECRET_KEY: "test-secret",
+                  FAL_QUEUE_URL: `${simUrl}/fal`,
                 },
               },
             }),
@@ -32,6 +48,7 @@ export default defineConfig(async () => {
             // A whole shoot's workflow runs in one test; on a loaded machine that can pass 5 s.
             testTimeout: 30_000,
             setupFiles: ["./tests/worker/setup.ts"],
+            globalSetup: ["./tests/worker/global-setup.ts"],
           },
         },
         {
