@@ -49,6 +49,20 @@ describe("npm run demo against the local stack", () => {
     expect(Math.abs(facts.frames - 450)).toBeLessThanOrEqual(1);
     expect(facts.moovFirst).toBe(true);
 
+    // Every finished job is on the timeline exactly once, as job.completed, whichever path finished
+    // it (FAL webhook, Kling callback, media consumer, poll or watchdog).
+    const { jobs, timeline } = shoot as unknown as {
+      jobs: { id: string; status: string }[];
+      timeline: { type: string; data: { job?: string; by?: string } | null }[];
+    };
+    const finished = jobs.filter((j) => j.status === "succeeded");
+    expect(finished.length).toBeGreaterThanOrEqual(11);
+    for (const j of finished) {
+      const events = timeline.filter((e) => e.type === "job.completed" && e.data?.job === j.id);
+      expect(events, j.id).toHaveLength(1);
+      expect(["webhook", "callback", "media", "poll", "watchdog"]).toContain(events[0]!.data!.by);
+    }
+
     // The clips checkpoint's easing switch reached the stitch.
     const reel = shoot.assets.find((a) => a.kind === "reel")!;
     expect((reel as unknown as { provenance: { params: { easing: string } } }).provenance.params.easing).toBe("cinematic");
