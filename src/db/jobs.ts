@@ -1,7 +1,8 @@
 /** Provider and media jobs: one row per attempt, keyed by a deterministic id. */
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, getTableName, lt } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { jobs } from "./schema.ts";
+import type { EventType } from "./events.ts";
+import { events, jobs } from "./schema.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 /** The outcome stored on the job row; `output` is the provider's or media service's full answer. */
@@ -38,11 +39,18 @@ export async function markSubmitted(d: Db, id: string, externalId: string | null
 
 /**
  * Records the outcome once: only a job that is not yet finished changes, so a duplicate or late
- * webhook, a poll racing a webhook, or a redelivered media result is a no-op. Returns whether
- * this call was the one that finished the job.
+ * webhook, a poll racing a webhook, or a redelivered media result is a no-op. The timeline entry
+ * `event` is written in the same transaction, and only when this call finished the job, so a
+ * finished job always has exactly one. Returns whether this call was the one that finished it.
  */
-export async function finishJob(d: Db, id: string, result: JobResult, costUsd?: number | null): Promise<boolean> {
-  const res = await d
+export async function finishJob(
+  d: Db,
+  id: string,
+  result: JobResult,
+  costUsd: number | null,
+  event: { shootId: string; accountId: string; type: EventType; data: unknown },
+): Promise<boolean> {
+  const update = d
     .update(jobs)
     .set({
       status: result.status,
@@ -51,8 +59,16 @@ export async function finishJob(d: Db, id: string, result: JobResult, costUsd?: 
       costUsd: costUsd ?? null,
       completedAt: new Date().toISOString(),
     })
-    .where(and(eq(jobs.id, id), eq(jobs.status, "submitted")))
-    .run();
+    .where(and(eq(jobs.id, id), eq(jobs.status, "submitted")));
+  // One D1 batch (a transaction); changes() is the row count of its previous statement, the update.
+  const u = update.toSQL();
+  const d1 = d.$client;
+  const [res] = await d1.batch([
+    d1.prepare(u.sql).bind(...u.params),
+    d1
+      .prepare(`insert into ${getTableName(events)} (shoot_id, account_id, type, data) select ?, ?, ?, ? where changes() > 0`)
+      .bind(event.shootId, event.accountId, event.type, JSON.stringify(event.data ?? null)),
+  ]);
   return (res.meta?.changes ?? 0) > 0;
 }
 

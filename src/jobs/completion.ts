@@ -2,10 +2,11 @@
  * The one way a job is finished, whoever learns the outcome: the FAL webhook, the Kling callback,
  * the workflow's poll fallback, the watchdog and the media queue consumer. It records the outcome
  * on the job row once, logs `job.completed` or `job.failed` on the shoot's timeline, and wakes the
- * workflow waiting for the job's own event. A duplicate or late outcome changes nothing.
+ * workflow waiting for the job's own event. A duplicate or late outcome changes nothing. The row
+ * and the event are one transaction, so a retry after a crash never leaves a finished job off the
+ * timeline.
  */
 import { db } from "../db/client.ts";
-import { logEvent } from "../db/events.ts";
 import { finishJob, toSignal, type JobResult, type JobRow, type JobSignal } from "../db/jobs.ts";
 import { priceOf } from "../lib/prices.ts";
 import { pollProviderJob } from "../providers/jobs.ts";
@@ -25,13 +26,13 @@ export interface CompleteOptions {
 export async function completeJob(env: Env, job: JobRow, result: JobResult, by: CompletedBy, opts: CompleteOptions = {}): Promise<boolean> {
   const d = db(env.DB);
   const cost = priceOf(env, job.type === "media" ? "media" : job.model);
-  if (!(await finishJob(d, job.id, result, cost))) return false;
-  await logEvent(d, {
+  const finished = await finishJob(d, job.id, result, cost, {
     shootId: job.shootId,
     accountId: job.accountId,
     type: result.status === "succeeded" ? "job.completed" : "job.failed",
     data: { job: job.id, provider: job.provider, stage: job.stage, by, ...(result.status === "failed" ? { error: result.error } : {}) },
   });
+  if (!finished) return false;
   if (opts.notify !== false) await notifyWorkflow(env, job.shootId, job.id, toSignal(result));
   return true;
 }

@@ -12,7 +12,8 @@ import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { db } from "../../src/db/client.ts";
-import { ensureJob, markSubmitted } from "../../src/db/jobs.ts";
+import { ensureJob, getJob, markSubmitted } from "../../src/db/jobs.ts";
+import { completeJob } from "../../src/jobs/completion.ts";
 import { idempotentShootId } from "../../src/db/shoots.ts";
 import { submitFal } from "../../src/providers/fal.ts";
 import { reconcileStalledJobs } from "../../src/watchdog.ts";
@@ -117,6 +118,14 @@ describe("jobs finished without their webhook", () => {
     const completed = shoot.timeline.filter((e) => e.type === "job.completed" && e.data?.job === s.jobId);
     expect(completed).toEqual([{ type: "job.completed", data: { job: s.jobId, provider: "fal", stage: "hero", by: "poll" }, id: expect.any(Number), at: expect.any(String) }]);
     await expectHeroStored(shoot, s.jobId);
+
+    // A webhook arriving late, or a contradicting one, changes nothing and adds nothing.
+    const row = (await getJob(db(env.DB), s.jobId))!;
+    expect(await completeJob(env, row, { status: "succeeded", outputUrl: "https://provider.test/late.png" }, "webhook")).toBe(false);
+    expect(await completeJob(env, row, { status: "failed", error: "late failure" }, "webhook")).toBe(false);
+    const after = await s.get();
+    expect(after.timeline.filter((e) => e.type.startsWith("job.") && e.type !== "job.submitted")).toEqual(completed);
+    expect(after.jobs.find((j) => j.id === s.jobId)).toEqual(shoot.jobs.find((j) => j.id === s.jobId));
   });
 
   it("a job the watchdog polls appears in the timeline as job.completed and wakes the workflow", async () => {
