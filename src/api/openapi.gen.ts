@@ -323,10 +323,12 @@ export interface components {
             completedAt: string | null;
         };
         Shoot: components["schemas"]["ShootSummary"] & {
-            plan: components["schemas"]["Plan"];
+            /** @description Null until the plan stage has run */
+            plan: components["schemas"]["Plan"] | null;
             params: components["schemas"]["ShootParams"];
             error: string | null;
-            checkpoint: components["schemas"]["Checkpoint"];
+            /** @description The pending checkpoint, if any */
+            checkpoint: components["schemas"]["Checkpoint"] | null;
             checkpoints: components["schemas"]["Checkpoint"][];
             /** @description References, then every version of every asset the shoot made */
             assets: components["schemas"]["Asset"][];
@@ -353,7 +355,7 @@ export interface components {
             }[];
             /** @enum {string} */
             planner: "rules" | "claude";
-        } | null;
+        };
         ShootParams: {
             references: string[];
             presets: components["schemas"]["Presets"];
@@ -380,7 +382,6 @@ export interface components {
             /** @enum {string} */
             transition: "cut" | "crossfade" | "fadeblack";
         };
-        /** @description The pending checkpoint, if any */
         Checkpoint: {
             stage: components["schemas"]["Stage"];
             attempt: number;
@@ -394,7 +395,7 @@ export interface components {
             artifacts: components["schemas"]["CheckpointArtifacts"];
             expiresAt: string | null;
             createdAt: string;
-        } | null;
+        };
         CheckpointArtifacts: {
             /** @description Ids of the assets to review */
             assets: string[];

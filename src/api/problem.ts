@@ -49,19 +49,6 @@ export function validationProblem(result: { target: string; success: boolean; er
   throw badRequest(fieldErrors(result.error));
 }
 
-/** Reads and validates a JSON body; a body that is not JSON is a 400 too. */
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw badRequest([{ field: "body", message: "must be a JSON object" }]);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw badRequest(fieldErrors(parsed.error));
-  return parsed.data;
-}
-
 export function renderProblem(c: Context, err: unknown): Response {
   if (err instanceof Problem) {
     return c.json(

@@ -282,11 +282,14 @@ export const ShootParams = z
 
 export const Plan = PlanSchema.openapi("Plan");
 
+// `X.nullable()` of a named schema would make the component itself nullable; a union keeps it a $ref.
+const orNull = <S extends z.ZodType>(schema: S) => z.union([schema, z.null()]);
+
 export const Shoot = ShootSummary.extend({
-  plan: Plan.nullable(),
+  plan: orNull(Plan).openapi({ description: "Null until the plan stage has run" }),
   params: ShootParams,
   error: z.string().nullable(),
-  checkpoint: Checkpoint.nullable().openapi({ description: "The pending checkpoint, if any" }),
+  checkpoint: orNull(Checkpoint).openapi({ description: "The pending checkpoint, if any" }),
   checkpoints: z.array(Checkpoint),
   assets: z.array(Asset).openapi({ description: "References, then every version of every asset the shoot made" }),
   jobs: z.array(Job),
