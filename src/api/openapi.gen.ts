@@ -748,6 +748,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listShoots: {
@@ -785,6 +794,15 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -852,6 +870,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Temporarily unavailable; nothing changed, try again */
             503: {
                 headers: {
@@ -895,6 +922,15 @@ export interface operations {
             };
             /** @description Not found (another account's resources are indistinguishable from missing ones) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -951,6 +987,15 @@ export interface operations {
             };
             /** @description Not found (another account's resources are indistinguishable from missing ones) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1032,6 +1077,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Temporarily unavailable; nothing changed, try again */
             503: {
                 headers: {
@@ -1084,6 +1138,15 @@ export interface operations {
             };
             /** @description Conflicts with the resource's current state; nothing changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1160,6 +1223,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     falWebhook: {
@@ -1197,6 +1269,15 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1247,6 +1328,15 @@ export interface operations {
             };
             /** @description Not found (another account's resources are indistinguishable from missing ones) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

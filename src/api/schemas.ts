@@ -49,16 +49,18 @@ const PROBLEM_TEXT = {
   409: "Conflicts with the resource's current state; nothing changed",
   415: "Unsupported media type",
   416: "Range not satisfiable",
+  500: "Something went wrong on our side; nothing was changed",
   503: "Temporarily unavailable; nothing changed, try again",
 } as const;
 type ProblemStatus = keyof typeof PROBLEM_TEXT;
 type ProblemResponse = { description: string; content: { "application/problem+json": { schema: typeof Problem } } };
 
-/** The problem+json responses an operation can give, by status. */
-export function problems<const C extends readonly ProblemStatus[]>(...codes: C): { [K in C[number]]: ProblemResponse } {
+/** The problem+json responses an operation can give, by status; any operation can also fail with a 500. */
+export function problems<const C extends readonly Exclude<ProblemStatus, 500>[]>(...codes: C): { [K in C[number] | 500]: ProblemResponse } {
+  const all: ProblemStatus[] = [...codes, 500];
   return Object.fromEntries(
-    codes.map((c) => [c, { description: PROBLEM_TEXT[c], content: { "application/problem+json": { schema: Problem } } }]),
-  ) as { [K in C[number]]: ProblemResponse };
+    all.map((c): [ProblemStatus, ProblemResponse] => [c, { description: PROBLEM_TEXT[c], content: { "application/problem+json": { schema: Problem } } }]),
+  ) as { [K in C[number] | 500]: ProblemResponse };
 }
 
 // --- shared enums and settings ---
