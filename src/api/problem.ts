@@ -45,7 +45,10 @@ export function fieldErrors(error: z.ZodError, prefix = ""): FieldError[] {
  */
 export function validationProblem(result: { target: string; success: boolean; error?: z.ZodError }, c: Context): void {
   if (result.success || !result.error) return;
-  if (result.target === "param") throw notFound(`${new URL(c.req.url).pathname}`);
+  if (result.target === "param") {
+    const params = c.req.param() as Record<string, string>;
+    throw notFound(fieldErrors(result.error).map((e) => `${e.field} "${params[e.field] ?? ""}"`).join(", "));
+  }
   throw badRequest(fieldErrors(result.error));
 }
 
