@@ -85,3 +85,7 @@ export function stalledJobs(d: Db, type: JobRow["type"], submittedBefore: Date, 
     .limit(limit)
     .all();
 }
+
+export function jobsForShoot(d: Db, shootId: string) {
+  return d.select().from(jobs).where(eq(jobs.shootId, shootId)).all();
+}

@@ -8,26 +8,12 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Shoot } from "../../src/api/types.ts";
 import { idempotentShootId } from "../../src/db/shoots.ts";
 import { call, newAccount, uploadRefs } from "./helpers.ts";
 
 type Introspector = Awaited<ReturnType<typeof introspectWorkflowInstance>>;
 type Modifier = Parameters<Parameters<Introspector["modify"]>[0]>[0];
-
-interface ShootJson {
-  status: string;
-  stage: string;
-  checkpoint: { stage: string; attempt: number } | null;
-  checkpoints: {
-    stage: string;
-    attempt: number;
-    status: string;
-    decision: string | null;
-    feedback: string | null;
-    artifacts: { assets: string[]; error?: string };
-  }[];
-  timeline: { type: string; data: Record<string, unknown> | null }[];
-}
 
 /** 1-based positions where two checkpoints show different assets. */
 function changedPositions(before: string[], after: string[]): number[] {
@@ -90,7 +76,7 @@ async function startShoot(
     body: JSON.stringify({ brief: "streetwear editorial, confident energy", references: refs, idempotencyKey: key, review: opts.review, timeoutPolicy: opts.timeoutPolicy }),
   });
   expect(res.status).toBe(201);
-  const get = async () => (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as ShootJson;
+  const get = async () => (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as Shoot;
   const pending = async (stage: string, attempt: number) => {
     await instance.waitForStepResult({ name: `open ${stage}#${attempt}` });
     const s = await get();
@@ -257,7 +243,7 @@ describe("provider failures", () => {
     const s = await startShoot({ bare: true, modifyWithId: failThenSucceed(["failed", "failed", "failed"]) });
     await using _ = s.instance;
     await s.instance.waitForStatus("errored");
-    const shoot = (await s.get()) as ShootJson & { error: string };
+    const shoot = await s.get();
     expect(shoot.status).toBe("failed");
     expect(shoot.error).toBe("hero#1 failed at the provider after 3 tries: content policy violation");
     expect(shoot.checkpoints.some((c) => c.stage === "hero")).toBe(false);
