@@ -295,7 +295,7 @@ export interface components {
         };
         /** @description Reel settings; omitted fields keep their current value (defaults: dramaticSwoop, 1.5 s, 60 fps, no loop, cut) */
         StitchSettings: {
-            easing?: string | {
+            easing?: ("linear" | "easeInQuad" | "easeOutQuad" | "easeInOutQuad" | "easeInCubic" | "easeOutCubic" | "easeInOutCubic" | "easeInQuart" | "easeOutQuart" | "easeInOutQuart" | "easeInQuint" | "easeOutQuint" | "easeInOutQuint" | "easeInSine" | "easeOutSine" | "easeInOutSine" | "easeInExpo" | "easeOutExpo" | "easeInOutExpo" | "easeInCirc" | "easeOutCirc" | "easeInOutCirc" | "easeInBack" | "easeOutBack" | "easeInOutBack" | "easeInElastic" | "easeOutElastic" | "easeInOutElastic" | "easeInBounce" | "easeOutBounce" | "easeInOutBounce" | "ease" | "easeIn" | "easeOut" | "easeInOut" | "dramaticSwoop" | "gentleSwoop" | "cinematic" | "luxurious" | "materialStandard" | "materialDecelerate" | "materialAccelerate" | "easeInExpoOutCubic" | "easeInQuartOutQuad" | "easeInCircOutQuad") | {
                 bezier: [
                     number,
                     number,
