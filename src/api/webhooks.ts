@@ -4,9 +4,9 @@
  * A job is finished once; duplicates and late deliveries answer 200 and change nothing.
  */
 import { Hono } from "hono";
-import { db } from "../db/client.ts";
+import { db, schema } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
-import { finishJob, getJob, jobByExternalId, toSignal, type JobResult, type JobRow } from "../db/jobs.ts";
+import { adoptExternalId, finishJob, getJob, jobByExternalId, toSignal, type JobResult, type JobRow } from "../db/jobs.ts";
 import { safeEqual } from "../lib/crypto.ts";
 import { priceOf } from "../lib/prices.ts";
 import { notifyWorkflow } from "../media/dispatch.ts";
@@ -35,10 +35,23 @@ export const webhooks = new Hono<AppEnv>()
     if (!body.request_id || body.request_id !== c.req.header("x-fal-webhook-request-id")) {
       throw badRequest([{ field: "request_id", message: "missing or does not match the signed request id" }]);
     }
-    const job = await jobByExternalId(db(c.env.DB), "fal", body.request_id);
-    if (!job) return c.json({ ok: true, ignored: "unknown request" });
-    const applied = await complete(c.env, job, falResult(body.status ?? "ERROR", body.payload, body.error));
-    return c.json({ ok: true, applied });
+    const d = db(c.env.DB);
+    const result = falResult(body.status ?? "ERROR", body.payload, body.error);
+    const job = await jobByExternalId(d, "fal", body.request_id);
+    if (job) return c.json({ ok: true, applied: await complete(c.env, job, result) });
+    // Not a request id we recorded. The URL names our job (with a token): either the submit answer
+    // was lost and this recovers the id, or it is a second request for a job that has one.
+    const named = c.req.query("job");
+    if (!named || !safeEqual(c.req.query("token") ?? "", await purposeToken(c.env, "fal-webhook", named))) {
+      return c.json({ ok: true, ignored: "unknown request" });
+    }
+    const owner = await getJob(d, named);
+    if (!owner || owner.provider !== "fal") return c.json({ ok: true, ignored: "unknown job" });
+    if (await adoptExternalId(d, owner.id, body.request_id)) {
+      await logEvent(d, { shootId: owner.shootId, accountId: owner.accountId, type: "job.recovered", data: { job: owner.id, provider: "fal" } });
+      return c.json({ ok: true, applied: await complete(c.env, { ...owner, status: "submitted", externalId: body.request_id }, result) });
+    }
+    return c.json({ ok: true, duplicate: await recordDuplicate(c.env, owner, body.request_id, result) });
   })
   .post("/kling/:jobId", async (c) => {
     const jobId = c.req.param("jobId");
@@ -51,11 +64,44 @@ export const webhooks = new Hono<AppEnv>()
     const body = (await c.req.json().catch(() => ({}))) as { task_status?: string };
     if (body.task_status !== "succeed" && body.task_status !== "failed") return c.json({ ok: true, ignored: "not final" });
     // Callbacks are unsigned: trust only what Kling itself says about the task.
-    const result = klingResult(await getKlingTask(c.env, job.externalId));
+    const result = klingResult(await getKlingTask(c.env, job.externalId), c.env);
     if (!result) return c.json({ ok: true, ignored: "task not final on re-check" });
     const applied = await complete(c.env, job, result);
     return c.json({ ok: true, applied });
   });
+
+/**
+ * A second provider request for one job (its submit was repeated after the first answer was lost):
+ * its cost is recorded against the job's shoot and stage as a row of its own, and its output is
+ * never stored, so no asset slot gets a second object.
+ */
+async function recordDuplicate(env: Env, owner: JobRow, requestId: string, result: JobResult): Promise<boolean> {
+  const d = db(env.DB);
+  const id = `${owner.id}-dup-${requestId.replace(/[^a-zA-Z0-9]/g, "").slice(0, 12)}`;
+  const res = await d
+    .insert(schema.jobs)
+    .values({
+      id,
+      shootId: owner.shootId,
+      accountId: owner.accountId,
+      type: "provider",
+      provider: owner.provider,
+      model: owner.model,
+      stage: owner.stage,
+      attempt: owner.attempt,
+      externalId: requestId,
+      status: result.status,
+      duplicateOf: owner.id,
+      costUsd: result.costUsd ?? priceOf(env, owner.model),
+      error: `duplicate request for ${owner.id}: output discarded`,
+      completedAt: new Date().toISOString(),
+    })
+    .onConflictDoNothing()
+    .run();
+  const added = (res.meta?.changes ?? 0) > 0;
+  if (added) await logEvent(d, { shootId: owner.shootId, accountId: owner.accountId, type: "job.duplicate", data: { job: owner.id, duplicate: id } });
+  return added;
+}
 
 async function complete(env: Env, job: JobRow, result: JobResult): Promise<boolean> {
   const d = db(env.DB);
