@@ -38,6 +38,9 @@ export const FaultsSchema = z.object({
   webhookDelayRate: rate,
   webhookDelayMs: z.number().min(0).max(3_600_000),
   webhookReorderRate: rate,
+  /** Anthropic: answer every call with a refusal, a plan that fails the schema, or after `slowMs`. */
+  plannerFault: z.enum(["none", "refusal", "invalid", "slow"]),
+  slowMs: z.number().min(0).max(600_000),
   seed: z.number().int(),
 });
 export type Faults = z.infer<typeof FaultsSchema>;
@@ -192,6 +195,8 @@ export function defaultFaults(opts: { imageDelayMs: number; clipDelayMs: number 
     webhookDelayRate: 0,
     webhookDelayMs: 0,
     webhookReorderRate: 0,
+    plannerFault: "none",
+    slowMs: 30_000,
     seed: 1,
   };
 }
