@@ -29,6 +29,8 @@ export default defineConfig(async () => {
           test: {
             name: "worker",
             include: ["tests/worker/**/*.test.ts"],
+            // A whole shoot's workflow runs in one test; on a loaded machine that can pass 5 s.
+            testTimeout: 30_000,
             setupFiles: ["./tests/worker/setup.ts"],
           },
         },

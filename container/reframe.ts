@@ -7,10 +7,9 @@
 import sharp from "sharp";
 import { ASPECT_RATIOS, aspectValue, type AspectRatio } from "../src/domain/aspect.ts";
 import type { Box } from "./crop.ts";
+import type { ReframeMethod } from "../src/domain/media-jobs.ts";
 import { InputError, errorMessage } from "./errors.ts";
 
-export const REFRAME_METHODS = ["attention", "entropy", "pad"] as const;
-export type ReframeMethod = (typeof REFRAME_METHODS)[number];
 export { ASPECT_RATIOS };
 
 export interface ReframeOptions {

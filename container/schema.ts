@@ -4,75 +4,11 @@
  * checked here too, so a job never starts with a body it cannot finish.
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
-import { ASPECT_RATIOS } from "../src/domain/aspect.ts";
-import { DEFAULT_EASING, resolveEasing, type EasingSpec } from "../src/domain/easing.ts";
-import { REFRAME_METHODS } from "./reframe.ts";
-import { STITCH_DEFAULTS, TRANSITIONS, X264_PRESETS } from "./stitch.ts";
+import { MediaJobBodySchema, type MediaJob } from "../src/domain/media-jobs.ts";
 
-const fileName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a simple name such as clip-1 (letters, digits, . _ -)");
-
-const httpUrl = z.string().refine((s) => {
-  try {
-    const u = new URL(s);
-    return u.protocol === "http:" || u.protocol === "https:";
-  } catch {
-    return false;
-  }
-}, "must be an http(s) URL");
-
-const input = z.object({ name: fileName, url: httpUrl });
-
-const easing = z
-  .union([z.string(), z.object({ bezier: z.tuple([z.number(), z.number(), z.number(), z.number()]) })])
-  .superRefine((value, ctx) => {
-    try {
-      resolveEasing(value as EasingSpec);
-    } catch (err) {
-      ctx.addIssue({ code: "custom", message: (err as Error).message });
-    }
-  });
-
-// Unknown keys in params are ignored rather than rejected, so a caller passing extra settings
-// (such as the reviewer's `loop`, which only decides which clips are sent) is not refused.
-export const CropParams = z.object({
-  rows: z.int().min(1).max(6).default(2),
-  cols: z.int().min(1).max(6).default(3),
-  mode: z.enum(["detect", "equal"]).default("detect"),
-});
-
-export const ReframeParams = z.object({
-  aspectRatio: z.enum(ASPECT_RATIOS),
-  method: z.enum(REFRAME_METHODS).default("attention"),
-  padColor: z.enum(["edge", "black"]).default("edge"),
-});
-
-export const StitchParams = z.object({
-  easing: easing.default(DEFAULT_EASING),
-  clipSeconds: z.number().min(0.5).max(3).default(STITCH_DEFAULTS.clipSeconds),
-  fps: z.number().min(24).max(120).default(STITCH_DEFAULTS.fps),
-  transition: z.enum(TRANSITIONS).default(STITCH_DEFAULTS.transition),
-  transitionSeconds: z.number().min(0.02).max(1.5).default(STITCH_DEFAULTS.transitionSeconds),
-  crf: z.int().min(0).max(51).default(STITCH_DEFAULTS.crf),
-  preset: z.enum(X264_PRESETS).default(STITCH_DEFAULTS.preset),
-});
-
-const base = {
-  id: z.string().optional(),
-  inputs: z.array(input).min(1).max(64),
-  outputs: z.record(fileName, httpUrl).prefault({}),
-};
-
-export const JobBody = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("crop"), ...base, params: CropParams.prefault({}) }),
-  z.object({ kind: z.literal("reframe"), ...base, params: ReframeParams }),
-  z.object({ kind: z.literal("stitch"), ...base, params: StitchParams.prefault({}) }),
-  z.object({ kind: z.literal("probe"), ...base, params: z.object({}).prefault({}) }),
-]);
-
-export type Job = z.infer<typeof JobBody>;
+// The body's schema is the shared contract (src/domain/media-jobs.ts, src/domain/stitch.ts); this
+// module adds the rules that depend on the kind.
+export type Job = MediaJob;
 export type CropJob = Extract<Job, { kind: "crop" }>;
 export type ReframeJob = Extract<Job, { kind: "reframe" }>;
 export type StitchJob = Extract<Job, { kind: "stitch" }>;
@@ -132,7 +68,7 @@ function kindRules(job: Job): Invalid | undefined {
 
 /** Parses a body: the job, or the first problem with the field it concerns. */
 export function parseJob(body: unknown): { job: Job } | { invalid: Invalid } {
-  const parsed = JobBody.safeParse(body);
+  const parsed = MediaJobBodySchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = pathOf(issue.path);

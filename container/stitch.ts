@@ -20,45 +20,14 @@
 import path from "node:path";
 import type { Readable } from "node:stream";
 import sharp from "sharp";
-import { DEFAULT_EASING, resolveEasing, sourceFrameIndices, type EasingFn, type EasingSpec } from "../src/domain/easing.ts";
+import { resolveEasing, sourceFrameIndices, type EasingFn, type EasingSpec } from "../src/domain/easing.ts";
+import { StitchJobParamsSchema, type StitchOptions } from "../src/domain/stitch.ts";
 import { InputError } from "./errors.ts";
 import { ffmpegVersion, spawnTool, stderrTail, type Spawned } from "./ffmpeg.ts";
 import { probeVideo, type VideoInfo } from "./probe.ts";
 
-export const TRANSITIONS = ["cut", "crossfade", "fadeblack"] as const;
-export type Transition = (typeof TRANSITIONS)[number];
-export const X264_PRESETS = [
-  "ultrafast",
-  "superfast",
-  "veryfast",
-  "faster",
-  "fast",
-  "medium",
-  "slow",
-  "slower",
-  "veryslow",
-] as const;
-export type X264Preset = (typeof X264_PRESETS)[number];
-
-export interface StitchOptions {
-  easing: EasingSpec;
-  clipSeconds: number;
-  fps: number;
-  transition: Transition;
-  transitionSeconds: number;
-  crf: number;
-  preset: X264Preset;
-}
-
-export const STITCH_DEFAULTS: StitchOptions = {
-  easing: DEFAULT_EASING,
-  clipSeconds: 1.5,
-  fps: 60,
-  transition: "cut",
-  transitionSeconds: 0.25,
-  crf: 18,
-  preset: "slow",
-};
+/** A stitch job's defaults, as the shared schema (src/domain/stitch.ts) fills them in. */
+export const STITCH_DEFAULTS: StitchOptions = StitchJobParamsSchema.parse({});
 
 export interface ClipInput {
   name: string;

@@ -8,40 +8,26 @@
  * `wrangler dev` it is what recovers a restarted runtime: the local Workflows engine keeps its
  * timers in memory, so after a restart a waiting instance resumes only when an event reaches it.
  */
-import { and, eq, lt } from "drizzle-orm";
-import { db, schema } from "./db/client.ts";
-import { countDispatch, finishJob, getJob, toSignal, type JobResult } from "./db/jobs.ts";
+import { db } from "./db/client.ts";
+import { countDispatch, stalledJobs } from "./db/jobs.ts";
+import { pollAndComplete } from "./jobs/completion.ts";
 import { durationMs } from "./lib/duration.ts";
-import { priceOf } from "./lib/prices.ts";
-import { pollProviderJob } from "./providers/jobs.ts";
-import { notifyWorkflow } from "./media/dispatch.ts";
 
 export async function reconcileStalledJobs(env: Env, now = Date.now()): Promise<{ redispatched: number; polled: number; finished: number }> {
   const d = db(env.DB);
   const stats = { redispatched: 0, polled: 0, finished: 0 };
-  const stalled = (timeout: string, type: "media" | "provider") =>
-    d
-      .select()
-      .from(schema.jobs)
-      .where(and(eq(schema.jobs.type, type), eq(schema.jobs.status, "submitted"), lt(schema.jobs.submittedAt, new Date(now - durationMs(timeout, 300_000)).toISOString())))
-      .limit(100)
-      .all();
+  const before = (timeout: string) => new Date(now - durationMs(timeout, 300_000));
 
-  for (const job of await stalled(env.MEDIA_JOB_TIMEOUT, "media")) {
+  for (const job of await stalledJobs(d, "media", before(env.MEDIA_JOB_TIMEOUT))) {
     await env.MEDIA_JOBS.send({ jobId: job.id });
     await countDispatch(d, job.id, job.dispatches + 1);
     stats.redispatched++;
   }
-  for (const job of await stalled(env.PROVIDER_WAIT_TIMEOUT, "provider")) {
+  for (const job of await stalledJobs(d, "provider", before(env.PROVIDER_WAIT_TIMEOUT))) {
     if (!job.externalId || !job.model) continue;
     stats.polled++;
     try {
-      const result = await pollProviderJob(env, job.provider, job.model, job.externalId);
-      if (result && (await finishJob(d, job.id, result, priceOf(env, job.model)))) {
-        const row = (await getJob(d, job.id))!;
-        await notifyWorkflow(env, job.shootId, job.id, toSignal(row.result as JobResult));
-        stats.finished++;
-      }
+      if (await pollAndComplete(env, job, "watchdog")) stats.finished++;
     } catch (err) {
       console.warn(JSON.stringify({ msg: "watchdog poll failed", job: job.id, error: String(err) }));
     }

@@ -36,10 +36,7 @@ export const internal = new Hono<AppEnv>()
     if (!Number.isFinite(length) || length <= 0) throw new Problem(411, "Length required", "send Content-Length");
     if (length > MAX_PUT_BYTES) throw new Problem(413, "Too large", "object is too large");
     const body = c.req.raw.body!.pipeThrough(new FixedLengthStream(length));
-    await c.env.BUCKET.put(key, body, {
-      httpMetadata: { contentType: c.req.header("content-type") ?? "application/octet-stream" },
-      customMetadata: c.req.header("x-sha256") ? { sha256: c.req.header("x-sha256")! } : undefined,
-    });
+    await c.env.BUCKET.put(key, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/octet-stream" } });
     return c.body(null, 201);
   });
 

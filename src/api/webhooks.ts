@@ -6,10 +6,10 @@
 import { Hono } from "hono";
 import { db, schema } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
-import { adoptExternalId, finishJob, getJob, jobByExternalId, toSignal, type JobResult, type JobRow } from "../db/jobs.ts";
-import { safeEqual } from "../lib/crypto.ts";
+import { adoptExternalId, getJob, jobByExternalId, type JobResult, type JobRow } from "../db/jobs.ts";
+import { completeJob } from "../jobs/completion.ts";
 import { priceOf } from "../lib/prices.ts";
-import { notifyWorkflow } from "../media/dispatch.ts";
+import { safeEqual } from "../lib/crypto.ts";
 import { verifyFalWebhook } from "../providers/fal-webhook.ts";
 import { falResult, klingResult } from "../providers/jobs.ts";
 import { getKlingTask } from "../providers/kling.ts";
@@ -38,7 +38,7 @@ export const webhooks = new Hono<AppEnv>()
     const d = db(c.env.DB);
     const result = falResult(body.status ?? "ERROR", body.payload, body.error);
     const job = await jobByExternalId(d, "fal", body.request_id);
-    if (job) return c.json({ ok: true, applied: await complete(c.env, job, result) });
+    if (job) return c.json({ ok: true, applied: await completeJob(c.env, job, result, "webhook") });
     // Not a request id we recorded. The URL names our job (with a token): either the submit answer
     // was lost and this recovers the id, or it is a second request for a job that has one.
     const named = c.req.query("job");
@@ -49,7 +49,7 @@ export const webhooks = new Hono<AppEnv>()
     if (!owner || owner.provider !== "fal") return c.json({ ok: true, ignored: "unknown job" });
     if (await adoptExternalId(d, owner.id, body.request_id)) {
       await logEvent(d, { shootId: owner.shootId, accountId: owner.accountId, type: "job.recovered", data: { job: owner.id, provider: "fal" } });
-      return c.json({ ok: true, applied: await complete(c.env, { ...owner, status: "submitted", externalId: body.request_id }, result) });
+      return c.json({ ok: true, applied: await completeJob(c.env, { ...owner, status: "submitted", externalId: body.request_id }, result, "webhook") });
     }
     return c.json({ ok: true, duplicate: await recordDuplicate(c.env, owner, body.request_id, result) });
   })
@@ -66,7 +66,7 @@ export const webhooks = new Hono<AppEnv>()
     // Callbacks are unsigned: trust only what Kling itself says about the task.
     const result = klingResult(await getKlingTask(c.env, job.externalId), c.env);
     if (!result) return c.json({ ok: true, ignored: "task not final on re-check" });
-    const applied = await complete(c.env, job, result);
+    const applied = await completeJob(c.env, job, result, "callback");
     return c.json({ ok: true, applied });
   });
 
@@ -103,15 +103,3 @@ async function recordDuplicate(env: Env, owner: JobRow, requestId: string, resul
   return added;
 }
 
-async function complete(env: Env, job: JobRow, result: JobResult): Promise<boolean> {
-  const d = db(env.DB);
-  if (!(await finishJob(d, job.id, result, priceOf(env, job.model)))) return false;
-  await logEvent(d, {
-    shootId: job.shootId,
-    accountId: job.accountId,
-    type: result.status === "succeeded" ? "job.completed" : "job.failed",
-    data: { job: job.id, provider: job.provider, ...(result.status === "failed" ? { error: result.error } : {}) },
-  });
-  await notifyWorkflow(env, job.shootId, job.id, toSignal(result));
-  return true;
-}

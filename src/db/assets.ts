@@ -46,10 +46,6 @@ export async function recordAsset(
   return (await d.select().from(assets).where(eq(assets.r2Key, stored.key)).get())!;
 }
 
-export function getAsset(d: Db, accountId: string, id: string) {
-  return d.select().from(assets).where(and(eq(assets.id, id), eq(assets.accountId, accountId))).get();
-}
-
 export function getAssetById(d: Db, id: string) {
   return d.select().from(assets).where(eq(assets.id, id)).get();
 }

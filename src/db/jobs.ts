@@ -1,5 +1,5 @@
 /** Provider and media jobs: one row per attempt, keyed by a deterministic id. */
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { jobs } from "./schema.ts";
 
@@ -94,4 +94,14 @@ export async function finishJob(d: Db, id: string, result: JobResult, costUsd?: 
 
 export async function countDispatch(d: Db, id: string, dispatches: number): Promise<void> {
   await d.update(jobs).set({ dispatches }).where(eq(jobs.id, id));
+}
+
+/** Jobs of a type still waiting for their outcome since before `submittedBefore` (the watchdog's work list). */
+export function stalledJobs(d: Db, type: JobRow["type"], submittedBefore: Date, limit = 100) {
+  return d
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.type, type), eq(jobs.status, "submitted"), lt(jobs.submittedAt, submittedBefore.toISOString())))
+    .limit(limit)
+    .all();
 }

@@ -1,6 +1,7 @@
 /** D1 schema (drizzle). Every row that holds customer data carries its account id. */
 import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { JobResult } from "./jobs.ts";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
@@ -126,7 +127,7 @@ export const jobs = sqliteTable(
     dispatches: integer("dispatches").notNull().default(0),
     costUsd: real("cost_usd"),
     request: text("request", { mode: "json" }),
-    result: text("result", { mode: "json" }),
+    result: text("result", { mode: "json" }).$type<JobResult>(),
     error: text("error"),
     createdAt: text("created_at").notNull().default(now),
     submittedAt: text("submitted_at"),

@@ -1,15 +1,82 @@
-/** The media job contract between the Worker and the media service (see docs/contracts.md). */
+/**
+ * The media job contract between the Worker and the media service (docs/contracts.md): the body of
+ * `POST /jobs/:id` as zod schemas, which the service parses and the Worker's dispatcher is typed by,
+ * the job row's stored request, and what the service reports per output.
+ */
+import { z } from "zod";
+import { ASPECT_RATIOS } from "./aspect.ts";
+import { StitchJobParamsSchema } from "./stitch.ts";
+
+export const REFRAME_METHODS = ["attention", "entropy", "pad"] as const;
+export type ReframeMethod = (typeof REFRAME_METHODS)[number];
+
+/** The queue message: the job row holds the rest. */
 export interface MediaJobMessage {
   jobId: string;
 }
 
-/** Stored on the job row; the consumer turns keys into signed URLs when it dispatches. */
-export interface MediaJobRequest {
-  kind: "crop" | "reframe" | "stitch" | "probe";
-  inputs: { name: string; key: string }[];
-  outputs: { name: string; key: string; mime: string }[];
-  params: Record<string, unknown>;
-}
+const fileName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a simple name such as clip-1 (letters, digits, . _ -)");
+
+const httpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}, "must be an http(s) URL");
+
+// Unknown keys in params are dropped rather than refused, so an extra setting is not an error.
+export const CropParamsSchema = z.object({
+  rows: z.int().min(1).max(6).default(2),
+  cols: z.int().min(1).max(6).default(3),
+  mode: z.enum(["detect", "equal"]).default("detect"),
+});
+
+export const ReframeParamsSchema = z.object({
+  aspectRatio: z.enum(ASPECT_RATIOS),
+  method: z.enum(REFRAME_METHODS).default("attention"),
+  padColor: z.enum(["edge", "black"]).default("edge"),
+});
+
+export const ProbeParamsSchema = z.object({});
+
+const base = {
+  id: z.string().optional(),
+  inputs: z.array(z.object({ name: fileName, url: httpUrl })).min(1).max(64),
+  outputs: z.record(fileName, httpUrl).prefault({}),
+};
+
+/** The body of `POST /jobs/:id`. */
+export const MediaJobBodySchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("crop"), ...base, params: CropParamsSchema.prefault({}) }),
+  z.object({ kind: z.literal("reframe"), ...base, params: ReframeParamsSchema }),
+  z.object({ kind: z.literal("stitch"), ...base, params: StitchJobParamsSchema.prefault({}) }),
+  z.object({ kind: z.literal("probe"), ...base, params: ProbeParamsSchema.prefault({}) }),
+]);
+/** What a sender writes (defaults may be left out). */
+export type MediaJobBody = z.input<typeof MediaJobBodySchema>;
+/** What the service runs (every default applied). */
+export type MediaJob = z.output<typeof MediaJobBodySchema>;
+export type MediaJobKind = MediaJob["kind"];
+
+/** The kinds the Worker sends; `probe` is the service's own (the Worker sniffs uploads in-process). */
+export type WorkerMediaKind = Exclude<MediaJobKind, "probe">;
+
+/**
+ * Stored on the job row; the consumer turns keys into signed URLs when it dispatches, so a retry
+ * gets fresh URLs for the same job.
+ */
+export type MediaJobRequest = {
+  [K in WorkerMediaKind]: {
+    kind: K;
+    inputs: { name: string; key: string }[];
+    outputs: { name: string; key: string; mime: string }[];
+    params: Extract<MediaJobBody, { kind: K }>["params"];
+  };
+}[WorkerMediaKind];
 
 export interface MediaOutputMeta {
   bytes: number;
@@ -20,4 +87,11 @@ export interface MediaOutputMeta {
   duration?: number;
   frames?: number;
   fps?: number;
+}
+
+/** A finished job's `result`: every output's metadata plus what the kind adds (crop: boxes). */
+export interface MediaJobOutput {
+  outputs?: Record<string, MediaOutputMeta>;
+  boxes?: { x: number; y: number; width: number; height: number }[];
+  confidence?: number;
 }

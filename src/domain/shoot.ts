@@ -1,8 +1,8 @@
 /** What a shoot is asked to do: validated request shapes shared by the API, the workflow and the UI. */
 import { z } from "zod";
 import { ASPECT_RATIOS } from "./aspect.ts";
-import { EASING_NAMES } from "./easing.ts";
 import { BACKGROUND_IDS, POSE_IDS, STYLE_IDS } from "./presets.ts";
+import { StitchSettingsSchema, type StitchSettings } from "./stitch.ts";
 
 export const STAGES = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -23,30 +23,9 @@ export const PresetsSchema = z
   })
   .strict();
 
-const easingName = z.string().refine((s) => (EASING_NAMES as readonly string[]).includes(s), {
-  message: `must be one of the easing names (${EASING_NAMES.slice(0, 4).join(", ")}, …)`,
-});
-const bezier = z
-  .object({ bezier: z.tuple([z.number().min(0).max(1), z.number(), z.number().min(0).max(1), z.number()]) })
-  .strict();
-
-export const StitchSchema = z
-  .object({
-    easing: z.union([easingName, bezier]).optional(),
-    clipSeconds: z.number().min(0.5).max(3).optional(),
-    fps: z.number().int().min(24).max(120).optional(),
-    loop: z.boolean().optional(),
-    transition: z.enum(["cut", "crossfade", "fadeblack"]).optional(),
-  })
-  .strict();
-export type StitchSettings = Required<z.infer<typeof StitchSchema>>;
-export const DEFAULT_STITCH: StitchSettings = {
-  easing: "dramaticSwoop",
-  clipSeconds: 1.5,
-  fps: 60,
-  loop: false,
-  transition: "cut",
-};
+// The stitch settings live in ./stitch.ts (shared with the media service); these are the names the
+// API modules import them by.
+export { StitchSettingsSchema as StitchSchema, STITCH_DEFAULTS as DEFAULT_STITCH, type StitchSettings } from "./stitch.ts";
 
 /** Durations like "7 days", "90 seconds", "2 hours" (the Workflows duration format). */
 export const DurationSchema = z
@@ -62,7 +41,7 @@ export const CreateShootSchema = z
     review: z.array(z.enum(STAGES)).max(STAGES.length).optional(),
     checkpointTimeout: DurationSchema.optional(),
     timeoutPolicy: z.enum(["expire", "approve"]).optional(),
-    stitch: StitchSchema.optional(),
+    stitch: StitchSettingsSchema.optional(),
     idempotencyKey: z.string().min(1).max(128).optional(),
     /** A cap on what the shoot may spend at the providers; it pauses at a `budget` checkpoint before passing it. */
     budgetUsd: z.number().positive().max(100_000).optional(),
@@ -78,7 +57,7 @@ export const DecisionSchema = z
     clips: z.array(z.number().int().min(1).max(6)).min(1).max(6).optional(),
     presets: PresetsSchema.optional(),
     aspectRatio: z.enum(ASPECT_RATIOS).optional(),
-    stitch: StitchSchema.optional(),
+    stitch: StitchSettingsSchema.optional(),
     /** Frames checkpoint: cut the sheet into equal cells when the grid was not detected. */
     split: z.enum(["detect", "equal"]).optional(),
     /** Budget checkpoint: the new cap (approve with it to go on). */

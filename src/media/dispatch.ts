@@ -6,10 +6,10 @@
  */
 import { getContainer } from "@cloudflare/containers";
 import { db } from "../db/client.ts";
-import { logEvent } from "../db/events.ts";
-import { finishJob, getJob, toSignal, type JobResult, type JobSignal } from "../db/jobs.ts";
+import { getJob, toSignal, type JobResult } from "../db/jobs.ts";
+import type { MediaJobBody, MediaJobMessage, MediaJobRequest } from "../domain/media-jobs.ts";
+import { completeJob, notifyWorkflow } from "../jobs/completion.ts";
 import { blobUrl } from "../storage/urls.ts";
-import type { MediaJobMessage, MediaJobRequest } from "../domain/media-jobs.ts";
 
 const URL_TTL_SECONDS = 3600;
 
@@ -28,12 +28,12 @@ export async function handleMediaBatch(batch: MessageBatch<MediaJobMessage>, env
 async function runJob(env: Env, jobId: string): Promise<void> {
   const d = db(env.DB);
   const job = await getJob(d, jobId);
-  if (!job) return; // nothing to do for an unknown id
+  if (!job || job.type !== "media") return; // nothing to do for an unknown id
   if (!job.result) {
+    // A media job row's request is the MediaJobRequest its workflow step stored.
     const req = job.request as MediaJobRequest;
-    const body = {
-      kind: req.kind,
-      params: req.params,
+    const body: MediaJobBody = {
+      ...req,
       inputs: await Promise.all(req.inputs.map(async (i) => ({ name: i.name, url: await blobUrl(env, "GET", i.key, URL_TTL_SECONDS) }))),
       outputs: Object.fromEntries(
         await Promise.all(req.outputs.map(async (o) => [o.name, await blobUrl(env, "PUT", o.key, URL_TTL_SECONDS)] as const)),
@@ -49,27 +49,11 @@ async function runJob(env: Env, jobId: string): Promise<void> {
     if (res.status === 200 && answer?.result) result = { status: "succeeded", output: answer.result };
     else if (res.status === 422 || res.status === 400) result = { status: "failed", error: answer?.error ?? `media service answered ${res.status}` };
     else throw new Error(`media service answered ${res.status}`);
-    if (await finishJob(d, jobId, result, 0)) {
-      await logEvent(d, {
-        shootId: job.shootId,
-        accountId: job.accountId,
-        type: result.status === "succeeded" ? "job.completed" : "job.failed",
-        data: { job: jobId, provider: "media", ...(result.status === "failed" ? { error: result.error } : {}) },
-      });
-    }
+    if (await completeJob(env, job, result, "media")) return;
   }
-  const finished = (await getJob(d, jobId))!;
-  await notifyWorkflow(env, finished.shootId, jobId, toSignal(finished.result as JobResult));
-}
-
-/** Wakes the waiting workflow; a shoot that has ended meanwhile simply has no one waiting. */
-export async function notifyWorkflow(env: Env, shootId: string, jobId: string, payload: JobSignal): Promise<void> {
-  try {
-    const instance = await env.SHOOT.get(shootId);
-    await instance.sendEvent({ type: `job-${jobId}`, payload });
-  } catch (err) {
-    console.warn(JSON.stringify({ msg: "workflow not notified", shoot: shootId, job: jobId, error: String(err) }));
-  }
+  // Finished before (a redelivered message or a re-dispatch): announce the stored outcome again.
+  const finished = await getJob(d, jobId);
+  if (finished?.result) await notifyWorkflow(env, finished.shootId, jobId, toSignal(finished.result));
 }
 
 /** The local media service in development, the MediaContainer in production. */

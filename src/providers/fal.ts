@@ -17,7 +17,7 @@ export function falClient(env: Pick<Env, "FAL_KEY" | "FAL_QUEUE_URL">) {
     responseHandler: handleResponse,
     // The client retries network errors too: after a submit that reached FAL that is a second paid
     // job. A lost answer surfaces as our own error instead, and the workflow recovers the request id.
-    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+    fetch: async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
       try {
         return await fetch(input, init);
       } catch (err) {

@@ -9,21 +9,24 @@ import { recordAsset, type AssetKind } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { countDispatch, ensureJob, getJob, markSubmitted, type JobResult, type JobSignal, toSignal } from "../db/jobs.ts";
-import type { MediaJobMessage, MediaJobRequest, MediaOutputMeta } from "../domain/media-jobs.ts";
+import type { MediaJobMessage, MediaJobOutput, MediaJobRequest, WorkerMediaKind } from "../domain/media-jobs.ts";
 import { shootKey } from "../storage/r2.ts";
 import { DB_STEP, IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
 import type { StoredRef } from "./provider-job.ts";
 
-export interface MediaJobSpec {
-  /** Step name base, e.g. `crop#1`. */
-  name: string;
-  stage: string;
-  kind: MediaJobRequest["kind"];
-  attempt: number;
-  inputs: { name: string; key: string }[];
-  outputs: { name: string; kind: AssetKind; index: number; version: number; mime: string }[];
-  params: Record<string, unknown>;
-}
+/** One media job: its kind and params as the media job contract types them. */
+export type MediaJobSpec = {
+  [K in WorkerMediaKind]: {
+    /** Step name base, e.g. `crop#1`. */
+    name: string;
+    stage: string;
+    kind: K;
+    attempt: number;
+    inputs: { name: string; key: string }[];
+    outputs: { name: string; kind: AssetKind; index: number; version: number; mime: string }[];
+    params: Extract<MediaJobRequest, { kind: K }>["params"];
+  };
+}[WorkerMediaKind];
 
 /** What a stage shows its reviewer besides the outputs (crop: the detected boxes and confidence). */
 export interface MediaDetails {
@@ -42,15 +45,14 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
 
   await step.do(`enqueue ${spec.name}`, IO_STEP, async () => {
     const d = db(env.DB);
+    const { name: _name, stage: _stage, attempt: _attempt, ...fields } = spec;
     const request: MediaJobRequest = {
-      kind: spec.kind,
-      inputs: spec.inputs,
+      ...fields,
       outputs: spec.outputs.map((o) => ({
         name: o.name,
         key: shootKey(accountId, shootId, o.kind, o.index, o.version, o.mime),
         mime: o.mime,
       })),
-      params: spec.params,
     };
     const job = await ensureJob(d, {
       id,
@@ -88,7 +90,7 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
       result = await step.do(`redispatch ${spec.name}#${wait}`, IO_STEP, async () => {
         const d = db(env.DB);
         const job = (await getJob(d, id))!;
-        if (job.result) return toSignal(job.result as JobResult);
+        if (job.result) return toSignal(job.result);
         await env.MEDIA_JOBS.send(message);
         await countDispatch(d, id, job.dispatches + 1);
         return null;
@@ -100,9 +102,8 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
   return step.do(`record ${spec.name}`, DB_STEP, async () => {
     const d = db(env.DB);
     const job = (await getJob(d, id))!;
-    const { outputs, ...details } = ((job.result as { output?: { outputs?: Record<string, MediaOutputMeta> } }).output ?? {}) as {
-      outputs?: Record<string, MediaOutputMeta>;
-    } & Record<string, unknown>;
+    // The media service's answer, stored as it came (docs/contracts.md, "Media service").
+    const { outputs, boxes, confidence } = ((job.result as JobResult & { status: "succeeded" }).output ?? {}) as MediaJobOutput;
     const request = job.request as MediaJobRequest;
     const assets: Record<string, StoredRef> = {};
     for (const o of spec.outputs) {
@@ -122,6 +123,7 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
       assets[o.name] = { assetId: row.id, key: row.r2Key, width: row.width, height: row.height };
       await logEvent(d, { shootId, accountId, type: "asset.stored", data: { asset: row.id, kind: o.kind, index: o.index, version: o.version } });
     }
-    return { ok: true as const, assets, details: { boxes: details.boxes, confidence: details.confidence } as MediaDetails };
+    const details: MediaDetails = { boxes, confidence };
+    return { ok: true as const, assets, details };
   });
 }

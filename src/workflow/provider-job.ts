@@ -15,7 +15,6 @@ import { logEvent } from "../db/events.ts";
 import {
   adoptExternalId,
   ensureJob,
-  finishJob,
   getJob,
   markRefused,
   markSubmitted,
@@ -24,10 +23,11 @@ import {
   type JobSignal,
   toSignal,
 } from "../db/jobs.ts";
+import { pollAndComplete } from "../jobs/completion.ts";
 import { durationMs } from "../lib/duration.ts";
 import { priceOf } from "../lib/prices.ts";
 import { ProviderRefusal } from "../providers/errors.ts";
-import { pollProviderJob, submitProviderJob, type ProviderRequest } from "../providers/jobs.ts";
+import { submitProviderJob, type ProviderRequest } from "../providers/jobs.ts";
 import { inspect, putBytes, shootKey } from "../storage/r2.ts";
 import { resolveBlobRefs } from "../storage/urls.ts";
 import { spentUsd } from "./budget.ts";
@@ -165,10 +165,8 @@ async function pollOnce(ctx: RunContext, spec: ProviderJobSpec, id: string): Pro
     }
     return null;
   }
-  const r = job.externalId ? await pollProviderJob(env, job.provider, job.model!, job.externalId) : null;
-  if (r && (await finishJob(d, id, r, priceOf(env, job.model)))) {
-    await logEvent(d, { shootId, accountId, type: r.status === "succeeded" ? "job.completed" : "job.failed", data: { job: id, provider: job.provider, by: "poll", ...(r.status === "failed" ? { error: r.error } : {}) } });
-  }
+  await pollAndComplete(env, job, "poll", { notify: false });
+  // Whoever finished it (this poll, or a webhook that raced it) stored the outcome.
   const done = (await getJob(d, id))!.result as JobResult | null;
   return done ? toSignal(done) : null;
 }

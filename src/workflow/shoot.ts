@@ -13,9 +13,11 @@ import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { finishShoot, getShootById, updateShoot } from "../db/shoots.ts";
 import { assetsByIds } from "../db/assets.ts";
+import type { AspectRatio } from "../domain/aspect.ts";
 import type { Plan } from "../domain/plan.ts";
 import { clipPrompt, contactSheetPrompt, frameEditPrompt, heroPrompt } from "../domain/prompts.ts";
-import type { ShootParams, Stage, StitchSettings } from "../domain/shoot.ts";
+import type { ShootParams, Stage } from "../domain/shoot.ts";
+import type { StitchSettings } from "../domain/stitch.ts";
 import { FRAME_COUNT, NEGATIVE_PROMPT } from "../domain/shots.ts";
 import type { ProviderRequest } from "../providers/jobs.ts";
 import { awaitDecision, type Outcome } from "./checkpoint.ts";
@@ -196,7 +198,7 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
     versions.forEach((_, i) => versions[i]++);
     if (aspect) await reframe(aspect);
   };
-  const reframe = async (ratio: string) => {
+  const reframe = async (ratio: AspectRatio) => {
     reframes++;
     const out = await runMediaJob(ctx, {
       name: `reframe#${reframes}`,

@@ -188,7 +188,7 @@ describe("media service: bad inputs and bad bodies", () => {
       [{ ...good, params: { ...good.params, fps: 500 } }, "params.fps"],
       [{ ...good, params: { ...good.params, clipSeconds: 0.1 } }, "params.clipSeconds"],
       [{ ...good, params: { ...good.params, easing: "easeInOutWobble" } }, "params.easing"],
-      [{ ...good, params: { ...good.params, easing: { bezier: [1.5, 0, 0.2, 1] } } }, "params.easing"],
+      [{ ...good, params: { ...good.params, easing: { bezier: [1.5, 0, 0.2, 1] } } }, "params.easing.bezier[0]"],
       [{ ...good, params: { ...good.params, transition: "wipe" } }, "params.transition"],
       [{ ...good, inputs: [{ name: "clip-1", url: "ftp://x/y" }] }, "inputs[0].url"],
       [{ ...good, inputs: [{ name: "../etc/passwd", url: blobs.inUrl("x") }] }, "inputs[0].name"],

@@ -104,7 +104,7 @@ describe("provider clients and simulator honour the documented contracts", () =>
     sim = await startTestSim({ config: { clipSeconds: 1 } });
     rx = await startReceiver();
     // Record what goes over the wire to the simulator (the clients call the global fetch).
-    globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+    globalThis.fetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
       const req = new Request(input, init);
       const url = new URL(req.url);
       if (!url.href.startsWith(sim.url)) return realFetch(req);
@@ -134,8 +134,7 @@ describe("provider clients and simulator honour the documented contracts", () =>
     await rx?.close();
   });
 
-  const env = () =>
-    ({
+  const env = () => ({
       FAL_KEY: "fal-test-key",
       FAL_QUEUE_URL: `${sim.url}/fal`,
       KLING_BASE_URL: `${sim.url}/kling`,
@@ -145,7 +144,7 @@ describe("provider clients and simulator honour the documented contracts", () =>
       ANTHROPIC_BASE_URL: `${sim.url}/anthropic`,
       ANTHROPIC_MODEL: "claude-sonnet-4-6",
       ANTHROPIC_TIMEOUT_MS: "20000",
-    }) as unknown as Env;
+  });
   const faults = (patch: unknown) => realFetch(`${sim.url}/__sim/faults`, { method: "POST", body: JSON.stringify(patch) });
 
   it("FAL: queue submit with ?fal_webhook and Key auth, owner/alias status and result URLs, a signed webhook", async () => {
@@ -249,7 +248,7 @@ describe("provider clients and simulator honour the documented contracts", () =>
   });
 
   it("Kling: a request without a valid JWT is refused with code 1004", async () => {
-    const bad = { ...env(), KLING_SECRET_KEY: "wrong" } as Env;
+    const bad = { ...env(), KLING_SECRET_KEY: "wrong" };
     const err = await getKlingTask(bad, "nope").catch((e) => e);
     expect(String(err)).toMatch(/1004|Auth failed/);
   });

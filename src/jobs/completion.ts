@@ -1,0 +1,58 @@
+/**
+ * The one way a job is finished, whoever learns the outcome: the FAL webhook, the Kling callback,
+ * the workflow's poll fallback, the watchdog and the media queue consumer. It records the outcome
+ * on the job row once, logs `job.completed` or `job.failed` on the shoot's timeline, and wakes the
+ * workflow waiting for the job's own event. A duplicate or late outcome changes nothing.
+ */
+import { db } from "../db/client.ts";
+import { logEvent } from "../db/events.ts";
+import { finishJob, toSignal, type JobResult, type JobRow, type JobSignal } from "../db/jobs.ts";
+import { priceOf } from "../lib/prices.ts";
+import { pollProviderJob } from "../providers/jobs.ts";
+
+/** Who learnt the outcome; the timeline shows it. */
+export type CompletedBy = "webhook" | "callback" | "poll" | "watchdog" | "media";
+
+export interface CompleteOptions {
+  /**
+   * Send the workflow its `job-<id>` event (default). The poll fallback runs inside the workflow,
+   * which takes the outcome from its own step result, so it has no one to wake.
+   */
+  notify?: boolean;
+}
+
+/** Returns whether this call finished the job (false when it was already finished). */
+export async function completeJob(env: Env, job: JobRow, result: JobResult, by: CompletedBy, opts: CompleteOptions = {}): Promise<boolean> {
+  const d = db(env.DB);
+  const cost = priceOf(env, job.type === "media" ? "media" : job.model);
+  if (!(await finishJob(d, job.id, result, cost))) return false;
+  await logEvent(d, {
+    shootId: job.shootId,
+    accountId: job.accountId,
+    type: result.status === "succeeded" ? "job.completed" : "job.failed",
+    data: { job: job.id, provider: job.provider, stage: job.stage, by, ...(result.status === "failed" ? { error: result.error } : {}) },
+  });
+  if (opts.notify !== false) await notifyWorkflow(env, job.shootId, job.id, toSignal(result));
+  return true;
+}
+
+/**
+ * Asks the provider about a submitted job and completes it when the provider has an outcome.
+ * Returns the outcome, or null while the provider is still working on it.
+ */
+export async function pollAndComplete(env: Env, job: JobRow, by: "poll" | "watchdog", opts: CompleteOptions = {}): Promise<JobResult | null> {
+  if (!job.externalId || !job.model) return null;
+  const result = await pollProviderJob(env, job.provider, job.model, job.externalId);
+  if (result) await completeJob(env, job, result, by, opts);
+  return result;
+}
+
+/** Wakes the waiting workflow; a shoot that has ended meanwhile simply has no one waiting. */
+export async function notifyWorkflow(env: Env, shootId: string, jobId: string, payload: JobSignal): Promise<void> {
+  try {
+    const instance = await env.SHOOT.get(shootId);
+    await instance.sendEvent({ type: `job-${jobId}`, payload });
+  } catch (err) {
+    console.warn(JSON.stringify({ msg: "workflow not notified", shoot: shootId, job: jobId, error: String(err) }));
+  }
+}
