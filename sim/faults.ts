@@ -19,7 +19,7 @@ export const FaultsSchema = z.object({
   submitErrorRate: rate,
   /** Probability that a submission is answered 429 with Retry-After. */
   rateLimitRate: rate,
-  /** The next N submissions are answered 429 with Retry-After (a burst). */
+  /** The next N FAL or Kling submissions are answered 429 with Retry-After (a burst). */
   rateLimitBurst: z.number().int().min(0).max(10_000),
   retryAfterSeconds: z.number().int().min(0).max(3600),
   /** The next N FAL submissions are accepted but their answer is lost (the connection drops). */
@@ -120,9 +120,17 @@ export class FaultInjector {
     return null;
   }
 
-  /** Kept for callers that only need yes/no (Anthropic). */
+  /** Anthropic (yes/no): the rates apply, a burst is for the media providers (FAL, Kling) only. */
   failSubmit(): boolean {
-    return this.submitFault() !== null;
+    if (this.chance(this.current.rateLimitRate)) {
+      this.counts.rateLimited++;
+      return true;
+    }
+    if (this.chance(this.current.submitErrorRate)) {
+      this.counts.submitErrors++;
+      return true;
+    }
+    return false;
   }
 
   loseSubmitResponse(): boolean {

@@ -17,10 +17,12 @@ export const decisionEventType = (stage: string, attempt: number) => `decision-$
 
 export async function awaitDecision(ctx: RunContext, stage: CheckpointStage, attempt: number, artifacts: unknown): Promise<Outcome> {
   const { env, step, shootId, accountId, params } = ctx;
-  // Spending past the cap is always a person's decision, whatever the review policy or timeout policy.
+  // Spending past the cap, and a stage that has no result to approve (a provider refused its item),
+  // are always a person's decision, whatever the review policy or timeout policy say.
+  const human = stage === "budget" || Boolean((artifacts as { error?: string } | null)?.error);
   const budget = stage === "budget";
-  const auto = !budget && !(params.review as string[]).includes(stage);
-  const timeoutPolicy = budget ? "expire" : params.timeoutPolicy;
+  const auto = !human && !(params.review as string[]).includes(stage);
+  const timeoutPolicy = human ? "expire" : params.timeoutPolicy;
   const name = `${stage}#${attempt}`;
 
   await step.do(`open ${name}`, DB_STEP, async () => {
