@@ -10,17 +10,18 @@
  * costs. The last line prints the counts; the exit code is non-zero when a check fails.
  *
  *   CHAOS_SHOOTS=3 npm run chaos        # the size CI runs
- *   CHAOS_SEED=7 CHAOS_PORT=19500 …     # another draw, other ports
+ *   CHAOS_SEED=7 CHAOS_PORT=21000 …     # another draw, other ports (E2E_PORT_OFFSET is added)
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import sharp from "sharp";
 import { ROOT, Stack } from "./stack.ts";
 
 const SHOOTS = Math.max(1, Number(process.env.CHAOS_SHOOTS ?? 20) || 20);
 const SEED = Number(process.env.CHAOS_SEED ?? 1) || 1;
-const PORT = (Number(process.env.CHAOS_PORT ?? 19500) || 19500) + (Number(process.env.E2E_PORT_OFFSET ?? 0) || 0);
+const PORT = (Number(process.env.CHAOS_PORT ?? 21000) || 21000) + (Number(process.env.E2E_PORT_OFFSET ?? 0) || 0);
 const TIMEOUT_MS = (Number(process.env.CHAOS_TIMEOUT_MINUTES ?? 40) || 40) * 60_000;
 // The workflow's provider wait; delayed webhooks are held back past it, so the poll fallback runs.
 const WAIT_SECONDS = 20;
@@ -66,6 +67,10 @@ async function main(): Promise<number> {
     },
   });
   const started = Date.now();
+  // Another stack on these ports would answer our health checks and refuse our key: say so instead.
+  for (const port of [PORT, PORT + 1, PORT + 2]) {
+    if (!(await portFree(port))) throw new Error(`port ${port} is in use; set CHAOS_PORT (or E2E_PORT_OFFSET) to move the stack`);
+  }
   try {
     log(`starting a stack on ports ${PORT}–${PORT + 2} with faults ${JSON.stringify(CHAOS_FAULTS)}`);
     stack.prepare();
@@ -155,6 +160,14 @@ async function main(): Promise<number> {
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 process.exitCode = await main().catch((err) => {

@@ -9,6 +9,7 @@ import { updateShoot } from "../db/shoots.ts";
 import { planShoot, type Plan } from "../domain/plan.ts";
 import type { ShootParams } from "../domain/shoot.ts";
 import { PlannerFallback, planWithClaude } from "../providers/anthropic.ts";
+import { plannerReferences } from "../storage/downscale.ts";
 import { putBytes, shootKey } from "../storage/r2.ts";
 import { blobUrl } from "../storage/urls.ts";
 import type { RunContext } from "./context.ts";
@@ -23,7 +24,8 @@ export async function makePlan(
   let plannerError: string | null = null;
   if (env.ANTHROPIC_API_KEY) {
     try {
-      const urls = await Promise.all(a.references.map((k) => blobUrl(env, "GET", k, 3600)));
+      const keys = await plannerReferences(env, accountId, shootId, a.references);
+      const urls = await Promise.all(keys.map((k) => blobUrl(env, "GET", k, 3600)));
       plan = await planWithClaude(env, a.brief, urls, a.presets, a.feedback);
     } catch (err) {
       // A refusal, a timeout or an answer that fails the schema: the rules plan, saying why.
