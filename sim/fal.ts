@@ -171,6 +171,11 @@ export function falRoutes(ctx: SimContext): Hono {
     });
     ctx.log(`FAL ${modelId} ${id} queued${webhook ? " (webhook)" : ""}`);
     ctx.track(process(job, kind, ctx.generation(), ctx.signal()));
+    const hold = ctx.faults.get().holdSubmitResponseMs;
+    if (hold > 0) {
+      ctx.log(`FAL ${id}: holding the submit answer ${hold} ms (fault)`);
+      await sleep(hold, ctx.signal());
+    }
     if (ctx.faults.loseSubmitResponse()) {
       // The request is queued (and will be billed), but the caller never hears its id.
       ctx.log(`FAL ${id}: submit answer lost (fault)`);

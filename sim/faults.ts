@@ -22,6 +22,8 @@ export const FaultsSchema = z.object({
   /** The next N FAL or Kling submissions are answered 429 with Retry-After (a burst). */
   rateLimitBurst: z.number().int().min(0).max(10_000),
   retryAfterSeconds: z.number().int().min(0).max(3600),
+  /** FAL submissions are accepted at once but answered only this much later (a caller may die meanwhile). */
+  holdSubmitResponseMs: z.number().min(0).max(600_000),
   /** The next N FAL submissions are accepted but their answer is lost (the connection drops). */
   loseSubmitResponses: z.number().int().min(0).max(10_000),
   /** Probability that an accepted job ends refused as a content-policy violation. */
@@ -192,6 +194,7 @@ export function defaultFaults(opts: { imageDelayMs: number; clipDelayMs: number 
     rateLimitRate: 0,
     rateLimitBurst: 0,
     retryAfterSeconds: 2,
+    holdSubmitResponseMs: 0,
     loseSubmitResponses: 0,
     jobErrorRate: 0,
     refusals: [],

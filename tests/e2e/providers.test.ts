@@ -142,4 +142,28 @@ describe("providers under failure", () => {
     expect(s.costs.totalUsd).toBeLessThanOrEqual(s.costs.budgetUsd!);
     expect(s.costs.totalUsd).toBe(sumOfJobs(s));
   });
+
+  it("a runtime SIGKILLed between FAL accepting the hero and the request id being recorded makes no second request and no second asset", async () => {
+    await sim("/__sim/reset", {});
+    // FAL queues the job at once but answers only 15 s later: the Worker dies in between.
+    await sim("/__sim/faults", { holdSubmitResponseMs: 15_000 });
+    const created = await api<{ id: string }>("POST", "/api/shoots", { brief: "studio editorial", references: await references(), review: ["hero"] });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const falJobs = async () => ((await sim("/__sim/jobs")) as { jobs: { provider: string; model: string }[] }).jobs.filter((j) => j.provider === "fal");
+    await until("FAL accepted the hero", async () => (await falJobs()).length >= 1, 120_000, 200);
+    const before = await get(id);
+    expect(before.jobs.find((j) => j.stage === "hero")?.status).toBe("submitting");
+    await env.stack.kill("worker", "SIGKILL");
+    await sim("/__sim/faults", { holdSubmitResponseMs: 0 });
+    await env.stack.start(["worker"]);
+
+    // The replayed submit step finds the recorded intent and waits; the webhook names the job.
+    const s = await at(id, "hero");
+    expect(await falJobs()).toHaveLength(1);
+    expect(s.timeline.some((e) => e.type === "job.recovered")).toBe(true);
+    expect(s.assets.filter((a) => a.kind === "hero").map((a) => a.version)).toEqual([1]);
+    expect(s.jobs.filter((j) => j.stage === "hero").map((j) => j.status)).toEqual(["succeeded"]);
+    expect((await decide(id, "hero", { action: "cancel" })).status).toBe(202);
+  });
 });

@@ -83,7 +83,7 @@ describe("fault injection and test hooks", () => {
 
     await setFaults({ duplicateWebhooks: false, dropWebhooks: true });
     const dropped = (await (await falSubmit(`${rx.url}/drop`)).json()) as { request_id: string };
-    for (let i = 0; i < 100 && sim.state.jobs.get(dropped.request_id)?.status !== "succeeded"; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1000 && sim.state.jobs.get(dropped.request_id)?.status !== "succeeded"; i++) await new Promise((r) => setTimeout(r, 20));
     await sim.state.idle();
     expect(rx.hits.filter((h) => h.path === "/drop")).toHaveLength(0);
     expect(sim.state.jobs.get(dropped.request_id)?.webhookLog.map((a) => a.kind)).toEqual(["dropped"]);
