@@ -29,7 +29,7 @@ describe("providers under failure", () => {
     (await fetch(`${env.stack.simUrl}${p}`, { method: body ? "POST" : "GET", headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined })).json();
 
   beforeAll(async () => {
-    env = await startTestStack("providers", 19000, {}, { SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" });
+    env = await startTestStack("providers", 22000, {}, { SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" });
     api = client(env.stack);
   });
   afterAll(async () => {
