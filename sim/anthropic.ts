@@ -132,19 +132,24 @@ export function anthropicRoutes(ctx: SimContext): Hono {
       ctx.log(`Anthropic planner failed: ${(err as Error).message}`);
       return error(c, 500, "api_error", `planner unavailable: ${(err as Error).message}`);
     }
-    await sleep(50);
+    const fault = ctx.faults.get();
+    await sleep(fault.plannerFault === "slow" ? fault.slowMs : 50, ctx.signal());
+    if (fault.plannerFault === "invalid") plan = { ...plan, shots: [], pose: "moonwalk" };
 
     const json = JSON.stringify(plan);
-    const content = tool
-      ? [{ type: "tool_use", id: `toolu_sim_${crypto.randomBytes(12).toString("hex")}`, name: tool.name, input: plan }]
-      : [{ type: "text", text: json, citations: null }];
+    const refusal = fault.plannerFault === "refusal";
+    const content = refusal
+      ? [{ type: "text", text: "I can't help with planning this shoot.", citations: null }]
+      : tool
+        ? [{ type: "tool_use", id: `toolu_sim_${crypto.randomBytes(12).toString("hex")}`, name: tool.name, input: plan }]
+        : [{ type: "text", text: json, citations: null }];
     const message = {
       id: `msg_sim_${crypto.randomBytes(12).toString("hex")}`,
       type: "message",
       role: "assistant",
       model: body.model,
       content,
-      stop_reason: tool ? "tool_use" : "end_turn",
+      stop_reason: refusal ? "refusal" : tool ? "tool_use" : "end_turn",
       stop_sequence: null,
       stop_details: null,
       container: null,

@@ -3,6 +3,7 @@
  * the auth checks can compare against them; they are never printed.
  */
 import path from "node:path";
+import { FaultsPatchSchema, type Faults } from "./faults.ts";
 
 export interface SimConfig {
   host: string;
@@ -29,6 +30,8 @@ export interface SimConfig {
   clipDelayMs: number;
   imageDelayMs: number;
   quiet: boolean;
+  /** Faults for the whole run (SIM_FAULTS, JSON in the shape of POST /__sim/faults). */
+  faults?: Partial<Faults>;
 }
 
 function num(value: string | undefined, fallback: number): number {
@@ -60,6 +63,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SimConfig {
     clipDelayMs: num(env.SIM_CLIP_DELAY_MS, 0),
     imageDelayMs: num(env.SIM_IMAGE_DELAY_MS, 300),
     quiet: env.SIM_QUIET === "1" || env.SIM_QUIET === "true",
+    // A bad SIM_FAULTS stops the sim at start, naming the field, rather than running without faults.
+    faults: env.SIM_FAULTS ? FaultsPatchSchema.parse(JSON.parse(env.SIM_FAULTS)) : undefined,
   };
 }
 

@@ -135,7 +135,13 @@ export function falRoutes(ctx: SimContext): Hono {
   async function submit(c: Context, modelId: string, search: URLSearchParams) {
     const kind = falModelKind(modelId);
     if (!kind) return json(c, 404, { detail: `Application '${modelId}' not found` });
-    if (ctx.faults.failSubmit()) {
+    const refused = ctx.faults.submitFault();
+    if (refused?.kind === "rate-limit") {
+      ctx.log(`FAL submit to ${modelId} rate limited (fault)`);
+      c.header("retry-after", String(refused.retryAfterSeconds));
+      return json(c, 429, { detail: "Too many requests: concurrent request limit reached (simulated fault)" });
+    }
+    if (refused) {
       ctx.log(`FAL submit to ${modelId} refused (fault)`);
       return json(c, 503, { detail: "Service temporarily unavailable (simulated fault)" });
     }
@@ -165,6 +171,17 @@ export function falRoutes(ctx: SimContext): Hono {
     });
     ctx.log(`FAL ${modelId} ${id} queued${webhook ? " (webhook)" : ""}`);
     ctx.track(process(job, kind, ctx.generation(), ctx.signal()));
+    const hold = ctx.faults.get().holdSubmitResponseMs;
+    if (hold > 0) {
+      ctx.log(`FAL ${id}: holding the submit answer ${hold} ms (fault)`);
+      await sleep(hold, ctx.signal());
+    }
+    if (ctx.faults.loseSubmitResponse()) {
+      // The request is queued (and will be billed), but the caller never hears its id.
+      ctx.log(`FAL ${id}: submit answer lost (fault)`);
+      (c.env as { incoming?: { socket?: { destroy(): void } } }).incoming?.socket?.destroy();
+      return new Response(null, { status: 500 });
+    }
     return json(
       c,
       200,
@@ -241,7 +258,9 @@ export function falRoutes(ctx: SimContext): Hono {
     let output: unknown;
     let error: FalJobError | undefined;
     try {
-      if (ctx.faults.failJob()) {
+      const latency = ctx.faults.latencyMs();
+      if (latency > 0) await sleep(latency, signal);
+      if (ctx.faults.failJob(job.input)) {
         throw new FalJobError(422, [
           {
             loc: ["body", "prompt"],

@@ -94,7 +94,13 @@ export function klingRoutes(ctx: SimContext): Hono {
     if (body.external_task_id && ctx.jobs.findByExternalId("kling", body.external_task_id)) {
       return fail(c, 400, 1201, "external_task_id already exists");
     }
-    if (ctx.faults.failSubmit()) {
+    const refused = ctx.faults.submitFault();
+    if (refused?.kind === "rate-limit") {
+      ctx.log("Kling submit rate limited (fault)");
+      c.header("retry-after", String(refused.retryAfterSeconds));
+      return fail(c, 429, 1302, "The API request is too fast, please slow down (simulated fault)");
+    }
+    if (refused) {
       ctx.log("Kling submit refused (fault)");
       return fail(c, 500, 5000, "Server internal error (simulated fault)");
     }
@@ -182,7 +188,9 @@ export function klingRoutes(ctx: SimContext): Hono {
     const body = job.input as z.infer<typeof CreateBody>;
     const faults = ctx.faults.get();
     try {
-      if (ctx.faults.failJob()) throw new KlingTaskError("Failure to pass the risk control system (simulated fault)");
+      const latency = ctx.faults.latencyMs();
+      if (latency > 0) await sleep(latency, signal);
+      if (ctx.faults.failJob(job.input)) throw new KlingTaskError("Failure to pass the risk control system (simulated fault)");
       const [start, end] = inputs.get(job) ?? [undefined, undefined];
       inputs.delete(job);
       const first = start ?? end;

@@ -68,6 +68,7 @@ export function createApp(ctx: SimContext, state: SimState): Hono {
   app.on(["GET", "HEAD"], "/files/:name", (c) => ctx.files.respond(c.req.param("name"), c.req.method, c.req.header("range")));
 
   app.get("/__sim/faults", (c) => c.json(ctx.faults.get()));
+  app.get("/__sim/faults/counts", (c) => c.json(ctx.faults.counts));
   app.post("/__sim/faults", async (c) => {
     let patch: unknown;
     try {
@@ -120,7 +121,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   const signingKey = await loadOrCreateSigningKey(config.stateDir);
   const files = new FileStore(path.join(config.stateDir, "files"));
   await files.init();
-  const faults = new FaultInjector(defaultFaults({ imageDelayMs: config.imageDelayMs, clipDelayMs: config.clipDelayMs }));
+  const faults = new FaultInjector({ ...defaultFaults({ imageDelayMs: config.imageDelayMs, clipDelayMs: config.clipDelayMs }), ...config.faults });
   const jobs = new JobStore();
   const webhooks = new WebhookSender({
     retrySeconds: config.webhookRetrySeconds,

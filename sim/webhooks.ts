@@ -5,7 +5,7 @@
  * Fault injection (drop, duplicate, forge) is applied here, in one place, for every provider.
  */
 import { redactUrl } from "./config.ts";
-import type { FaultInjector } from "./faults.ts";
+import type { FaultInjector, WebhookFate } from "./faults.ts";
 import type { DeliveryKind, SimJob } from "./state.ts";
 
 export type Logger = (message: string) => void;
@@ -38,6 +38,8 @@ export interface WebhookSenderOptions {
 }
 
 const ATTEMPT_TIMEOUT_MS = 15_000;
+/** How long a reordered delivery is held back, so the next one for the same job overtakes it. */
+const REORDER_HOLD_MS = 1500;
 
 export class WebhookSender {
   private controller = new AbortController();
@@ -46,19 +48,32 @@ export class WebhookSender {
 
   constructor(private readonly opts: WebhookSenderOptions) {}
 
-  /** Queues a delivery behind earlier ones for the same job; resolves when it is settled. */
+  /**
+   * Queues a delivery behind earlier ones for the same job; resolves when it is settled. A delivery
+   * the faults mark "reordered" leaves the queue and goes out a little later, so later ones overtake it.
+   */
   dispatch(d: WebhookDelivery): Promise<void> {
+    const fate = this.opts.faults.webhookFate();
+    if (fate.reorder && !fate.drop) {
+      const held = sleep(REORDER_HOLD_MS, this.controller.signal).then(() => this.run(d, fate));
+      return this.track(held, d);
+    }
     const key = `${d.job.provider}:${d.job.id}`;
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.run(d)).catch((err) => {
-      if (!this.controller.signal.aborted) this.opts.log(`webhook for ${d.job.id} crashed: ${String(err)}`);
-    });
+    const next = this.track(previous.then(() => this.run(d, fate)), d);
     this.chains.set(key, next);
-    this.pending.add(next);
     void next.finally(() => {
-      this.pending.delete(next);
       if (this.chains.get(key) === next) this.chains.delete(key);
     });
+    return next;
+  }
+
+  private track(p: Promise<void>, d: WebhookDelivery): Promise<void> {
+    const next = p.catch((err) => {
+      if (!this.controller.signal.aborted) this.opts.log(`webhook for ${d.job.id} crashed: ${String(err)}`);
+    });
+    this.pending.add(next);
+    void next.finally(() => this.pending.delete(next));
     return next;
   }
 
@@ -73,20 +88,24 @@ export class WebhookSender {
     this.controller = new AbortController();
   }
 
-  private async run(d: WebhookDelivery): Promise<void> {
+  private async run(d: WebhookDelivery, fate: WebhookFate): Promise<void> {
     const faults = this.opts.faults.get();
     const event = d.event;
-    if (faults.dropWebhooks) {
+    if (fate.drop) {
       d.job.webhookLog.push({ kind: "dropped", event, attempt: 0, at: new Date().toISOString(), ok: false });
       this.opts.log(`dropped ${event ?? "webhook"} for ${d.job.id} (fault)`);
       return;
+    }
+    if (fate.delayMs > 0) {
+      this.opts.log(`holding ${event ?? "webhook"} for ${d.job.id} back ${fate.delayMs} ms (fault)`);
+      await sleep(fate.delayMs, this.controller.signal);
     }
     if (faults.forgeWebhooks && d.forge) {
       // One attempt each, no retry: a well-behaved receiver answers 4xx and we move on.
       for (const f of d.forge()) await this.attempt(d, f.kind, 1, f.body, f.headers);
     }
     const ok = await this.deliverWithRetry(d, "real");
-    if (ok && faults.duplicateWebhooks) await this.deliverWithRetry(d, "duplicate");
+    if (ok && fate.duplicate) await this.deliverWithRetry(d, "duplicate");
   }
 
   private async deliverWithRetry(d: WebhookDelivery, kind: DeliveryKind): Promise<boolean> {

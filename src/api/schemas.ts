@@ -7,7 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { ASPECT_RATIOS } from "../domain/aspect.ts";
 import { PlanSchema } from "../domain/plan.ts";
-import { CreateShootSchema, DecisionSchema, PresetsSchema, SHOOT_STATUSES, STAGES, StitchSchema } from "../domain/shoot.ts";
+import { CHECKPOINT_STAGES, CreateShootSchema, DecisionSchema, PresetsSchema, SHOOT_STATUSES, STAGES, StitchSchema } from "../domain/shoot.ts";
 import { EASING_NAMES } from "../domain/easing.ts";
 
 // --- helpers for route declarations ---
@@ -66,6 +66,8 @@ export function problems<const C extends readonly Exclude<ProblemStatus, 500>[]>
 // --- shared enums and settings ---
 
 export const Stage = z.enum(STAGES).openapi("Stage");
+/** A checkpoint is at one of the stages, or at `budget`, where a shoot about to pass its cost cap waits. */
+export const CheckpointStage = z.enum(CHECKPOINT_STAGES).openapi("CheckpointStage");
 export const ShootStatus = z.enum(SHOOT_STATUSES).openapi("ShootStatus");
 export const AssetKind = z.enum(["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"]).openapi("AssetKind");
 export const EasingName = z.enum(EASING_NAMES as [string, ...string[]]).openapi("EasingName");
@@ -98,7 +100,7 @@ export const ShootIdParam = z.object({
   id: z.string().min(1).max(64).openapi({ description: "Shoot id", example: "sh_3f9c2a" }),
 });
 export const DecisionParams = ShootIdParam.extend({
-  stage: Stage.openapi({ description: "The checkpoint's stage; it must be the pending one" }),
+  stage: CheckpointStage.openapi({ description: "The checkpoint's stage; it must be the pending one" }),
 });
 export const ListQuery = z.object({
   status: ShootStatus.optional(),
@@ -154,6 +156,25 @@ export const CheckpointArtifacts = z
   .looseObject({
     assets: z.array(z.string()).openapi({ description: "Ids of the assets to review" }),
     error: z.string().optional().openapi({ description: "Why the stage has no result to approve" }),
+    failed: z
+      .array(
+        z.object({
+          index: z.number().int().optional().openapi({ description: "The frame or clip number, for stages with several items" }),
+          item: z.string().optional().openapi({ description: "The item, for one-output stages (hero, contact-sheet)" }),
+          error: z.string(),
+          job: z.string(),
+        }),
+      )
+      .optional()
+      .openapi({ description: "Items the provider failed, with its message; revise them to try again" }),
+    clips: z
+      .array(z.object({ clip: z.number().int(), assetId: z.string().nullable(), error: z.string().nullable() }))
+      .optional()
+      .openapi({ description: "Clips checkpoint: each clip's asset, or the provider's error" }),
+    budget: z
+      .object({ spentUsd: z.number(), nextUsd: z.number(), capUsd: z.number(), neededUsd: z.number(), before: z.string() })
+      .optional()
+      .openapi({ description: "Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on" }),
     confidence: z.number().optional(),
     boxes: z.unknown().optional(),
     stitch: ResolvedStitchSettings.optional(),
@@ -162,7 +183,7 @@ export const CheckpointArtifacts = z
 
 export const Checkpoint = z
   .object({
-    stage: Stage,
+    stage: CheckpointStage,
     attempt: z.number().int().min(1),
     status: z.enum(["pending", "approved", "revised", "cancelled", "expired", "auto_approved"]),
     decision: z.enum(["approve", "revise", "cancel"]).nullable(),
@@ -183,7 +204,8 @@ export const Job = z
     model: z.string().nullable(),
     stage: z.string(),
     attempt: z.number().int(),
-    status: z.enum(["pending", "submitted", "succeeded", "failed"]),
+    status: z.enum(["pending", "submitting", "submitted", "succeeded", "failed"]),
+    duplicateOf: z.string().nullable().optional().openapi({ description: "Set on a second provider request for one job: its cost counts, its output is discarded" }),
     dispatches: z.number().int(),
     costUsd: z.number().nullable(),
     error: z.string().nullable(),
@@ -196,7 +218,14 @@ export const Job = z
 export const CostLine = z
   .object({ stage: z.string(), attempt: z.number().int(), usd: z.number(), jobs: z.number().int() })
   .openapi("CostLine");
-export const Costs = z.object({ totalUsd: z.number(), byStage: z.array(CostLine) }).openapi("Costs");
+export const Costs = z
+  .object({
+    totalUsd: z.number(),
+    byStage: z.array(CostLine),
+    budgetUsd: z.number().nullable().openapi({ description: "The shoot's cost cap, or null" }),
+    estimatedRemainingUsd: z.number().openapi({ description: "What the stages not yet run would cost at list prices" }),
+  })
+  .openapi("Costs");
 
 // --- events: the SSE stream's payloads; the timeline is the same events with their ids ---
 
@@ -218,6 +247,18 @@ export const ShootEvent = z
     eventOf("JobCompletedEvent", "job.completed", z.looseObject({ job: z.string(), provider: z.string() }), "A job finished with a result"),
     eventOf("JobFailedEvent", "job.failed", z.looseObject({ job: z.string(), provider: z.string(), error: z.string() }), "A job failed"),
     eventOf(
+      "JobRecoveredEvent",
+      "job.recovered",
+      z.looseObject({ job: z.string(), provider: z.string() }),
+      "A submitted request whose answer was lost was recovered from the provider's webhook",
+    ),
+    eventOf(
+      "JobDuplicateEvent",
+      "job.duplicate",
+      z.looseObject({ job: z.string(), duplicate: z.string() }),
+      "A second provider request for one job was recorded: its cost counts, its output is discarded",
+    ),
+    eventOf(
       "AssetStoredEvent",
       "asset.stored",
       z.looseObject({ asset: z.string(), kind: AssetKind, index: z.number().int().optional(), version: z.number().int() }),
@@ -226,13 +267,13 @@ export const ShootEvent = z
     eventOf(
       "CheckpointPendingEvent",
       "checkpoint.pending",
-      z.looseObject({ stage: Stage, attempt: z.number().int(), expiresAt: z.string() }),
+      z.looseObject({ stage: CheckpointStage, attempt: z.number().int(), expiresAt: z.string() }),
       "A checkpoint waits for a decision",
     ),
     eventOf(
       "CheckpointResolvedEvent",
       "checkpoint.resolved",
-      z.looseObject({ stage: Stage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel", "expire"]), by: z.string() }),
+      z.looseObject({ stage: CheckpointStage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel", "expire"]), by: z.string() }),
       "A checkpoint was decided, by a key, the review policy or its timeout",
     ),
     eventOf("ShootCompletedEvent", "shoot.completed", z.null(), "The reel was approved; the shoot is done"),
@@ -303,12 +344,14 @@ export const ShootCreated = z
   .object({ id: z.string(), status: ShootStatus, stage: Stage })
   .openapi("ShootCreated");
 export const DecisionAccepted = z
-  .object({ id: z.string(), stage: Stage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel"]) })
+  .object({ id: z.string(), stage: CheckpointStage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel"]) })
   .openapi("DecisionAccepted");
 export const CancelAccepted = z.object({ id: z.string(), status: z.literal("cancelled") }).openapi("CancelAccepted");
 
 // --- provider callbacks ---
 
 export const WebhookAck = z
-  .object({ ok: z.literal(true), applied: z.boolean().optional(), ignored: z.string().optional() })
-  .openapi("WebhookAck", { description: "Received; `applied` says whether it finished the job (a duplicate does not)" });
+  .object({ ok: z.literal(true), applied: z.boolean().optional(), ignored: z.string().optional(), duplicate: z.boolean().optional() })
+  .openapi("WebhookAck", {
+    description: "Received; `applied` says whether it finished the job (a duplicate does not); `duplicate` that a second provider request for one job was recorded",
+  });

@@ -11,8 +11,9 @@ import { eventsSince, logEvent } from "../db/events.ts";
 import { jobsForShoot } from "../db/jobs.ts";
 import { deleteShoot, finishShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
 import type { Plan } from "../domain/plan.ts";
-import { DEFAULT_REVIEW, DEFAULT_STITCH, type Decision, type ShootParams, type Stage } from "../domain/shoot.ts";
+import { DEFAULT_REVIEW, DEFAULT_STITCH, type CheckpointStage, type Decision, type ShootParams, type Stage } from "../domain/shoot.ts";
 import { newId } from "../lib/crypto.ts";
+import { estimateRemainingUsd } from "../lib/prices.ts";
 import { assetUrl } from "../storage/urls.ts";
 import { decisionEventType } from "../workflow/checkpoint.ts";
 import { requireApiKey } from "./auth.ts";
@@ -63,6 +64,7 @@ export const shootsApi = $(router().use(requireApiKey))
         checkpointTimeout: body.checkpointTimeout ?? c.env.CHECKPOINT_TIMEOUT,
         timeoutPolicy: body.timeoutPolicy ?? "expire",
         stitch: { ...DEFAULT_STITCH, ...body.stitch },
+        budgetUsd: body.budgetUsd ?? null,
       };
       const id = body.idempotencyKey ? await idempotentShootId(accountId, body.idempotencyKey) : newId("sh");
       try {
@@ -245,7 +247,9 @@ export const shootsApi = $(router().use(requireApiKey))
   );
 
 /** Targets must make sense for the checkpoint they are sent to; nothing is silently ignored. */
-function checkTargets(stage: Stage, d: Decision, pending: CheckpointRow) {
+function checkTargets(stage: CheckpointStage, d: Decision, pending: CheckpointRow) {
+  if (stage === "budget") return checkBudgetDecision(d, pending);
+  if (d.budgetUsd !== undefined) throw badRequest([{ field: "budgetUsd", message: "is accepted only at the budget checkpoint" }]);
   const allowed: Record<string, Stage[]> = {
     frames: ["frames"],
     split: ["frames"],
@@ -269,6 +273,17 @@ function checkTargets(stage: Stage, d: Decision, pending: CheckpointRow) {
   if (errors.length) throw badRequest(errors);
   const error = (pending.artifacts as { error?: string } | null)?.error;
   if (d.action === "approve" && error) throw conflict(`the ${stage} stage has no result to approve (${error}); revise or cancel`);
+}
+
+/** At the budget checkpoint the reviewer raises the cap enough for the next step, or cancels. */
+function checkBudgetDecision(d: Decision, pending: CheckpointRow) {
+  const needed = (pending.artifacts as { budget?: { neededUsd?: number } } | null)?.budget?.neededUsd ?? 0;
+  const extra = (["feedback", "frames", "clips", "presets", "aspectRatio", "stitch", "split"] as const).filter((f) => d[f] !== undefined);
+  if (extra.length) throw badRequest(extra.map((field) => ({ field, message: "is not accepted at the budget checkpoint" })));
+  if (d.action === "revise") throw badRequest([{ field: "action", message: "the budget checkpoint takes approve with a new budgetUsd, or cancel" }]);
+  if (d.action === "approve" && (d.budgetUsd === undefined || d.budgetUsd < needed)) {
+    throw badRequest([{ field: "budgetUsd", message: `must be at least ${needed} (spent so far plus the next step) to go on` }]);
+  }
 }
 
 function summary(s: ShootRow): z.infer<typeof S.ShootSummary> {
@@ -346,7 +361,13 @@ async function detail(env: Env, d: Db, shoot: ShootRow, origin: string): Promise
       submittedAt: j.submittedAt,
       completedAt: j.completedAt,
     })),
-    costs: { totalUsd: Math.round(lines.reduce((s, r) => s + r.usd, 0) * 10000) / 10000, byStage: lines },
+    costs: {
+      totalUsd: Math.round(lines.reduce((s, r) => s + r.usd, 0) * 10000) / 10000,
+      byStage: lines,
+      budgetUsd: params.budgetUsd ?? null,
+      // What the stages not yet run would cost at list prices, before they run.
+      estimatedRemainingUsd: estimateRemainingUsd(env, shoot, jobRows),
+    },
     // The event log holds what `logEvent` wrote; the e2e client checks it against the schema.
     timeline: events.map((e) => ({ id: e.id, type: e.type, data: e.data, at: e.createdAt }) as z.infer<typeof S.TimelineEvent>),
   };

@@ -4,9 +4,11 @@
  * A job is finished once; duplicates and late deliveries answer 200 and change nothing.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { db } from "../db/client.ts";
-import { getJob, jobByExternalId } from "../db/jobs.ts";
+import { db, schema } from "../db/client.ts";
+import { logEvent } from "../db/events.ts";
+import { adoptExternalId, getJob, jobByExternalId, type JobResult, type JobRow } from "../db/jobs.ts";
 import { completeJob } from "../jobs/completion.ts";
+import { priceOf } from "../lib/prices.ts";
 import { safeEqual } from "../lib/crypto.ts";
 import { verifyFalWebhook } from "../providers/fal-webhook.ts";
 import { falResult, klingResult } from "../providers/jobs.ts";
@@ -28,7 +30,14 @@ const falRoute = createRoute({
   description: "Verified by FAL's Ed25519 signature over the raw body (JWKS, 5-minute window). Duplicates answer 200 and change nothing.",
   tags: ["webhooks"],
   security: S.publicRoute,
-  request: { body: { required: true, content: anyJson } },
+  request: {
+    // Our job and its token ride on the webhook URL, so a request id whose submit answer was lost is recovered.
+    query: z.object({
+      job: z.string().optional().openapi({ description: "Our job id" }),
+      token: z.string().optional().openapi({ description: "The job's webhook token" }),
+    }),
+    body: { required: true, content: anyJson },
+  },
   responses: { 200: S.json(S.WebhookAck, "Received"), ...S.problems(400, 401) },
 });
 
@@ -66,10 +75,23 @@ export const webhooks = router()
     if (!body.request_id || body.request_id !== c.req.header("x-fal-webhook-request-id")) {
       throw badRequest([{ field: "request_id", message: "missing or does not match the signed request id" }]);
     }
-    const job = await jobByExternalId(db(c.env.DB), "fal", body.request_id);
-    if (!job) return c.json({ ok: true as const, ignored: "unknown request" }, 200);
-    const applied = await completeJob(c.env, job, falResult(body.status ?? "ERROR", body.payload, body.error), "webhook");
-    return c.json({ ok: true as const, applied }, 200);
+    const d = db(c.env.DB);
+    const result = falResult(body.status ?? "ERROR", body.payload, body.error);
+    const job = await jobByExternalId(d, "fal", body.request_id);
+    if (job) return c.json({ ok: true as const, applied: await completeJob(c.env, job, result, "webhook") }, 200);
+    // Not a request id we recorded. The URL names our job (with a token): either the submit answer
+    // was lost and this recovers the id, or it is a second request for a job that has one.
+    const named = c.req.query("job");
+    if (!named || !safeEqual(c.req.query("token") ?? "", await purposeToken(c.env, "fal-webhook", named))) {
+      return c.json({ ok: true as const, ignored: "unknown request" }, 200);
+    }
+    const owner = await getJob(d, named);
+    if (!owner || owner.provider !== "fal") return c.json({ ok: true as const, ignored: "unknown job" }, 200);
+    if (await adoptExternalId(d, owner.id, body.request_id)) {
+      await logEvent(d, { shootId: owner.shootId, accountId: owner.accountId, type: "job.recovered", data: { job: owner.id, provider: "fal" } });
+      return c.json({ ok: true as const, applied: await completeJob(c.env, { ...owner, status: "submitted", externalId: body.request_id }, result, "webhook") }, 200);
+    }
+    return c.json({ ok: true as const, duplicate: await recordDuplicate(c.env, owner, body.request_id, result) }, 200);
   })
   .openapi(klingRoute, async (c) => {
     const { jobId } = c.req.valid("param");
@@ -82,8 +104,42 @@ export const webhooks = router()
     const body = (await c.req.json().catch(() => ({}))) as { task_status?: string };
     if (body.task_status !== "succeed" && body.task_status !== "failed") return c.json({ ok: true as const, ignored: "not final" }, 200);
     // Callbacks are unsigned: trust only what Kling itself says about the task.
-    const result = klingResult(await getKlingTask(c.env, job.externalId));
+    const result = klingResult(await getKlingTask(c.env, job.externalId), c.env);
     if (!result) return c.json({ ok: true as const, ignored: "task not final on re-check" }, 200);
     const applied = await completeJob(c.env, job, result, "callback");
     return c.json({ ok: true as const, applied }, 200);
   });
+
+/**
+ * A second provider request for one job (its submit was repeated after the first answer was lost):
+ * its cost is recorded against the job's shoot and stage as a row of its own, and its output is
+ * never stored, so no asset slot gets a second object.
+ */
+async function recordDuplicate(env: Env, owner: JobRow, requestId: string, result: JobResult): Promise<boolean> {
+  const d = db(env.DB);
+  const id = `${owner.id}-dup-${requestId.replace(/[^a-zA-Z0-9]/g, "").slice(0, 12)}`;
+  const res = await d
+    .insert(schema.jobs)
+    .values({
+      id,
+      shootId: owner.shootId,
+      accountId: owner.accountId,
+      type: "provider",
+      provider: owner.provider,
+      model: owner.model,
+      stage: owner.stage,
+      attempt: owner.attempt,
+      externalId: requestId,
+      status: result.status,
+      duplicateOf: owner.id,
+      costUsd: result.costUsd ?? priceOf(env, owner.model),
+      error: `duplicate request for ${owner.id}: output discarded`,
+      completedAt: new Date().toISOString(),
+    })
+    .onConflictDoNothing()
+    .run();
+  const added = (res.meta?.changes ?? 0) > 0;
+  if (added) await logEvent(d, { shootId: owner.shootId, accountId: owner.accountId, type: "job.duplicate", data: { job: owner.id, duplicate: id } });
+  return added;
+}
+

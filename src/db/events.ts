@@ -9,6 +9,8 @@ export type EventType =
   | "job.submitted"
   | "job.completed"
   | "job.failed"
+  | "job.recovered"
+  | "job.duplicate"
   | "asset.stored"
   | "checkpoint.pending"
   | "checkpoint.resolved"

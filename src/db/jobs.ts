@@ -1,5 +1,5 @@
 /** Provider and media jobs: one row per attempt, keyed by a deterministic id. */
-import { and, eq, getTableName, lt } from "drizzle-orm";
+import { and, eq, getTableName, inArray, isNull, lt } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import type { EventType } from "./events.ts";
 import { events, jobs } from "./schema.ts";
@@ -7,14 +7,18 @@ import { events, jobs } from "./schema.ts";
 export type JobRow = typeof jobs.$inferSelect;
 /** The outcome stored on the job row; `output` is the provider's or media service's full answer. */
 export type JobResult =
-  | { status: "succeeded"; outputUrl?: string; output?: unknown }
-  | { status: "failed"; error: string };
+  | { status: "succeeded"; outputUrl?: string; output?: unknown; costUsd?: number }
+  | { status: "failed"; error: string; retryable?: boolean; costUsd?: number };
 
-/** What a waiting workflow is told (event payload, step result): small, no provider payloads. */
-export type JobSignal = { status: "succeeded"; outputUrl?: string } | { status: "failed"; error: string };
+/**
+ * What a waiting workflow is told (event payload, step result): small, no provider payloads.
+ * `retryable: false` marks a refusal (validation, content policy) that a new try would repeat.
+ */
+export type JobSignal = { status: "succeeded"; outputUrl?: string } | { status: "failed"; error: string; retryable?: boolean };
 
 export function toSignal(r: JobResult): JobSignal {
-  return r.status === "succeeded" ? { status: "succeeded", ...(r.outputUrl ? { outputUrl: r.outputUrl } : {}) } : r;
+  if (r.status === "succeeded") return { status: "succeeded", ...(r.outputUrl ? { outputUrl: r.outputUrl } : {}) };
+  return { status: "failed", error: r.error, ...(r.retryable === undefined ? {} : { retryable: r.retryable }) };
 }
 
 export async function ensureJob(d: Db, row: typeof jobs.$inferInsert): Promise<JobRow> {
@@ -28,6 +32,38 @@ export function getJob(d: Db, id: string) {
 
 export function jobByExternalId(d: Db, provider: string, externalId: string) {
   return d.select().from(jobs).where(and(eq(jobs.provider, provider), eq(jobs.externalId, externalId))).get();
+}
+
+/**
+ * Records the intent to submit before the provider is called: a step that dies after the call
+ * finds the job `submitting` and waits for the webhook (whose URL names the job) instead of
+ * paying for a second request.
+ */
+export async function markSubmitting(d: Db, id: string): Promise<boolean> {
+  const res = await d
+    .update(jobs)
+    .set({ status: "submitting", submittedAt: new Date().toISOString() })
+    .where(and(eq(jobs.id, id), eq(jobs.status, "pending")))
+    .run();
+  return (res.meta?.changes ?? 0) > 0;
+}
+
+/** A refused submission: the attempt's row keeps the provider's answer; nothing was billed. */
+export async function markRefused(d: Db, id: string, error: string): Promise<void> {
+  await d
+    .update(jobs)
+    .set({ status: "failed", error, result: { status: "failed", error }, costUsd: 0, completedAt: new Date().toISOString() })
+    .where(eq(jobs.id, id));
+}
+
+/** Adopts a request id learnt late (from a webhook) for a job whose submit answer was lost. */
+export async function adoptExternalId(d: Db, id: string, externalId: string): Promise<boolean> {
+  const res = await d
+    .update(jobs)
+    .set({ status: "submitted", externalId })
+    .where(and(eq(jobs.id, id), eq(jobs.status, "submitting"), isNull(jobs.externalId)))
+    .run();
+  return (res.meta?.changes ?? 0) > 0;
 }
 
 export async function markSubmitted(d: Db, id: string, externalId: string | null): Promise<void> {
@@ -56,10 +92,10 @@ export async function finishJob(
       status: result.status,
       result,
       error: result.status === "failed" ? result.error : null,
-      costUsd: costUsd ?? null,
+      costUsd: result.costUsd ?? costUsd ?? null,
       completedAt: new Date().toISOString(),
     })
-    .where(and(eq(jobs.id, id), eq(jobs.status, "submitted")));
+    .where(and(eq(jobs.id, id), inArray(jobs.status, ["submitted", "submitting"])));
   // One D1 batch (a transaction); changes() is the row count of its previous statement, the update.
   const u = update.toSQL();
   const d1 = d.$client;

@@ -120,7 +120,10 @@ export const jobs = sqliteTable(
     stage: text("stage").notNull(),
     attempt: integer("attempt").notNull().default(1),
     externalId: text("external_id"),
-    status: text("status", { enum: ["pending", "submitted", "succeeded", "failed"] }).notNull(),
+    /** pending → submitting (intent recorded, provider being called) → submitted → succeeded | failed. */
+    status: text("status", { enum: ["pending", "submitting", "submitted", "succeeded", "failed"] }).notNull(),
+    /** Set on a row that records a duplicate provider request: its cost counts, its output never does. */
+    duplicateOf: text("duplicate_of"),
     dispatches: integer("dispatches").notNull().default(0),
     costUsd: real("cost_usd"),
     request: text("request", { mode: "json" }),

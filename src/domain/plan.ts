@@ -16,6 +16,8 @@ export const PlanSchema = z.object({
   shots: z.array(z.object({ name: z.string().max(80), description: z.string().max(600) })).length(6),
   motions: z.array(z.object({ name: z.string().max(80), prompt: z.string().max(2000) })).length(6),
   planner: z.enum(["rules", "claude"]),
+  /** Why this planner made the plan: no key configured, or why Claude's answer was not used. */
+  plannerReason: z.string().max(500).optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 

@@ -6,6 +6,9 @@ import { StitchSettingsSchema, type StitchSettings } from "./stitch.ts";
 
 export const STAGES = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"] as const;
 export type Stage = (typeof STAGES)[number];
+/** Checkpoints are the stages plus `budget`, where a shoot about to pass its cost cap waits. */
+export const CHECKPOINT_STAGES = [...STAGES, "budget"] as const;
+export type CheckpointStage = (typeof CHECKPOINT_STAGES)[number];
 /** Checkpoints a human reviews unless the shoot's review policy says otherwise. */
 export const DEFAULT_REVIEW: Stage[] = ["hero", "contact-sheet", "frames", "clips", "reel"];
 
@@ -40,6 +43,8 @@ export const CreateShootSchema = z
     timeoutPolicy: z.enum(["expire", "approve"]).optional(),
     stitch: StitchSettingsSchema.optional(),
     idempotencyKey: z.string().min(1).max(128).optional(),
+    /** A cap on what the shoot may spend at the providers; it pauses at a `budget` checkpoint before passing it. */
+    budgetUsd: z.number().positive().max(100_000).optional(),
   })
   .strict();
 export type CreateShoot = z.infer<typeof CreateShootSchema>;
@@ -55,6 +60,8 @@ export const DecisionSchema = z
     stitch: StitchSettingsSchema.optional(),
     /** Frames checkpoint: cut the sheet into equal cells when the grid was not detected. */
     split: z.enum(["detect", "equal"]).optional(),
+    /** Budget checkpoint: the new cap (approve with it to go on). */
+    budgetUsd: z.number().positive().max(100_000).optional(),
   })
   .strict();
 export type Decision = z.infer<typeof DecisionSchema>;
@@ -68,4 +75,6 @@ export interface ShootParams {
   checkpointTimeout: string;
   timeoutPolicy: "expire" | "approve";
   stitch: StitchSettings;
+  /** USD cap on provider spend; null for none. */
+  budgetUsd?: number | null;
 }

@@ -7,10 +7,18 @@ import { z } from "zod";
 import { PlanSchema, type Plan } from "../domain/plan.ts";
 import { BACKGROUNDS, POSES, STYLES, type Presets } from "../domain/presets.ts";
 
-const PlanInputSchema = PlanSchema.omit({ planner: true });
+const PlanInputSchema = PlanSchema.omit({ planner: true, plannerReason: true });
+
+/** Claude gave no usable plan; `reason` says why in a reviewer's words, and the rules plan instead. */
+export class PlannerFallback extends Error {
+  override name = "PlannerFallback";
+  constructor(readonly reason: "refusal" | "timeout" | "invalid" | "error", message: string) {
+    super(message);
+  }
+}
 
 export async function planWithClaude(
-  env: Pick<Env, "ANTHROPIC_API_KEY" | "ANTHROPIC_BASE_URL" | "ANTHROPIC_MODEL">,
+  env: Pick<Env, "ANTHROPIC_API_KEY" | "ANTHROPIC_BASE_URL" | "ANTHROPIC_MODEL"> & { ANTHROPIC_TIMEOUT_MS?: string },
   brief: string,
   referenceUrls: string[],
   presets: Partial<Presets>,
@@ -19,7 +27,8 @@ export async function planWithClaude(
   const client = new Anthropic({
     apiKey: env.ANTHROPIC_API_KEY,
     baseURL: env.ANTHROPIC_BASE_URL || undefined,
-    maxRetries: 2,
+    maxRetries: 1,
+    timeout: Number(env.ANTHROPIC_TIMEOUT_MS) || 60_000,
   });
   const catalogue = [
     `Poses: ${Object.entries(POSES).map(([k, v]) => `${k} (${v})`).join("; ")}`,
@@ -27,7 +36,8 @@ export async function planWithClaude(
     `Styles: ${Object.keys(STYLES).join(", ")}`,
   ].join("\n");
   const fixed = Object.entries(presets).filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(", ");
-  const message = await client.messages.create({
+  const message = await client.messages
+    .create({
     model: env.ANTHROPIC_MODEL,
     max_tokens: 2000,
     system:
@@ -52,10 +62,21 @@ export async function planWithClaude(
         ],
       },
     ],
-  });
+    })
+    .catch((err: unknown) => {
+      if (err instanceof Anthropic.APIConnectionTimeoutError) throw new PlannerFallback("timeout", `Claude did not answer within ${Number(env.ANTHROPIC_TIMEOUT_MS) || 60_000} ms`);
+      throw new PlannerFallback("error", `Claude call failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 400));
+    });
   const tool = message.content.find((b) => b.type === "tool_use");
-  if (!tool || tool.type !== "tool_use") throw new Error("Claude answered without a plan");
-  const plan = PlanInputSchema.parse(tool.input);
+  if ((message.stop_reason as string) === "refusal" || !tool || tool.type !== "tool_use") {
+    const said = message.content.map((b) => (b.type === "text" ? b.text : "")).join(" ").trim();
+    throw new PlannerFallback("refusal", `Claude declined to plan (stop_reason ${message.stop_reason})${said ? `: ${said.slice(0, 200)}` : ""}`);
+  }
+  const parsed = PlanInputSchema.safeParse(tool.input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PlannerFallback("invalid", `Claude's plan failed the schema at ${issue?.path.join(".") || "the top"}: ${issue?.message ?? "invalid"}`);
+  }
   // Explicit choices from the producer always win over the model's.
-  return { ...plan, ...Object.fromEntries(Object.entries(presets).filter(([, v]) => v)), planner: "claude" };
+  return { ...parsed.data, ...Object.fromEntries(Object.entries(presets).filter(([, v]) => v)), planner: "claude", plannerReason: "planned by Claude" };
 }

@@ -3,6 +3,7 @@
  * request middleware rewrites the client's fixed `https://queue.fal.run` base; nothing else differs.
  */
 import { ApiError, createFalClient } from "@fal-ai/client";
+import { parseRetryAfter, ProviderRefusal } from "./errors.ts";
 
 const FAL_QUEUE = "https://queue.fal.run";
 
@@ -13,7 +14,45 @@ export function falClient(env: Pick<Env, "FAL_KEY" | "FAL_QUEUE_URL">) {
     credentials: env.FAL_KEY,
     suppressLocalCredentialsWarning: true,
     requestMiddleware: async (req) => (base === FAL_QUEUE ? req : { ...req, url: req.url.replace(FAL_QUEUE, base) }),
+    responseHandler: handleResponse,
+    // The client retries network errors too: after a submit that reached FAL that is a second paid
+    // job. A lost answer surfaces as our own error instead, and the workflow recovers the request id.
+    fetch: async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+      try {
+        return await fetch(input, init);
+      } catch (err) {
+        throw new FalConnectionError(err instanceof Error ? err.message : String(err));
+      }
+    },
   });
+}
+
+export class FalConnectionError extends Error {
+  override name = "FalConnectionError";
+  constructor(message: string) {
+    super(`FAL connection failed: ${message}`);
+  }
+}
+
+/**
+ * The client retries 429 and 5xx itself with its own backoff, blind to Retry-After, and a retried
+ * submit is a second paid job. Throwing our own error type stops that (the client retries only its
+ * ApiError and network errors): the workflow decides, honouring Retry-After.
+ */
+async function handleResponse(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!res.ok) {
+    let detail = text.slice(0, 500);
+    try {
+      const body = JSON.parse(text) as { detail?: unknown; message?: string };
+      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail ?? body.message ?? body).slice(0, 500);
+    } catch {
+      /* not JSON: keep the text */
+    }
+    throw new ProviderRefusal("fal", res.status, `FAL ${res.status}: ${detail}`, parseRetryAfter(res.headers.get("retry-after")));
+  }
+  if ((res.headers.get("content-type") ?? "").includes("application/json")) return JSON.parse(text);
+  return text;
 }
 
 export async function submitFal(
@@ -26,7 +65,7 @@ export async function submitFal(
   return res.request_id;
 }
 
-export type FalPoll = { state: "pending" } | { state: "done"; output: unknown } | { state: "failed"; error: string };
+export type FalPoll = { state: "pending" } | { state: "done"; output: unknown } | { state: "failed"; error: string; retryable: boolean };
 
 export async function pollFal(env: Pick<Env, "FAL_KEY" | "FAL_QUEUE_URL">, model: string, requestId: string): Promise<FalPoll> {
   const fal = falClient(env);
@@ -37,7 +76,8 @@ export async function pollFal(env: Pick<Env, "FAL_KEY" | "FAL_QUEUE_URL">, model
     return { state: "done", output: result.data };
   } catch (err) {
     if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
-      return { state: "failed", error: `FAL ${err.status}: ${JSON.stringify(err.body).slice(0, 300)}` };
+      const error = `FAL ${err.status}: ${JSON.stringify(err.body).slice(0, 300)}`;
+      return { state: "failed", error, retryable: err.status === 408 || err.status === 429 };
     }
     throw err;
   }

@@ -4,6 +4,7 @@
  */
 import type { JobResult } from "../db/jobs.ts";
 import { purposeToken } from "../storage/signing.ts";
+import { looksLikeRefusal } from "./errors.ts";
 import { falOutputUrl, pollFal, submitFal } from "./fal.ts";
 import { getKlingTask, submitKling, type KlingSubmit, type KlingTask } from "./kling.ts";
 
@@ -16,10 +17,19 @@ export async function klingCallbackUrl(env: Env, jobId: string): Promise<string>
   return `${env.PUBLIC_URL}/webhooks/kling/${encodeURIComponent(jobId)}?token=${token}`;
 }
 
+/**
+ * FAL's webhook URL names our job (with a token, as the signature covers only the body), so a
+ * request whose submit answer was lost is still matched to its job when it finishes.
+ */
+export async function falWebhookUrl(env: Env, jobId: string): Promise<string> {
+  const token = await purposeToken(env, "fal-webhook", jobId);
+  return `${env.PUBLIC_URL}/webhooks/fal?job=${encodeURIComponent(jobId)}&token=${token}`;
+}
+
 /** Submits the job; returns the provider's id for it. Safe to repeat for the same job id. */
 export async function submitProviderJob(env: Env, jobId: string, req: ProviderRequest): Promise<string> {
   if (req.provider === "fal") {
-    return submitFal(env, req.model, req.input, `${env.PUBLIC_URL}/webhooks/fal`);
+    return submitFal(env, req.model, req.input, await falWebhookUrl(env, jobId));
   }
   return submitKling(env, {
     externalTaskId: jobId,
@@ -33,17 +43,40 @@ export async function submitProviderJob(env: Env, jobId: string, req: ProviderRe
   });
 }
 
-export function klingResult(task: KlingTask): JobResult | null {
+/** Kling reports the units a task used; with KLING_UNIT_USD configured that is its cost. */
+function klingCost(env: Pick<Env, "KLING_UNIT_USD">, task: KlingTask): { costUsd?: number } {
+  const units = Number(task.final_unit_deduction);
+  const unitUsd = Number(env.KLING_UNIT_USD);
+  return task.final_unit_deduction !== undefined && Number.isFinite(units) && unitUsd > 0 ? { costUsd: Math.round(units * unitUsd * 10000) / 10000 } : {};
+}
+
+export function klingResult(task: KlingTask, env: Pick<Env, "KLING_UNIT_USD"> = { KLING_UNIT_USD: "" }): JobResult | null {
   if (task.task_status === "succeed") {
     const url = task.task_result?.videos?.[0]?.url;
-    return url ? { status: "succeeded", outputUrl: url } : { status: "failed", error: "Kling reported success without a video" };
+    return url ? { status: "succeeded", outputUrl: url, ...klingCost(env, task) } : { status: "failed", error: "Kling reported success without a video", retryable: true };
   }
-  if (task.task_status === "failed") return { status: "failed", error: task.task_status_msg || "Kling task failed" };
+  if (task.task_status === "failed") {
+    const error = task.task_status_msg || "Kling task failed";
+    return { status: "failed", error, retryable: !looksLikeRefusal(error), ...klingCost(env, task) };
+  }
   return null;
 }
 
+/** The provider's message for a failed FAL job: the error line plus the model's `detail`. */
+function falError(error: string | undefined, payload: unknown): string {
+  const detail = (payload as { detail?: unknown } | null)?.detail;
+  const text = typeof detail === "string" ? detail : Array.isArray(detail) ? detail.map((d) => (d as { msg?: string }).msg ?? "").filter(Boolean).join("; ") : "";
+  return [error || "FAL job failed", text].filter(Boolean).join(": ").slice(0, 1000);
+}
+
 export function falResult(status: "OK" | "ERROR" | string, payload: unknown, error?: string): JobResult {
-  if (status !== "OK") return { status: "failed", error: error || "FAL job failed" };
+  if (status !== "OK") {
+    const message = falError(error, payload);
+    // FAL answers a validation or content-policy refusal with a 4xx code; a retry would repeat it.
+    const code = Number(/Invalid status code: (\d+)/.exec(error ?? "")?.[1] ?? 0);
+    const refused = looksLikeRefusal(message) || (code >= 400 && code < 500 && code !== 408 && code !== 429);
+    return { status: "failed", error: message, retryable: !refused };
+  }
   const url = falOutputUrl(payload);
   return url ? { status: "succeeded", outputUrl: url, output: payload } : { status: "failed", error: "FAL output has no media URL" };
 }
@@ -53,7 +86,7 @@ export async function pollProviderJob(env: Env, provider: string, model: string,
   if (provider === "fal") {
     const r = await pollFal(env, model, externalId);
     if (r.state === "pending") return null;
-    return r.state === "done" ? falResult("OK", r.output) : { status: "failed", error: r.error };
+    return r.state === "done" ? falResult("OK", r.output) : { status: "failed", error: r.error, retryable: r.retryable && !looksLikeRefusal(r.error) };
   }
-  return klingResult(await getKlingTask(env, externalId));
+  return klingResult(await getKlingTask(env, externalId), env);
 }

@@ -3,6 +3,7 @@
  * a per-job token, and `external_task_id` = our job id so a retried submit finds the first task.
  */
 import { base64url, hmacSha256 } from "../lib/crypto.ts";
+import { isTransientStatus, parseRetryAfter, ProviderRefusal } from "./errors.ts";
 
 type KlingEnv = Pick<Env, "KLING_BASE_URL" | "KLING_ACCESS_KEY" | "KLING_SECRET_KEY">;
 
@@ -21,7 +22,10 @@ async function call(env: KlingEnv, method: string, path: string, body?: unknown)
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = (await res.json().catch(() => null)) as { code?: number; message?: string; data?: KlingTask } | null;
-  if (res.status >= 500 || !json) throw new Error(`Kling ${method} ${path}: HTTP ${res.status}`);
+  if (isTransientStatus(res.status) || !json) {
+    const message = `Kling ${method} ${path.split("/").slice(0, 4).join("/")}: HTTP ${res.status}${json?.message ? `: ${json.message}` : ""}`;
+    throw new ProviderRefusal("kling", res.status, message, parseRetryAfter(res.headers.get("retry-after")));
+  }
   return { status: res.status, json };
 }
 
@@ -59,7 +63,7 @@ export async function submitKling(env: KlingEnv, s: KlingSubmit): Promise<string
   if (json.code === 0 && json.data?.task_id) return json.data.task_id;
   // A retried submit: the task exists already under our external id.
   if (/external_task_id/i.test(json.message ?? "")) return (await getKlingTask(env, s.externalTaskId)).task_id;
-  throw new Error(`Kling rejected the clip (HTTP ${status}, code ${json.code}): ${json.message ?? "no message"}`);
+  throw new ProviderRefusal("kling", status, `Kling rejected the clip (HTTP ${status}, code ${json.code}): ${json.message ?? "no message"}`, null);
 }
 
 export async function getKlingTask(env: KlingEnv, taskId: string): Promise<KlingTask> {

@@ -8,6 +8,8 @@ export interface RunContext {
   shootId: string;
   accountId: string;
   params: ShootParams;
+  /** How many budget checkpoints this run has opened (they are numbered in order). */
+  budgetCheckpoints?: number;
 }
 
 /** Steps that call a provider or write storage: retried a few times, then the shoot fails. */

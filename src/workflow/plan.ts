@@ -8,7 +8,8 @@ import { logEvent } from "../db/events.ts";
 import { updateShoot } from "../db/shoots.ts";
 import { planShoot, type Plan } from "../domain/plan.ts";
 import type { ShootParams } from "../domain/shoot.ts";
-import { planWithClaude } from "../providers/anthropic.ts";
+import { PlannerFallback, planWithClaude } from "../providers/anthropic.ts";
+import { plannerReferences } from "../storage/downscale.ts";
 import { putBytes, shootKey } from "../storage/r2.ts";
 import { blobUrl } from "../storage/urls.ts";
 import type { RunContext } from "./context.ts";
@@ -23,14 +24,17 @@ export async function makePlan(
   let plannerError: string | null = null;
   if (env.ANTHROPIC_API_KEY) {
     try {
-      const urls = await Promise.all(a.references.map((k) => blobUrl(env, "GET", k, 3600)));
+      const keys = await plannerReferences(env, accountId, shootId, a.references);
+      const urls = await Promise.all(keys.map((k) => blobUrl(env, "GET", k, 3600)));
       plan = await planWithClaude(env, a.brief, urls, a.presets, a.feedback);
     } catch (err) {
+      // A refusal, a timeout or an answer that fails the schema: the rules plan, saying why.
       plannerError = err instanceof Error ? err.message : String(err);
-      plan = planShoot({ brief: a.brief, presets: a.presets });
+      const reason = err instanceof PlannerFallback ? err.reason : "error";
+      plan = { ...planShoot({ brief: a.brief, presets: a.presets }), plannerReason: `rules: Claude ${reason === "error" ? "failed" : reason === "invalid" ? "answered an invalid plan" : reason === "refusal" ? "refused" : "timed out"} (${plannerError})`.slice(0, 500) };
     }
   } else {
-    plan = planShoot({ brief: a.brief, presets: a.presets });
+    plan = { ...planShoot({ brief: a.brief, presets: a.presets }), plannerReason: "rules: no ANTHROPIC_API_KEY configured" };
   }
   const bytes = new TextEncoder().encode(JSON.stringify(plan, null, 2));
   const stored = await putBytes(env.BUCKET, shootKey(accountId, shootId, "plan", 0, a.attempt, "application/json"), bytes, "application/json");

@@ -1,18 +1,37 @@
 /**
- * A provider job as three durable parts: submit (once), wait for its webhook or callback (falling
- * back to polling when the wait times out, so a lost webhook never strands a shoot), and store the
- * output in R2 with an asset row.
+ * A provider job as durable parts: submit (once), wait for its webhook or callback (falling back to
+ * polling when the wait times out, so a lost webhook never strands a shoot), and store the output
+ * in R2 with an asset row.
+ *
+ * Failures never throw the shoot away. A submission refused with 429 or 5xx is tried again after
+ * the provider's Retry-After (else a doubling backoff); a job that fails transiently is tried again
+ * as a new job; a validation or content-policy refusal is not retried blindly. Each attempt is its
+ * own job row with its error. When the tries are spent, the caller gets the provider's message and
+ * marks the item failed at its stage's checkpoint, keeping everything that succeeded.
  */
-import { NonRetryableError } from "cloudflare:workflows";
 import { recordAsset, type AssetKind } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
-import { ensureJob, getJob, markSubmitted, type JobSignal, toSignal } from "../db/jobs.ts";
+import {
+  adoptExternalId,
+  ensureJob,
+  getJob,
+  markRefused,
+  markSubmitted,
+  markSubmitting,
+  type JobResult,
+  type JobSignal,
+  toSignal,
+} from "../db/jobs.ts";
 import { pollAndComplete } from "../jobs/completion.ts";
+import { durationMs } from "../lib/duration.ts";
+import { priceOf } from "../lib/prices.ts";
+import { ProviderRefusal } from "../providers/errors.ts";
 import { submitProviderJob, type ProviderRequest } from "../providers/jobs.ts";
 import { inspect, putBytes, shootKey } from "../storage/r2.ts";
 import { resolveBlobRefs } from "../storage/urls.ts";
-import { IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
+import { spentUsd } from "./budget.ts";
+import { DB_STEP, IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
 
 export interface ProviderJobSpec {
   /** Step name base, e.g. `hero#2` or `clip-3#1`. */
@@ -31,32 +50,137 @@ export interface StoredRef {
   height: number | null;
 }
 
-export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Promise<StoredRef> {
-  const { env, step, shootId, accountId } = ctx;
+export type ProviderOutcome = { ok: true; ref: StoredRef; jobId: string } | { ok: false; error: string; jobId: string };
+
+type Submitted = { jobId: string } | { jobId: string; refused: true; transient: boolean; retryAfterMs: number | null; error: string };
+
+const MAX_BACKOFF_MS = 10 * 60_000;
+
+export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Promise<ProviderOutcome> {
+  const { env, step, shootId } = ctx;
   const { kind, index, version } = spec.asset;
   const baseId = makeJobId(shootId, kind, index, version);
+  const jobTries = Math.max(1, Number(env.PROVIDER_JOB_TRIES) || 3);
+  const submitTries = Math.max(1, Number(env.PROVIDER_SUBMIT_TRIES) || 8);
+  const backoffMs = durationMs(env.PROVIDER_BACKOFF ?? "", 2000);
 
-  // A job the provider reports failed (an input it could not fetch, a moderation hiccup) is tried
-  // again as a new job, a few times, before the shoot fails with the provider's reason.
-  const tries = Math.max(1, Number(env.PROVIDER_JOB_TRIES) || 3);
-  let outputUrl: string | undefined;
-  let jobId = baseId;
+  let failedJobs = 0;
+  let refusals = 0;
   let lastError = "";
-  for (let t = 1; t <= tries && !outputUrl; t++) {
+  let jobId = baseId;
+  for (let t = 1; ; t++) {
     jobId = t === 1 ? baseId : `${baseId}-t${t}`;
-    const result = await submitAndAwait(ctx, spec, jobId, t === 1 ? spec.name : `${spec.name} try ${t}`, version);
-    if (result.status === "succeeded") outputUrl = result.outputUrl;
-    else lastError = result.error;
+    const name = t === 1 ? spec.name : `${spec.name} try ${t}`;
+    if (t > 1 && !(await retryFitsBudget(ctx, spec, name))) {
+      lastError = `${lastError} (not tried again: another try would pass the budget cap)`;
+      break;
+    }
+    const sub = await submit(ctx, spec, jobId, name, version);
+    if ("refused" in sub) {
+      lastError = sub.error;
+      if (!sub.transient || ++refusals >= submitTries) break;
+      // Honour the provider's Retry-After; without one, back off exponentially.
+      const waitMs = Math.min(sub.retryAfterMs ?? backoffMs * 2 ** (refusals - 1), MAX_BACKOFF_MS);
+      await step.sleep(`backoff ${name}`, Math.max(1, waitMs));
+      continue;
+    }
+    const result = await awaitResult(ctx, spec, jobId, name);
+    if (result.status === "succeeded" && result.outputUrl) return { ok: true, ref: await store(ctx, spec, jobId, result.outputUrl), jobId };
+    lastError = result.status === "failed" ? result.error : "the provider reported success without an output";
+    const retryable = result.status === "failed" ? result.retryable !== false : true;
+    if (!retryable || ++failedJobs >= jobTries) break;
   }
-  if (!outputUrl) throw new NonRetryableError(`${spec.name} failed at the provider after ${tries} tries: ${lastError}`);
-  const url = outputUrl;
+  return { ok: false, error: lastError, jobId };
+}
 
+/** Submits one attempt, at most once whatever retries the step makes. */
+function submit(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string, attempt: number): Promise<Submitted> {
+  const { env, step, shootId, accountId } = ctx;
+  return step.do(`submit ${name}`, IO_STEP, async (): Promise<Submitted> => {
+    const d = db(env.DB);
+    const job = await ensureJob(d, {
+      id,
+      shootId,
+      accountId,
+      type: "provider",
+      provider: spec.request.provider,
+      model: spec.request.model,
+      stage: spec.stage,
+      attempt,
+      status: "pending",
+      request: spec.request,
+    });
+    // This step ran before and the refusal was recorded, but the step died before returning it.
+    if (job.status === "failed" && !job.externalId) return { jobId: id, refused: true, transient: true, retryAfterMs: null, error: job.error ?? "refused" };
+    if (job.status !== "pending") return { jobId: id };
+    // FAL has no idempotency key: record the intent first, so a step that dies after the call waits
+    // for the webhook (its URL names this job) instead of paying for a second request. Kling's
+    // external_task_id makes a repeated create find the first task.
+    if (spec.request.provider === "fal" && !(await markSubmitting(d, id))) return { jobId: id };
+    let externalId: string;
+    try {
+      // Inputs are named `r2:<key>` in the stored request and signed only for the provider call.
+      externalId = await submitProviderJob(env, id, await resolveBlobRefs(env, spec.request));
+    } catch (err) {
+      if (!(err instanceof ProviderRefusal)) throw err;
+      await markRefused(d, id, err.message);
+      await logEvent(d, { shootId, accountId, type: "job.failed", data: { job: id, provider: spec.request.provider, stage: spec.stage, error: err.message, refused: err.status } });
+      return { jobId: id, refused: true, transient: err.transient, retryAfterMs: err.retryAfterMs, error: err.message };
+    }
+    await markSubmitted(d, id, externalId);
+    await logEvent(d, { shootId, accountId, type: "job.submitted", data: { job: id, provider: spec.request.provider, stage: spec.stage } });
+    return { jobId: id };
+  });
+}
+
+/** Waits for the job's own event; on each timeout asks the provider (or recovers a lost submit). */
+async function awaitResult(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string): Promise<JobSignal> {
+  const { env, step } = ctx;
+  const maxWaits = Number(env.PROVIDER_MAX_WAITS) || 36;
+  for (let wait = 1; ; wait++) {
+    try {
+      const event = await step.waitForEvent(`await ${name}#${wait}`, { type: `job-${id}`, timeout: env.PROVIDER_WAIT_TIMEOUT as Duration });
+      return event.payload as JobSignal;
+    } catch (err) {
+      if (!isTimeout(err)) throw err;
+      const polled = await step.do(`poll ${name}#${wait}`, IO_STEP, () => pollOnce(ctx, spec, id));
+      if (polled) return polled;
+      if (wait >= maxWaits) return { status: "failed", error: `${name}: the provider gave no result after ${wait} waits`, retryable: true };
+    }
+  }
+}
+
+async function pollOnce(ctx: RunContext, spec: ProviderJobSpec, id: string): Promise<JobSignal | null> {
+  const { env, shootId, accountId } = ctx;
+  const d = db(env.DB);
+  const job = (await getJob(d, id))!;
+  if (job.result) return toSignal(job.result as JobResult);
+  if (job.status === "submitting" && !job.externalId) {
+    // The submit answer was lost and no webhook has named the request within a whole wait: submit
+    // again. Should the first request still finish, its webhook is recorded as a duplicate (its
+    // cost counts, its output is discarded).
+    const externalId = await submitProviderJob(env, id, await resolveBlobRefs(env, spec.request));
+    if (await adoptExternalId(d, id, externalId)) {
+      await logEvent(d, { shootId, accountId, type: "job.submitted", data: { job: id, provider: job.provider, stage: job.stage, resubmitted: true } });
+    }
+    return null;
+  }
+  await pollAndComplete(env, job, "poll", { notify: false });
+  // Whoever finished it (this poll, or a webhook that raced it) stored the outcome.
+  const done = (await getJob(d, id))!.result as JobResult | null;
+  return done ? toSignal(done) : null;
+}
+
+function store(ctx: RunContext, spec: ProviderJobSpec, jobId: string, url: string): Promise<StoredRef> {
+  const { env, step, shootId, accountId } = ctx;
+  const { kind, index, version } = spec.asset;
   return step.do(`store ${spec.name}`, IO_STEP, async () => {
     const res = await fetch(url);
     if (!res.ok) throw new Error(`download of ${spec.name} output failed: HTTP ${res.status}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const d = db(env.DB);
     const mime = inspect(bytes)?.mime ?? spec.asset.mime;
+    // One object per kind, index and version: a retried store overwrites the same key and finds the same row.
     const stored = await putBytes(env.BUCKET, shootKey(accountId, shootId, kind, index, version, mime), bytes);
     const row = await recordAsset(d, {
       accountId,
@@ -73,51 +197,10 @@ export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Pr
   });
 }
 
-/** Submits one job (once, whatever retries the step makes) and waits for its outcome. */
-async function submitAndAwait(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string, attempt: number): Promise<JobSignal> {
-  const { env, step, shootId, accountId } = ctx;
-  await step.do(`submit ${name}`, IO_STEP, async () => {
-    const d = db(env.DB);
-    const job = await ensureJob(d, {
-      id,
-      shootId,
-      accountId,
-      type: "provider",
-      provider: spec.request.provider,
-      model: spec.request.model,
-      stage: spec.stage,
-      attempt,
-      status: "pending",
-      request: spec.request,
-    });
-    if (job.status === "pending") {
-      // Inputs are named `r2:<key>` in the stored request and signed only for the provider call.
-      const externalId = await submitProviderJob(env, id, await resolveBlobRefs(env, spec.request));
-      await markSubmitted(d, id, externalId);
-      await logEvent(d, { shootId, accountId, type: "job.submitted", data: { job: id, provider: spec.request.provider, stage: spec.stage } });
-    }
-    return { jobId: id };
-  });
-
-  const maxWaits = Number(env.PROVIDER_MAX_WAITS) || 36;
-  for (let wait = 1; ; wait++) {
-    try {
-      const event = await step.waitForEvent(`await ${name}#${wait}`, { type: `job-${id}`, timeout: env.PROVIDER_WAIT_TIMEOUT as Duration });
-      return event.payload as JobSignal;
-    } catch (err) {
-      if (!isTimeout(err)) throw err;
-      // The webhook may be lost: ask the provider directly.
-      const polled = await step.do(`poll ${name}#${wait}`, IO_STEP, async () => {
-        const d = db(env.DB);
-        const job = (await getJob(d, id))!;
-        if (job.result) return toSignal(job.result);
-        await pollAndComplete(env, job, "poll", { notify: false });
-        // Whoever finished it (this poll, or a webhook that raced it) stored the outcome.
-        const done = (await getJob(d, id))!.result;
-        return done ? toSignal(done) : null;
-      });
-      if (polled) return polled;
-      if (wait >= maxWaits) throw new NonRetryableError(`${name}: the provider gave no result after ${wait} waits`);
-    }
-  }
+/** A retry inside a running stage never passes the cap: without room it stops, for the reviewer to decide. */
+async function retryFitsBudget(ctx: RunContext, spec: ProviderJobSpec, name: string): Promise<boolean> {
+  const cap = ctx.params.budgetUsd;
+  if (cap == null) return true;
+  const price = priceOf(ctx.env, spec.request.model) ?? 0;
+  return ctx.step.do(`budget ${name}`, DB_STEP, async () => (await spentUsd(ctx.env, db(ctx.env.DB), ctx.shootId)) + price <= cap + 1e-9);
 }

@@ -24,7 +24,8 @@ import { awaitDecision, type Outcome } from "./checkpoint.ts";
 import { DB_STEP, type RunContext } from "./context.ts";
 import { runMediaJob } from "./media-job.ts";
 import { makePlan } from "./plan.ts";
-import { runProviderJob, type StoredRef } from "./provider-job.ts";
+import { ensureBudget } from "./budget.ts";
+import { runProviderJob, type ProviderOutcome, type StoredRef } from "./provider-job.ts";
 
 export interface ShootInput {
   shootId: string;
@@ -125,18 +126,21 @@ async function heroStage(ctx: RunContext, brief: string, plan: Plan, references:
   let current = plan;
   for (let attempt = 1; ; attempt++) {
     const prompt = heroPrompt(current, brief, feedback);
+    const request = imageRequest(ctx.env, prompt, references.map(r2), aspect);
+    revisionOrDone((await ensureBudget(ctx, `hero#${attempt}`, [request.model])) ?? { action: "approve" }, "hero");
     const hero = await runProviderJob(ctx, {
       name: `hero#${attempt}`,
       stage: "hero",
       asset: { kind: "hero", index: 0, version: attempt, mime: "image/png" },
-      request: imageRequest(ctx.env, prompt, references.map(r2), aspect),
+      request,
       provenance: { prompt, aspectRatio: aspect, presets: pick(current), feedback },
     });
-    const revise = revisionOrDone(await awaitDecision(ctx, "hero", attempt, { assets: [hero.assetId] }), "hero");
-    if (!revise) return hero;
-    feedback = revise.feedback ?? null;
-    current = { ...current, ...revise.presets };
-    aspect = revise.aspectRatio ?? aspect;
+    // A failed hero shows its error; the API accepts only revise (a new try) or cancel for it.
+    const revise = revisionOrDone(await awaitDecision(ctx, "hero", attempt, singleArtifacts("hero", hero)), "hero");
+    if (!revise && hero.ok) return hero.ref;
+    feedback = revise?.feedback ?? feedback;
+    current = { ...current, ...revise?.presets };
+    aspect = revise?.aspectRatio ?? aspect;
   }
 }
 
@@ -147,16 +151,18 @@ async function contactSheetStage(ctx: RunContext, plan: Plan, hero: StoredRef, r
   let feedback: string | null = null;
   for (let attempt = 1; ; attempt++) {
     const prompt = contactSheetPrompt(plan, feedback);
+    const request = imageRequest(ctx.env, prompt, [r2(hero.key), ...references.map(r2)], "3:2");
+    revisionOrDone((await ensureBudget(ctx, `contact-sheet#${attempt}`, [request.model])) ?? { action: "approve" }, "contact-sheet");
     const sheet = await runProviderJob(ctx, {
       name: `contact-sheet#${attempt}`,
       stage: "contact-sheet",
       asset: { kind: "contact-sheet", index: 0, version: attempt, mime: "image/png" },
-      request: imageRequest(ctx.env, prompt, [r2(hero.key), ...references.map(r2)], "3:2"),
+      request,
       provenance: { prompt, hero: hero.assetId, feedback },
     });
-    const revise = revisionOrDone(await awaitDecision(ctx, "contact-sheet", attempt, { assets: [sheet.assetId] }), "contact-sheet");
-    if (!revise) return sheet;
-    feedback = revise.feedback ?? null;
+    const revise = revisionOrDone(await awaitDecision(ctx, "contact-sheet", attempt, singleArtifacts("contact-sheet", sheet)), "contact-sheet");
+    if (!revise && sheet.ok) return sheet.ref;
+    feedback = revise?.feedback ?? feedback;
   }
 }
 
@@ -207,6 +213,8 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
     frames = indices.map((i) => out.assets[`frame-${i}`]);
     versions.forEach((_, i) => versions[i]++);
   };
+  // A regeneration the provider refuses keeps the frame as it was and is marked at the checkpoint.
+  let failed: { index: number; error: string; job: string }[] = [];
   const regenerate = (n: number, feedback: string) => {
     const version = versions[n - 1] + 1;
     const prompt = frameEditPrompt(plan, feedback);
@@ -216,9 +224,11 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
       asset: { kind: "frame", index: n, version, mime: "image/png" },
       request: imageRequest(ctx.env, prompt, [r2(frames[n - 1].key)], aspect ?? "1:1"),
       provenance: { prompt, from: frames[n - 1].assetId, feedback },
-    }).then((ref) => {
-      frames[n - 1] = ref;
+    }).then((out) => {
+      // The version is used either way, so a later try has its own job id and step names.
       versions[n - 1] = version;
+      if (out.ok) frames[n - 1] = out.ref;
+      else failed.push({ index: n, error: out.error, job: out.jobId });
     });
   };
 
@@ -226,7 +236,8 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
   for (let attempt = 1; ; attempt++) {
     const artifacts = crop.error
       ? { assets: [sheet.assetId], error: crop.error }
-      : { assets: frames.map((f) => f.assetId), boxes: crop.boxes, confidence: crop.confidence };
+      : { assets: frames.map((f) => f.assetId), boxes: crop.boxes, confidence: crop.confidence, ...(failed.length ? { failed } : {}) };
+    failed = [];
     const revise = revisionOrDone(await awaitDecision(ctx, "frames", attempt, artifacts), "frames");
     if (!revise) return frames;
     if (revise.split || crop.error) {
@@ -238,7 +249,10 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
       await reframe(aspect);
     }
     const targets = revise.frames ?? (revise.feedback && !revise.aspectRatio ? indices : []);
-    if (targets.length) await Promise.all(targets.map((n) => regenerate(n, revise.feedback || "refine the image")));
+    if (!targets.length) continue;
+    const budget = await ensureBudget(ctx, `frames#${attempt}`, targets.map(() => ctx.env.IMAGE_MODEL));
+    if (budget) revisionOrDone(budget, "frames");
+    await Promise.all(targets.map((n) => regenerate(n, revise.feedback || "refine the image")));
   }
 }
 
@@ -247,50 +261,80 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
 interface ClipSet {
   clips: (StoredRef | undefined)[];
   versions: number[];
+  /** Clips whose latest try the provider failed, with its message; the clip keeps any earlier version. */
+  failed: Map<number, { error: string; job: string }>;
   stitch: StitchSettings;
 }
 
 async function clipsStage(ctx: RunContext, plan: Plan, frames: StoredRef[]): Promise<ClipSet> {
   await enter(ctx, "clips");
-  const set: ClipSet = { clips: [], versions: Array<number>(6).fill(0), stitch: { ...ctx.params.stitch } };
-  await makeClips(ctx, plan, frames, set, wantedClips(set).map((n) => ({ n, feedback: null })));
+  const set: ClipSet = { clips: [], versions: Array<number>(6).fill(0), failed: new Map(), stitch: { ...ctx.params.stitch } };
+  await makeClips(ctx, plan, frames, set, wantedClips(set).map((n) => ({ n, feedback: null })), "clips#1");
   for (let attempt = 1; ; attempt++) {
-    const outcome = await awaitDecision(ctx, "clips", attempt, {
-      assets: set.clips.slice(0, wantedClips(set).length).map((c) => c!.assetId),
-      stitch: set.stitch,
-    });
+    const outcome = await awaitDecision(ctx, "clips", attempt, clipArtifacts(set));
     const revise = revisionOrDone(outcome, "clips");
     const decision = revise ?? (outcome as { stitch?: Partial<StitchSettings> });
     set.stitch = { ...set.stitch, ...decision.stitch };
+    // A revise redoes the clips it names, and any clip that has no output yet (a failed one).
     const jobs = wantedClips(set)
       .filter((n) => !set.clips[n - 1] || revise?.clips?.includes(n))
       .map((n) => ({ n, feedback: revise?.feedback ?? null }));
     // An approval that turned the loop on still needs the loop clip shown before the reel.
     if (!revise && jobs.length === 0) return set;
-    await makeClips(ctx, plan, frames, set, jobs);
+    await makeClips(ctx, plan, frames, set, jobs, `clips#${attempt + 1}`);
   }
 }
 
 const wantedClips = (set: ClipSet) => [1, 2, 3, 4, 5, ...(set.stitch.loop ? [6] : [])];
 
+/** What the clips checkpoint shows: every wanted clip with its asset or the provider's reason. */
+function clipArtifacts(set: ClipSet) {
+  const wanted = wantedClips(set);
+  const items = wanted.map((n) => ({ clip: n, assetId: set.clips[n - 1]?.assetId ?? null, error: set.failed.get(n)?.error ?? null }));
+  const failed = [...set.failed.entries()].filter(([n]) => wanted.includes(n)).map(([n, f]) => ({ index: n, error: f.error, job: f.job }));
+  const missing = items.filter((i) => !i.assetId);
+  return {
+    assets: items.flatMap((i) => (i.assetId ? [i.assetId] : [])),
+    clips: items,
+    stitch: set.stitch,
+    ...(failed.length ? { failed } : {}),
+    // With a clip missing there is nothing to approve yet: revise it (or cancel).
+    ...(missing.length ? { error: missing.map((i) => `clip ${i.clip}: ${i.error ?? "not made"}`).join("; ") } : {}),
+  };
+}
+
 /** Generates clips i -> i+1 (6 -> 1 for the loop) in parallel, at most CLIP_CONCURRENCY at once. */
-async function makeClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet, jobs: { n: number; feedback: string | null }[]) {
+async function makeClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet, jobs: { n: number; feedback: string | null }[], label: string) {
   const cap = Math.max(1, Number(ctx.env.CLIP_CONCURRENCY) || 3);
   for (let i = 0; i < jobs.length; i += cap) {
+    const batch = jobs.slice(i, i + cap);
+    const requests = batch.map(({ n, feedback }) => {
+      const prompt = clipPrompt(plan, n, feedback);
+      return { n, feedback, prompt, request: clipRequest(ctx.env, prompt, frames[n - 1].key, frames[n % FRAME_COUNT].key) };
+    });
+    const stage = label.startsWith("reel") ? "reel" : "clips";
+    const budget = await ensureBudget(ctx, `${label} batch ${i / cap + 1}`, requests.map((r) => r.request.model));
+    if (budget) revisionOrDone(budget, stage);
     await Promise.all(
-      jobs.slice(i, i + cap).map(async ({ n, feedback }) => {
+      requests.map(async ({ n, feedback, prompt, request }) => {
         const version = set.versions[n - 1] + 1;
         const from = frames[n - 1];
         const to = frames[n % FRAME_COUNT];
-        const prompt = clipPrompt(plan, n, feedback);
-        set.clips[n - 1] = await runProviderJob(ctx, {
+        const out = await runProviderJob(ctx, {
           name: `clip-${n}#${version}`,
           stage: "clips",
           asset: { kind: "clip", index: n, version, mime: "video/mp4" },
-          request: clipRequest(ctx.env, prompt, from.key, to.key),
+          request,
           provenance: { prompt, from: from.assetId, to: to.assetId, feedback },
         });
+        // The version is used either way, so a later try has its own job id and step names.
         set.versions[n - 1] = version;
+        if (out.ok) {
+          set.clips[n - 1] = out.ref;
+          set.failed.delete(n);
+        } else {
+          set.failed.set(n, { error: out.error, job: out.jobId });
+        }
       }),
     );
   }
@@ -301,32 +345,45 @@ async function makeClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
 async function reelStage(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet): Promise<void> {
   await enter(ctx, "reel");
   for (let attempt = 1; ; attempt++) {
-    const clips = set.clips.slice(0, wantedClips(set).length) as StoredRef[];
-    const { loop: _loop, ...stitch } = set.stitch;
-    const out = await runMediaJob(ctx, {
-      name: `stitch#${attempt}`,
-      stage: "reel",
-      kind: "stitch",
-      attempt,
-      inputs: clips.map((c, i) => ({ name: `clip-${i + 1}`, key: c.key })),
-      outputs: [
-        { name: "reel", kind: "reel", index: 0, version: attempt, mime: "video/mp4" },
-        { name: "poster", kind: "poster", index: 0, version: attempt, mime: "image/jpeg" },
-      ],
-      params: stitch,
-    });
-    const artifacts = out.ok
-      ? { assets: [out.assets.reel.assetId, out.assets.poster.assetId], stitch: set.stitch }
-      : { assets: clips.map((c) => c.assetId), stitch: set.stitch, error: out.error };
+    const wanted = wantedClips(set);
+    const clips = set.clips.slice(0, wanted.length);
+    let artifacts: Record<string, unknown>;
+    if (clips.some((c) => !c) || clips.length < wanted.length) {
+      // A clip a reel revision asked for failed at the provider: show why instead of stitching.
+      artifacts = { ...clipArtifacts(set), error: clipArtifacts(set).error ?? "a clip is missing" };
+    } else {
+      const { loop: _loop, ...stitch } = set.stitch;
+      const out = await runMediaJob(ctx, {
+        name: `stitch#${attempt}`,
+        stage: "reel",
+        kind: "stitch",
+        attempt,
+        inputs: (clips as StoredRef[]).map((c, i) => ({ name: `clip-${i + 1}`, key: c.key })),
+        outputs: [
+          { name: "reel", kind: "reel", index: 0, version: attempt, mime: "video/mp4" },
+          { name: "poster", kind: "poster", index: 0, version: attempt, mime: "image/jpeg" },
+        ],
+        params: stitch,
+      });
+      const failed = clipArtifacts(set).failed;
+      artifacts = out.ok
+        ? { assets: [out.assets.reel.assetId, out.assets.poster.assetId], stitch: set.stitch, ...(failed ? { failed } : {}) }
+        : { assets: (clips as StoredRef[]).map((c) => c.assetId), stitch: set.stitch, error: out.error };
+    }
     const revise = revisionOrDone(await awaitDecision(ctx, "reel", attempt, artifacts), "reel");
     if (!revise) return;
     set.stitch = { ...set.stitch, ...revise.stitch };
     const missing = wantedClips(set).filter((n) => !set.clips[n - 1] || revise.clips?.includes(n));
-    if (missing.length) await makeClips(ctx, plan, frames, set, missing.map((n) => ({ n, feedback: revise.feedback ?? null })));
+    if (missing.length) await makeClips(ctx, plan, frames, set, missing.map((n) => ({ n, feedback: revise.feedback ?? null })), `reel#${attempt + 1}`);
   }
 }
 
 // ---- requests -----------------------------------------------------------------------------------
+
+/** A one-output stage's checkpoint: the asset, or the provider's reason with the failed item marked. */
+function singleArtifacts(item: string, out: ProviderOutcome) {
+  return out.ok ? { assets: [out.ref.assetId] } : { assets: [], error: out.error, failed: [{ item, error: out.error, job: out.jobId }] };
+}
 
 const r2 = (key: string) => `r2:${key}`;
 const pick = (p: Plan) => ({ pose: p.pose, background: p.background, style: p.style });

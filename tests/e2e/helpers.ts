@@ -1,6 +1,7 @@
 /** Starts a private copy of the whole stack (own ports and state) and talks to it as a client. */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { runTool } from "../../container/ffmpeg.ts";
 import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
@@ -11,6 +12,10 @@ const PORT_OFFSET = Number(process.env.E2E_PORT_OFFSET ?? 0);
 
 export async function startTestStack(name: string, portBase: number, vars: Record<string, string> = {}, simEnv: Record<string, string> = {}) {
   portBase += PORT_OFFSET;
+  // A stack already on these ports would answer our health checks and refuse our key.
+  for (const port of [portBase, portBase + 1, portBase + 2]) {
+    if (!(await portFree(port))) throw new Error(`port ${port} is in use (another stack?); set E2E_PORT_OFFSET to move this one`);
+  }
   const stateDir = path.join(ROOT, ".atelier", `test-${name}-${randomBytes(3).toString("hex")}`);
   const logs: string[] = [];
   const stack = new Stack({
@@ -48,6 +53,14 @@ export function contractFetch(stack: Stack): typeof fetch {
     checked ??= servedDocument(stack).then((doc) => contractChecker(doc).wrap(fetch));
     return (await checked)(input, init);
   };
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 export function client(stack: Stack) {

@@ -21,11 +21,12 @@ function changedPositions(before: string[], after: string[]): number[] {
   return after.flatMap((id, i) => (id === before[i] ? [] : [i + 1]));
 }
 
-/** Stands in for every provider and media job a test might reach. */
-async function mockJobs(m: Modifier, shootId: string) {
+/** Stands in for every provider and media job a test might reach, except the steps named in `except`. */
+async function mockJobs(m: Modifier, shootId: string, except: string[] = []) {
   await m.disableSleeps();
   await m.disableRetryDelays();
   const provider = async (name: string, kind: string, index: number, version: number) => {
+    if (except.includes(name)) return;
     const jobId = `${shootId}-${kind}-${index}-${version}`;
     await m.mockStepResult({ name: `submit ${name}` }, { jobId });
     await m.mockEvent({ type: `job-${jobId}`, payload: { status: "succeeded", outputUrl: `https://provider.test/${jobId}` } });
@@ -57,6 +58,8 @@ async function startShoot(
     modifyWithId?: (m: Modifier, shootId: string) => Promise<void>;
     /** Only the caller's mocks, none of mockJobs'. */
     bare?: boolean;
+    /** Provider jobs (by step name) mockJobs leaves to the caller. */
+    except?: string[];
   } = {},
 ) {
   const { apiKey, accountId } = await newAccount();
@@ -66,7 +69,7 @@ async function startShoot(
   const instance = await introspectWorkflowInstance(env.SHOOT, id);
   await instance.modify(async (m) => {
     if (opts.bare) await m.disableSleeps();
-    else await mockJobs(m, id);
+    else await mockJobs(m, id, opts.except);
     await opts.modify?.(m);
     await opts.modifyWithId?.(m, id);
   });
@@ -158,7 +161,7 @@ describe("ShootWorkflow", () => {
     const revised = shoot.checkpoints.filter((c) => c.status === "revised").map((c) => `${c.stage}#${c.attempt}`);
     expect(revised).toEqual(["plan#1", "hero#1", "contact-sheet#1", "frames#1", "clips#1", "reel#1"]);
     expect(shoot.checkpoints.find((c) => c.stage === "hero" && c.attempt === 1)?.feedback).toBe("warmer light");
-  });
+  }, 30_000);
 
   for (const [i, stage] of STAGES.entries()) {
     it(`cancel at the ${stage} checkpoint ends the shoot as cancelled`, async () => {
@@ -214,21 +217,24 @@ describe("ShootWorkflow", () => {
 });
 
 describe("provider failures", () => {
-  const failThenSucceed = (tries: ("failed" | "succeeded")[]) => async (m: Modifier, id: string) => {
-    const heroJob = `${id}-hero-0-1`;
+  const outcomes = (step: string, job: string, tries: ({ status: "failed"; error: string; retryable?: boolean } | "succeeded")[]) => async (m: Modifier) => {
     for (const [i, outcome] of tries.entries()) {
-      const job = i === 0 ? heroJob : `${heroJob}-t${i + 1}`;
-      await m.mockStepResult({ name: i === 0 ? "submit hero#1" : `submit hero#1 try ${i + 1}` }, { jobId: job });
-      await m.mockEvent({
-        type: `job-${job}`,
-        payload: outcome === "failed" ? { status: "failed", error: "content policy violation" } : { status: "succeeded", outputUrl: "https://provider.test/hero" },
-      });
+      const id = i === 0 ? job : `${job}-t${i + 1}`;
+      await m.mockStepResult({ name: i === 0 ? `submit ${step}` : `submit ${step} try ${i + 1}` }, { jobId: id });
+      await m.mockEvent({ type: `job-${id}`, payload: outcome === "succeeded" ? { status: "succeeded", outputUrl: `https://provider.test/${id}` } : outcome });
     }
-    await m.mockStepResult({ name: "store hero#1" }, { assetId: "as-hero", key: "test/hero", width: 10, height: 10 });
   };
+  const transient = { status: "failed" as const, error: "Internal error: runner crashed" };
+  const refusal = { status: "failed" as const, error: "Failure to pass the risk control system", retryable: false };
 
-  it("a job the provider fails is tried again as a new job", async () => {
-    const s = await startShoot({ bare: true, modifyWithId: failThenSucceed(["failed", "succeeded"]) });
+  it("a job that fails transiently is tried again as a new job", async () => {
+    const s = await startShoot({
+      except: ["hero#1"],
+      modifyWithId: async (m, id) => {
+        await outcomes("hero#1", `${id}-hero-0-1`, [transient, "succeeded"])(m);
+        await m.mockStepResult({ name: "store hero#1" }, { assetId: "as-hero", key: "test/hero", width: 10, height: 10 });
+      },
+    });
     await using _ = s.instance;
     // Only the second job's event says succeeded: the hero checkpoint opens with its output only if
     // the workflow submitted a new job (id -t2) and waited for that job's own event.
@@ -239,15 +245,57 @@ describe("provider failures", () => {
     expect(shoot.status).toBe("awaiting_review");
   });
 
-  it("a job that keeps failing fails the shoot with the provider's reason", async () => {
-    const s = await startShoot({ bare: true, modifyWithId: failThenSucceed(["failed", "failed", "failed"]) });
+  it("a job that keeps failing opens its checkpoint with the provider's reason; revise tries it again", async () => {
+    const s = await startShoot({ except: ["hero#1"], modifyWithId: (m, id) => outcomes("hero#1", `${id}-hero-0-1`, [transient, transient, transient])(m) });
     await using _ = s.instance;
-    await s.instance.waitForStatus("errored");
+    await s.pending("hero", 1);
     const shoot = await s.get();
-    expect(shoot.status).toBe("failed");
-    expect(shoot.error).toBe("hero#1 failed at the provider after 3 tries: content policy violation");
-    expect(shoot.checkpoints.some((c) => c.stage === "hero")).toBe(false);
-    expect(shoot.timeline.filter((e) => e.type === "shoot.failed")).toHaveLength(1);
+    expect(shoot.status).toBe("awaiting_review");
+    expect(shoot.checkpoint!.artifacts.error).toContain("runner crashed");
+    expect(shoot.checkpoint!.artifacts.failed).toMatchObject([{ item: "hero" }]);
+    // Nothing to approve: the API says so and changes nothing.
+    const approve = await call(`/api/shoots/${s.id}/checkpoints/hero/decision`, { method: "POST", key: s.apiKey, body: JSON.stringify({ action: "approve" }) });
+    expect(approve.status).toBe(409);
+    await s.decide("hero", { action: "revise", feedback: "try again" });
+    await s.pending("hero", 2);
+    expect(((await s.get()) as unknown as { checkpoint: { artifacts: { assets: string[] } } }).checkpoint.artifacts.assets).toEqual(["as-hero#2"]);
+  });
+
+  it("a content-policy refusal is not retried blindly", async () => {
+    const s = await startShoot({ except: ["hero#1"], modifyWithId: (m, id) => outcomes("hero#1", `${id}-hero-0-1`, [refusal])(m) });
+    await using _ = s.instance;
+    await s.pending("hero", 1);
+    const shoot = (await s.get()) as unknown as { checkpoint: { artifacts: { error: string } } };
+    expect(shoot.checkpoint.artifacts.error).toContain("risk control");
+    // The checkpoint opened on the first refusal: a second try (not mocked here) would have had to
+    // reach FAL, which this sandbox cannot, and the checkpoint would not show the refusal.
+  });
+
+  it("a refused clip leaves the clips checkpoint with the reason on that clip and the others intact; revising it completes the shoot", async () => {
+    const s = await startShoot({
+      review: ["clips"],
+      except: ["clip-3#1"],
+      modifyWithId: (m, id) => outcomes("clip-3#1", `${id}-clip-3-1`, [refusal])(m),
+    });
+    await using _ = s.instance;
+    await s.pending("clips", 1);
+    type Clips = { checkpoint: { artifacts: { assets: string[]; clips: { clip: number; assetId: string | null; error: string | null }[]; error: string } } };
+    const shoot = (await s.get()) as unknown as Clips;
+    const items = shoot.checkpoint.artifacts.clips;
+    expect(items.map((c) => c.clip)).toEqual([1, 2, 3, 4, 5]);
+    expect(items[2]).toMatchObject({ assetId: null, error: expect.stringContaining("risk control") });
+    expect(items.filter((c) => c.clip !== 3).map((c) => c.assetId)).toEqual(["as-clip-1#1", "as-clip-2#1", "as-clip-4#1", "as-clip-5#1"]);
+    // Approving a set with a missing clip is refused; revising just that clip redoes only it.
+    const approve = await call(`/api/shoots/${s.id}/checkpoints/clips/decision`, { method: "POST", key: s.apiKey, body: JSON.stringify({ action: "approve" }) });
+    expect(approve.status).toBe(409);
+    await s.decide("clips", { action: "revise", clips: [3], feedback: "a gentler move" });
+    await s.pending("clips", 2);
+    const after = ((await s.get()) as unknown as Clips).checkpoint.artifacts;
+    expect(after.assets).toEqual(["as-clip-1#1", "as-clip-2#1", "as-clip-3#2", "as-clip-4#1", "as-clip-5#1"]);
+    expect(after.error).toBeUndefined();
+    await s.decide("clips", { action: "approve" });
+    await s.instance.waitForStatus("complete");
+    expect((await s.get()).status).toBe("completed");
   });
 });
 

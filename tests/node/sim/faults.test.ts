@@ -83,7 +83,7 @@ describe("fault injection and test hooks", () => {
 
     await setFaults({ duplicateWebhooks: false, dropWebhooks: true });
     const dropped = (await (await falSubmit(`${rx.url}/drop`)).json()) as { request_id: string };
-    for (let i = 0; i < 100 && sim.state.jobs.get(dropped.request_id)?.status !== "succeeded"; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1000 && sim.state.jobs.get(dropped.request_id)?.status !== "succeeded"; i++) await new Promise((r) => setTimeout(r, 20));
     await sim.state.idle();
     expect(rx.hits.filter((h) => h.path === "/drop")).toHaveLength(0);
     expect(sim.state.jobs.get(dropped.request_id)?.webhookLog.map((a) => a.kind)).toEqual(["dropped"]);
@@ -123,5 +123,61 @@ describe("fault injection and test hooks", () => {
     expect(draw(42)).toEqual(draw(42));
     expect(draw(42)).not.toEqual(draw(43));
     expect(draw(42).filter(Boolean).length).toBeGreaterThan(4);
+  });
+
+  it("answers a 429 burst with Retry-After, then accepts again, counting what it did", async () => {
+    await setFaults({ rateLimitBurst: 2, retryAfterSeconds: 2 });
+    const a = await falSubmit();
+    expect(a.status).toBe(429);
+    expect(a.headers.get("retry-after")).toBe("2");
+    const kling = await fetch(`${sim.url}/kling/v1/videos/image2video`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${mintKlingJwt("sim-access", "sim-secret")}`, "content-type": "application/json" },
+      body: JSON.stringify({ image: "http://127.0.0.1:9/x.png" }),
+    });
+    expect(kling.status).toBe(429);
+    expect(kling.headers.get("retry-after")).toBe("2");
+    expect(((await kling.json()) as { code: number }).code).toBe(1302);
+    expect((await falSubmit()).status).toBe(200);
+    expect(await (await fetch(`${sim.url}/__sim/faults/counts`)).json()).toMatchObject({ rateLimited: 2 });
+  });
+
+  it("refuses exactly the targeted job as a content-policy violation, as many times as asked", async () => {
+    await setFaults({ refusals: [{ match: "blue jacket", times: 1 }] });
+    const submit = async (prompt: string) =>
+      (await (
+        await fetch(`${sim.url}/fal/fal-ai/nano-banana-pro?fal_webhook=${encodeURIComponent(`${rx.url}/ref`)}`, {
+          method: "POST",
+          headers: { authorization: "Key k", "content-type": "application/json" },
+          body: JSON.stringify({ prompt }),
+        })
+      ).json()) as { request_id: string };
+    const refused = await submit("hero in a blue jacket");
+    const fine = await submit("hero in a red jacket");
+    const again = await submit("hero in a blue jacket, take two");
+    const hits = await rx.waitFor((h) => h.filter((x) => x.path === "/ref").length >= 3);
+    const byId = new Map(hits.filter((x) => x.path === "/ref").map((x) => [JSON.parse(x.body).request_id, JSON.parse(x.body).status]));
+    expect([byId.get(refused.request_id), byId.get(fine.request_id), byId.get(again.request_id)]).toEqual(["ERROR", "OK", "OK"]);
+  });
+
+  it("drops, duplicates, delays and reorders webhooks at the configured rates, reproducibly", () => {
+    const fates = (seed: number) => {
+      const f = new FaultInjector({ ...defaultFaults({ imageDelayMs: 0, clipDelayMs: 0 }), webhookDropRate: 0.2, webhookDuplicateRate: 0.1, webhookDelayRate: 0.1, webhookDelayMs: 40_000, webhookReorderRate: 0.1, seed });
+      const list = Array.from({ length: 2000 }, () => f.webhookFate());
+      return { list, counts: f.counts };
+    };
+    const { list, counts } = fates(7);
+    expect(fates(7).list).toEqual(list);
+    // Within a few points of the rates asked for.
+    expect(counts.webhooksDropped / 2000).toBeCloseTo(0.2, 1);
+    expect(list.filter((x) => !x.drop && x.duplicate).length / 1600).toBeCloseTo(0.1, 1);
+    expect(list.filter((x) => !x.drop && x.delayMs === 40_000).length / 1600).toBeCloseTo(0.1, 1);
+    expect(list.filter((x) => !x.drop && x.reorder).length / 1600).toBeCloseTo(0.1, 1);
+  });
+
+  it("takes a run's faults from SIM_FAULTS and rejects a bad one naming the field", async () => {
+    const { configFromEnv } = await import("../../../sim/config.ts");
+    expect(configFromEnv({ SIM_FAULTS: '{"webhookDropRate":0.2,"rateLimitRate":0.05}' } as NodeJS.ProcessEnv).faults).toEqual({ webhookDropRate: 0.2, rateLimitRate: 0.05 });
+    expect(() => configFromEnv({ SIM_FAULTS: '{"webhookDropRate":2}' } as NodeJS.ProcessEnv)).toThrow(/webhookDropRate/);
   });
 });
