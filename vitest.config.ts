@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -6,6 +7,8 @@ import { defineConfig } from "vitest/config";
 // `node` runs the media service and the simulator as plain Node, `e2e` drives the whole stack
 // (wrangler dev + media service + simulator) as separate processes.
 export default defineConfig(async () => {
+  // wrangler.jsonc serves the built UI from web/dist; the worker suite needs the folder, not the build.
+  mkdirSync(path.join(import.meta.dirname, "web/dist"), { recursive: true });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {

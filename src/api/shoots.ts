@@ -179,7 +179,7 @@ export const shootsApi = new Hono<AppEnv>()
   });
 
 /** Targets must make sense for the checkpoint they are sent to; nothing is silently ignored. */
-function checkTargets(stage: Stage, d: Decision, pending: CheckpointRow) {
+export function checkTargets(stage: Stage, d: Decision, pending: CheckpointRow) {
   const allowed: Record<string, Stage[]> = {
     frames: ["frames"],
     split: ["frames"],
