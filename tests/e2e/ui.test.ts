@@ -37,6 +37,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
   let page: Page;
   let shootId = "";
   const axeFindings: string[] = [];
+  let axeChecks = 0;
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -57,6 +58,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
   const shot = (name: string, p: Page = page) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   async function axe(name: string, p: Page = page) {
     const r = await new AxeBuilder({ page: p }).analyze();
+    axeChecks += r.passes.length;
     for (const v of r.violations) if (v.impact === "serious" || v.impact === "critical") axeFindings.push(`${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
   }
   async function reviewOf(stage: string, attempt: number, p: Page = page) {
@@ -127,13 +129,13 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     await axe("shoot-hero");
     await shot("04-hero-v1");
     await page.getByLabel("Feedback").fill("warmer light, lower camera");
-    await page.getByRole("button", { name: "Revise" }).click();
+    await page.getByRole("button", { name: "Revise", exact: true }).click();
     await reviewOf("Hero", 2);
     await page.getByRole("img", { name: "Hero v1" }).waitFor();
     await expect.poll(() => page.getByRole("img", { name: "Hero v2" }).count()).toBeGreaterThanOrEqual(1);
     await page.getByRole("heading", { name: "Current beside previous" }).waitFor();
     await shot("05-hero-v2-compare");
-    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("button", { name: "Approve", exact: true }).click();
     await page.getByRole("cell", { name: "Hero #2" }).waitFor();
   });
 
@@ -152,10 +154,10 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     expect(await rp.evaluate(() => sessionStorage.getItem("atelier.apiKey"))).toBeNull();
     await axe("review-link", rp);
     await shot("07-review-link-375", rp);
-    await rp.getByRole("button", { name: "Approve" }).click();
+    await rp.getByRole("button", { name: "Approve", exact: true }).click();
     await rp.getByText("Give your name").waitFor(); // the name is required before anything is sent
     await rp.getByLabel("Your name").fill("Ana Ruiz");
-    await rp.getByRole("button", { name: "Approve" }).click();
+    await rp.getByRole("button", { name: "Approve", exact: true }).click();
     const sent = Date.now();
     await rp.getByText("Recorded as Ana Ruiz").waitFor();
     await page.getByRole("cell", { name: "Ana Ruiz (review link)" }).waitFor({ timeout: 2000 });
@@ -169,13 +171,16 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     const tampered = `${token.slice(0, 12)}${token[12] === "A" ? "B" : "A"}${token.slice(13)}`;
     await rp.goto(url.replace(token, tampered));
     await rp.getByRole("heading", { name: "Invalid review link" }).waitFor();
-    const before = await shoot();
     const replay = await fetch(`${env.stack.url}/api/review/${token}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "revise", feedback: "again", reviewer: "Mallory" }) });
     expect(replay.status).toBe(410);
     const forged = await fetch(`${env.stack.url}/api/review/${tampered}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "approve", reviewer: "Mallory" }) });
     expect(forged.status).toBe(403);
 
+    const sheetCp = (await shoot()).checkpoints.find((c) => c.stage === "contact-sheet");
+    expect(sheetCp).toMatchObject({ status: "approved", decidedBy: "review:Ana Ruiz" });
+
     await reviewOf("Frames", 1);
+    const before = await shoot();
     const short = await api<{ url: string }>("POST", `/api/shoots/${shootId}/checkpoints/frames/links`, { expiresIn: "1 second" });
     expect(short.status).toBe(201);
     await new Promise((r) => setTimeout(r, 1500));
@@ -186,7 +191,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     const after = await shoot();
     expect(after.checkpoints.filter((c) => c.decidedBy?.includes("Mallory"))).toEqual([]);
     expect(after.checkpoint).toMatchObject({ stage: "frames", attempt: 1, status: "pending" });
-    expect(after.checkpoints.length).toBe(before.checkpoints.length);
+    expect(after.checkpoints).toEqual(before.checkpoints);
     await outside.close();
   });
 
@@ -200,7 +205,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     await shot("09-frames");
     await page.getByLabel("Select frame 3").check();
     await page.getByLabel("Feedback").fill("tighter crop on the jacket");
-    await page.getByRole("button", { name: "Revise" }).click();
+    await page.getByRole("button", { name: "Revise", exact: true }).click();
     const sent = Date.now();
     await tab.getByRole("row", { name: /Frames #1 revised/ }).waitFor({ timeout: 2000 });
     expect(Date.now() - sent).toBeLessThan(2000);
@@ -212,7 +217,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     expect(s.assets.filter((a) => a.kind === "frame" && a.index === 3).map((a) => a.version).sort()).toEqual([1, 2]);
     expect(s.assets.filter((a) => a.kind === "frame" && a.index === 2).map((a) => a.version)).toEqual([1]);
     await page.getByRole("img", { name: "Frame 3 v2" }).waitFor();
-    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("button", { name: "Approve", exact: true }).click();
   });
 
   it("at the clips checkpoint switches the easing to cinematic, sees the curve change, and approves", async () => {
@@ -222,13 +227,13 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     const before = await plot.locator("path.curve").getAttribute("d");
     await axe("shoot-clips");
     await shot("10-clips-dramaticSwoop");
-    await page.getByLabel("Easing").selectOption("cinematic");
+    await page.getByLabel("Easing", { exact: true }).selectOption("cinematic");
     await expect.poll(() => plot.getAttribute("aria-label")).toBe("Easing curve: cinematic");
     const after = await plot.locator("path.curve").getAttribute("d");
     expect(after).toBeTruthy();
     expect(after).not.toBe(before);
     await shot("11-clips-cinematic");
-    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("button", { name: "Approve", exact: true }).click();
     await page.getByRole("cell", { name: "Clips #1" }).waitFor();
   });
 
@@ -244,7 +249,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     const [reelDl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download reel" }).click()]);
     expect(readFileSync(await savedPath(reelDl)).length).toBe(reel.bytes);
 
-    await page.getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("button", { name: "Approve", exact: true }).click();
     await page.getByRole("heading", { name: "Reel", exact: true }).waitFor({ timeout: 60_000 });
     const done = await shoot();
     expect(done.status).toBe("completed");
@@ -283,6 +288,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
   });
 
   it("has no serious or critical accessibility violations on any view", () => {
+    expect(axeChecks, "axe ran its rules").toBeGreaterThan(50);
     expect(axeFindings).toEqual([]);
   });
 });

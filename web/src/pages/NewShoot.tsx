@@ -35,6 +35,7 @@ export function NewShootPage() {
   const update = (key: number, patch: Partial<Ref>) => setRefs((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
 
   function addFiles(files: FileList | File[]) {
+    setErrors((x) => ({ ...x, references: "" }));
     for (const file of Array.from(files)) {
       const key = nextKey++;
       const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;

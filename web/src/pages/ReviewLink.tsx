@@ -34,7 +34,7 @@ export function ReviewLinkPage({ token }: { token: string }) {
     return (
       <section class="narrow refused" aria-labelledby="refused-title">
         <h1 id="refused-title">{refused.title}</h1>
-        <p>{refused.detail}</p>
+        <p>{refused.detail.charAt(0).toUpperCase() + refused.detail.slice(1)}.</p>
         <p>Nothing was changed. Ask the producer who sent you this link for a new one.</p>
       </section>
     );

@@ -35,7 +35,7 @@ export function FramesView(p: ViewProps) {
                 {a.boxes.map((b, i) => (
                   <g class={p.active === i ? "active" : ""}>
                     <rect x={b.x} y={b.y} width={b.width} height={b.height} />
-                    <text x={b.x + 16} y={b.y + 56}>{i + 1}</text>
+                    <text x={b.x + b.width - 48} y={b.y + b.height - 20}>{i + 1}</text>
                   </g>
                 ))}
               </svg>

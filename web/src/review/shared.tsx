@@ -28,7 +28,8 @@ export function ZoomViewer({ asset, label }: { asset: Asset; label: string }) {
   return (
     <figure class="viewer">
       <div class="viewport" tabIndex={0} aria-label={`${label}, zoom ${zoom}×`}>
-        <img src={asset.url} alt={label} style={{ width: `${zoom * 100}%` }} />
+        {/* At 1× the whole image fits the viewport; zooming widens it and the viewport scrolls. */}
+        <img src={asset.url} alt={label} style={zoom === 1 ? { maxHeight: "70vh", maxWidth: "100%" } : { width: `${zoom * 100}%`, maxWidth: "none" }} />
       </div>
       <figcaption class="row">
         <span>{label}{asset.width ? ` · ${asset.width}×${asset.height}` : ""}</span>
