@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Asset, Checkpoint, Decision, Plan, StitchSettings } from "../types.ts";
-import { ClipsView } from "./ClipsView.tsx";
+import { ClipsView, StitchSettingsForm } from "./ClipsView.tsx";
 import { FramesView } from "./FramesView.tsx";
 import { HeroView } from "./HeroView.tsx";
 import { PlanView } from "./PlanView.tsx";
@@ -63,7 +63,8 @@ export function CheckpointReview(props: {
   const stitchChanged = !!targets.stitch && JSON.stringify(targets.stitch) !== JSON.stringify(initialStitch);
 
   function build(action: "approve" | "revise", extra: Partial<Decision> = {}): Decision {
-    if (action === "approve") return { action, ...(stitchChanged && (stage === "clips" || stage === "reel") ? { stitch: targets.stitch! } : {}), ...extra };
+    // At clips, approve carries the stitch settings into the reel; at the reel only a revise re-stitches.
+    if (action === "approve") return { action, ...(stitchChanged && stage === "clips" ? { stitch: targets.stitch! } : {}), ...extra };
     const d: Decision = { action, ...(feedback.trim() ? { feedback: feedback.trim() } : {}), ...extra };
     if (stage === "frames" && targets.frames.length) d.frames = [...targets.frames].sort();
     if ((stage === "clips" || stage === "reel") && targets.clips.length) d.clips = [...targets.clips].sort();
@@ -140,6 +141,12 @@ export function CheckpointReview(props: {
   );
 }
 
+/** The reel, and its stitch settings: changing them and revising re-stitches the same clips. */
 function ReelCheckpoint(p: ViewProps) {
-  return <ReelView assets={p.assets} ids={p.checkpoint.artifacts.assets} />;
+  return (
+    <>
+      <ReelView assets={p.assets} ids={p.checkpoint.artifacts.assets} />
+      {p.targets.stitch && <StitchSettingsForm value={p.targets.stitch} set={(stitch) => p.setTargets({ stitch })} />}
+    </>
+  );
 }

@@ -41,7 +41,7 @@ function ClipTile({ clip, active, selected, onToggle, onFocus }: { clip: Asset; 
   );
 }
 
-function StitchSettingsForm({ value, set }: { value: StitchSettings; set: (s: StitchSettings) => void }) {
+export function StitchSettingsForm({ value, set }: { value: StitchSettings; set: (s: StitchSettings) => void }) {
   const presets = usePresets();
   const custom = typeof value.easing === "object";
   const names = presets?.easings ?? [];
