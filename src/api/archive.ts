@@ -2,16 +2,18 @@
  * `GET /api/shoots/:id/archive`: a zip of every approved asset, streamed from R2 as it is read
  * (client-zip stores, not compresses: images and video gain nothing from deflate).
  */
+import { $, createRoute, z } from "@hono/zod-openapi";
 import { downloadZip } from "client-zip";
-import { Hono } from "hono";
 import { assetsByIds, type AssetRow } from "../db/assets.ts";
 import { checkpointsForShoot } from "../db/checkpoints.ts";
 import { db } from "../db/client.ts";
 import { getShoot } from "../db/shoots.ts";
 import { STAGES } from "../domain/shoot.ts";
 import { extensionFor } from "../storage/r2.ts";
-import { requireApiKey, type AppEnv } from "./auth.ts";
+import { requireApiKey } from "./auth.ts";
+import { router } from "./openapi.ts";
 import { conflict, notFound, Problem } from "./problem.ts";
+import * as S from "./schemas.ts";
 
 /** The file name an asset gets inside the archive, e.g. `frames/frame-3-v2.png`. */
 export function archiveName(a: Pick<AssetRow, "kind" | "index" | "version" | "mime">): string {
@@ -21,10 +23,26 @@ export function archiveName(a: Pick<AssetRow, "kind" | "index" | "version" | "mi
   return `${folder}${a.kind}${index}-v${a.version}.${ext}`;
 }
 
-export const archive = new Hono<AppEnv>().use(requireApiKey).get("/:id/archive", async (c) => {
+const archiveRoute = createRoute({
+  method: "get",
+  path: "/{id}/archive",
+  operationId: "getShootArchive",
+  summary: "A zip of every approved asset, streamed",
+  description: "The last approved attempt of each stage; entries are stored, not compressed (`frames/frame-3-v2.png`, `reel-v1.mp4`).",
+  tags: ["shoots"],
+  security: S.bearer,
+  request: { params: S.ShootIdParam },
+  responses: {
+    200: { description: "The zip", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
+    ...S.problems(401, 404, 409, 503),
+  },
+});
+
+export const archive = $(router().use(requireApiKey)).openapi(archiveRoute, async (c) => {
   const d = db(c.env.DB);
-  const shoot = await getShoot(d, c.get("accountId"), c.req.param("id"));
-  if (!shoot) throw notFound(`shoot ${c.req.param("id")}`);
+  const { id } = c.req.valid("param");
+  const shoot = await getShoot(d, c.get("accountId"), id);
+  if (!shoot) throw notFound(`shoot ${id}`);
   // The last approved attempt of each stage names the assets that were approved.
   const approved = new Map<string, string[]>();
   for (const cp of await checkpointsForShoot(d, shoot.id)) {
@@ -57,5 +75,5 @@ export const archive = new Hono<AppEnv>().use(requireApiKey).get("/:id/archive",
   const headers = new Headers(zip.headers);
   headers.set("content-disposition", `attachment; filename="${shoot.id}.zip"`);
   headers.set("cache-control", "private, no-store");
-  return new Response(zip.body, { status: 200, headers });
+  return c.body(zip.body!, 200, Object.fromEntries(headers));
 });

@@ -1,5 +1,10 @@
-/** The API client: the key (sessionStorage), bearer requests, problem+json errors as exceptions. */
+/**
+ * The API client: openapi-fetch on the types generated from the OpenAPI document, the key in
+ * sessionStorage sent as a bearer token, problem+json answers turned into ApiError.
+ */
 import { signal } from "@preact/signals";
+import createClient from "openapi-fetch";
+import type { paths } from "../../src/api/openapi.gen.ts";
 import type { ProblemBody } from "./types.ts";
 
 const KEY = "atelier.apiKey";
@@ -29,36 +34,45 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean; signal?: AbortSignal } = {}): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (opts.auth !== false && apiKey.value) headers.authorization = `Bearer ${apiKey.value}`;
-  let payload: BodyInit | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers["content-type"] = "application/json";
-    payload = JSON.stringify(body);
-  }
-  let res: Response;
+export const client = createClient<paths>({ baseUrl: location.origin });
+client.use({
+  onRequest({ request, schemaPath }) {
+    // Review-link routes take the token in the path, never the producer's key.
+    if (apiKey.value && !schemaPath.startsWith("/api/review/")) request.headers.set("authorization", `Bearer ${apiKey.value}`);
+    return request;
+  },
+  onResponse({ response, schemaPath }) {
+    if (response.status === 401 && !schemaPath.startsWith("/api/review/")) setKey(null);
+    return response;
+  },
+});
+
+/** Awaits an openapi-fetch call: its data, or an ApiError with the problem (or a network error). */
+export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  let r: { data?: T; error?: unknown; response: Response };
   try {
-    res = await fetch(path, { method, headers, body: payload, signal: opts.signal });
+    r = await call;
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
-    throw new ApiError(0, { title: "Network error", status: 0, detail: "the server could not be reached; check your connection and try again" });
+    throw new ApiError(0, { type: "about:blank", title: "Network error", status: 0, detail: "the server could not be reached; check your connection and try again" });
   }
-  if (res.status === 401 && opts.auth !== false) setKey(null);
-  if (!res.ok) {
-    const problem = (await res.json().catch(() => null)) as ProblemBody | null;
-    throw new ApiError(res.status, problem ?? { title: res.statusText, status: res.status, detail: `the server answered ${res.status}` });
-  }
-  return (res.status === 204 ? null : await res.json()) as T;
+  if (r.response.ok) return r.data as T;
+  const p = r.error as ProblemBody | undefined;
+  throw new ApiError(r.response.status, p?.title ? p : { type: "about:blank", title: r.response.statusText, status: r.response.status, detail: `the server answered ${r.response.status}` });
 }
+
+/**
+ * Like `ok`, for answers whose type openapi-fetch widens (its read/write mapping turns tuples such as
+ * a cubic-bezier's four numbers into arrays): the generated component type, asserted.
+ */
+export const okAs = <T>(call: Promise<{ data?: unknown; error?: unknown; response: Response }>) => ok(call) as Promise<T>;
 
 /** Fetches with the key and saves the answer as a file (for downloads that need the bearer header). */
 export async function downloadWithKey(path: string, filename: string) {
   const res = await fetch(path, { headers: { authorization: `Bearer ${apiKey.value}` } });
   if (!res.ok) {
     const problem = (await res.json().catch(() => null)) as ProblemBody | null;
-    throw new ApiError(res.status, problem ?? { title: res.statusText, status: res.status, detail: `the server answered ${res.status}` });
+    throw new ApiError(res.status, problem ?? { type: "about:blank", title: res.statusText, status: res.status, detail: `the server answered ${res.status}` });
   }
   const url = URL.createObjectURL(await res.blob());
   const a = Object.assign(document.createElement("a"), { href: url, download: filename });

@@ -3,10 +3,13 @@
  * (and its message) belongs to that file; brief, presets from the API, aspect ratio, review policy.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError } from "../api.ts";
+import { ApiError, client, ok, okAs } from "../api.ts";
 import { STAGE_LABEL } from "../format.ts";
 import { navigate } from "../router.ts";
+import type { components } from "../../../src/api/openapi.gen.ts";
 import type { Presets, Stage } from "../types.ts";
+
+type CreateShoot = components["schemas"]["CreateShoot"];
 
 interface Ref { key: number; name: string; preview: string | null; state: "uploading" | "ok" | "error"; id?: string; error?: string }
 let nextKey = 1;
@@ -29,7 +32,7 @@ export function NewShootPage() {
   const fileInput = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
-    api<Presets>("GET", "/api/presets").then((p) => { setPresets(p); setReview(p.defaultReview); }).catch((e: ApiError) => setLoadError(e.message));
+    okAs<Presets>(client.GET("/api/presets")).then((p) => { setPresets(p); setReview(p.defaultReview); }).catch((e: ApiError) => setLoadError(e.message));
   }, []);
 
   const update = (key: number, patch: Partial<Ref>) => setRefs((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
@@ -42,7 +45,7 @@ export function NewShootPage() {
       setRefs((rs) => [...rs, { key, name: file.name, preview, state: "uploading" }]);
       const form = new FormData();
       form.append("files", file);
-      api<{ uploads: { id: string }[] }>("POST", "/api/uploads", form)
+      ok(client.POST("/api/uploads", { body: form as unknown as { files: string[] }, bodySerializer: (b) => b as unknown as FormData }))
         .then((r) => update(key, { state: "ok", id: r.uploads[0].id }))
         .catch((e: ApiError) => update(key, { state: "error", error: e.field("files[0]") ?? e.field("files") ?? e.message }));
     }
@@ -70,7 +73,7 @@ export function NewShootPage() {
       review: review ?? undefined,
     };
     try {
-      const shoot = await api<{ id: string }>("POST", "/api/shoots", body);
+      const shoot = await ok(client.POST("/api/shoots", { body: body as CreateShoot }));
       navigate(`/shoots/${shoot.id}`);
     } catch (err) {
       const e2 = err as ApiError;

@@ -1,6 +1,6 @@
 /** A review link's page: one checkpoint's artifacts for someone with no key, and one decision under their name. */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api.ts";
+import { ApiError, client, ok, okAs } from "../api.ts";
 import { STAGE_LABEL, when } from "../format.ts";
 import { CheckpointReview, type DecideResult } from "../review/CheckpointReview.tsx";
 import type { Decision, ReviewPage } from "../types.ts";
@@ -8,17 +8,17 @@ import type { Decision, ReviewPage } from "../types.ts";
 export function ReviewLinkPage({ token }: { token: string }) {
   const [page, setPage] = useState<ReviewPage | null>(null);
   const [refused, setRefused] = useState<{ title: string; detail: string } | null>(null);
-  const url = `/api/review/${encodeURIComponent(token)}`;
+  const path = { params: { path: { token } } };
 
   useEffect(() => {
-    api<ReviewPage>("GET", url, undefined, { auth: false })
+    okAs<ReviewPage>(client.GET("/api/review/{token}", path))
       .then(setPage)
       .catch((e: ApiError) => setRefused({ title: e.problem.title, detail: e.message }));
-  }, [url]);
+  }, [token]);
 
   async function decide(d: Decision, reviewer?: string): Promise<DecideResult> {
     try {
-      await api("POST", url, { ...d, reviewer }, { auth: false });
+      await ok(client.POST("/api/review/{token}", { ...path, body: { ...reviewable(d), reviewer: reviewer ?? "" } }));
       return { ok: true };
     } catch (err) {
       const e = err as ApiError;
@@ -49,4 +49,10 @@ export function ReviewLinkPage({ token }: { token: string }) {
       </section>
     </section>
   );
+}
+
+/** What a review link may send: approve or revise with feedback and the clips/frames/stitch targets. */
+function reviewable(d: Decision) {
+  const { action, feedback, frames, clips, stitch } = d;
+  return { action: action === "revise" ? ("revise" as const) : ("approve" as const), feedback, frames, clips, stitch };
 }

@@ -3,7 +3,7 @@
  * the pending checkpoint's review view, review links and downloads.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, downloadWithKey } from "../api.ts";
+import { ApiError, client, downloadWithKey, ok, okAs } from "../api.ts";
 import { decider, STAGE_LABEL, STATUS_LABEL, usd, when } from "../format.ts";
 import { followShoot } from "../live.ts";
 import { CheckpointReview, type DecideResult } from "../review/CheckpointReview.tsx";
@@ -21,7 +21,7 @@ export function ShootPage({ id }: { id: string }) {
   const pending = useRef<number | null>(null);
 
   const load = useCallback(() => {
-    api<ShootDetail>("GET", `/api/shoots/${encodeURIComponent(id)}`)
+    okAs<ShootDetail>(client.GET("/api/shoots/{id}", { params: { path: { id } } }))
       .then((s) => { setShoot(s); setError(null); })
       .catch((e: ApiError) => setError(e.status === 404 ? "This shoot does not exist, or belongs to another account." : e.message));
   }, [id]);
@@ -41,7 +41,7 @@ export function ShootPage({ id }: { id: string }) {
 
   async function decide(stage: Stage, d: Decision): Promise<DecideResult> {
     try {
-      await api("POST", `/api/shoots/${shoot!.id}/checkpoints/${stage}/decision`, d);
+      await ok(client.POST("/api/shoots/{id}/checkpoints/{stage}/decision", { params: { path: { id: shoot!.id, stage } }, body: d }));
       load();
       return { ok: true };
     } catch (err) {
@@ -106,11 +106,11 @@ export function progress(shoot: ShootDetail): string {
   if (stage === "clips") {
     const firstRound = !shoot.checkpoints.some((c) => c.stage === "clips");
     const total = firstRound ? (shoot.params.stitch.loop ? 6 : 5) : jobs.length;
-    const done = jobs.filter((j) => j.status === "completed").length;
+    const done = jobs.filter((j) => j.status === "succeeded").length;
     return `Making clips: ${done} of ${total} done`;
   }
   const verb: Record<Stage, string> = { plan: "Planning", hero: "Making the hero", "contact-sheet": "Making the contact sheet", frames: "Cutting the frames", clips: "Making clips", reel: "Stitching the reel" };
-  if (jobs.length > 1) return `${verb[stage]}: ${jobs.filter((j) => j.status === "completed").length} of ${jobs.length} jobs done`;
+  if (jobs.length > 1) return `${verb[stage]}: ${jobs.filter((j) => j.status === "succeeded").length} of ${jobs.length} jobs done`;
   return `${verb[stage]}…`;
 }
 
@@ -196,7 +196,7 @@ function CancelButton({ id, onDone }: { id: string; onDone: () => void }) {
   return (
     <span class="row">
       <span>Cancel this shoot? It keeps what it made.</span>
-      <button type="button" class="danger" onClick={() => api("POST", `/api/shoots/${id}/cancel`).finally(onDone)}>Yes, cancel</button>
+      <button type="button" class="danger" onClick={() => ok(client.POST("/api/shoots/{id}/cancel", { params: { path: { id } } })).finally(onDone)}>Yes, cancel</button>
       <button type="button" onClick={() => setConfirming(false)}>No</button>
     </span>
   );
@@ -213,7 +213,7 @@ function ShareLink({ shootId, stage, attempt }: { shootId: string; stage: Stage;
         <div class="row">
           <label for="link-hours">Link valid for (hours)</label>
           <input id="link-hours" type="number" min={1} max={720} value={hours} onInput={(e) => setHours(e.currentTarget.value)} class="short" />
-          <button type="button" onClick={() => api<{ url: string; expiresAt: string }>("POST", `/api/shoots/${shootId}/checkpoints/${stage}/links`, { expiresIn: `${Math.max(1, Math.round(Number(hours) || 72))} hours` }).then(setLink, (e: Error) => setError(e.message))}>
+          <button type="button" onClick={() => ok(client.POST("/api/shoots/{id}/checkpoints/{stage}/links", { params: { path: { id: shootId, stage } }, body: { expiresIn: `${Math.max(1, Math.round(Number(hours) || 72))} hours` } })).then(setLink, (e: Error) => setError(e.message))}>
             Create review link
           </button>
         </div>

@@ -1,6 +1,6 @@
 /** The shoot list: status, stage, thumbnail, age, cost; filter by status; cursor paging. */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api.ts";
+import { ApiError, client, ok, okAs } from "../api.ts";
 import { age, STAGE_LABEL, STATUS_LABEL, usd } from "../format.ts";
 import { linkClick } from "../router.ts";
 import type { Asset, ShootDetail, ShootSummary } from "../types.ts";
@@ -15,12 +15,9 @@ export function ShootsPage() {
   const cursor = cursors[cursors.length - 1];
 
   useEffect(() => {
-    const q = new URLSearchParams({ limit: "20" });
-    if (status) q.set("status", status);
-    if (cursor) q.set("cursor", cursor);
     setPage(null);
     setError(null);
-    api<{ shoots: ShootSummary[]; nextCursor: string | null }>("GET", `/api/shoots?${q}`)
+    ok(client.GET("/api/shoots", { params: { query: { limit: 20, ...(status ? { status: status as ShootSummary["status"] } : {}), ...(cursor ? { cursor } : {}) } } }))
       .then(setPage)
       .catch((e: ApiError) => setError(e.message));
   }, [status, cursor]);
@@ -58,7 +55,7 @@ export function ShootsPage() {
 function ShootRow({ shoot }: { shoot: ShootSummary }) {
   const [detail, setDetail] = useState<ShootDetail | null>(null);
   useEffect(() => {
-    api<ShootDetail>("GET", `/api/shoots/${shoot.id}`).then(setDetail).catch(() => undefined);
+    okAs<ShootDetail>(client.GET("/api/shoots/{id}", { params: { path: { id: shoot.id } } })).then(setDetail).catch(() => undefined);
   }, [shoot.id, shoot.updatedAt]);
   const thumb = detail && (latest(detail.assets, "poster") ?? latest(detail.assets, "hero"));
   return (

@@ -3,6 +3,7 @@
  * confidence; the six frames, each selectable for a revise. When detection refused, its reason and
  * the ways on: split the sheet into equal cells, or detect again.
  */
+import type { Box } from "../types.ts";
 import type { ViewProps } from "./CheckpointReview.tsx";
 import { AspectPicker, byIds, versionsOf } from "./shared.tsx";
 
@@ -23,6 +24,7 @@ export function FramesView(p: ViewProps) {
     );
   }
   const frames = byIds(p.assets, a.assets);
+  const boxes = a.boxes as Box[] | undefined;
   const toggle = (n: number) => p.setTargets({ frames: p.targets.frames.includes(n) ? p.targets.frames.filter((x) => x !== n) : [...p.targets.frames, n] });
   return (
     <div>
@@ -30,9 +32,9 @@ export function FramesView(p: ViewProps) {
         <figure class="boxed">
           <div class="overlay-stage">
             <img src={sheet.url} alt={`Contact sheet v${sheet.version} with the detected frames outlined`} />
-            {sheet.width && sheet.height && a.boxes && (
+            {sheet.width && sheet.height && boxes && (
               <svg viewBox={`0 0 ${sheet.width} ${sheet.height}`} preserveAspectRatio="none" aria-hidden="true">
-                {a.boxes.map((b, i) => (
+                {boxes.map((b, i) => (
                   <g class={p.active === i ? "active" : ""}>
                     <rect x={b.x} y={b.y} width={b.width} height={b.height} />
                     <text x={b.x + b.width - 48} y={b.y + b.height - 20}>{i + 1}</text>
@@ -42,7 +44,7 @@ export function FramesView(p: ViewProps) {
             )}
           </div>
           <figcaption>
-            Detected {a.boxes?.length ?? 0} frames{typeof a.confidence === "number" ? `, confidence ${(a.confidence * 100).toFixed(0)}%` : ""}
+            Detected {boxes?.length ?? 0} frames{typeof a.confidence === "number" ? `, confidence ${(a.confidence * 100).toFixed(0)}%` : ""}
           </figcaption>
         </figure>
       )}

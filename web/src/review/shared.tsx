@@ -1,6 +1,6 @@
 /** Pieces the checkpoint views share: asset lookup, the presets, a zoomable viewer, a compare slider. */
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api.ts";
+import { client, okAs } from "../api.ts";
 import type { Asset, Presets } from "../types.ts";
 
 export function byIds(assets: Asset[], ids: string[] | undefined): Asset[] {
@@ -16,7 +16,7 @@ export function usePresets(enabled = true): Presets | null {
   const [p, setP] = useState<Presets | null>(null);
   useEffect(() => {
     if (!enabled) return;
-    presetsPromise ??= api<Presets>("GET", "/api/presets");
+    presetsPromise ??= okAs<Presets>(client.GET("/api/presets"));
     presetsPromise.then(setP, () => { presetsPromise = null; });
   }, [enabled]);
   return p;
