@@ -135,8 +135,18 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     await expect.poll(() => page.getByRole("img", { name: "Hero v2" }).count()).toBeGreaterThanOrEqual(1);
     await page.getByRole("heading", { name: "Current beside previous" }).waitFor();
     await shot("05-hero-v2-compare");
+
+    // A second tab that has not heard the news (its live stream is cut) loses the race and says so.
+    const stale = await ctx.newPage();
+    await stale.route("**/events*", (r) => r.abort());
+    await stale.goto(`${env.stack.url}/shoots/${shootId}#key=${encodeURIComponent(env.stack.identity.apiKey)}`);
+    await reviewOf("Hero", 2, stale);
     await page.getByRole("button", { name: "Approve", exact: true }).click();
     await page.getByRole("cell", { name: "Hero #2" }).waitFor();
+    await stale.getByRole("button", { name: "Approve", exact: true }).click();
+    await stale.getByRole("alert").filter({ hasText: "Someone else decided first" }).first().waitFor();
+    await stale.getByRole("cell", { name: "Hero #2" }).waitFor();
+    await stale.close();
   });
 
   it("a reviewer with no key approves the sheet by link; the producer's page shows it within 2 s", async () => {

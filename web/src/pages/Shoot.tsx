@@ -18,6 +18,8 @@ export function ShootPage({ id }: { id: string }) {
   const [shoot, setShoot] = useState<ShootDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState<"live" | "reconnecting" | "connecting">("connecting");
+  // Outlives the checkpoint view: a lost race re-reads the shoot, which replaces that view.
+  const [notice, setNotice] = useState<string | null>(null);
   const pending = useRef<number | null>(null);
 
   const load = useCallback(() => {
@@ -42,12 +44,17 @@ export function ShootPage({ id }: { id: string }) {
   async function decide(stage: Stage, d: Decision): Promise<DecideResult> {
     try {
       await ok(client.POST("/api/shoots/{id}/checkpoints/{stage}/decision", { params: { path: { id: shoot!.id, stage } }, body: d }));
+      setNotice(null);
       load();
       return { ok: true };
     } catch (err) {
       const e = err as ApiError;
       load();
-      if (e.status === 409) return { ok: false, message: `Someone else decided first: ${e.message}. The page now shows the new state.` };
+      if (e.status === 409) {
+        const message = `Someone else decided first: ${e.message}. The page now shows the new state.`;
+        setNotice(message);
+        return { ok: false, message };
+      }
       return { ok: false, message: e.message, errors: e.problem?.errors };
     }
   }
@@ -73,6 +80,7 @@ export function ShootPage({ id }: { id: string }) {
       </div>
 
       <Timeline shoot={shoot} />
+      {notice && <p role="alert" class="error notice">{notice}</p>}
 
       {cp && cp.status === "pending" && (
         <section class="panel" aria-labelledby="cp-title">
