@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
+import type { Decision, Shoot, ShootCreated, UploadList } from "../src/api/types.ts";
 
 const FIXTURE_REFS = path.resolve(import.meta.dirname, "../../shared/fixtures/seed-shoot/references");
 
@@ -16,6 +17,8 @@ export interface DemoOptions {
   log?: (line: string) => void;
   /** Overall limit for the shoot to finish. */
   timeoutMs?: number;
+  /** The tests pass one that checks each response against the OpenAPI document. */
+  fetch?: typeof fetch;
 }
 
 export interface DemoResult {
@@ -24,12 +27,10 @@ export interface DemoResult {
   shoot: Shoot;
 }
 
-interface Asset { id: string; kind: string; index: number; version: number; url: string; mime: string; bytes: number; width: number | null; height: number | null; duration: number | null }
-interface Checkpoint { stage: string; attempt: number; status: string; artifacts: { error?: string } | null }
-export interface Shoot { id: string; status: string; stage: string; checkpoint: Checkpoint | null; checkpoints: Checkpoint[]; assets: Asset[]; error: string | null; costs: unknown }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const log = o.log ?? console.log;
+  const fetch = o.fetch ?? globalThis.fetch;
   const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${o.url}${p}`, {
       method,
@@ -44,10 +45,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
   const form = new FormData();
   for (const ref of await references()) form.append("files", new Blob([ref.bytes], { type: ref.mime }), ref.name);
-  const { uploads } = await api<{ uploads: { id: string; width: number; height: number }[] }>("POST", "/api/uploads", form);
+  const { uploads } = await api<UploadList>("POST", "/api/uploads", form);
   log(`Uploaded ${uploads.length} references: ${uploads.map((u) => `${u.width}×${u.height}`).join(", ")}`);
 
-  const created = await api<{ id: string }>("POST", "/api/shoots", {
+  const created = await api<ShootCreated>("POST", "/api/shoots", {
     brief: "streetwear editorial, confident energy",
     references: uploads.map((u) => u.id),
   });
@@ -63,9 +64,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       await new Promise((r) => setTimeout(r, 1000));
     }
   };
-  const decide = (stage: string, body: Record<string, unknown>) => api("POST", `/api/shoots/${id}/checkpoints/${stage}/decision`, body);
-  const latest = (s: Shoot, kind: string, index = 0) =>
-    s.assets.filter((a) => a.kind === kind && a.index === index).sort((a, b) => b.version - a.version)[0];
+  const decide = (stage: string, body: Decision) => api("POST", `/api/shoots/${id}/checkpoints/${stage}/decision`, body);
+  const latest = (s: Shoot, kind: string, index = 0) => {
+    const found = s.assets.filter((a) => a.kind === kind && a.index === index).sort((a, b) => b.version - a.version)[0];
+    if (!found) throw new Error(`the shoot has no ${kind} ${index || ""}`);
+    return found;
+  };
 
   let s = await waitFor("hero", 1);
   log(`Hero v1 ready (${latest(s, "hero").width}×${latest(s, "hero").height}); revising: warmer light, more contrast`);
@@ -79,7 +83,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   await decide("contact-sheet", { action: "approve" });
 
   s = await waitFor("frames", 1);
-  const confidence = (s.checkpoint?.artifacts as { confidence?: number } | null)?.confidence;
+  const confidence = s.checkpoint?.artifacts.confidence;
   log(`Six frames cut (grid confidence ${confidence?.toFixed(2) ?? "n/a"}); revising frame 3: crisper collar`);
   await decide("frames", { action: "revise", frames: [3], feedback: "make the collar crisper and the light harder" });
   s = await waitFor("frames", 2);

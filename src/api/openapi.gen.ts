@@ -395,10 +395,12 @@ export interface components {
             completedAt: string | null;
         };
         Shoot: components["schemas"]["ShootSummary"] & {
-            plan: components["schemas"]["Plan"];
+            /** @description Null until the plan stage has run */
+            plan: components["schemas"]["Plan"] | null;
             params: components["schemas"]["ShootParams"];
             error: string | null;
-            checkpoint: components["schemas"]["Checkpoint"];
+            /** @description The pending checkpoint, if any */
+            checkpoint: components["schemas"]["Checkpoint"] | null;
             checkpoints: components["schemas"]["Checkpoint"][];
             /** @description References, then every version of every asset the shoot made */
             assets: components["schemas"]["Asset"][];
@@ -425,7 +427,7 @@ export interface components {
             }[];
             /** @enum {string} */
             planner: "rules" | "claude";
-        } | null;
+        };
         ShootParams: {
             references: string[];
             presets: components["schemas"]["Presets"];
@@ -452,7 +454,6 @@ export interface components {
             /** @enum {string} */
             transition: "cut" | "crossfade" | "fadeblack";
         };
-        /** @description The pending checkpoint, if any */
         Checkpoint: {
             stage: components["schemas"]["Stage"];
             attempt: number;
@@ -466,7 +467,7 @@ export interface components {
             artifacts: components["schemas"]["CheckpointArtifacts"];
             expiresAt: string | null;
             createdAt: string;
-        } | null;
+        };
         CheckpointArtifacts: {
             /** @description Ids of the assets to review */
             assets: string[];
@@ -917,6 +918,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listShoots: {
@@ -954,6 +964,15 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1021,6 +1040,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Temporarily unavailable; nothing changed, try again */
             503: {
                 headers: {
@@ -1064,6 +1092,15 @@ export interface operations {
             };
             /** @description Not found (another account's resources are indistinguishable from missing ones) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1120,6 +1157,15 @@ export interface operations {
             };
             /** @description Not found (another account's resources are indistinguishable from missing ones) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1201,6 +1247,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Temporarily unavailable; nothing changed, try again */
             503: {
                 headers: {
@@ -1260,6 +1315,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getShootArchive: {
@@ -1303,6 +1367,15 @@ export interface operations {
             };
             /** @description Conflicts with the resource's current state; nothing changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1384,6 +1457,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getReview: {
@@ -1418,6 +1500,15 @@ export interface operations {
             };
             /** @description Gone: the review link expired or its checkpoint was already decided; nothing changed */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1497,6 +1588,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Temporarily unavailable; nothing changed, try again */
             503: {
                 headers: {
@@ -1528,6 +1628,15 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1604,6 +1713,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     falWebhook: {
@@ -1641,6 +1759,15 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1691,6 +1818,15 @@ export interface operations {
             };
             /** @description Not found (another account's resources are indistinguishable from missing ones) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -45,21 +45,11 @@ export function fieldErrors(error: z.ZodError, prefix = ""): FieldError[] {
  */
 export function validationProblem(result: { target: string; success: boolean; error?: z.ZodError }, c: Context): void {
   if (result.success || !result.error) return;
-  if (result.target === "param") throw notFound(`${new URL(c.req.url).pathname}`);
-  throw badRequest(fieldErrors(result.error));
-}
-
-/** Reads and validates a JSON body; a body that is not JSON is a 400 too. */
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw badRequest([{ field: "body", message: "must be a JSON object" }]);
+  if (result.target === "param") {
+    const params = c.req.param() as Record<string, string>;
+    throw notFound(fieldErrors(result.error).map((e) => `${e.field} "${params[e.field] ?? ""}"`).join(", "));
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw badRequest(fieldErrors(parsed.error));
-  return parsed.data;
+  throw badRequest(fieldErrors(result.error));
 }
 
 export function renderProblem(c: Context, err: unknown): Response {

@@ -50,16 +50,18 @@ const PROBLEM_TEXT = {
   410: "Gone: the review link expired or its checkpoint was already decided; nothing changed",
   415: "Unsupported media type",
   416: "Range not satisfiable",
+  500: "Something went wrong on our side; nothing was changed",
   503: "Temporarily unavailable; nothing changed, try again",
 } as const;
 type ProblemStatus = keyof typeof PROBLEM_TEXT;
 type ProblemResponse = { description: string; content: { "application/problem+json": { schema: typeof Problem } } };
 
-/** The problem+json responses an operation can give, by status. */
-export function problems<const C extends readonly ProblemStatus[]>(...codes: C): { [K in C[number]]: ProblemResponse } {
+/** The problem+json responses an operation can give, by status; any operation can also fail with a 500. */
+export function problems<const C extends readonly Exclude<ProblemStatus, 500>[]>(...codes: C): { [K in C[number] | 500]: ProblemResponse } {
+  const all: ProblemStatus[] = [...codes, 500];
   return Object.fromEntries(
-    codes.map((c) => [c, { description: PROBLEM_TEXT[c], content: { "application/problem+json": { schema: Problem } } }]),
-  ) as { [K in C[number]]: ProblemResponse };
+    all.map((c): [ProblemStatus, ProblemResponse] => [c, { description: PROBLEM_TEXT[c], content: { "application/problem+json": { schema: Problem } } }]),
+  ) as { [K in C[number] | 500]: ProblemResponse };
 }
 
 // --- shared enums and settings ---
@@ -283,11 +285,14 @@ export const ShootParams = z
 
 export const Plan = PlanSchema.openapi("Plan");
 
+// `X.nullable()` of a named schema would make the component itself nullable; a union keeps it a $ref.
+const orNull = <S extends z.ZodType>(schema: S) => z.union([schema, z.null()]);
+
 export const Shoot = ShootSummary.extend({
-  plan: Plan.nullable(),
+  plan: orNull(Plan).openapi({ description: "Null until the plan stage has run" }),
   params: ShootParams,
   error: z.string().nullable(),
-  checkpoint: Checkpoint.nullable().openapi({ description: "The pending checkpoint, if any" }),
+  checkpoint: orNull(Checkpoint).openapi({ description: "The pending checkpoint, if any" }),
   checkpoints: z.array(Checkpoint),
   assets: z.array(Asset).openapi({ description: "References, then every version of every asset the shoot made" }),
   jobs: z.array(Job),

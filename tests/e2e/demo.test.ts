@@ -1,12 +1,20 @@
 /**
  * The spine's first promise, measured: the demo drives one shoot through the real stack (wrangler
- * dev, the media service, the simulator) and the reel is what a player expects.
+ * dev, the media service, the simulator) and the reel is what a player expects. Every API response
+ * on the way (uploads, create, get, decisions, then list, events and errors) is checked against the
+ * served OpenAPI document as it arrives.
  */
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDemo } from "../../scripts/demo.ts";
-import { startTestStack, videoFacts } from "./helpers.ts";
+import type { Problem, ShootList, TimelineEvent } from "../../src/api/types.ts";
+import { ContractViolation } from "./contract.ts";
+import { contractFetch, servedDocument, startTestStack, videoFacts } from "./helpers.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
 
 describe("npm run demo against the local stack", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;
@@ -19,7 +27,8 @@ describe("npm run demo against the local stack", () => {
 
   it("completes a shoot with revisions and keeps every version", async () => {
     const lines: string[] = [];
-    const result = await runDemo({ url: env.stack.url, apiKey: env.stack.identity.apiKey, log: (l) => lines.push(l), timeoutMs: 12 * 60_000 }).catch((err) => {
+    const checked = contractFetch(env.stack);
+    const result = await runDemo({ url: env.stack.url, apiKey: env.stack.identity.apiKey, log: (l) => lines.push(l), timeoutMs: 12 * 60_000, fetch: checked }).catch((err) => {
       throw new Error(`${err}\n--- demo log ---\n${lines.join("\n")}\n--- stack log (tail) ---\n${env.logs.slice(-60).join("\n")}`);
     });
     const { shoot } = result;
@@ -52,5 +61,56 @@ describe("npm run demo against the local stack", () => {
     // The clips checkpoint's easing switch reached the stitch.
     const reel = shoot.assets.find((a) => a.kind === "reel")!;
     expect((reel as unknown as { provenance: { params: { easing: string } } }).provenance.params.easing).toBe("cinematic");
+
+    // The rest of the API a client uses, checked against the document the same way.
+    const auth = { authorization: `Bearer ${env.stack.identity.apiKey}` };
+    const list = await checked(`${env.stack.url}/api/shoots?status=completed&limit=5`, { headers: auth });
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as ShootList).shoots.map((s) => s.id)).toContain(result.shootId);
+
+    // The finished shoot's event stream replays the whole timeline, then ends.
+    const events = await checked(`${env.stack.url}/api/shoots/${result.shootId}/events`, { headers: auth });
+    expect(events.headers.get("content-type")).toContain("text/event-stream");
+    const types = [...(await events.text()).matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(types[0]).toBe("shoot.created");
+    expect(types.at(-1)).toBe("shoot.completed");
+    expect(types).toEqual(shoot.timeline.map((e: TimelineEvent) => e.type));
+
+    const problems: [string, RequestInit, number][] = [
+      ["/api/shoots", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ brief: "x", references: [] }) }, 400],
+      ["/api/shoots?limit=500", { headers: auth }, 400],
+      ["/api/shoots", { headers: { authorization: "Bearer atl_wrong" } }, 401],
+      ["/api/shoots/sh_missing", { headers: auth }, 404],
+      [`/api/shoots/${result.shootId}/checkpoints/reel/decision`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ action: "approve" }) }, 409],
+      [`/api/shoots/${result.shootId}/cancel`, { method: "POST", headers: auth }, 409],
+    ];
+    for (const [p, init, status] of problems) {
+      const res = await checked(`${env.stack.url}${p}`, init);
+      expect(res.status, `${init.method ?? "GET"} ${p}`).toBe(status);
+      expect(res.headers.get("content-type")).toContain("application/problem+json");
+      expect(((await res.json()) as Problem).status).toBe(status);
+    }
+  });
+
+  it("serves the committed document, which Redocly's recommended rules pass", async () => {
+    const doc = (await servedDocument(env.stack)) as unknown as Record<string, unknown>;
+    const committed = JSON.parse(readFileSync(path.join(ROOT, "src/api/openapi.json"), "utf8"));
+    // Only the server differs: it is the origin each copy was served from.
+    expect({ ...doc, servers: undefined }).toEqual({ ...committed, servers: undefined });
+    const file = path.join(tmpdir(), `atelier-openapi-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify(doc));
+    const lint = spawnSync(path.join(ROOT, "node_modules/.bin/redocly"), ["lint", file, "--format=json"], { cwd: ROOT, encoding: "utf8" });
+    expect(JSON.parse(lint.stdout).totals).toMatchObject({ errors: 0, warnings: 0 });
+  });
+
+  it("the response check fails on a field of the wrong type", async () => {
+    // The same checker, given the served document with one field's type changed.
+    const doc = structuredClone(await servedDocument(env.stack));
+    (doc.components.schemas.ShootSummary as { properties: Record<string, unknown> }).properties.brief = { type: "integer" };
+    const { contractChecker } = await import("./contract.ts");
+    const strict = contractChecker(doc).wrap(fetch);
+    const res = strict(`${env.stack.url}/api/shoots?limit=1`, { headers: { authorization: `Bearer ${env.stack.identity.apiKey}` } });
+    await expect(res).rejects.toThrow(ContractViolation);
+    await expect(res).rejects.toThrow(/brief/);
   });
 });

@@ -7,16 +7,8 @@
  */
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Shoot } from "../../src/api/types.ts";
 import { client, startTestStack, until } from "./helpers.ts";
-
-interface Shoot {
-  status: string;
-  stage: string;
-  checkpoint: { stage: string; attempt: number } | null;
-  assets: { kind: string; index: number; version: number; url: string; bytes: number; sha256: string }[];
-  jobs: { id: string; type: string; stage: string; status: string; dispatches: number }[];
-  error: string | null;
-}
 
 describe("a shoot survives SIGKILL of the runtime and the media service", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;

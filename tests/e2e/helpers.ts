@@ -4,6 +4,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { runTool } from "../../container/ffmpeg.ts";
 import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
+import { contractChecker, type OpenApiDocument } from "./contract.ts";
 
 // E2E_PORT_OFFSET lets two checkouts run their e2e suites on one machine at the same time.
 const PORT_OFFSET = Number(process.env.E2E_PORT_OFFSET ?? 0);
@@ -33,10 +34,27 @@ export async function startTestStack(name: string, portBase: number, vars: Recor
   return { stack, logs, cleanup };
 }
 
+/** The document the stack serves. */
+export async function servedDocument(stack: Stack): Promise<OpenApiDocument> {
+  const res = await fetch(`${stack.url}/api/openapi.json`);
+  if (res.status !== 200) throw new Error(`GET /api/openapi.json -> ${res.status}`);
+  return (await res.json()) as OpenApiDocument;
+}
+
+/** fetch, with every API response checked against the served document as it arrives. */
+export function contractFetch(stack: Stack): typeof fetch {
+  let checked: Promise<typeof fetch> | undefined;
+  return async (input, init) => {
+    checked ??= servedDocument(stack).then((doc) => contractChecker(doc).wrap(fetch));
+    return (await checked)(input, init);
+  };
+}
+
 export function client(stack: Stack) {
   const key = () => stack.identity.apiKey;
+  const checkedFetch = contractFetch(stack);
   return async <T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${stack.url}${p}`, {
+    const res = await checkedFetch(`${stack.url}${p}`, {
       method,
       headers: { authorization: `Bearer ${key()}`, ...(body ? { "content-type": "application/json" } : {}) },
       body: body ? JSON.stringify(body) : undefined,

@@ -5,15 +5,8 @@
  */
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Shoot } from "../../src/api/types.ts";
 import { client, startTestStack, until } from "./helpers.ts";
-
-interface Shoot {
-  status: string;
-  checkpoint: { stage: string } | null;
-  assets: { kind: string; version: number }[];
-  jobs: { stage: string; type: string; status: string; dispatches: number }[];
-  error: string | null;
-}
 
 describe("the media service killed mid-job", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;

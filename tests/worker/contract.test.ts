@@ -106,6 +106,7 @@ describe("the OpenAPI document", () => {
     expect(text.headers.get("content-type")).toContain("application/problem+json");
     const unknownStage = await call("/api/shoots/sh_x/checkpoints/poster/decision", { method: "POST", key: apiKey, body: JSON.stringify({ action: "approve" }) });
     expect(unknownStage.status).toBe(404);
+    expect(((await unknownStage.json()) as { detail: string }).detail).toBe('stage "poster" was not found');
     // Authentication comes before validation: no key, no hints about the body.
     expect((await call("/api/shoots", { method: "POST", body: "{}" })).status).toBe(401);
   });

@@ -8,18 +8,12 @@
 import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Shoot } from "../../src/api/types.ts";
 import { idempotentShootId } from "../../src/db/shoots.ts";
 import { call, newAccount, uploadRefs } from "./helpers.ts";
 
 type Introspector = Awaited<ReturnType<typeof introspectWorkflowInstance>>;
 type Modifier = Parameters<Parameters<Introspector["modify"]>[0]>[0];
-
-interface ShootJson {
-  status: string;
-  stage: string;
-  checkpoint: { stage: string; attempt: number } | null;
-  checkpoints: { stage: string; attempt: number; status: string; decision: string | null; feedback: string | null }[];
-}
 
 /** Stands in for every provider and media job a test might reach. */
 async function mockJobs(m: Modifier, shootId: string) {
@@ -76,7 +70,7 @@ async function startShoot(
     body: JSON.stringify({ brief: "streetwear editorial, confident energy", references: refs, idempotencyKey: key, review: opts.review, timeoutPolicy: opts.timeoutPolicy }),
   });
   expect(res.status).toBe(201);
-  const get = async () => (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as ShootJson;
+  const get = async () => (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as Shoot;
   const pending = async (stage: string, attempt: number) => {
     await instance.waitForStepResult({ name: `open ${stage}#${attempt}` });
     const s = await get();
@@ -229,7 +223,7 @@ describe("provider failures", () => {
     const s = await startShoot({ bare: true, modifyWithId: failThenSucceed(["failed", "failed", "failed"]) });
     await using _ = s.instance;
     await expect(s.instance.waitForStatus("errored")).resolves.not.toThrow();
-    const shoot = (await s.get()) as ShootJson & { error: string };
+    const shoot = await s.get();
     expect(shoot.status).toBe("failed");
     expect(shoot.error).toContain("content policy violation");
   });

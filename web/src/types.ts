@@ -7,13 +7,7 @@ export type ShootStatus = Schemas["ShootStatus"];
 export type StitchSettings = Schemas["ResolvedStitchSettings"];
 export type Decision = Schemas["Decision"];
 export type ShootSummary = Schemas["ShootSummary"];
-// The document types Checkpoint and Plan as possibly null everywhere (a nullable use marks the
-// component itself); a shoot's list of checkpoints never holds null, so the UI says so once here.
-export type ShootDetail = Omit<Schemas["Shoot"], "checkpoints" | "checkpoint" | "plan"> & {
-  checkpoints: NonNullable<Schemas["Checkpoint"]>[];
-  checkpoint: NonNullable<Schemas["Checkpoint"]> | null;
-  plan: NonNullable<Schemas["Plan"]> | null;
-};
+export type ShootDetail = Schemas["Shoot"];
 export type Plan = Schemas["Plan"];
 export type Presets = Schemas["PresetOptions"];
 export type ReviewPage = Schemas["ReviewPage"];
