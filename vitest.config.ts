@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -18,6 +19,8 @@ function freePort(): Promise<number> {
 }
 
 export default defineConfig(async () => {
+  // wrangler.jsonc serves the built UI from web/dist; the worker suite needs the folder, not the build.
+  mkdirSync(path.join(import.meta.dirname, "web/dist"), { recursive: true });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   // The worker project's provider simulator (tests/worker/global-setup.ts) listens here.
   process.env.ATELIER_WORKER_TEST_SIM_PORT ??= String(await freePort());

@@ -38,6 +38,8 @@ try {
     "",
     "Atelier is running.",
     `  URL:      ${stack.url}`,
+    // The key rides in the fragment (never sent to the server); the page keeps it in sessionStorage.
+    `  Open:     ${stack.url}/#key=${encodeURIComponent(id.apiKey)}   (signs the local account in)`,
     `  API key:  ${id.apiKey}`,
     `  Providers: ${simulate ? `simulated at ${stack.simUrl} (no keys, no network)` : "real (keys from .dev.vars)"}`,
     "",

@@ -2,10 +2,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { archive } from "./api/archive.ts";
 import { assetsApi } from "./api/assets.ts";
 import { internal } from "./api/internal.ts";
 import { documentConfig, DOCUMENT_PATH, registerSecuritySchemes, router } from "./api/openapi.ts";
+import { presets } from "./api/presets.ts";
 import { notFound, renderProblem } from "./api/problem.ts";
+import { review, reviewLinks } from "./api/review.ts";
 import * as S from "./api/schemas.ts";
 import { shootsApi } from "./api/shoots.ts";
 import { uploads } from "./api/uploads.ts";
@@ -43,6 +46,10 @@ app
   .openapi(documentRoute, (c) => c.json(app.getOpenAPI31Document(documentConfig(new URL(c.req.url).origin)), 200))
   .route("/api/uploads", uploads)
   .route("/api/shoots", shootsApi)
+  .route("/api/shoots", archive)
+  .route("/api/shoots", reviewLinks)
+  .route("/api/review", review)
+  .route("/api/presets", presets)
   .route("/api/assets", assetsApi)
   .route("/webhooks", webhooks)
   // Signed-URL blob access for the media service and providers: not part of the public API, so

@@ -153,6 +153,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/shoots/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A zip of every approved asset, streamed
+         * @description The last approved attempt of each stage; entries are stored, not compressed (`frames/frame-3-v2.png`, `reel-v1.mp4`).
+         */
+        get: operations["getShootArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shoots/{id}/checkpoints/{stage}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A signed review link for the pending checkpoint: one decision, expiring */
+        post: operations["createReviewLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/review/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A review link's checkpoint and its artifacts (no key: the token is the credential) */
+        get: operations["getReview"];
+        put?: never;
+        /** Approve or revise the link's checkpoint, under the reviewer's name (once) */
+        post: operations["decideReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pose, background and style presets, aspect ratios, easings and stages */
+        get: operations["getPresets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/assets/{id}/content": {
         parameters: {
             query?: never;
@@ -284,6 +356,7 @@ export interface components {
             timeoutPolicy?: "expire" | "approve";
             stitch?: components["schemas"]["StitchSettings"];
             idempotencyKey?: string;
+            budgetUsd?: number;
         };
         Presets: {
             /** @enum {string} */
@@ -355,6 +428,7 @@ export interface components {
             }[];
             /** @enum {string} */
             planner: "rules" | "claude";
+            plannerReason?: string;
         };
         ShootParams: {
             references: string[];
@@ -368,7 +442,7 @@ export interface components {
             stitch: components["schemas"]["ResolvedStitchSettings"];
         };
         ResolvedStitchSettings: {
-            easing: string | {
+            easing: ("linear" | "easeInQuad" | "easeOutQuad" | "easeInOutQuad" | "easeInCubic" | "easeOutCubic" | "easeInOutCubic" | "easeInQuart" | "easeOutQuart" | "easeInOutQuart" | "easeInQuint" | "easeOutQuint" | "easeInOutQuint" | "easeInSine" | "easeOutSine" | "easeInOutSine" | "easeInExpo" | "easeOutExpo" | "easeInOutExpo" | "easeInCirc" | "easeOutCirc" | "easeInOutCirc" | "easeInBack" | "easeOutBack" | "easeInOutBack" | "easeInElastic" | "easeOutElastic" | "easeInOutElastic" | "easeInBounce" | "easeOutBounce" | "easeInOutBounce" | "ease" | "easeIn" | "easeOut" | "easeInOut" | "dramaticSwoop" | "gentleSwoop" | "cinematic" | "luxurious" | "materialStandard" | "materialDecelerate" | "materialAccelerate" | "easeInExpoOutCubic" | "easeInQuartOutQuad" | "easeInCircOutQuad") | {
                 bezier: [
                     number,
                     number,
@@ -383,7 +457,7 @@ export interface components {
             transition: "cut" | "crossfade" | "fadeblack";
         };
         Checkpoint: {
-            stage: components["schemas"]["Stage"];
+            stage: components["schemas"]["CheckpointStage"];
             attempt: number;
             /** @enum {string} */
             status: "pending" | "approved" | "revised" | "cancelled" | "expired" | "auto_approved";
@@ -396,11 +470,36 @@ export interface components {
             expiresAt: string | null;
             createdAt: string;
         };
+        /** @enum {string} */
+        CheckpointStage: "plan" | "hero" | "contact-sheet" | "frames" | "clips" | "reel" | "budget";
         CheckpointArtifacts: {
             /** @description Ids of the assets to review */
             assets: string[];
             /** @description Why the stage has no result to approve */
             error?: string;
+            /** @description Items the provider failed, with its message; revise them to try again */
+            failed?: {
+                /** @description The frame or clip number, for stages with several items */
+                index?: number;
+                /** @description The item, for one-output stages (hero, contact-sheet) */
+                item?: string;
+                error: string;
+                job: string;
+            }[];
+            /** @description Clips checkpoint: each clip's asset, or the provider's error */
+            clips?: {
+                clip: number;
+                assetId: string | null;
+                error: string | null;
+            }[];
+            /** @description Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on */
+            budget?: {
+                spentUsd: number;
+                nextUsd: number;
+                capUsd: number;
+                neededUsd: number;
+                before: string;
+            };
             confidence?: number;
             boxes?: unknown;
             stitch?: components["schemas"]["ResolvedStitchSettings"];
@@ -440,7 +539,9 @@ export interface components {
             stage: string;
             attempt: number;
             /** @enum {string} */
-            status: "pending" | "submitted" | "succeeded" | "failed";
+            status: "pending" | "submitting" | "submitted" | "succeeded" | "failed";
+            /** @description Set on a second provider request for one job: its cost counts, its output is discarded */
+            duplicateOf?: string | null;
             dispatches: number;
             costUsd: number | null;
             error: string | null;
@@ -451,6 +552,10 @@ export interface components {
         Costs: {
             totalUsd: number;
             byStage: components["schemas"]["CostLine"][];
+            /** @description The shoot's cost cap, or null */
+            budgetUsd: number | null;
+            /** @description What the stages not yet run would cost at list prices */
+            estimatedRemainingUsd: number;
         };
         CostLine: {
             stage: string;
@@ -462,7 +567,7 @@ export interface components {
             id: number;
         } & components["schemas"]["ShootEvent"];
         /** @description One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id */
-        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"];
+        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"];
         /** @description The shoot was accepted */
         ShootCreatedEvent: {
             /** @enum {string} */
@@ -523,6 +628,30 @@ export interface components {
             };
             at: string;
         };
+        /** @description A submitted request whose answer was lost was recovered from the provider's webhook */
+        JobRecoveredEvent: {
+            /** @enum {string} */
+            type: "job.recovered";
+            data: {
+                job: string;
+                provider: string;
+            } & {
+                [key: string]: unknown;
+            };
+            at: string;
+        };
+        /** @description A second provider request for one job was recorded: its cost counts, its output is discarded */
+        JobDuplicateEvent: {
+            /** @enum {string} */
+            type: "job.duplicate";
+            data: {
+                job: string;
+                duplicate: string;
+            } & {
+                [key: string]: unknown;
+            };
+            at: string;
+        };
         /** @description A new asset version was stored */
         AssetStoredEvent: {
             /** @enum {string} */
@@ -542,7 +671,7 @@ export interface components {
             /** @enum {string} */
             type: "checkpoint.pending";
             data: {
-                stage: components["schemas"]["Stage"];
+                stage: components["schemas"]["CheckpointStage"];
                 attempt: number;
                 expiresAt: string;
             } & {
@@ -555,7 +684,7 @@ export interface components {
             /** @enum {string} */
             type: "checkpoint.resolved";
             data: {
-                stage: components["schemas"]["Stage"];
+                stage: components["schemas"]["CheckpointStage"];
                 attempt: number;
                 /** @enum {string} */
                 action: "approve" | "revise" | "cancel" | "expire";
@@ -609,7 +738,7 @@ export interface components {
         };
         DecisionAccepted: {
             id: string;
-            stage: components["schemas"]["Stage"];
+            stage: components["schemas"]["CheckpointStage"];
             attempt: number;
             /** @enum {string} */
             action: "approve" | "revise" | "cancel";
@@ -626,18 +755,118 @@ export interface components {
             stitch?: components["schemas"]["StitchSettings"];
             /** @enum {string} */
             split?: "detect" | "equal";
+            budgetUsd?: number;
         };
         CancelAccepted: {
             id: string;
             /** @enum {string} */
             status: "cancelled";
         };
-        /** @description Received; `applied` says whether it finished the job (a duplicate does not) */
+        /** @description A signed link for one checkpoint attempt, good for one decision */
+        ReviewLink: {
+            /**
+             * Format: uri
+             * @description The review page; the token in it is the only credential
+             */
+            url: string;
+            expiresAt: string;
+            stage: components["schemas"]["CheckpointStage"];
+            attempt: number;
+        };
+        CreateReviewLink: {
+            /**
+             * @description How long the link works, e.g. "72 hours" (the default), at most 30 days
+             * @example 72 hours
+             */
+            expiresIn?: string;
+        };
+        ReviewPage: {
+            shoot: {
+                id: string;
+                brief: string;
+                status: components["schemas"]["ShootStatus"];
+                stage: components["schemas"]["Stage"];
+            };
+            checkpoint: {
+                stage: components["schemas"]["CheckpointStage"];
+                attempt: number;
+                /** @enum {string} */
+                status: "pending" | "approved" | "revised" | "cancelled" | "expired" | "auto_approved";
+                artifacts: components["schemas"]["CheckpointArtifacts"];
+                expiresAt: string | null;
+                createdAt: string;
+            };
+            /** @description The checkpoint's outputs (every version) and what they are judged against */
+            assets: components["schemas"]["ReviewAsset"][];
+            linkExpiresAt: string;
+        };
+        ReviewAsset: {
+            id: string;
+            kind: components["schemas"]["AssetKind"];
+            stage: string | null;
+            index: number;
+            version: number;
+            /**
+             * Format: uri
+             * @description Signed, expiring URL of the bytes
+             */
+            url: string;
+            mime: string;
+            bytes: number;
+            width: number | null;
+            height: number | null;
+            /** @description Seconds, for clips and reels */
+            duration: number | null;
+            createdAt: string;
+        };
+        ReviewDecisionAccepted: components["schemas"]["DecisionAccepted"] & {
+            reviewer: string;
+        };
+        ReviewDecision: {
+            feedback?: string;
+            frames?: number[];
+            clips?: number[];
+            /** @enum {string} */
+            action: "approve" | "revise";
+            stitch?: components["schemas"]["StitchSettings"];
+            /** @description Recorded as the decider */
+            reviewer: string;
+        };
+        /** @description What a client offers in its pickers */
+        PresetOptions: {
+            poses: components["schemas"]["PresetOption"][];
+            backgrounds: components["schemas"]["PresetOption"][];
+            styles: components["schemas"]["PresetOption"][];
+            defaults: {
+                pose: string;
+                background: string;
+                style: string;
+            };
+            aspectRatios: string[];
+            stages: components["schemas"]["Stage"][];
+            defaultReview: components["schemas"]["Stage"][];
+            easings: string[];
+            bezierPresets: {
+                [key: string]: [
+                    number,
+                    number,
+                    number,
+                    number
+                ];
+            };
+            defaultStitch: components["schemas"]["ResolvedStitchSettings"];
+        };
+        PresetOption: {
+            id: string;
+            description: string;
+        };
+        /** @description Received; `applied` says whether it finished the job (a duplicate does not); `duplicate` that a second provider request for one job was recorded */
         WebhookAck: {
             /** @enum {boolean} */
             ok: true;
             applied?: boolean;
             ignored?: string;
+            duplicate?: boolean;
         };
     };
     responses: never;
@@ -1013,7 +1242,7 @@ export interface operations {
                 /** @description Shoot id */
                 id: string;
                 /** @description The checkpoint's stage; it must be the pending one */
-                stage: components["schemas"]["Stage"] & unknown;
+                stage: components["schemas"]["CheckpointStage"] & unknown;
             };
             cookie?: never;
         };
@@ -1156,6 +1385,326 @@ export interface operations {
             };
         };
     };
+    getShootArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shoot id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zip */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (another account's resources are indistinguishable from missing ones) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; nothing changed, try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createReviewLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shoot id */
+                id: string;
+                /** @description The checkpoint's stage; it must be the pending one */
+                stage: components["schemas"]["CheckpointStage"] & unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CreateReviewLink"];
+            };
+        };
+        responses: {
+            /** @description The link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewLink"];
+                };
+            };
+            /** @description Invalid request: `errors` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (another account's resources are indistinguishable from missing ones) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token from a review link's URL */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the reviewer decides on */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewPage"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the review link expired or its checkpoint was already decided; nothing changed */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decideReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token from a review link's URL */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewDecision"];
+            };
+        };
+        responses: {
+            /** @description Delivered to the shoot */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewDecisionAccepted"];
+                };
+            };
+            /** @description Invalid request: `errors` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone: the review link expired or its checkpoint was already decided; nothing changed */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; nothing changed, try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPresets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The options */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresetOptions"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getAssetContent: {
         parameters: {
             query?: {
@@ -1236,7 +1785,12 @@ export interface operations {
     };
     falWebhook: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Our job id */
+                job?: string;
+                /** @description The job's webhook token */
+                token?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -33,6 +33,7 @@ export function documentConfig(origin: string) {
       { name: "uploads", description: "Reference photos" },
       { name: "shoots", description: "Shoots, checkpoints and live events" },
       { name: "assets", description: "Asset bytes" },
+      { name: "review links", description: "Signed links that let someone without a key decide one checkpoint once" },
       { name: "webhooks", description: "Provider callbacks, verified by signature or per-job token" },
       { name: "meta", description: "Health and this document" },
     ],

@@ -13,7 +13,7 @@ export interface FieldError {
 
 export class Problem extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 411 | 413 | 415 | 416 | 422 | 429 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 410 | 411 | 413 | 415 | 416 | 422 | 429 | 503,
     readonly title: string,
     readonly detail: string,
     readonly errors?: FieldError[],

@@ -7,7 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { ASPECT_RATIOS } from "../domain/aspect.ts";
 import { PlanSchema } from "../domain/plan.ts";
-import { CHECKPOINT_STAGES, CreateShootSchema, DecisionSchema, PresetsSchema, SHOOT_STATUSES, STAGES, StitchSchema } from "../domain/shoot.ts";
+import { CHECKPOINT_STAGES, CreateShootSchema, DecisionSchema, DurationSchema, PresetsSchema, SHOOT_STATUSES, STAGES, StitchSchema } from "../domain/shoot.ts";
 import { EASING_NAMES } from "../domain/easing.ts";
 
 // --- helpers for route declarations ---
@@ -47,6 +47,7 @@ const PROBLEM_TEXT = {
   403: "Not allowed",
   404: "Not found (another account's resources are indistinguishable from missing ones)",
   409: "Conflicts with the resource's current state; nothing changed",
+  410: "Gone: the review link expired or its checkpoint was already decided; nothing changed",
   415: "Unsupported media type",
   416: "Range not satisfiable",
   500: "Something went wrong on our side; nothing was changed",
@@ -76,14 +77,7 @@ export const StitchSettings = StitchSchema.openapi("StitchSettings", {
   description: "Reel settings; omitted fields keep their current value (defaults: dramaticSwoop, 1.5 s, 60 fps, no loop, cut)",
 });
 /** The settings a shoot runs with: every field present. */
-export const ResolvedStitchSettings = z
-  .object({
-    easing: z.union([z.string(), z.object({ bezier: z.tuple([z.number(), z.number(), z.number(), z.number()]) })]),
-    clipSeconds: z.number(),
-    fps: z.number().int(),
-    loop: z.boolean(),
-    transition: z.enum(["cut", "crossfade", "fadeblack"]),
-  })
+export const ResolvedStitchSettings = StitchSchema.required()
   .openapi("ResolvedStitchSettings");
 
 // --- requests ---
@@ -355,3 +349,53 @@ export const WebhookAck = z
   .openapi("WebhookAck", {
     description: "Received; `applied` says whether it finished the job (a duplicate does not); `duplicate` that a second provider request for one job was recorded",
   });
+
+// --- review links, archive, presets ---
+
+export const CreateReviewLink = z
+  .object({ expiresIn: DurationSchema.optional().openapi({ description: 'How long the link works, e.g. "72 hours" (the default), at most 30 days', example: "72 hours" }) })
+  .strict()
+  .openapi("CreateReviewLink");
+export const ReviewLink = z
+  .object({
+    url: z.url().openapi({ description: "The review page; the token in it is the only credential" }),
+    expiresAt: z.string(),
+    stage: CheckpointStage,
+    attempt: z.number().int().min(1),
+  })
+  .openapi("ReviewLink", { description: "A signed link for one checkpoint attempt, good for one decision" });
+export const ReviewTokenParam = z.object({ token: z.string().min(1).max(2000).openapi({ description: "The token from a review link's URL" }) });
+export const ReviewAsset = Asset.omit({ sha256: true, provenance: true }).openapi("ReviewAsset");
+export const ReviewPage = z
+  .object({
+    shoot: z.object({ id: z.string(), brief: z.string(), status: ShootStatus, stage: Stage }),
+    checkpoint: Checkpoint.pick({ stage: true, attempt: true, status: true, artifacts: true, expiresAt: true, createdAt: true }),
+    assets: z.array(ReviewAsset).openapi({ description: "The checkpoint's outputs (every version) and what they are judged against" }),
+    linkExpiresAt: z.string(),
+  })
+  .openapi("ReviewPage");
+export const ReviewDecision = DecisionSchema.pick({ feedback: true, frames: true, clips: true })
+  .extend({
+    action: z.enum(["approve", "revise"]),
+    stitch: StitchSettings.optional(),
+    reviewer: z.string().trim().min(1, "give your name; it is recorded with the decision").max(100).openapi({ description: "Recorded as the decider" }),
+  })
+  .strict()
+  .openapi("ReviewDecision");
+export const ReviewDecisionAccepted = DecisionAccepted.extend({ reviewer: z.string() }).openapi("ReviewDecisionAccepted");
+
+const PresetOption = z.object({ id: z.string(), description: z.string() }).openapi("PresetOption");
+export const PresetOptions = z
+  .object({
+    poses: z.array(PresetOption),
+    backgrounds: z.array(PresetOption),
+    styles: z.array(PresetOption),
+    defaults: z.object({ pose: z.string(), background: z.string(), style: z.string() }),
+    aspectRatios: z.array(z.string()),
+    stages: z.array(Stage),
+    defaultReview: z.array(Stage),
+    easings: z.array(z.string()),
+    bezierPresets: z.record(z.string(), z.tuple([z.number(), z.number(), z.number(), z.number()])),
+    defaultStitch: ResolvedStitchSettings,
+  })
+  .openapi("PresetOptions", { description: "What a client offers in its pickers" });

@@ -247,7 +247,7 @@ export const shootsApi = $(router().use(requireApiKey))
   );
 
 /** Targets must make sense for the checkpoint they are sent to; nothing is silently ignored. */
-function checkTargets(stage: CheckpointStage, d: Decision, pending: CheckpointRow) {
+export function checkTargets(stage: CheckpointStage, d: Decision, pending: CheckpointRow) {
   if (stage === "budget") return checkBudgetDecision(d, pending);
   if (d.budgetUsd !== undefined) throw badRequest([{ field: "budgetUsd", message: "is accepted only at the budget checkpoint" }]);
   const allowed: Record<string, Stage[]> = {

@@ -28,7 +28,8 @@ const served = async () => (await (await call("/api/openapi.json")).json()) as D
 const UNDOCUMENTED = (method: string, path: string) => path.startsWith("/internal/") || (method === "ALL" && path === "/api/*");
 
 /** Operations any client may call without a key; each is protected some other way or is harmless. */
-const PUBLIC = new Set(["getHealth", "getOpenApiDocument", "falWebhook", "klingCallback"]);
+// Review links: the signed token in the path is the credential (scoped to one checkpoint attempt, expiring).
+const PUBLIC = new Set(["getHealth", "getOpenApiDocument", "falWebhook", "klingCallback", "getReview", "decideReview"]);
 
 describe("the OpenAPI document", () => {
   it("has every registered route, with its methods and path parameters", async () => {

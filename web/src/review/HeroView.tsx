@@ -1,0 +1,41 @@
+/** The hero checkpoint: a large zoomable viewer, every version, and the current beside the previous. */
+import { useState } from "preact/hooks";
+import type { ViewProps } from "./CheckpointReview.tsx";
+import { AspectPicker, byIds, CompareSlider, PresetPickers, versionsOf, ZoomViewer } from "./shared.tsx";
+
+export function HeroView(p: ViewProps) {
+  const versions = versionsOf(p.assets, "hero");
+  const current = byIds(p.assets, p.checkpoint.artifacts.assets)[0] ?? versions[versions.length - 1];
+  const [shown, setShown] = useState(current?.version ?? 1);
+  if (!current) return <p class="empty">No hero image yet.</p>;
+  const showing = versions.find((v) => v.version === shown) ?? current;
+  const previous = versions.filter((v) => v.version < current.version).pop();
+  return (
+    <div>
+      {versions.length > 1 && (
+        <div class="row" role="group" aria-label="Hero versions">
+          {versions.map((v) => (
+            <button type="button" aria-pressed={v.version === showing.version} onClick={() => setShown(v.version)}>v{v.version}{v.id === current.id ? " (current)" : ""}</button>
+          ))}
+        </div>
+      )}
+      <ZoomViewer asset={showing} label={`Hero v${showing.version}`} />
+      {previous && (
+        <section aria-labelledby="hero-compare">
+          <h3 id="hero-compare">Current beside previous</h3>
+          <div class="pair">
+            <figure><img src={previous.url} alt={`Hero v${previous.version}`} /><figcaption>v{previous.version} (previous)</figcaption></figure>
+            <figure><img src={current.url} alt={`Hero v${current.version}`} /><figcaption>v{current.version} (current)</figcaption></figure>
+          </div>
+          <CompareSlider before={previous} after={current} beforeLabel={`v${previous.version}`} afterLabel={`v${current.version}`} />
+        </section>
+      )}
+      {!p.limited && (
+        <div class="grid2">
+          <PresetPickers value={p.targets.presets} set={(presets) => p.setTargets({ presets })} />
+          <AspectPicker value={p.targets.aspectRatio} set={(aspectRatio) => p.setTargets({ aspectRatio })} />
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,22 @@
+/** The contact-sheet checkpoint: the 2×3 sheet, large, every version. */
+import { useState } from "preact/hooks";
+import type { ViewProps } from "./CheckpointReview.tsx";
+import { byIds, versionsOf, ZoomViewer } from "./shared.tsx";
+
+export function SheetView(p: ViewProps) {
+  const versions = versionsOf(p.assets, "contact-sheet");
+  const current = byIds(p.assets, p.checkpoint.artifacts.assets)[0] ?? versions[versions.length - 1];
+  const [shown, setShown] = useState(current?.version ?? 1);
+  if (!current) return <p class="empty">No contact sheet yet.</p>;
+  const showing = versions.find((v) => v.version === shown) ?? current;
+  return (
+    <div>
+      {versions.length > 1 && (
+        <div class="row" role="group" aria-label="Contact sheet versions">
+          {versions.map((v) => <button type="button" aria-pressed={v.version === showing.version} onClick={() => setShown(v.version)}>v{v.version}</button>)}
+        </div>
+      )}
+      <ZoomViewer asset={showing} label={`Contact sheet v${showing.version}`} />
+    </div>
+  );
+}
