@@ -22,6 +22,7 @@ export default defineConfig(async () => {
                   FAL_KEY: "test-fal-key",
                   KLING_ACCESS_KEY: "test-access",
                   KLING_SECRET_KEY: "test-secret",
+                  ALLOWED_ORIGINS: "https://studio.example",
                 },
               },
             }),

@@ -53,10 +53,11 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
 
 export function renderProblem(c: Context, err: unknown): Response {
   if (err instanceof Problem) {
+    const retryAfter = (err as { retryAfter?: number }).retryAfter;
     return c.json(
       { type: "about:blank", title: err.title, status: err.status, detail: err.detail, ...(err.errors ? { errors: err.errors } : {}) },
       err.status,
-      { "content-type": "application/problem+json" },
+      { "content-type": "application/problem+json", ...(retryAfter ? { "retry-after": String(retryAfter) } : {}) },
     );
   }
   console.error(JSON.stringify({ msg: "unhandled error", path: new URL(c.req.url).pathname, error: String(err), stack: (err as Error)?.stack }));

@@ -19,8 +19,13 @@ export const apiKeys = sqliteTable(
     name: text("name").notNull(),
     /** sha256 hex of the key; the key itself is shown once and never stored. */
     keyHash: text("key_hash").notNull(),
+    /** The key's first characters, shown in listings so a person can tell keys apart. */
     prefix: text("prefix").notNull(),
     createdAt: text("created_at").notNull().default(now),
+    /** After this instant the key is refused; null: no expiry. */
+    expiresAt: text("expires_at"),
+    /** Updated at most once a minute per key, so a busy key does not write on every request. */
+    lastUsedAt: text("last_used_at"),
     revokedAt: text("revoked_at"),
   },
   (t) => [uniqueIndex("api_keys_hash").on(t.keyHash)],
