@@ -8,6 +8,6 @@ import sharp from "sharp";
 
 export const MAX_INPUT_PIXELS = 40_000_000;
 
-export function openImage(file: string | Buffer): sharp.Sharp {
+export function openImage(file: string | Buffer): ReturnType<typeof sharp> {
   return sharp(file, { limitInputPixels: MAX_INPUT_PIXELS });
 }

@@ -12,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { mintKey } from "../src/db/accounts.ts";
+import { mintKey } from "../src/lib/api-keys.ts";
 import { newId } from "../src/lib/crypto.ts";
 import { ROOT } from "./stack.ts";
 

@@ -1,14 +1,9 @@
 /** Accounts and API keys. Keys are random, shown once, and stored only as a sha256 hash. */
 import { and, eq, gt, isNull, lt, or } from "drizzle-orm";
-import { newId, randomToken, sha256Hex } from "../lib/crypto.ts";
+import { mintKey } from "../lib/api-keys.ts";
+import { newId, sha256Hex } from "../lib/crypto.ts";
 import type { Db } from "./client.ts";
 import { accounts, apiKeys } from "./schema.ts";
-
-/** A new key: the secret (shown once), its hash (stored) and a display prefix. Used by scripts/keys.ts too. */
-export async function mintKey(): Promise<{ id: string; apiKey: string; keyHash: string; prefix: string }> {
-  const apiKey = `atl_${randomToken(24)}`;
-  return { id: newId("key"), apiKey, keyHash: await sha256Hex(apiKey), prefix: apiKey.slice(0, 12) };
-}
 
 export async function createAccountWithKey(
   d: Db,
