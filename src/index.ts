@@ -2,6 +2,7 @@
 import { app } from "./app.ts";
 import { handleMediaBatch } from "./media/dispatch.ts";
 import type { MediaJobMessage } from "./domain/media-jobs.ts";
+import { wakeStrandedShoots } from "./recovery.ts";
 import { reconcileStalledJobs } from "./watchdog.ts";
 
 export { ShootWorkflow } from "./workflow/shoot.ts";
@@ -16,5 +17,6 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(reconcileStalledJobs(env));
+    ctx.waitUntil(wakeStrandedShoots(env));
   },
 } satisfies ExportedHandler<Env>;
