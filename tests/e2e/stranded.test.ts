@@ -9,7 +9,7 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, startTestStack, until } from "./helpers.ts";
-import { findSecrets } from "./secrets.ts";
+import { findSecrets } from "../../scripts/log-secrets.ts";
 
 interface Shoot {
   status: string;

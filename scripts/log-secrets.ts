@@ -1,5 +1,5 @@
 /** Finds log lines that carry a secret: the stack's API key and signing secret, provider keys, URL signatures. */
-import type { Stack } from "../../scripts/stack.ts";
+import type { Stack } from "./stack.ts";
 
 export function findSecrets(lines: string[], stack: Stack): string[] {
   const secrets = [stack.identity.apiKey, stack.identity.signingSecret, "sim-fal-key", "sim-secret", "sim-anthropic-key"];
