@@ -3,6 +3,7 @@ import { app } from "./app.ts";
 import { handleMediaBatch } from "./media/dispatch.ts";
 import type { MediaJobMessage } from "./domain/media-jobs.ts";
 import { wakeStrandedShoots } from "./recovery.ts";
+import { runRetention } from "./retention.ts";
 import { reconcileStalledJobs } from "./watchdog.ts";
 
 export { ShootWorkflow } from "./workflow/shoot.ts";
@@ -18,5 +19,6 @@ export default {
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(reconcileStalledJobs(env));
     ctx.waitUntil(wakeStrandedShoots(env));
+    ctx.waitUntil(runRetention(env));
   },
 } satisfies ExportedHandler<Env>;

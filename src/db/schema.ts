@@ -150,3 +150,21 @@ export const events = sqliteTable(
   },
   (t) => [index("events_shoot").on(t.shootId, t.id)],
 );
+
+/** What retention removed (src/retention.ts): one row per shoot or upload, kept after the data is gone. */
+export const retentionLog = sqliteTable(
+  "retention_log",
+  {
+    /** The shoot or upload id: a deletion interrupted by a crash is finished by the next run. */
+    subject: text("subject").primaryKey(),
+    accountId: text("account_id").notNull(),
+    kind: text("kind", { enum: ["shoot", "upload"] }).notNull(),
+    reason: text("reason").notNull(),
+    objects: integer("objects").notNull().default(0),
+    bytes: integer("bytes").notNull().default(0),
+    rows: integer("rows").notNull().default(0),
+    startedAt: text("started_at").notNull().default(now),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [index("retention_log_account").on(t.accountId, t.startedAt)],
+);
