@@ -43,7 +43,7 @@ describe("retention", () => {
     await shootWithAssets(accountId, "sh_mid_completed", "completed", 30, [usedRef]);
     await shootWithAssets(accountId, "sh_running", "running", null, []);
 
-    const report = await runRetention(env);
+    const report = await runRetention(env as Env);
     expect(report.shoots.map((s) => s.id).sort()).toEqual(["sh_old_cancelled", "sh_old_completed"]);
     for (const id of ["sh_old_cancelled", "sh_old_completed"]) {
       expect((await env.BUCKET.list({ prefix: `accounts/${accountId}/shoots/${id}/` })).objects).toHaveLength(0);
@@ -72,7 +72,7 @@ describe("retention", () => {
     const listed = await env.BUCKET.list({ prefix: `accounts/${accountId}/shoots/sh_crashed/` });
     await env.BUCKET.delete(listed.objects.map((o) => o.key));
 
-    const report = await runRetention(env);
+    const report = await runRetention(env as Env);
     expect(report.shoots.map((s) => s.id)).toContain("sh_crashed");
     expect(await count("select count(*) as n from shoots where id = 'sh_crashed'")).toBe(0);
     expect(await count("select count(*) as n from assets where shoot_id = 'sh_crashed'")).toBe(0);
