@@ -30,6 +30,8 @@ export default defineConfig(async () => {
           test: {
             name: "worker",
             include: ["tests/worker/**/*.test.ts"],
+            // The five-checkpoint workflow tests take 5-6 s on a loaded machine (vitest's default is 5 s).
+            testTimeout: 30_000,
             setupFiles: ["./tests/worker/setup.ts"],
           },
         },

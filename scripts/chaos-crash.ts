@@ -50,7 +50,10 @@ const stack = new Stack({
   stateDir: path.join(ROOT, ".atelier", `chaos-${randomBytes(3).toString("hex")}`),
   ports: { worker: base, media: base + 1, sim: base + 2 },
   simulate: true,
-  vars: { PROVIDER_WAIT_TIMEOUT: "20 seconds", MEDIA_JOB_TIMEOUT: "15 seconds", PROVIDER_MAX_WAITS: "60", MEDIA_MAX_WAITS: "40", STRANDED_AFTER: "30 seconds" },
+  // Short waits, so a message lost with a killed runtime is re-dispatched within seconds; many of
+  // them, so ten stitches queued behind each other on a loaded machine are not given up on (with 40
+  // waits, runs 2 and 3 failed three shoots each at "no result after 40 dispatches").
+  vars: { PROVIDER_WAIT_TIMEOUT: "20 seconds", MEDIA_JOB_TIMEOUT: "15 seconds", PROVIDER_MAX_WAITS: "180", MEDIA_MAX_WAITS: "240", STRANDED_AFTER: "30 seconds" },
   simEnv: { SIM_CLIP_SECONDS: "2" },
   cronEveryMs: 5_000,
   rawLogs: true,
@@ -121,7 +124,7 @@ async function main(): Promise<number> {
     say(`restarted`);
   }
 
-  const deadline = Date.now() + 30 * 60_000;
+  const deadline = Date.now() + 60 * 60_000;
   let shoots: Summary[] = [];
   for (;;) {
     shoots = await list().catch(() => shoots);
