@@ -41,6 +41,7 @@ export default defineConfig(async () => {
                   KLING_ACCESS_KEY: "test-access",
                   KLING_SECRET_KEY: "test-secret",
                   FAL_QUEUE_URL: `${simUrl}/fal`,
+                  ALLOWED_ORIGINS: "https://studio.example",
                 },
               },
             }),
@@ -48,7 +49,7 @@ export default defineConfig(async () => {
           test: {
             name: "worker",
             include: ["tests/worker/**/*.test.ts"],
-            // A whole shoot's workflow runs in one test; on a loaded machine that can pass 5 s.
+            // The five-checkpoint workflow tests take 5-6 s on a loaded machine (vitest's default is 5 s).
             testTimeout: 30_000,
             setupFiles: ["./tests/worker/setup.ts"],
             globalSetup: ["./tests/worker/global-setup.ts"],

@@ -12,6 +12,7 @@
  */
 import path from "node:path";
 import sharp from "sharp";
+import { openImage } from "./image-limits.ts";
 import { InputError, errorMessage } from "./errors.ts";
 
 export interface Box {
@@ -42,7 +43,7 @@ export const MIN_CONFIDENCE = 0.5;
 
 export async function loadRgb(file: string, label = "sheet"): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(file, { limitInputPixels: 16384 * 16384 })
+    const { data, info } = await openImage(file)
       .rotate() // honour EXIF orientation so boxes match what a reviewer sees
       .flatten({ background: "#ffffff" }) // transparent gutters read as white
       .removeAlpha()

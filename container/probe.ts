@@ -3,7 +3,7 @@
  * everything else through `ffprobe -print_format json`.
  */
 import { open, stat } from "node:fs/promises";
-import sharp from "sharp";
+import { openImage } from "./image-limits.ts";
 import { InputError, errorMessage } from "./errors.ts";
 import { runTool } from "./ffmpeg.ts";
 
@@ -71,7 +71,7 @@ async function assertNonEmpty(file: string, label: string): Promise<void> {
 export async function probeImage(file: string, label = "image"): Promise<ProbeResult> {
   await assertNonEmpty(file, label);
   try {
-    const meta = await sharp(file).metadata();
+    const meta = await openImage(file).metadata();
     if (!meta.width || !meta.height || !meta.format) throw new Error("no dimensions");
     // EXIF orientations 5-8 are rotated 90°, so the displayed image is height × width.
     const rotated = (meta.orientation ?? 1) >= 5;

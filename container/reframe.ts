@@ -5,6 +5,7 @@
  * the edges it extends (a studio backdrop continues seamlessly) or black.
  */
 import sharp from "sharp";
+import { openImage } from "./image-limits.ts";
 import { ASPECT_RATIOS, aspectValue, type AspectRatio } from "../src/domain/aspect.ts";
 import type { Box } from "./crop.ts";
 import type { ReframeMethod } from "../src/domain/media-jobs.ts";
@@ -30,7 +31,7 @@ export interface ReframeResult {
 
 async function orientedSize(file: string, label: string): Promise<{ width: number; height: number }> {
   try {
-    const meta = await sharp(file).metadata();
+    const meta = await openImage(file).metadata();
     if (!meta.width || !meta.height) throw new Error("no dimensions");
     const swap = (meta.orientation ?? 1) >= 5;
     return { width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height };
@@ -48,7 +49,7 @@ export function targetSize(width: number, height: number, r: number, mode: "insi
 
 /** Mean colour of the 2 px strips along the sides that get padded. */
 async function edgeColour(file: string, horizontalPad: boolean): Promise<{ r: number; g: number; b: number }> {
-  const { data, info } = await sharp(file).rotate().removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await openImage(file).rotate().removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
   const { width: w, height: h, channels: ch } = info;
   const acc = [0, 0, 0];
   let n = 0;
@@ -78,7 +79,7 @@ export async function reframeImage(file: string, outFile: string, opts: ReframeO
       const left = Math.floor(padX / 2);
       const top = Math.floor(padY / 2);
       const background = opts.padColor === "black" ? { r: 0, g: 0, b: 0 } : await edgeColour(file, padX > 0);
-      await sharp(file)
+      await openImage(file)
         .rotate()
         .removeAlpha()
         .extend({ left, right: padX - left, top, bottom: padY - top, background })
@@ -88,12 +89,12 @@ export async function reframeImage(file: string, outFile: string, opts: ReframeO
     }
     const out = targetSize(width, height, r, "inside");
     if (out.width === width && out.height === height) {
-      await sharp(file).rotate().png({ compressionLevel: 1 }).toFile(outFile);
+      await openImage(file).rotate().png({ compressionLevel: 1 }).toFile(outFile);
       return { box: { x: 0, y: 0, width, height }, width, height };
     }
     // Resizing to exactly the crop size makes "cover" a pure crop (no resampling), and sharp
     // reports where its strategy put the box.
-    const info = await sharp(file)
+    const info = await openImage(file)
       .rotate()
       .resize(out.width, out.height, {
         fit: "cover",

@@ -24,6 +24,8 @@ export interface StackOptions {
   /** Extra environment for the simulator, e.g. shorter clips in tests. */
   simEnv?: Record<string, string>;
   log?: (name: ServiceName, line: string) => void;
+  /** Pass log lines on unredacted (tests that check no secret reaches a log line need the raw lines). */
+  rawLogs?: boolean;
   /** How often to fire the Worker's cron trigger (wrangler dev does not fire crons itself). */
   cronEveryMs?: number;
 }
@@ -111,7 +113,7 @@ export class Stack {
     for (const stream of [child.stdout!, child.stderr!]) {
       stream.setEncoding("utf8");
       stream.on("data", (chunk: string) => {
-        for (const line of chunk.split("\n")) if (line.trim()) log?.(name, redact(line, this.identity));
+        for (const line of chunk.split("\n")) if (line.trim()) log?.(name, this.opts.rawLogs ? line : redact(line, this.identity));
       });
     }
     this.procs.set(name, child);

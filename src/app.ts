@@ -1,7 +1,6 @@
 /** The Hono app: request ids, security headers, problem+json errors, the routers and the OpenAPI document. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { archive } from "./api/archive.ts";
 import { assetsApi } from "./api/assets.ts";
 import { internal } from "./api/internal.ts";
@@ -13,6 +12,8 @@ import * as S from "./api/schemas.ts";
 import { shootsApi } from "./api/shoots.ts";
 import { uploads } from "./api/uploads.ts";
 import { webhooks } from "./api/webhooks.ts";
+import { corsAllowList, securityHeaders } from "./security/headers.ts";
+import { bodyLimits } from "./security/limits.ts";
 
 const healthRoute = createRoute({
   method: "get",
@@ -36,7 +37,9 @@ const documentRoute = createRoute({
 
 export const app = router();
 app.use(requestId());
-app.use(secureHeaders({ crossOriginResourcePolicy: "same-origin" }));
+app.use(securityHeaders);
+app.use("/api/*", corsAllowList);
+app.use(bodyLimits);
 app
   .openapi(healthRoute, async (c) => {
     const db = await c.env.DB.prepare("select 1 as ok").first<{ ok: number }>().catch(() => null);

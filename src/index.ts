@@ -2,6 +2,8 @@
 import { app } from "./app.ts";
 import { handleMediaBatch } from "./media/dispatch.ts";
 import type { MediaJobMessage } from "./domain/media-jobs.ts";
+import { wakeStrandedShoots } from "./recovery.ts";
+import { runRetention } from "./retention.ts";
 import { reconcileStalledJobs } from "./watchdog.ts";
 
 export { ShootWorkflow } from "./workflow/shoot.ts";
@@ -16,5 +18,7 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(reconcileStalledJobs(env));
+    ctx.waitUntil(wakeStrandedShoots(env));
+    ctx.waitUntil(runRetention(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -8,6 +8,7 @@ import { accountForKey } from "../db/accounts.ts";
 import { getAssetById } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { extensionFor } from "../storage/r2.ts";
+import { enforceRateLimit } from "../security/rate-limit.ts";
 import { verifySignedPath } from "../storage/signing.ts";
 import { router } from "./openapi.ts";
 import { notFound, Problem } from "./problem.ts";
@@ -54,7 +55,8 @@ export const assetsApi = router().openapi(contentRoute, async (c) => {
     const key = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
     if (!key) throw new Problem(401, "Unauthorized", "send Authorization: Bearer <api key> or use a signed URL");
     const who = await accountForKey(d, key);
-    if (!who) throw new Problem(401, "Unauthorized", "the API key is not valid");
+    if (!who) throw new Problem(401, "Unauthorized", "the API key is not valid, has been revoked or has expired");
+    await enforceRateLimit(c, who.keyId);
     // Another account's asset is indistinguishable from a missing one.
     if (!asset || asset.accountId !== who.accountId) throw notFound(`asset ${id}`);
   }

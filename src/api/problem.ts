@@ -54,10 +54,11 @@ export function validationProblem(result: { target: string; success: boolean; er
 
 export function renderProblem(c: Context, err: unknown): Response {
   if (err instanceof Problem) {
+    const retryAfter = (err as { retryAfter?: number }).retryAfter;
     return c.json(
       { type: "about:blank", title: err.title, status: err.status, detail: err.detail, ...(err.errors ? { errors: err.errors } : {}) },
       err.status,
-      { "content-type": "application/problem+json" },
+      { "content-type": "application/problem+json", ...(retryAfter ? { "retry-after": String(retryAfter) } : {}) },
     );
   }
   if (err instanceof HTTPException && err.status < 500) {

@@ -1,13 +1,14 @@
 /**
- * Reference uploads. Every file is checked by its magic bytes and size before anything is stored, so
- * one bad file rejects the request and nothing is created half-way.
+ * Reference uploads. Every file is checked (type by its bytes, completeness, declared pixel count,
+ * hidden markup: storage/image-check.ts) before anything is stored, so one bad file rejects the
+ * request and nothing is created half-way. What is stored has its metadata (EXIF/GPS) stripped.
  */
 import { $, createRoute } from "@hono/zod-openapi";
 import { recordAsset } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { newId } from "../lib/crypto.ts";
 import { putBytes, uploadKey } from "../storage/r2.ts";
-import { sniffImage } from "../storage/probe.ts";
+import { checkImage } from "../storage/image-check.ts";
 import { assetUrl } from "../storage/urls.ts";
 import { requireApiKey } from "./auth.ts";
 import { router } from "./openapi.ts";
@@ -16,6 +17,8 @@ import * as S from "./schemas.ts";
 
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 export const MAX_FILES = 8;
+/** The whole multipart body: eight full-size files and their part headers. */
+export const MAX_UPLOAD_BODY_BYTES = MAX_FILES * MAX_UPLOAD_BYTES + 256 * 1024;
 
 const uploadRoute = createRoute({
   method: "post",
@@ -59,20 +62,15 @@ export const uploads = $(router().use(requireApiKey)).openapi(uploadRoute, async
   if (files.length > MAX_FILES) throw badRequest([{ field: "files", message: `at most ${MAX_FILES} files per request` }]);
 
   const errors: FieldError[] = [];
-  const checked: { bytes: Uint8Array; name: string; info: NonNullable<ReturnType<typeof sniffImage>> }[] = [];
+  const checked: { bytes: Uint8Array; name: string; mime: string; stripped: string[] }[] = [];
   for (const [i, f] of files.entries()) {
     const field = `files[${i}]`;
     if (typeof f === "string") { errors.push({ field, message: "must be a file, not text" }); continue; }
     if (f.size === 0) { errors.push({ field, message: "is empty" }); continue; }
     if (f.size > MAX_UPLOAD_BYTES) { errors.push({ field, message: `is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB` }); continue; }
-    const bytes = new Uint8Array(await f.arrayBuffer());
-    const info = sniffImage(bytes);
-    if (!info) { errors.push({ field, message: "is not a PNG, JPEG or WebP image" }); continue; }
-    if (!info.width || !info.height || info.width < 64 || info.height < 64) {
-      errors.push({ field, message: "is smaller than 64×64 pixels" });
-      continue;
-    }
-    checked.push({ bytes, name: f.name, info });
+    const check = checkImage(new Uint8Array(await f.arrayBuffer()));
+    if (!check.ok) { errors.push({ field, message: check.reason }); continue; }
+    checked.push({ bytes: check.bytes, name: f.name, mime: check.mime, stripped: check.stripped });
   }
   if (errors.length) throw badRequest(errors);
 
@@ -82,8 +80,14 @@ export const uploads = $(router().use(requireApiKey)).openapi(uploadRoute, async
   const out = [];
   for (const f of checked) {
     const id = newId("up");
-    const stored = await putBytes(c.env.BUCKET, uploadKey(accountId, id, f.info.mime), f.bytes);
-    const row = await recordAsset(d, { accountId, shootId: null, kind: "reference", stored, provenance: { filename: f.name.slice(0, 200) } });
+    const stored = await putBytes(c.env.BUCKET, uploadKey(accountId, id, f.mime), f.bytes);
+    const row = await recordAsset(d, {
+      accountId,
+      shootId: null,
+      kind: "reference",
+      stored,
+      provenance: { filename: f.name.slice(0, 200), strippedMetadata: f.stripped },
+    });
     out.push({ id: row.id, url: await assetUrl(c.env, origin, row.id), mime: row.mime, bytes: row.bytes, width: row.width, height: row.height });
   }
   return c.json({ uploads: out }, 201);

@@ -17,7 +17,8 @@ export type EventType =
   | "shoot.completed"
   | "shoot.failed"
   | "shoot.cancelled"
-  | "shoot.expired";
+  | "shoot.expired"
+  | "shoot.woken";
 
 export async function logEvent(
   d: Db,

@@ -20,8 +20,13 @@ export const apiKeys = sqliteTable(
     name: text("name").notNull(),
     /** sha256 hex of the key; the key itself is shown once and never stored. */
     keyHash: text("key_hash").notNull(),
+    /** The key's first characters, shown in listings so a person can tell keys apart. */
     prefix: text("prefix").notNull(),
     createdAt: text("created_at").notNull().default(now),
+    /** After this instant the key is refused; null: no expiry. */
+    expiresAt: text("expires_at"),
+    /** Updated at most once a minute per key, so a busy key does not write on every request. */
+    lastUsedAt: text("last_used_at"),
     revokedAt: text("revoked_at"),
   },
   (t) => [uniqueIndex("api_keys_hash").on(t.keyHash)],
@@ -148,4 +153,22 @@ export const events = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
   },
   (t) => [index("events_shoot").on(t.shootId, t.id)],
+);
+
+/** What retention removed (src/retention.ts): one row per shoot or upload, kept after the data is gone. */
+export const retentionLog = sqliteTable(
+  "retention_log",
+  {
+    /** The shoot or upload id: a deletion interrupted by a crash is finished by the next run. */
+    subject: text("subject").primaryKey(),
+    accountId: text("account_id").notNull(),
+    kind: text("kind", { enum: ["shoot", "upload"] }).notNull(),
+    reason: text("reason").notNull(),
+    objects: integer("objects").notNull().default(0),
+    bytes: integer("bytes").notNull().default(0),
+    rows: integer("rows").notNull().default(0),
+    startedAt: text("started_at").notNull().default(now),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [index("retention_log_account").on(t.accountId, t.startedAt)],
 );

@@ -38,7 +38,14 @@ export async function verifyFalWebhook(jwksUrl: string, headers: Headers, rawBod
   if (!signature || signature.length !== 64) return { ok: false, reason: "malformed signature" };
   const message = new TextEncoder().encode(`${requestId}\n${userId}\n${timestamp}\n${await sha256Hex(rawBody)}`);
   for (const fresh of [false, true]) {
-    for (const key of await loadKeys(jwksUrl, fresh)) {
+    let keys: CryptoKey[];
+    try {
+      keys = await loadKeys(jwksUrl, fresh);
+    } catch (err) {
+      // Unverifiable is untrusted. A genuine webhook refused here is not lost: the job is polled.
+      return { ok: false, reason: `FAL's signing keys could not be loaded (${err instanceof Error ? err.message : String(err)})` };
+    }
+    for (const key of keys) {
       if (await crypto.subtle.verify({ name: "Ed25519" }, key, signature, message)) return { ok: true };
     }
   }

@@ -10,7 +10,13 @@ import { contractChecker, type OpenApiDocument } from "./contract.ts";
 // E2E_PORT_OFFSET lets two checkouts run their e2e suites on one machine at the same time.
 const PORT_OFFSET = Number(process.env.E2E_PORT_OFFSET ?? 0);
 
-export async function startTestStack(name: string, portBase: number, vars: Record<string, string> = {}, simEnv: Record<string, string> = {}) {
+export async function startTestStack(
+  name: string,
+  portBase: number,
+  vars: Record<string, string> = {},
+  simEnv: Record<string, string> = {},
+  opts: { rawLogs?: boolean } = {},
+) {
   portBase += PORT_OFFSET;
   // A stack already on these ports would answer our health checks and refuse our key.
   for (const port of [portBase, portBase + 1, portBase + 2]) {
@@ -25,6 +31,7 @@ export async function startTestStack(name: string, portBase: number, vars: Recor
     vars: { PROVIDER_WAIT_TIMEOUT: "30 seconds", MEDIA_JOB_TIMEOUT: "20 seconds", PROVIDER_MAX_WAITS: "40", MEDIA_MAX_WAITS: "30", ...vars },
     simEnv,
     cronEveryMs: 5_000,
+    rawLogs: opts.rawLogs,
     log: (svc: ServiceName, line) => {
       logs.push(`[${svc}] ${line}`);
       if (process.env.ATELIER_TEST_VERBOSE) console.log(`[${svc}] ${line}`);

@@ -1,0 +1,37 @@
+/**
+ * Request body size limits, by route, enforced on the stream (a lying or absent Content-Length does
+ * not get past). Media-service PUTs to /internal/blobs carry their own limit there.
+ */
+import { createMiddleware } from "hono/factory";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "../api/auth.ts";
+import { Problem } from "../api/problem.ts";
+import { MAX_UPLOAD_BODY_BYTES } from "../api/uploads.ts";
+
+export const MAX_JSON_BODY_BYTES = 256 * 1024;
+export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+const limit = (maxSize: number, what: string) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new Problem(413, "Content too large", `${what} may be at most ${formatBytes(maxSize)}`, [{ field: "body", message: `is larger than ${formatBytes(maxSize)}` }]);
+    },
+  });
+
+const uploads = limit(MAX_UPLOAD_BODY_BYTES, "an upload request");
+const json = limit(MAX_JSON_BODY_BYTES, "a request body");
+const webhooks = limit(MAX_WEBHOOK_BODY_BYTES, "a webhook body");
+
+export const bodyLimits = createMiddleware<AppEnv>(async (c, next) => {
+  const path = c.req.path;
+  if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS") return next();
+  if (path.startsWith("/internal/")) return next();
+  if (path === "/api/uploads" || path.startsWith("/api/uploads/")) return uploads(c, next);
+  if (path.startsWith("/webhooks/")) return webhooks(c, next);
+  return json(c, next);
+});
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`;
+}
