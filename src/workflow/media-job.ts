@@ -25,10 +25,11 @@ export interface MediaJobSpec {
   params: Record<string, unknown>;
 }
 
-/** What a stage shows its reviewer besides the outputs (crop: the detected boxes and confidence). */
+/** What a stage shows its reviewer besides the outputs (crop: the detected boxes, confidence and why it is not 1). */
 export interface MediaDetails {
   boxes?: { x: number; y: number; width: number; height: number }[];
   confidence?: number;
+  problem?: string;
 }
 
 export type MediaJobOutcome =
@@ -122,6 +123,6 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
       assets[o.name] = { assetId: row.id, key: row.r2Key, width: row.width, height: row.height };
       await logEvent(d, { shootId, accountId, type: "asset.stored", data: { asset: row.id, kind: o.kind, index: o.index, version: o.version } });
     }
-    return { ok: true as const, assets, details: { boxes: details.boxes, confidence: details.confidence } as MediaDetails };
+    return { ok: true as const, assets, details: { boxes: details.boxes, confidence: details.confidence, problem: details.problem } as MediaDetails };
   });
 }
