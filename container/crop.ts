@@ -10,10 +10,12 @@
  * Confidence combines how gutter-like the chosen runs are with how regular the cells are. Boxes are
  * then shrunk by a pixel so blur on the gutter side never gets into a frame.
  */
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { openImage } from "./image-limits.ts";
 import { InputError, errorMessage } from "./errors.ts";
+import { scanlines, storedPng } from "./png.ts";
 
 export interface Box {
   x: number;
@@ -106,8 +108,11 @@ function lineStats(img: RgbImage): LineStats {
   return { colSum, colSq, colN, rowSum, rowSq, rowN };
 }
 
-/** Per line: RMS distance of its pixels to colour `g` (variance + offset of the mean). */
-function distanceProfile(sum: ArrayLike<number>, sq: ArrayLike<number>, n: number, g: readonly number[]): Float64Array {
+/**
+ * Per line: RMS distance of its pixels to colour `g` (variance + offset of the mean), less the
+ * sheet's pixel noise (`noise`, a variance), so what remains is structure a person would see.
+ */
+function distanceProfile(sum: ArrayLike<number>, sq: ArrayLike<number>, n: number, g: readonly number[], noise: number): Float64Array {
   const lines = sum.length / 3;
   const out = new Float64Array(lines);
   for (let i = 0; i < lines; i++) {
@@ -117,7 +122,7 @@ function distanceProfile(sum: ArrayLike<number>, sq: ArrayLike<number>, n: numbe
       // E[(p-g)^2] = E[p^2] - 2gE[p] + g^2
       acc += sq[i * 3 + c]! / n - 2 * g[c]! * m + g[c]! * g[c]!;
     }
-    out[i] = Math.sqrt(Math.max(0, acc / 3));
+    out[i] = Math.sqrt(Math.max(0, acc / 3 - noise));
   }
   return out;
 }
@@ -127,8 +132,14 @@ function distanceProfile(sum: ArrayLike<number>, sq: ArrayLike<number>, n: numbe
  * width or height of the sheet, so they are the flattest lines there are; lines found on both axes
  * are preferred because a grid has gutters both ways.
  */
-function gutterColour(st: LineStats): [number, number, number] {
-  type Line = { axis: 0 | 1; std: number; mean: [number, number, number] };
+interface GutterEstimate {
+  colour: [number, number, number];
+  /** The flattest lines of that colour (axis 0: a column, 1: a row), flattest first. */
+  lines: Array<{ axis: 0 | 1; index: number; variance: number }>;
+}
+
+function gutterColour(st: LineStats): GutterEstimate {
+  type Line = { axis: 0 | 1; index: number; std: number; mean: [number, number, number] };
   const lines: Line[] = [];
   const push = (sum: ArrayLike<number>, sq: ArrayLike<number>, n: number, axis: 0 | 1) => {
     for (let i = 0; i < sum.length / 3; i++) {
@@ -139,7 +150,7 @@ function gutterColour(st: LineStats): [number, number, number] {
         mean[c] = m;
         v += Math.max(0, sq[i * 3 + c]! / n - m * m);
       }
-      lines.push({ axis, std: Math.sqrt(v / 3), mean });
+      lines.push({ axis, index: i, std: Math.sqrt(v / 3), mean });
     }
   };
   push(st.colSum, st.colSq, st.colN, 0);
@@ -150,7 +161,7 @@ function gutterColour(st: LineStats): [number, number, number] {
   const dist = (p: number[], q: number[]) => Math.abs(p[0]! - q[0]!) + Math.abs(p[1]! - q[1]!) + Math.abs(p[2]! - q[2]!);
   // Greedy clustering, flattest line first; a small radius keeps a backdrop a few levels off the
   // gutter colour (white studio next to white gutters) out of the estimate.
-  let best: { score: number; mean: [number, number, number] } | undefined;
+  let best: { score: number; mean: [number, number, number]; members: Line[] } | undefined;
   const used = new Uint8Array(flat.length);
   for (let i = 0; i < flat.length; i++) {
     if (used[i]) continue;
@@ -159,19 +170,70 @@ function gutterColour(st: LineStats): [number, number, number] {
     let weight = 0;
     let n = 0;
     const axes = [0, 0];
+    const members: Line[] = [];
     for (let j = i; j < flat.length; j++) {
       if (used[j] || dist(flat[j]!.mean, seed) > 9) continue;
       used[j] = 1;
       n++;
+      members.push(flat[j]!);
       axes[flat[j]!.axis]!++;
       const wgt = 1 / (1 + flat[j]!.std * flat[j]!.std);
       weight += wgt;
       for (let c = 0; c < 3; c++) acc[c] += flat[j]!.mean[c]! * wgt;
     }
     const score = n + (axes[0]! > 0 && axes[1]! > 0 ? 1e6 : 0);
-    if (!best || score > best.score) best = { score, mean: [acc[0]! / weight, acc[1]! / weight, acc[2]! / weight] };
+    if (!best || score > best.score) best = { score, mean: [acc[0]! / weight, acc[1]! / weight, acc[2]! / weight], members };
   }
-  return best!.mean;
+  return {
+    colour: best!.mean,
+    lines: best!.members.slice(0, 8).map((l) => ({ axis: l.axis, index: l.index, variance: l.std * l.std })),
+  };
+}
+
+/**
+ * Per-pixel noise variance, from the flattest gutter lines: the variance within short stretches of
+ * each line (32 px), which is noise (JPEG-smoothed or not), while structure such as a gradient or a
+ * backdrop's edge shows as stretches with different means and is not counted. Subtracting it from
+ * every line's distance lets a noisy sheet's gutters read as flat as a clean sheet's; a plain photo,
+ * whose flattest lines are smooth, is left as it was.
+ */
+function noiseVariance(img: RgbImage, lines: GutterEstimate["lines"]): number {
+  const { data, width: w, height: h } = img;
+  const SEG = 32;
+  const estimates: number[] = [];
+  for (const line of lines) {
+    const len = line.axis === 0 ? h : w;
+    const stride = line.axis === 0 ? w * 3 : 3;
+    const base = line.axis === 0 ? line.index * 3 : line.index * w * 3;
+    let within = 0;
+    let segments = 0;
+    for (let s0 = 0; s0 + SEG <= len; s0 += SEG) {
+      let v = 0;
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        let sq = 0;
+        for (let k = s0, i = base + s0 * stride + c; k < s0 + SEG; k++, i += stride) {
+          const x = data[i]!;
+          sum += x;
+          sq += x * x;
+        }
+        v += sq / SEG - (sum / SEG) ** 2;
+      }
+      within += v / 3;
+      segments++;
+    }
+    if (segments) estimates.push(Math.min(line.variance, within / segments));
+  }
+  return estimates.length ? median(estimates) : 0;
+}
+
+/**
+ * How much a noise-corrected line distance still wobbles from line to line: subtracting the noise
+ * variance leaves its sampling error, about noise·√(2/n) for a line of n pixels. Edge thresholds grow
+ * by this much, so a noisy gutter's lines are not mistaken for steps.
+ */
+function noiseWobble(noise: number, n: number): number {
+  return 1.5 * Math.sqrt(noise * Math.sqrt(2 / Math.max(1, n)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,16 +280,27 @@ function clamp01(x: number): number {
  * content begins. This steps over JPEG ringing (a gentle rise up to a block wide next to strong
  * edges) yet still stops at the faint step of a white backdrop against a white gutter.
  */
-function refineRun(r: Float64Array, a: number, b: number): Run {
+function refineRun(r: Float64Array, a: number, b: number, wobble = 0): Run {
   const n = r.length;
   let xm = a;
   for (let x = a; x <= b; x++) if (r[x]! < r[xm]!) xm = x;
   const rmin = r[xm]!;
-  const tight = Math.max(1.5, 0.5 * rmin);
-  let cs = xm;
-  let ce = xm;
-  while (cs > 0 && r[cs - 1]! <= rmin + tight) cs--;
-  while (ce < n - 1 && r[ce + 1]! <= rmin + tight) ce++;
+  const coreAround = (tol: number): [number, number] => {
+    let lo = xm;
+    let hi = xm;
+    while (lo > 0 && r[lo - 1]! <= rmin + tol) lo--;
+    while (hi < n - 1 && r[hi + 1]! <= rmin + tol) hi++;
+    return [lo, hi];
+  };
+  const tight = Math.max(1.5, 0.5 * rmin, 2 * wobble);
+  const [cs, ce] = coreAround(tight);
+  // How flat the gutter itself is, line to line: a white backdrop against a white gutter is a step
+  // of a level or two, small in colour but many times this, so steps are judged against it. (JPEG
+  // ringing beside an edge makes the core less flat, which keeps the threshold above the ringing.)
+  let flatness = 0;
+  for (let x = cs + 1; x <= ce; x++) flatness += Math.abs(r[x]! - r[x - 1]!);
+  flatness = ce > cs ? flatness / (ce - cs) : 1;
+  const minStep = clamp01((flatness - 0.05) / 0.4) * 1.9 + 0.6;
 
   const at = (x: number) => r[x < 0 ? 0 : x >= n ? n - 1 : x]!;
   const edge = (dir: 1 | -1, coreEdge: number): { edge: number; contrast: number; slow: boolean } => {
@@ -235,7 +308,7 @@ function refineRun(r: Float64Array, a: number, b: number): Run {
     if (!inside(coreEdge + dir)) return { edge: coreEdge, contrast: Infinity, slow: false };
     const significant = (x: number) => {
       const next = Math.min(at(x + dir), at(x + 2 * dir), at(x + 3 * dir));
-      return next - r[x]! >= Math.max(2.5, 0.5 * (r[x]! - rmin) + 2);
+      return next - r[x]! >= Math.max(minStep, 0.5 * (r[x]! - rmin) + minStep - 0.5) + wobble;
     };
     let x = coreEdge;
     let found = false;
@@ -291,7 +364,8 @@ function refineRun(r: Float64Array, a: number, b: number): Run {
   const contrast = Math.min(...contrasts);
   const depth = Number.isFinite(contrast) ? contrast / Math.max(rmin, 1) : 0;
   const uniformity = clamp01((22 - rmin) / 14 + 0.5 * clamp01((depth - 4) / 6));
-  const edgeQuality = clamp01((contrast - 1.5) / 3);
+  // A faint edge still counts when it stands far above the gutter's own flatness.
+  const edgeQuality = Math.max(clamp01((contrast - 1.5) / 3), clamp01((contrast / Math.max(flatness, 0.05) - 10) / 20) * clamp01(contrast - 0.8));
   const slowPenalty = (left.slow && !touchesStart) || (right.slow && !touchesEnd) ? 0.6 : 1;
   return {
     start: left.edge,
@@ -304,12 +378,12 @@ function refineRun(r: Float64Array, a: number, b: number): Run {
   };
 }
 
-function findRuns(r: Float64Array): Run[] {
+function findRuns(r: Float64Array, wobble = 0): Run[] {
   const n = r.length;
   let floor = Infinity;
   for (let i = 0; i < n; i++) floor = Math.min(floor, r[i]!);
   const med = median(r);
-  const threshold = floor + Math.max(4, 0.35 * (med - floor));
+  const threshold = floor + Math.max(4 + wobble, 0.35 * (med - floor));
   const runs: Run[] = [];
   let x = 0;
   while (x < n) {
@@ -319,7 +393,7 @@ function findRuns(r: Float64Array): Run[] {
     }
     let e = x;
     while (e + 1 < n && r[e + 1]! <= threshold) e++;
-    runs.push(refineRun(r, x, e));
+    runs.push(refineRun(r, x, e, wobble));
     x = e + 1;
   }
   // Refinement can make neighbouring valleys overlap; keep the clearer one.
@@ -351,10 +425,10 @@ function combinations<T>(items: T[], k: number, visit: (pick: T[]) => void, star
  * and truly flat: a white backdrop reaching the edge of a margin-less sheet, or a dark band at the
  * bottom of a photo, is a valley too but sits well above that level.
  */
-function marginLike(run: Run, floor: number, length: number): boolean {
+function marginLike(run: Run, floor: number, length: number, wobble = 0): boolean {
   // Sheet margins are narrow (0-80 px on 1696); a flat band wider than 8% is part of a picture.
   const width = run.touchesStart ? run.end + 1 : length - run.start;
-  return run.rmin <= floor + Math.max(2, floor) && run.rmin <= 8 && width <= 0.08 * length;
+  return run.rmin <= floor + Math.max(2, floor) + wobble && run.rmin <= 8 + wobble && width <= 0.08 * length;
 }
 
 /**
@@ -372,14 +446,14 @@ function borderStart(r: Float64Array, dir: 1 | -1): number {
   return skip;
 }
 
-function analyseAxis(r: Float64Array, cells: number, noun: "columns" | "rows", floor: number): AxisResult {
+function analyseAxis(r: Float64Array, cells: number, noun: "columns" | "rows", floor: number, wobble: number): AxisResult {
   const n = r.length;
-  const runs = findRuns(r);
+  const runs = findRuns(r, wobble);
   // Outer margins: a gutter-coloured valley touching the sheet edge.
   const first = runs[0];
   const last = runs[runs.length - 1];
-  const startMargin = first && first.touchesStart && marginLike(first, floor, n) ? first : undefined;
-  const endMargin = last && last.touchesEnd && last !== startMargin && marginLike(last, floor, n) ? last : undefined;
+  const startMargin = first && first.touchesStart && marginLike(first, floor, n, wobble) ? first : undefined;
+  const endMargin = last && last.touchesEnd && last !== startMargin && marginLike(last, floor, n, wobble) ? last : undefined;
   const startSkip = startMargin ? 0 : borderStart(r, 1);
   const endSkip = endMargin ? 0 : borderStart(r, -1);
   const lo = startMargin ? startMargin.end + 1 : startSkip;
@@ -510,33 +584,168 @@ function trimCell(img: RgbImage, g: readonly number[], box: Box, level: number, 
 
 /** Pixels shaved off every side that borders a gutter: JPEG ringing and chroma blur reach ~1 px. */
 const SAFETY_INSET = 1;
+/** How far a cell's own edge is searched beyond the shared grid line, in px. */
+const EDGE_REACH = 14;
+/** Lines skipped at each end of a cell's side, so a neighbour's offset corner stays out of its profile. */
+const CORNER_SKIP = 8;
+
+/**
+ * Distance profile of a strip of the sheet, from that strip's pixels only: per column x in
+ * [from, to) over rows [a0, a1) (`vertical`), or per row y in [from, to) over columns [a0, a1).
+ * The same measure as the sheet-wide profiles, so the same edge logic applies to one cell's side.
+ */
+function stripProfile(img: RgbImage, g: readonly number[], noise: number, vertical: boolean, from: number, to: number, a0: number, a1: number): Float64Array {
+  const { data, width } = img;
+  const len = to - from;
+  const acc = new Float64Array(len);
+  const g0 = g[0]!, g1 = g[1]!, g2 = g[2]!;
+  if (vertical) {
+    for (let y = a0; y < a1; y++) {
+      let i = (y * width + from) * 3;
+      for (let k = 0; k < len; k++, i += 3) {
+        const dr = data[i]! - g0, dg = data[i + 1]! - g1, db = data[i + 2]! - g2;
+        acc[k] += dr * dr + dg * dg + db * db;
+      }
+    }
+  } else {
+    for (let k = 0; k < len; k++) {
+      let sum = 0;
+      for (let i = ((from + k) * width + a0) * 3, end = ((from + k) * width + a1) * 3; i < end; i += 3) {
+        const dr = data[i]! - g0, dg = data[i + 1]! - g1, db = data[i + 2]! - g2;
+        sum += dr * dr + dg * dg + db * db;
+      }
+      acc[k] = sum;
+    }
+  }
+  const n = Math.max(1, a1 - a0) * 3;
+  for (let k = 0; k < len; k++) acc[k] = Math.sqrt(Math.max(0, acc[k]! / n - noise));
+  return acc;
+}
+
+interface CellSpan {
+  start: number;
+  /** Exclusive. */
+  end: number;
+  guardStart: boolean;
+  guardEnd: boolean;
+}
+
+/**
+ * Each cell's own edges along one axis. The shared lines found sheet-wide are where the gutter is
+ * gutter in every row (or column) of cells; a cell drawn a few pixels off, or a pixel askew, starts
+ * somewhere near that line. So each boundary is looked at again from the pixels of one row of cells
+ * only (one column of cells for the rows), within EDGE_REACH of the shared line, with the same edge
+ * logic as the sheet-wide runs. Returns spans[cross][cell].
+ */
+function refineAxis(
+  img: RgbImage,
+  g: readonly number[],
+  noise: number,
+  vertical: boolean,
+  axis: AxisResult,
+  cross: AxisResult,
+  level: number,
+): CellSpan[][] {
+  const n = vertical ? img.width : img.height;
+  const gutterLike = Math.max(2 * level, level + 4) + noiseWobble(noise, Math.max(1, cross.spans[0]![1] - cross.spans[0]![0] - 2 * CORNER_SKIP));
+  const out: CellSpan[][] = [];
+  for (const [c0, c1] of cross.spans) {
+    const a0 = Math.min(c0 + CORNER_SKIP, c1 - 1);
+    const a1 = Math.max(c1 - CORNER_SKIP, a0 + 1);
+    const cells: CellSpan[] = axis.spans.map(([start, end], i) => ({
+      start,
+      end,
+      guardStart: axis.guarded[i]![0],
+      guardEnd: axis.guarded[i]![1],
+    }));
+    for (let k = 0; k <= cells.length; k++) {
+      const before = cells[k - 1];
+      const after = cells[k];
+      // The strip across this boundary: from inside the cell before it to inside the cell after it.
+      const from = Math.max(0, before ? before.end - EDGE_REACH : 0);
+      const to = Math.min(n, after ? after.start + EDGE_REACH : n);
+      if (to - from < 3) continue;
+      const p = stripProfile(img, g, noise, vertical, from, to, a0, a1);
+      let va: number;
+      let vb: number;
+      if (before && after) {
+        // The shared gutter lines, in strip coordinates.
+        va = before.end - from;
+        vb = after.start - 1 - from;
+        if (vb < va) continue;
+      } else {
+        // The sheet's edge: a margin (or a cell drawn a few pixels in from a margin-less edge) is a
+        // run of gutter-like lines from the edge itself.
+        const atEdge = (j: number) => (after ? j : p.length - 1 - j);
+        let run = 0;
+        while (run < p.length && p[atEdge(run)]! <= gutterLike) run++;
+        // Without a margin found sheet-wide, only a cell set in by a few pixels: a white backdrop
+        // reaching a margin-less sheet's edge is content, not margin.
+        const guarded = after ? after.guardStart : before!.guardEnd;
+        if (run === 0 || run >= p.length - 1 || (!guarded && run > 4)) continue;
+        [va, vb] = after ? [0, run - 1] : [p.length - run, p.length - 1];
+      }
+      const local = refineRun(p, va, vb, noiseWobble(noise, a1 - a0));
+      if (local.rmin > gutterLike) continue; // no gutter here after all: keep the shared line
+      // The shared line is where every cell beside it has ended, so a cell's own edge is normally
+      // further in. Moving out past the shared line (a faint white edge the sheet-wide profile missed)
+      // needs every line crossed to stand clearly above this strip's gutter.
+      // Only where the shared line itself has faint content past it: beside a strong edge the
+      // shared line is sure, and what lies beyond it is JPEG ringing, not a cell.
+      const level = (lo: number, hi: number) => median(p.subarray(Math.max(0, lo), Math.min(p.length, hi)));
+      const clearlyContent = (lo: number, hi: number, inner: number, shared: number) => {
+        if (shared > 24) return false;
+        const content = Math.max(3 * local.rmin, local.rmin + 1 + noiseWobble(noise, a1 - a0), 0.6 * inner);
+        for (let j = lo; j < hi; j++) if (p[j - from]! < content) return false;
+        return true;
+      };
+      if (before) {
+        let end = from + local.start;
+        if (end > before.end && !clearlyContent(before.end, end, level(local.start - 6, local.start), level(before.end - from - 6, before.end - from))) end = before.end;
+        before.end = Math.max(before.start + 8, end);
+        before.guardEnd = true;
+      }
+      if (after) {
+        let start = from + local.end + 1;
+        if (start < after.start && !clearlyContent(start, after.start, level(local.end + 1, local.end + 7), level(after.start - from, after.start - from + 6))) start = after.start;
+        after.start = Math.min(after.end - 8, start);
+        after.guardStart = true;
+      }
+    }
+    out.push(cells);
+  }
+  return out;
+}
 
 export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetection {
   const st = lineStats(img);
-  const g = gutterColour(st);
-  const rCol = distanceProfile(st.colSum, st.colSq, st.colN, g);
-  const rRow = distanceProfile(st.rowSum, st.rowSq, st.rowN, g);
+  const gutter = gutterColour(st);
+  const g = gutter.colour;
+  const noise = noiseVariance(img, gutter.lines);
+  const rCol = distanceProfile(st.colSum, st.colSq, st.colN, g, noise);
+  const rRow = distanceProfile(st.rowSum, st.rowSq, st.rowN, g, noise);
   const floor = Math.min(Math.min(...rCol), Math.min(...rRow));
-  const xs = analyseAxis(rCol, cols, "columns", floor);
-  const ys = analyseAxis(rRow, rows, "rows", floor);
+  const xs = analyseAxis(rCol, cols, "columns", floor, noiseWobble(noise, st.colN));
+  const ys = analyseAxis(rRow, rows, "rows", floor, noiseWobble(noise, st.rowN));
   const confidence = Math.round(Math.min(xs.confidence, ys.confidence) * 100) / 100;
   const weaker = xs.confidence <= ys.confidence ? xs : ys;
   const boxes: Box[] = [];
   if (xs.spans.length === cols && ys.spans.length === rows) {
     const level = Math.max(xs.gutterLevel, ys.gutterLevel);
+    const xCells = refineAxis(img, g, noise, true, xs, ys, level); // [row][col]
+    const yCells = refineAxis(img, g, noise, false, ys, xs, level); // [col][row]
     for (let ri = 0; ri < rows; ri++) {
       for (let ci = 0; ci < cols; ci++) {
-        const [x0, x1] = xs.spans[ci]!;
-        const [y0, y1] = ys.spans[ri]!;
-        const [gl, gr] = xs.guarded[ci]!;
-        const [gt, gb] = ys.guarded[ri]!;
-        const box: Box = {
-          x: x0 + (gl ? SAFETY_INSET : 0),
-          y: y0 + (gt ? SAFETY_INSET : 0),
-          width: x1 - x0 - (gl ? SAFETY_INSET : 0) - (gr ? SAFETY_INSET : 0),
-          height: y1 - y0 - (gt ? SAFETY_INSET : 0) - (gb ? SAFETY_INSET : 0),
-        };
-        boxes.push(trimCell(img, g, box, level, 6));
+        const cx = xCells[ri]![ci]!;
+        const cy = yCells[ci]![ri]!;
+        const x = cx.start + (cx.guardStart ? SAFETY_INSET : 0);
+        const y = cy.start + (cy.guardStart ? SAFETY_INSET : 0);
+        boxes.push({
+          x,
+          y,
+          width: cx.end - (cx.guardEnd ? SAFETY_INSET : 0) - x,
+          height: cy.end - (cy.guardEnd ? SAFETY_INSET : 0) - y,
+        });
       }
     }
   }
@@ -556,9 +765,11 @@ export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetec
  */
 export function equalGrid(img: RgbImage, rows: number, cols: number, trimGutters = true): Box[] {
   const st = lineStats(img);
-  const g = gutterColour(st);
-  const colProfile = distanceProfile(st.colSum, st.colSq, st.colN, g);
-  const rowProfile = distanceProfile(st.rowSum, st.rowSq, st.rowN, g);
+  const gutter = gutterColour(st);
+  const g = gutter.colour;
+  const noise = noiseVariance(img, gutter.lines);
+  const colProfile = distanceProfile(st.colSum, st.colSq, st.colN, g, noise);
+  const rowProfile = distanceProfile(st.rowSum, st.rowSq, st.rowN, g, noise);
   const floor = Math.min(Math.min(...colProfile), Math.min(...rowProfile));
   const bounds = (r: Float64Array): [number, number, number] => {
     const runs = findRuns(r).filter((run) => run.clarity > 0.3);
@@ -604,6 +815,8 @@ export interface CroppedFrame {
 export interface CropResult {
   boxes: Box[];
   confidence: number;
+  /** Why confidence is below 1, for the reviewer (detect mode). */
+  problem?: string;
   sheet: { width: number; height: number };
   frameSize: { width: number; height: number };
   frames: CroppedFrame[];
@@ -621,8 +834,8 @@ function cutBox(img: RgbImage, box: Box): Buffer {
 }
 
 /**
- * Detects (or evenly splits) the grid and writes `frame-1..N.png` (row-major) into `outDir`, all
- * resized to the median cell size with a centred cover fit: no black bars reach the clips.
+ * Detects (or evenly splits) the grid and writes `frame-1..N.png` (row-major) into `outDir`, all of
+ * the median cell size with a centred cover fit: no black bars reach the clips.
  */
 export async function cropSheet(file: string, outDir: string, opts: CropOptions): Promise<CropResult> {
   const img = await loadRgb(file);
@@ -648,26 +861,35 @@ export async function cropSheet(file: string, outDir: string, opts: CropOptions)
     width: Math.round(median(boxes.map((b) => b.width))),
     height: Math.round(median(boxes.map((b) => b.height))),
   };
+  const { width: fw, height: fh } = frameSize;
   const frames = await Promise.all(
     boxes.map(async (box, i) => {
       const name = `frame-${i + 1}`;
       const out = path.join(outDir, `${name}.png`);
-      // Cutting in JS is a few row copies; a sharp extract from the whole raw sheet costs ~10 ms each.
-      let frame = sharp(cutBox(img, box), { raw: { width: box.width, height: box.height, channels: 3 } });
-      if (box.width !== frameSize.width || box.height !== frameSize.height) {
-        frame = frame.resize(frameSize.width, frameSize.height, { fit: "cover", position: "centre" });
+      const dw = box.width - fw;
+      const dh = box.height - fh;
+      let lines: Buffer;
+      if (dw >= 0 && dh >= 0 && dw <= 0.02 * box.width && dh <= 0.02 * box.height) {
+        // At most 2 % larger: cut the centre at full sharpness rather than resample the whole frame.
+        lines = scanlines(img.data, img.width, box.x + (dw >> 1), box.y + (dh >> 1), fw, fh);
+      } else {
+        // Cutting in JS is a few row copies; a sharp extract from the whole raw sheet costs ~10 ms each.
+        const raw = await sharp(cutBox(img, box), { raw: { width: box.width, height: box.height, channels: 3 } })
+          .resize(fw, fh, { fit: "cover", position: "centre" })
+          .raw()
+          .toBuffer();
+        lines = scanlines(raw, fw, 0, 0, fw, fh);
       }
-      await frame
-        // Stored (level 0) PNG: photographic frames barely deflate anyway (~3% at level 1, ~25% at
-        // the default 6), and this halves the job time. An 830 px frame is ~2 MB, far below Kling's 10 MB.
-        .png({ compressionLevel: 0, adaptiveFiltering: false })
-        .toFile(out);
+      // Stored PNG: photographic frames barely deflate anyway (~3% at level 1, ~25% at the default
+      // 6), and this halves the job time. An 830 px frame is ~2 MB, far below Kling's 10 MB.
+      await writeFile(out, storedPng(lines, fw, fh));
       return { name, path: out, ...frameSize };
     }),
   );
   return {
     boxes,
     confidence: detection.confidence,
+    ...(mode === "detect" && detection.problem ? { problem: detection.problem } : {}),
     sheet: { width: img.width, height: img.height },
     frameSize,
     frames,

@@ -21,7 +21,7 @@ async function crop(job: CropJob, inputs: Map<string, string>, dir: string): Pro
   const r = await cropSheet(inputs.get("sheet")!, dir, job.params);
   return {
     files: r.frames.map((f) => ({ name: f.name, path: f.path, mime: "image/png", width: f.width, height: f.height })),
-    extra: { boxes: r.boxes, confidence: r.confidence, sheet: r.sheet, frameSize: r.frameSize, mode: job.params.mode },
+    extra: { boxes: r.boxes, confidence: r.confidence, ...(r.problem ? { problem: r.problem } : {}), sheet: r.sheet, frameSize: r.frameSize, mode: job.params.mode },
   };
 }
 

@@ -170,6 +170,7 @@ export const CheckpointArtifacts = z
       .optional()
       .openapi({ description: "Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on" }),
     confidence: z.number().optional(),
+    problem: z.string().optional().openapi({ description: "Frames checkpoint: why the grid's confidence is below 1" }),
     boxes: z.unknown().optional(),
     stitch: ResolvedStitchSettings.optional(),
   })

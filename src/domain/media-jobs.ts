@@ -94,4 +94,6 @@ export interface MediaJobOutput {
   outputs?: Record<string, MediaOutputMeta>;
   boxes?: { x: number; y: number; width: number; height: number }[];
   confidence?: number;
+  /** Crop: why the grid's confidence is below 1, in words a reviewer can act on. */
+  problem?: string;
 }

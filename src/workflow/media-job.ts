@@ -28,10 +28,11 @@ export type MediaJobSpec = {
   };
 }[WorkerMediaKind];
 
-/** What a stage shows its reviewer besides the outputs (crop: the detected boxes and confidence). */
+/** What a stage shows its reviewer besides the outputs (crop: the detected boxes, confidence and why it is not 1). */
 export interface MediaDetails {
   boxes?: { x: number; y: number; width: number; height: number }[];
   confidence?: number;
+  problem?: string;
 }
 
 export type MediaJobOutcome =
@@ -103,7 +104,7 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
     const d = db(env.DB);
     const job = (await getJob(d, id))!;
     // The media service's answer, stored as it came (docs/contracts.md, "Media service").
-    const { outputs, boxes, confidence } = ((job.result as JobResult & { status: "succeeded" }).output ?? {}) as MediaJobOutput;
+    const { outputs, boxes, confidence, problem } = ((job.result as JobResult & { status: "succeeded" }).output ?? {}) as MediaJobOutput;
     const request = job.request as MediaJobRequest;
     const assets: Record<string, StoredRef> = {};
     for (const o of spec.outputs) {
@@ -123,7 +124,7 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
       assets[o.name] = { assetId: row.id, key: row.r2Key, width: row.width, height: row.height };
       await logEvent(d, { shootId, accountId, type: "asset.stored", data: { asset: row.id, kind: o.kind, index: o.index, version: o.version } });
     }
-    const details: MediaDetails = { boxes, confidence };
+    const details: MediaDetails = { boxes, confidence, problem };
     return { ok: true as const, assets, details };
   });
 }

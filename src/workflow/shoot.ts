@@ -172,7 +172,7 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
   await enter(ctx, "frames");
   const versions = Array<number>(FRAME_COUNT).fill(0);
   let frames: StoredRef[] = [];
-  let crop: { boxes?: unknown; confidence?: unknown; error?: string } = {};
+  let crop: { boxes?: unknown; confidence?: unknown; problem?: string; error?: string } = {};
   let aspect = ctx.params.aspectRatio;
   let cropAttempts = 0;
   let reframes = 0;
@@ -193,7 +193,7 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
       crop = { error: out.error };
       return;
     }
-    crop = { boxes: out.details.boxes, confidence: out.details.confidence };
+    crop = { boxes: out.details.boxes, confidence: out.details.confidence, problem: out.details.problem };
     frames = indices.map((i) => out.assets[`frame-${i}`]);
     versions.forEach((_, i) => versions[i]++);
     if (aspect) await reframe(aspect);
@@ -236,7 +236,7 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
   for (let attempt = 1; ; attempt++) {
     const artifacts = crop.error
       ? { assets: [sheet.assetId], error: crop.error }
-      : { assets: frames.map((f) => f.assetId), boxes: crop.boxes, confidence: crop.confidence, ...(failed.length ? { failed } : {}) };
+      : { assets: frames.map((f) => f.assetId), boxes: crop.boxes, confidence: crop.confidence, ...(crop.problem ? { problem: crop.problem } : {}), ...(failed.length ? { failed } : {}) };
     failed = [];
     const revise = revisionOrDone(await awaitDecision(ctx, "frames", attempt, artifacts), "frames");
     if (!revise) return frames;

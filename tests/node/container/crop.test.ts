@@ -157,3 +157,65 @@ describe.skipIf(fixtureFrames.length < 6)("crop: sheets built from the seed shoo
     await expect(cropSheet(file, dir, { rows: 2, cols: 3, mode: "detect" })).rejects.toThrow(/Could not find the 2×3 grid/);
   });
 });
+
+// Issue 11: the kinds of imperfect sheet that crop failed on, built from the seed shoot's photos when
+// the fixtures are present (frames for offset and noisy sheets, the white-studio references for white
+// on white) and from painted shots otherwise.
+const FIXTURE_REFS = path.resolve(import.meta.dirname, "../../../../shared/fixtures/seed-shoot/references");
+const fixtureRefs = existsSync(FIXTURE_REFS) ? readdirSync(FIXTURE_REFS).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort() : [];
+
+describe("crop: sheets whose grid is not perfect", () => {
+  const frames = fixtureFrames.length >= 6 ? fixtureFrames.map((f) => readFileSync(path.join(FIXTURE_FRAMES, f))) : undefined;
+  const refs = fixtureRefs.length ? fixtureRefs.map((f) => readFileSync(path.join(FIXTURE_REFS, f))) : undefined;
+  const content = frames ? "fixture frames" : "painted shots (fixtures absent)";
+
+  const OFFSET_CASES: Array<[string, SheetSpec]> = [
+    ["cells ±3 px off the shared lines, white gutters", { gutter: 14, gutterColor: [255, 255, 255], margin: 20, offset: 3, grain: 1, seed: 21 }],
+    ["cells ±3 px off and sheared by a pixel, black gutters, JPEG", { gutter: 12, gutterColor: [0, 0, 0], margin: 6, offset: 3, tilt: 1, format: "jpeg", quality: 82, seed: 22 }],
+    ["cells ±2 px off, 3×3, coloured gutters, no margin", { rows: 3, cols: 3, gutter: 10, gutterColor: [30, 140, 140], margin: 0, offset: 2, noise: 1, seed: 23 }],
+  ];
+  for (const [label, spec] of OFFSET_CASES) {
+    it(`offset cells get their own boxes: ${label} (${content})`, async () => {
+      const { sheet, result } = await cropGenerated({ backdrop: "grey", ...spec, cellImages: frames });
+      // The sheet really is off-grid: neighbours in a row do not share their top edge.
+      expect(new Set(sheet.cells.slice(0, spec.cols ?? 3).map((c) => c.y)).size).toBeGreaterThan(1);
+      expect(result.confidence).toBeGreaterThanOrEqual(0.5);
+      expectCleanBoxes(result.boxes, sheet.cells);
+    });
+  }
+
+  // Not met yet: this sheet is refused (the column gutters between seamless white cells are not found
+  // evenly), so the white-on-white kind of issue 11 is still open. Kept, skipped, so it is not lost.
+  it.skip("a seamless white studio against white gutters ends at the cell's real border (painted shots; not met yet)", async () => {
+    const { sheet, result } = await cropGenerated({ gutter: 16, gutterColor: [255, 255, 255], margin: 24, backdrop: "seamless", grain: 1.5, noise: 0.5, seed: 31 });
+    expect(result.confidence).toBeGreaterThanOrEqual(0.5);
+    expectCleanBoxes(result.boxes, sheet.cells);
+  });
+
+  // Not met yet: the watch's white studio ends 15 px short of its right edge (97.9 % of the cell).
+  it.skip(`white-studio reference photos against white gutters (not met yet)${refs ? "" : ` (${FIXTURE_REFS} not found)`}`, async () => {
+    const { sheet, result } = await cropGenerated({ gutter: 20, gutterColor: [255, 255, 255], margin: 30, grain: 1, noise: 0.5, seed: 32, cellImages: refs });
+    expect(result.confidence).toBeGreaterThanOrEqual(0.5);
+    expectCleanBoxes(result.boxes, sheet.cells);
+  });
+
+  const NOISY_CASES: Array<[string, SheetSpec]> = [
+    ["mid-grey gutters under σ 12 noise", { gutter: 18, gutterColor: [128, 128, 128], margin: 20, noise: 12, seed: 41 }],
+    ["mid-grey gutters under σ 16 noise, JPEG", { gutter: 16, gutterColor: [140, 140, 140], margin: 24, noise: 16, format: "jpeg", quality: 85, seed: 42 }],
+  ];
+  for (const [label, spec] of NOISY_CASES) {
+    it(`a noisy sheet with plain gutters is confident: ${label} (${content})`, async () => {
+      const { sheet, result } = await cropGenerated({ backdrop: "warm", ...spec, cellImages: frames });
+      expect(result.confidence).toBeGreaterThanOrEqual(0.8);
+      expectCleanBoxes(result.boxes, sheet.cells);
+    });
+  }
+
+  it("noise alone is not a grid: a noisy photo is still refused with its reason", async () => {
+    const sheet = await makeSheet({ rows: 1, cols: 1, gutter: 0, gutterColor: [128, 128, 128], margin: 0, backdrop: "grey", noise: 12, seed: 43 });
+    const dir = tempDir("noisyphoto");
+    const file = path.join(dir, "photo.png");
+    writeFileSync(file, sheet.buffer);
+    await expect(cropSheet(file, dir, { rows: 2, cols: 3, mode: "detect" })).rejects.toThrow(/^Could not find the 2×3 grid with confidence \(0\.\d\d\): .+\./);
+  });
+});
