@@ -501,6 +501,8 @@ export interface components {
                 before: string;
             };
             confidence?: number;
+            /** @description Frames checkpoint: why the grid's confidence is below 1 */
+            problem?: string;
             boxes?: unknown;
             stitch?: components["schemas"]["ResolvedStitchSettings"];
         } & {
