@@ -101,7 +101,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
 
     await drop(page, [{ name: "notes.txt", type: "text/plain", bytes: Buffer.from("these are not pixels\n".repeat(20)) }]);
     const item = page.getByRole("listitem", { name: "notes.txt" });
-    await item.getByRole("alert").filter({ hasText: "is not a PNG, JPEG or WebP image" }).waitFor();
+    await item.getByRole("alert").filter({ hasText: "not a PNG, JPEG or WebP image" }).waitFor();
     await brief.fill("streetwear editorial, confident energy");
     await page.getByRole("button", { name: "Start shoot" }).click();
     await page.getByText("Add at least one reference photo that uploaded").waitFor();
