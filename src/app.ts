@@ -3,12 +3,14 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { assetsApi } from "./api/assets.ts";
+import { batchesApi } from "./api/batches.ts";
 import type { AppEnv } from "./api/auth.ts";
 import { internal } from "./api/internal.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { notFound, renderProblem } from "./api/problem.ts";
 import { shootsApi } from "./api/shoots.ts";
 import { uploads } from "./api/uploads.ts";
+import { webhookEndpointsApi } from "./api/webhook-endpoints.ts";
 import { webhooks } from "./api/webhooks.ts";
 
 export const app = new Hono<AppEnv>()
@@ -22,6 +24,8 @@ export const app = new Hono<AppEnv>()
   .route("/api/uploads", uploads)
   .route("/api/shoots", shootsApi)
   .route("/api/assets", assetsApi)
+  .route("/api/batches", batchesApi)
+  .route("/api/webhook-endpoints", webhookEndpointsApi)
   .route("/webhooks", webhooks)
   .route("/internal", internal)
   .all("/api/*", () => {

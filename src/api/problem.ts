@@ -3,6 +3,7 @@
  * point at it; anything unexpected becomes a 500 without internals.
  */
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
 
 export interface FieldError {
@@ -58,6 +59,13 @@ export function renderProblem(c: Context, err: unknown): Response {
       err.status,
       { "content-type": "application/problem+json" },
     );
+  }
+  // Hono's own 4xx (malformed JSON, an unsupported media type) are the client's mistakes, not 500s.
+  if (err instanceof HTTPException && err.status < 500) {
+    const status = err.status;
+    return c.json({ type: "about:blank", title: status === 415 ? "Unsupported media type" : "Bad request", status, detail: err.message || "the request could not be read" }, status, {
+      "content-type": "application/problem+json",
+    });
   }
   console.error(JSON.stringify({ msg: "unhandled error", path: new URL(c.req.url).pathname, error: String(err), stack: (err as Error)?.stack }));
   return c.json(

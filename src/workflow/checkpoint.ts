@@ -9,6 +9,7 @@ import { updateShoot } from "../db/shoots.ts";
 import type { Decision, Stage } from "../domain/shoot.ts";
 import { durationMs } from "../lib/duration.ts";
 import { DB_STEP, isTimeout, type Duration, type RunContext } from "./context.ts";
+import { notifyCheckpointPending } from "../notify/emit.ts";
 
 export type Outcome = Decision | { action: "expire" };
 
@@ -31,6 +32,7 @@ export async function awaitDecision(ctx: RunContext, stage: Stage, attempt: numb
       type: auto ? "checkpoint.resolved" : "checkpoint.pending",
       data: { stage, attempt, ...(auto ? { action: "approve", by: "review-policy" } : { expiresAt }) },
     });
+    if (!auto) await notifyCheckpointPending(env, { shootId, accountId }, { stage, attempt, expiresAt });
   });
   if (auto) return { action: "approve" };
 

@@ -15,7 +15,7 @@ export async function newAccount(name = "test studio") {
 export function call(path: string, init: RequestInit & { key?: string } = {}) {
   const headers = new Headers(init.headers);
   if (init.key) headers.set("authorization", `Bearer ${init.key}`);
-  if (init.body && typeof init.body === "string") headers.set("content-type", "application/json");
+  if (init.body && typeof init.body === "string" && !headers.has("content-type")) headers.set("content-type", "application/json");
   return exports.default.fetch(new Request(`${BASE}${path}`, { ...init, headers }));
 }
 
