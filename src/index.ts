@@ -9,6 +9,7 @@ import type { DeliveryMessage } from "./notify/events.ts";
 
 export { ShootWorkflow } from "./workflow/shoot.ts";
 export { MediaContainer } from "./media/container.ts";
+export { ProviderPool } from "./limits/provider-pool.ts";
 
 export default {
   fetch: app.fetch,

@@ -6,6 +6,7 @@ import { events } from "./schema.ts";
 export type EventType =
   | "shoot.created"
   | "stage.started"
+  | "job.queued"
   | "job.submitted"
   | "job.completed"
   | "job.failed"

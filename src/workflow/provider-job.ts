@@ -13,6 +13,7 @@ import { pollProviderJob, submitProviderJob, type ProviderRequest } from "../pro
 import { inspect, putBytes, shootKey } from "../storage/r2.ts";
 import { resolveBlobRefs } from "../storage/urls.ts";
 import { IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
+import { acquireSlot, releaseSlot } from "../limits/slots.ts";
 
 export interface ProviderJobSpec {
   /** Step name base, e.g. `hero#2` or `clip-3#1`. */
@@ -73,8 +74,22 @@ export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Pr
   });
 }
 
-/** Submits one job (once, whatever retries the step makes) and waits for its outcome. */
+/** Holds a slot in the provider's pool (src/limits) from before the submit until the outcome is known. */
 async function submitAndAwait(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string, attempt: number): Promise<JobSignal> {
+  await acquireSlot(ctx, spec.request, id, name);
+  let signal: JobSignal;
+  try {
+    signal = await submitAndAwaitJob(ctx, spec, id, name, attempt);
+  } catch (err) {
+    await releaseSlot(ctx, spec.request, id, name);
+    throw err;
+  }
+  await releaseSlot(ctx, spec.request, id, name);
+  return signal;
+}
+
+/** Submits one job (once, whatever retries the step makes) and waits for its outcome. */
+async function submitAndAwaitJob(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string, attempt: number): Promise<JobSignal> {
   const { env, step, shootId, accountId } = ctx;
   await step.do(`submit ${name}`, IO_STEP, async () => {
     const d = db(env.DB);

@@ -75,7 +75,7 @@ describe("batch intake", () => {
     expect(await shootCount(apiKey)).toBe(0);
   });
 
-  it("the same batch submitted twice yields the same batch and shoot ids, each shoot created once", async () => {
+  it("the same batch submitted twice yields the same batch and shoot ids, each shoot created once", { timeout: 30_000 }, async () => {
     const { apiKey } = await newAccount();
     const refs = await uploadRefs(apiKey, 2);
     const body = {

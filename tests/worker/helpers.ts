@@ -36,6 +36,8 @@ export async function uploadRefs(key: string, count = 2): Promise<string[]> {
 export async function parkedWorkflows() {
   const introspector = await introspectWorkflow(env.SHOOT);
   await introspector.modifyAll(async (m) => {
+    // Parked shoots hold no provider slot, so they never make others wait.
+    await m.mockStepResult({ name: "slot hero#1#1" }, { granted: true, inFlight: 0 });
     await m.mockStepResult({ name: "submit hero#1" }, { jobId: "parked" });
   });
   return introspector;

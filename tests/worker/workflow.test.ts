@@ -106,7 +106,7 @@ describe("ShootWorkflow", () => {
     expect(shoot.checkpoints.map((c) => [c.stage, c.status])).toEqual([["plan", "auto_approved"], ...STAGES.map((st) => [st, "approved"])]);
   });
 
-  it("revise redoes only the targeted work and keeps going", async () => {
+  it("revise redoes only the targeted work and keeps going", { timeout: 20_000 }, async () => {
     const s = await startShoot({ review: ["plan", ...STAGES] });
     await using _ = s.instance;
 
