@@ -29,6 +29,8 @@ export default defineConfig(async () => {
           test: {
             name: "worker",
             include: ["tests/worker/**/*.test.ts"],
+            // The revise test walks twelve checkpoints: 5-6.3 s at load 14 on the shared 2-core machine.
+            testTimeout: 20_000,
             setupFiles: ["./tests/worker/setup.ts"],
           },
         },

@@ -3,17 +3,49 @@
  * immutable private caching (an asset version never changes). Access is by the owning account's
  * API key or by a signed URL for exactly this asset.
  */
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { accountForKey } from "../db/accounts.ts";
 import { getAssetById } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { extensionFor } from "../storage/r2.ts";
 import { verifySignedPath } from "../storage/signing.ts";
-import type { AppEnv } from "./auth.ts";
+import { router } from "./openapi.ts";
 import { notFound, Problem } from "./problem.ts";
+import * as S from "./schemas.ts";
 
-export const assetsApi = new Hono<AppEnv>().get("/:id/content", async (c) => {
-  const id = c.req.param("id");
+const bytes = (description: string) => ({
+  description,
+  content: { "application/octet-stream": { schema: { type: "string" as const, contentMediaType: "application/octet-stream" } } },
+});
+
+const contentRoute = createRoute({
+  method: "get",
+  path: "/{id}/content",
+  operationId: "getAssetContent",
+  summary: "Asset bytes",
+  description:
+    "The stored bytes with their own content type (image/png, image/jpeg, image/webp, video/mp4). Range requests, ETag and If-None-Match. Authorised by the owning account's bearer key, or by the signed `exp` and `sig` of an asset URL from a response.",
+  tags: ["assets"],
+  // Either the bearer key or a signed URL (exp + sig), which needs no header.
+  security: [...S.bearer, {}],
+  request: {
+    params: z.object({ id: z.string().min(1).max(64).openapi({ description: "Asset id" }) }),
+    query: z.object({
+      exp: z.string().optional().openapi({ description: "Signed URL expiry (Unix seconds)" }),
+      sig: z.string().optional().openapi({ description: "Signed URL signature" }),
+    }),
+  },
+  responses: {
+    200: bytes("The whole asset"),
+    206: bytes("The requested range"),
+    304: { description: "Not modified (If-None-Match matched the ETag)" },
+    416: { description: "Range not satisfiable; Content-Range gives the size" },
+    ...S.problems(401, 404),
+  },
+});
+
+export const assetsApi = router().openapi(contentRoute, async (c) => {
+  const { id } = c.req.valid("param");
   const d = db(c.env.DB);
   const asset = await getAssetById(d, id);
   const path = new URL(c.req.url).pathname;

@@ -3,9 +3,9 @@
  * written), status (counts per stage and state, cost, each shoot, failures) and retry. Rows are
  * written to D1 first and then queued; the submission consumer (src/batches/submissions.ts) places them.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { assetsByIds } from "../db/assets.ts";
-import { batchCost, completeBatchIfDone, getBatch, insertBatch, listBatches, rowsOfBatch, rowsWithShoots, stateCounts, type BatchRecord } from "../db/batches.ts";
+import { batchCost, completeBatchIfDone, getBatch, insertBatch, listBatches, rowsOfBatch, rowsWithShoots, stateCounts, waitingShoots, type BatchRecord } from "../db/batches.ts";
 import { db, type Db } from "../db/client.ts";
 import { STAGES } from "../domain/shoot.ts";
 import { batchSettingsFromFields, canonical, CreateBatchSchema, MAX_BATCH_ROWS, resolveRows, rowsFromCsv } from "../batches/spec.ts";
@@ -13,72 +13,76 @@ import { enqueueRows, retryRows, rowShootId } from "../batches/submissions.ts";
 import { emitBatchCompleted } from "../notify/emit.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { requireApiKey } from "./auth.ts";
-import { openApiRouter, problemResponse } from "./openapi-hono.ts";
+import * as B from "./batch-schemas.ts";
+import { router } from "./openapi.ts";
+import * as S from "./schemas.ts";
 import { badRequest, conflict, fieldErrors, notFound, Problem, type FieldError } from "./problem.ts";
 
 const MAX_CSV_BYTES = 2_000_000;
 const BatchSettingsSchema = CreateBatchSchema.omit({ shoots: true });
-const ok = (description: string) => ({ description, content: { "application/json": { schema: z.object({}).passthrough() } } });
-const security = [{ bearer: [] }];
-const IdParam = z.object({ id: z.string().min(1).max(64) });
+const tags = ["batches"];
 
 const createBatchRoute = createRoute({
   method: "post",
   path: "/",
-  summary: "Submit a batch of shoots (JSON `{ shoots, review?, presets?, idempotencyKey? }`, text/csv, or multipart field `file`)",
-  security,
+  operationId: "createBatch",
+  summary: "Submit a batch of shoots",
+  description:
+    "JSON `{ shoots, review?, presets?, idempotencyKey? }`; or a CSV body (`text/csv`, batch settings as query parameters `review`, `pose`, `background`, `style`, `idempotencyKey`); or multipart with the CSV in field `file` and the same settings as fields. CSV columns: brief, references (upload ids separated by spaces or `;`), pose, background, style, aspectRatio, review (`;`-separated, or `none`), idempotencyKey. Every row is validated before anything is created; errors name `shoots[i].field` (JSON) or `rows[i].column` (CSV). Submitting the same batch again returns it (200) with the same shoot ids.",
+  tags,
+  security: S.bearer,
   request: {
     body: {
+      // Not `required`: that would validate a CSV body against the JSON schema. The handler refuses a missing body.
       content: {
-        "application/json": { schema: CreateBatchSchema },
-        "text/csv": { schema: z.string().openapi({ description: "columns: brief, references, pose, background, style, aspectRatio, review, idempotencyKey" }) },
-        // A plain schema (not zod): the handler reads the form itself, so the file is not parsed twice.
+        "application/json": { schema: B.CreateBatch },
+        "text/csv": { schema: { type: "string", description: "CSV with a header row" } },
+        // A plain schema (not zod): the handler reads the form itself.
         "multipart/form-data": { schema: { type: "object", properties: { file: { type: "string", format: "binary" }, review: { type: "string" } }, required: ["file"] } },
       },
     },
   },
   responses: {
-    202: ok("{ id, status, total, shoots: [{ index, id, idempotencyKey }] }"),
-    200: ok("The same batch, submitted before"),
-    400: problemResponse("Per-row errors, e.g. `shoots[3].references[0]`"),
-    401: problemResponse("No or bad key"),
-    409: problemResponse("The idempotency key names a different batch"),
-    413: problemResponse("Too large"),
-    415: problemResponse("Unsupported content type"),
+    202: S.json(B.BatchAccepted, "Recorded and queued"),
+    200: S.json(B.BatchStatus, "The same batch, submitted before"),
+    ...S.problems(400, 401, 409, 415),
   },
-});
-
-const getBatchRoute = createRoute({
-  method: "get",
-  path: "/{id}",
-  summary: "Batch status: counts per stage and state, cost, each shoot, failures",
-  security,
-  request: { params: IdParam },
-  responses: { 200: ok("Batch status"), 404: problemResponse("Not found") },
 });
 
 const listBatchesRoute = createRoute({
   method: "get",
   path: "/",
-  summary: "List batches",
-  security,
-  request: { query: z.object({ cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }) },
-  responses: { 200: ok("{ batches: [...], nextCursor }") },
+  operationId: "listBatches",
+  summary: "List batches, newest first, with counts per state",
+  tags,
+  security: S.bearer,
+  request: { query: B.BatchListQuery },
+  responses: { 200: S.json(B.BatchList, "A page of batches"), ...S.problems(400, 401) },
+});
+
+const getBatchRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  operationId: "getBatch",
+  summary: "Batch status: counts per stage and state, cost, each shoot, failures with a retry",
+  tags,
+  security: S.bearer,
+  request: { params: B.BatchIdParam },
+  responses: { 200: S.json(B.BatchStatus, "The batch"), ...S.problems(401, 404) },
 });
 
 const retryRoute = createRoute({
   method: "post",
   path: "/{id}/retry",
-  summary: "Retry the batch's dead rows and failed shoots (all, or the listed shoot ids)",
-  security,
-  request: {
-    params: IdParam,
-    body: { content: { "application/json": { schema: z.object({ shoots: z.array(z.string().min(1).max(64)).min(1).max(MAX_BATCH_ROWS).optional() }).strict() } }, required: false },
-  },
-  responses: { 202: ok("{ retried: [{ index, shootId }] }"), 404: problemResponse("Not found") },
+  operationId: "retryBatch",
+  summary: "Retry dead rows (placed again, same shoot id) and failed shoots (a new shoot for the row)",
+  tags,
+  security: S.bearer,
+  request: { params: B.BatchIdParam, body: { required: false, content: { "application/json": { schema: B.BatchRetry } } } },
+  responses: { 202: S.json(B.BatchRetried, "Queued again"), ...S.problems(400, 401, 404, 415) },
 });
 
-export const batchesApi = openApiRouter();
+export const batchesApi = router();
 batchesApi.use(requireApiKey);
 
 batchesApi.openapi(createBatchRoute, async (c) => {
@@ -211,7 +215,7 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
     await emitBatchCompleted(env, d, batch.id);
     batch = { ...batch, status: "completed" };
   }
-  const [rows, costUsd] = await Promise.all([rowsWithShoots(d, batch.id), batchCost(d, batch.id)]);
+  const [rows, costUsd, waiting] = await Promise.all([rowsWithShoots(d, batch.id), batchCost(d, batch.id), waitingShoots(d, batch.id)]);
   const state = (r: (typeof rows)[number]) => (r.state === "created" ? (r.status ?? "running") : r.state);
   const byState: Record<string, number> = {};
   const byStage: Record<string, Record<string, number>> = Object.fromEntries(STAGES.map((s) => [s, {}]));
@@ -241,6 +245,7 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
       stage: r.stage ?? null,
       attempt: r.attempt,
       error: r.state === "dead" ? r.rowError : (r.shootError ?? null),
+      waiting: r.status === "running" ? (waiting.get(r.shootId) ?? null) : null,
       previousShootIds: (r.history as string[] | null) ?? [],
     })),
     failures,

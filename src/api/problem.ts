@@ -39,6 +39,16 @@ export function fieldErrors(error: z.ZodError, prefix = ""): FieldError[] {
   });
 }
 
+/**
+ * The routers' validation hook: a request that fails its route's schema is a 400 naming each field.
+ * A path parameter that names nothing (an unknown stage) is a 404, as an unknown path is.
+ */
+export function validationProblem(result: { target: string; success: boolean; error?: z.ZodError }, c: Context): void {
+  if (result.success || !result.error) return;
+  if (result.target === "param") throw notFound(`${new URL(c.req.url).pathname}`);
+  throw badRequest(fieldErrors(result.error));
+}
+
 /** Reads and validates a JSON body; a body that is not JSON is a 400 too. */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   let raw: unknown;
@@ -60,12 +70,11 @@ export function renderProblem(c: Context, err: unknown): Response {
       { "content-type": "application/problem+json" },
     );
   }
-  // Hono's own 4xx (malformed JSON, an unsupported media type) are the client's mistakes, not 500s.
   if (err instanceof HTTPException && err.status < 500) {
-    const status = err.status;
-    return c.json({ type: "about:blank", title: status === 415 ? "Unsupported media type" : "Bad request", status, detail: err.message || "the request could not be read" }, status, {
-      "content-type": "application/problem+json",
-    });
+    // Hono's own rejections (a body that is not JSON, a wrong content type) in the same shape.
+    const status = err.status as Problem["status"];
+    const body = err.status === 400 ? badRequest([{ field: "body", message: err.message || "is not valid" }]) : new Problem(status, "Unsupported request", err.message);
+    return renderProblem(c, body);
   }
   console.error(JSON.stringify({ msg: "unhandled error", path: new URL(c.req.url).pathname, error: String(err), stack: (err as Error)?.stack }));
   return c.json(

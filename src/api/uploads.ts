@@ -2,20 +2,48 @@
  * Reference uploads. Every file is checked by its magic bytes and size before anything is stored, so
  * one bad file rejects the request and nothing is created half-way.
  */
-import { Hono } from "hono";
+import { $, createRoute } from "@hono/zod-openapi";
 import { recordAsset } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { newId } from "../lib/crypto.ts";
 import { putBytes, uploadKey } from "../storage/r2.ts";
 import { sniffImage } from "../storage/probe.ts";
 import { assetUrl } from "../storage/urls.ts";
-import { requireApiKey, type AppEnv } from "./auth.ts";
+import { requireApiKey } from "./auth.ts";
+import { router } from "./openapi.ts";
 import { badRequest, Problem, type FieldError } from "./problem.ts";
+import * as S from "./schemas.ts";
 
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 export const MAX_FILES = 8;
 
-export const uploads = new Hono<AppEnv>().use(requireApiKey).post("/", async (c) => {
+const uploadRoute = createRoute({
+  method: "post",
+  path: "/",
+  operationId: "uploadReferences",
+  summary: "Upload reference images",
+  description: `PNG, JPEG or WebP, at least 64×64, at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MB each, ${MAX_FILES} per request. One bad file rejects the request and nothing is stored.`,
+  tags: ["uploads"],
+  security: S.bearer,
+  request: {
+    body: {
+      required: true,
+      // A plain schema, not zod: the handler checks each file by its bytes, naming `files[i]`.
+      content: {
+        "multipart/form-data": {
+          schema: {
+            type: "object",
+            required: ["files"],
+            properties: { files: { type: "array", items: { type: "string", contentMediaType: "application/octet-stream" }, maxItems: MAX_FILES } },
+          },
+        },
+      },
+    },
+  },
+  responses: { 201: S.json(S.UploadList, "Stored"), ...S.problems(400, 401, 415) },
+});
+
+export const uploads = $(router().use(requireApiKey)).openapi(uploadRoute, async (c) => {
   const type = c.req.header("content-type") ?? "";
   if (!type.startsWith("multipart/form-data")) {
     throw new Problem(415, "Unsupported media type", "send multipart/form-data with one or more image files in the field `files`");

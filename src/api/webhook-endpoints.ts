@@ -2,7 +2,7 @@
  * Outbound webhook endpoints of the caller's account: register (the signing secret is shown once),
  * list, read, delete, rotate the secret, and the delivery log with each attempt.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { db, schema } from "../db/client.ts";
 import { attemptsOf, deliveriesOf, endpointsOf, getEndpoint, type EndpointRow } from "../db/webhooks.ts";
@@ -10,59 +10,76 @@ import { newId } from "../lib/crypto.ts";
 import { durationMs } from "../lib/duration.ts";
 import { WEBHOOK_EVENTS } from "../notify/events.ts";
 import { newSecret, sealSecret, type StoredSecret } from "../notify/secrets.ts";
-import { DurationSchema } from "../domain/shoot.ts";
 import { requireApiKey } from "./auth.ts";
-import { openApiRouter, problemResponse } from "./openapi-hono.ts";
+import * as B from "./batch-schemas.ts";
+import { router } from "./openapi.ts";
+import * as S from "./schemas.ts";
 import { badRequest, notFound } from "./problem.ts";
 
-const security = [{ bearer: [] }];
-const ok = (description: string) => ({ description, content: { "application/json": { schema: z.object({}).passthrough() } } });
-const IdParam = z.object({ id: z.string().min(1).max(64) });
-
-export const CreateEndpointSchema = z
-  .object({
-    url: z.string().url().max(2000),
-    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(WEBHOOK_EVENTS.length).optional(),
-    description: z.string().max(200).optional(),
-  })
-  .strict();
-
-const RotateSchema = z
-  .object({
-    /** How long the current secret keeps signing next to the new one (default 24 hours; "0 seconds" ends it now). */
-    overlap: DurationSchema.or(z.literal("0 seconds")).optional(),
-  })
-  .strict();
+const tags = ["webhook-endpoints"];
 
 const create = createRoute({
   method: "post",
   path: "/",
-  summary: "Register an outbound webhook endpoint (the secret is shown once)",
-  security,
-  request: { body: { content: { "application/json": { schema: CreateEndpointSchema } }, required: true } },
-  responses: { 201: ok("{ id, url, events, secret, createdAt }"), 400: problemResponse("Invalid field") },
+  operationId: "createWebhookEndpoint",
+  summary: "Register an outbound webhook endpoint (its signing secret is shown once)",
+  description: "Events: `checkpoint.pending`, `shoot.completed`, `shoot.failed`, `batch.completed`, as `{ type, timestamp, data }`, signed in the Standard Webhooks format (`webhook-id`, `webhook-timestamp`, `webhook-signature`).",
+  tags,
+  security: S.bearer,
+  request: { body: { required: true, content: { "application/json": { schema: B.CreateWebhookEndpoint } } } },
+  responses: { 201: S.json(B.WebhookEndpointCreated, "Registered"), ...S.problems(400, 401, 415) },
 });
-const list = createRoute({ method: "get", path: "/", summary: "List webhook endpoints", security, responses: { 200: ok("{ endpoints }") } });
-const read = createRoute({ method: "get", path: "/{id}", summary: "A webhook endpoint", security, request: { params: IdParam }, responses: { 200: ok("Endpoint"), 404: problemResponse("Not found") } });
-const remove = createRoute({ method: "delete", path: "/{id}", summary: "Delete a webhook endpoint", security, request: { params: IdParam }, responses: { 204: { description: "Deleted" }, 404: problemResponse("Not found") } });
+const list = createRoute({
+  method: "get",
+  path: "/",
+  operationId: "listWebhookEndpoints",
+  summary: "List webhook endpoints",
+  tags,
+  security: S.bearer,
+  responses: { 200: S.json(B.WebhookEndpointList, "The account's endpoints"), ...S.problems(401) },
+});
+const read = createRoute({
+  method: "get",
+  path: "/{id}",
+  operationId: "getWebhookEndpoint",
+  summary: "A webhook endpoint",
+  tags,
+  security: S.bearer,
+  request: { params: B.WebhookEndpointIdParam },
+  responses: { 200: S.json(B.WebhookEndpoint, "The endpoint"), ...S.problems(401, 404) },
+});
+const remove = createRoute({
+  method: "delete",
+  path: "/{id}",
+  operationId: "deleteWebhookEndpoint",
+  summary: "Delete (disable) a webhook endpoint; its delivery log stays readable",
+  tags,
+  security: S.bearer,
+  request: { params: B.WebhookEndpointIdParam },
+  responses: { 204: { description: "Deleted" }, ...S.problems(401, 404) },
+});
 const rotate = createRoute({
   method: "post",
   path: "/{id}/rotate-secret",
-  summary: "Rotate the signing secret; the old one keeps signing alongside for the overlap",
-  security,
-  request: { params: IdParam, body: { content: { "application/json": { schema: RotateSchema } }, required: false } },
-  responses: { 200: ok("{ secret, previousExpiresAt }"), 404: problemResponse("Not found") },
+  operationId: "rotateWebhookSecret",
+  summary: "Rotate the signing secret; the old one keeps signing alongside it for the overlap",
+  tags,
+  security: S.bearer,
+  request: { params: B.WebhookEndpointIdParam, body: { required: false, content: { "application/json": { schema: B.RotateWebhookSecret } } } },
+  responses: { 200: S.json(B.WebhookSecretRotated, "The new secret, shown once"), ...S.problems(400, 401, 404, 415) },
 });
 const deliveries = createRoute({
   method: "get",
   path: "/{id}/deliveries",
+  operationId: "listWebhookDeliveries",
   summary: "The endpoint's delivery log, newest first, with every attempt",
-  security,
-  request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
-  responses: { 200: ok("{ deliveries: [{ id, eventId, type, status, attempts, lastStatus, lastError, attemptLog }] }"), 404: problemResponse("Not found") },
+  tags,
+  security: S.bearer,
+  request: { params: B.WebhookEndpointIdParam, query: B.DeliveriesQuery },
+  responses: { 200: S.json(B.WebhookDeliveryList, "Deliveries"), ...S.problems(400, 401, 404) },
 });
 
-export const webhookEndpointsApi = openApiRouter();
+export const webhookEndpointsApi = router();
 webhookEndpointsApi.use(requireApiKey);
 
 webhookEndpointsApi.openapi(create, async (c) => {

@@ -165,3 +165,19 @@ export function stateCounts(d: Db, batchIds: string[]) {
     .groupBy(batchRows.batchId, sql`2`)
     .all();
 }
+
+/** For each shoot of the batch whose latest provider-job event is `job.queued`: where it stands in the pool. */
+export async function waitingShoots(d: Db, batchId: string): Promise<Map<string, string>> {
+  const rows = await d.all<{ shoot_id: string; type: string; data: string | null }>(sql`
+    SELECT e.shoot_id, e.type, e.data FROM events e
+    JOIN (SELECT ev.shoot_id, max(ev.id) AS id FROM events ev
+          JOIN batch_rows r ON r.shoot_id = ev.shoot_id AND r.batch_id = ${batchId}
+          WHERE ev.type IN ('job.queued', 'job.submitted') GROUP BY ev.shoot_id) m ON m.id = e.id`);
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    if (r.type !== "job.queued" || !r.data) continue;
+    const data = JSON.parse(r.data) as { waiting?: string };
+    if (data.waiting) out.set(r.shoot_id, data.waiting);
+  }
+  return out;
+}

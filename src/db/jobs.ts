@@ -59,3 +59,7 @@ export async function finishJob(d: Db, id: string, result: JobResult, costUsd?: 
 export async function countDispatch(d: Db, id: string, dispatches: number): Promise<void> {
   await d.update(jobs).set({ dispatches }).where(eq(jobs.id, id));
 }
+
+export function jobsForShoot(d: Db, shootId: string) {
+  return d.select().from(jobs).where(eq(jobs.shootId, shootId)).all();
+}

@@ -93,3 +93,8 @@ export function listShoots(d: Db, accountId: string, f: ListFilter) {
     .limit(f.limit + 1)
     .all();
 }
+
+/** Only for undoing a create whose workflow could not be started. */
+export async function deleteShoot(d: Db, id: string): Promise<void> {
+  await d.delete(shoots).where(eq(shoots.id, id));
+}

@@ -1,0 +1,309 @@
+/**
+ * The API contract: every request and response shape as a zod schema, each named as an OpenAPI
+ * component. Routes validate with these, handlers are type-checked against them, and
+ * `/api/openapi.json` (and so `openapi.gen.ts`) is generated from them. A new route adds its shapes
+ * here and declares itself with `createRoute` using `json`, `problems` and `bearer` below.
+ */
+import { z } from "@hono/zod-openapi";
+import { ASPECT_RATIOS } from "../domain/aspect.ts";
+import { PlanSchema } from "../domain/plan.ts";
+import { CreateShootSchema, DecisionSchema, PresetsSchema, SHOOT_STATUSES, STAGES, StitchSchema } from "../domain/shoot.ts";
+import { EASING_NAMES } from "../domain/easing.ts";
+
+// --- helpers for route declarations ---
+
+/** Operations that need `Authorization: Bearer <api key>`. */
+export const bearer = [{ bearer: [] }];
+/** Public operations: health, the document itself, provider callbacks (verified by other means). */
+export const publicRoute: { [name: string]: string[] }[] = [];
+
+export const json = <S extends z.ZodType>(schema: S, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+// --- errors ---
+
+export const FieldError = z
+  .object({
+    field: z.string().openapi({ description: "The offending field: `brief`, `references[1]`, `stitch.fps`, `limit`, `files[0]`", example: "references[0]" }),
+    message: z.string(),
+  })
+  .openapi("FieldError");
+
+export const Problem = z
+  .object({
+    type: z.string().openapi({ example: "about:blank" }),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    detail: z.string(),
+    errors: z.array(FieldError).optional().openapi({ description: "Present on validation problems: one entry per offending field" }),
+  })
+  .openapi("Problem", { description: "RFC 9457 problem details" });
+
+const PROBLEM_TEXT = {
+  400: "Invalid request: `errors` names each offending field",
+  401: "Missing or invalid credentials",
+  403: "Not allowed",
+  404: "Not found (another account's resources are indistinguishable from missing ones)",
+  409: "Conflicts with the resource's current state; nothing changed",
+  415: "Unsupported media type",
+  416: "Range not satisfiable",
+  503: "Temporarily unavailable; nothing changed, try again",
+} as const;
+type ProblemStatus = keyof typeof PROBLEM_TEXT;
+type ProblemResponse = { description: string; content: { "application/problem+json": { schema: typeof Problem } } };
+
+/** The problem+json responses an operation can give, by status. */
+export function problems<const C extends readonly ProblemStatus[]>(...codes: C): { [K in C[number]]: ProblemResponse } {
+  return Object.fromEntries(
+    codes.map((c) => [c, { description: PROBLEM_TEXT[c], content: { "application/problem+json": { schema: Problem } } }]),
+  ) as { [K in C[number]]: ProblemResponse };
+}
+
+// --- shared enums and settings ---
+
+export const Stage = z.enum(STAGES).openapi("Stage");
+export const ShootStatus = z.enum(SHOOT_STATUSES).openapi("ShootStatus");
+export const AssetKind = z.enum(["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"]).openapi("AssetKind");
+export const EasingName = z.enum(EASING_NAMES as [string, ...string[]]).openapi("EasingName");
+export const Presets = PresetsSchema.openapi("Presets");
+export const StitchSettings = StitchSchema.openapi("StitchSettings", {
+  description: "Reel settings; omitted fields keep their current value (defaults: dramaticSwoop, 1.5 s, 60 fps, no loop, cut)",
+});
+/** The settings a shoot runs with: every field present. */
+export const ResolvedStitchSettings = z
+  .object({
+    easing: z.union([z.string(), z.object({ bezier: z.tuple([z.number(), z.number(), z.number(), z.number()]) })]),
+    clipSeconds: z.number(),
+    fps: z.number().int(),
+    loop: z.boolean(),
+    transition: z.enum(["cut", "crossfade", "fadeblack"]),
+  })
+  .openapi("ResolvedStitchSettings");
+
+// --- requests ---
+
+// The domain schemas, with their nested shapes swapped for the named components (same rules).
+export const CreateShoot = CreateShootSchema.extend({
+  presets: Presets.optional(),
+  stitch: StitchSettings.optional(),
+  review: z.array(Stage).max(STAGES.length).optional().openapi({ description: "Stages a human reviews; the others approve themselves" }),
+}).openapi("CreateShoot");
+export const Decision = DecisionSchema.extend({ presets: Presets.optional(), stitch: StitchSettings.optional() }).openapi("Decision");
+
+export const ShootIdParam = z.object({
+  id: z.string().min(1).max(64).openapi({ description: "Shoot id", example: "sh_3f9c2a" }),
+});
+export const DecisionParams = ShootIdParam.extend({
+  stage: Stage.openapi({ description: "The checkpoint's stage; it must be the pending one" }),
+});
+export const ListQuery = z.object({
+  status: ShootStatus.optional(),
+  stage: Stage.optional(),
+  cursor: z.string().max(200).optional().openapi({ description: "`nextCursor` of the previous page" }),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+export const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional().openapi({ type: "integer", description: "Replay events after this id (as Last-Event-ID)" }),
+});
+export const EventsHeaders = z.object({
+  "last-event-id": z.string().max(20).optional().openapi({ description: "Resume after this event id (sent by EventSource on reconnect)" }),
+});
+
+// --- responses ---
+
+export const Health = z
+  .object({ ok: z.boolean(), checks: z.object({ database: z.enum(["ok", "unavailable"]) }) })
+  .openapi("Health");
+
+export const Upload = z
+  .object({
+    id: z.string(),
+    url: z.url().openapi({ description: "Signed, expiring URL of the bytes" }),
+    mime: z.string(),
+    bytes: z.number().int(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+  })
+  .openapi("Upload");
+export const UploadList = z.object({ uploads: z.array(Upload) }).openapi("UploadList");
+
+export const Asset = z
+  .object({
+    id: z.string(),
+    kind: AssetKind,
+    stage: z.string().nullable(),
+    index: z.number().int().min(0),
+    version: z.number().int().min(1),
+    url: z.url().openapi({ description: "Signed, expiring URL of the bytes" }),
+    mime: z.string(),
+    bytes: z.number().int().min(0),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    duration: z.number().nullable().openapi({ description: "Seconds, for clips and reels" }),
+    sha256: z.string(),
+    provenance: z.unknown().openapi({ description: "How the asset was made: model, prompt, seed, inputs, job id, settings" }),
+    createdAt: z.string(),
+  })
+  .openapi("Asset");
+
+export const CheckpointArtifacts = z
+  .looseObject({
+    assets: z.array(z.string()).openapi({ description: "Ids of the assets to review" }),
+    error: z.string().optional().openapi({ description: "Why the stage has no result to approve" }),
+    confidence: z.number().optional(),
+    boxes: z.unknown().optional(),
+    stitch: ResolvedStitchSettings.optional(),
+  })
+  .openapi("CheckpointArtifacts");
+
+export const Checkpoint = z
+  .object({
+    stage: Stage,
+    attempt: z.number().int().min(1),
+    status: z.enum(["pending", "approved", "revised", "cancelled", "expired", "auto_approved"]),
+    decision: z.enum(["approve", "revise", "cancel"]).nullable(),
+    feedback: z.string().nullable(),
+    decidedBy: z.string().nullable(),
+    decidedAt: z.string().nullable(),
+    artifacts: CheckpointArtifacts,
+    expiresAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("Checkpoint");
+
+export const Job = z
+  .object({
+    id: z.string(),
+    type: z.enum(["provider", "media"]),
+    provider: z.string(),
+    model: z.string().nullable(),
+    stage: z.string(),
+    attempt: z.number().int(),
+    status: z.enum(["pending", "submitted", "succeeded", "failed"]),
+    dispatches: z.number().int(),
+    costUsd: z.number().nullable(),
+    error: z.string().nullable(),
+    createdAt: z.string(),
+    submittedAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+  })
+  .openapi("Job");
+
+export const CostLine = z
+  .object({ stage: z.string(), attempt: z.number().int(), usd: z.number(), jobs: z.number().int() })
+  .openapi("CostLine");
+export const Costs = z.object({ totalUsd: z.number(), byStage: z.array(CostLine) }).openapi("Costs");
+
+// --- events: the SSE stream's payloads; the timeline is the same events with their ids ---
+
+const eventOf = <T extends string, D extends z.ZodType>(name: string, type: T, data: D, description: string) =>
+  z.object({ type: z.literal(type), data, at: z.string() }).openapi(name, { description });
+
+// A plain union (each member's `type` is a literal, so exactly one matches): a `discriminator`
+// would make openapi-typescript type TimelineEvent's `type` as "TimelineEvent".
+export const ShootEvent = z
+  .union([
+    eventOf("ShootCreatedEvent", "shoot.created", z.looseObject({ brief: z.string() }), "The shoot was accepted"),
+    eventOf("StageStartedEvent", "stage.started", z.looseObject({ stage: Stage }), "A stage began work"),
+    eventOf(
+      "JobSubmittedEvent",
+      "job.submitted",
+      z.looseObject({ job: z.string(), provider: z.string(), stage: z.string() }),
+      "A provider or media job was submitted",
+    ),
+    eventOf("JobCompletedEvent", "job.completed", z.looseObject({ job: z.string(), provider: z.string() }), "A job finished with a result"),
+    eventOf("JobFailedEvent", "job.failed", z.looseObject({ job: z.string(), provider: z.string(), error: z.string() }), "A job failed"),
+    eventOf(
+      "AssetStoredEvent",
+      "asset.stored",
+      z.looseObject({ asset: z.string(), kind: AssetKind, index: z.number().int().optional(), version: z.number().int() }),
+      "A new asset version was stored",
+    ),
+    eventOf(
+      "CheckpointPendingEvent",
+      "checkpoint.pending",
+      z.looseObject({ stage: Stage, attempt: z.number().int(), expiresAt: z.string() }),
+      "A checkpoint waits for a decision",
+    ),
+    eventOf(
+      "CheckpointResolvedEvent",
+      "checkpoint.resolved",
+      z.looseObject({ stage: Stage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel", "expire"]), by: z.string() }),
+      "A checkpoint was decided, by a key, the review policy or its timeout",
+    ),
+    eventOf("ShootCompletedEvent", "shoot.completed", z.null(), "The reel was approved; the shoot is done"),
+    eventOf(
+      "ShootFailedEvent",
+      "shoot.failed",
+      z.looseObject({ error: z.string().optional(), stage: z.string().optional() }),
+      "The shoot failed",
+    ),
+    eventOf("ShootCancelledEvent", "shoot.cancelled", z.looseObject({ stage: z.string(), by: z.string().optional() }), "The shoot was cancelled"),
+    eventOf("ShootExpiredEvent", "shoot.expired", z.looseObject({ stage: z.string() }), "A checkpoint timed out under the expire policy"),
+  ])
+  .openapi("ShootEvent", {
+    description: "One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id",
+  });
+
+export const TimelineEvent = z
+  .intersection(z.object({ id: z.number().int() }), ShootEvent)
+  .openapi("TimelineEvent");
+
+// --- shoots ---
+
+export const ShootSummary = z
+  .object({
+    id: z.string(),
+    status: ShootStatus,
+    stage: Stage,
+    brief: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    completedAt: z.string().nullable(),
+  })
+  .openapi("ShootSummary");
+export const ShootList = z
+  .object({ shoots: z.array(ShootSummary), nextCursor: z.string().nullable() })
+  .openapi("ShootList");
+
+export const ShootParams = z
+  .object({
+    references: z.array(z.string()),
+    presets: Presets,
+    aspectRatio: z.enum(ASPECT_RATIOS).nullable(),
+    review: z.array(Stage),
+    checkpointTimeout: z.string(),
+    timeoutPolicy: z.enum(["expire", "approve"]),
+    stitch: ResolvedStitchSettings,
+  })
+  .openapi("ShootParams");
+
+export const Plan = PlanSchema.openapi("Plan");
+
+export const Shoot = ShootSummary.extend({
+  plan: Plan.nullable(),
+  params: ShootParams,
+  error: z.string().nullable(),
+  checkpoint: Checkpoint.nullable().openapi({ description: "The pending checkpoint, if any" }),
+  checkpoints: z.array(Checkpoint),
+  assets: z.array(Asset).openapi({ description: "References, then every version of every asset the shoot made" }),
+  jobs: z.array(Job),
+  costs: Costs,
+  timeline: z.array(TimelineEvent),
+}).openapi("Shoot");
+
+export const ShootCreated = z
+  .object({ id: z.string(), status: ShootStatus, stage: Stage })
+  .openapi("ShootCreated");
+export const DecisionAccepted = z
+  .object({ id: z.string(), stage: Stage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel"]) })
+  .openapi("DecisionAccepted");
+export const CancelAccepted = z.object({ id: z.string(), status: z.literal("cancelled") }).openapi("CancelAccepted");
+
+// --- provider callbacks ---
+
+export const WebhookAck = z
+  .object({ ok: z.literal(true), applied: z.boolean().optional(), ignored: z.string().optional() })
+  .openapi("WebhookAck", { description: "Received; `applied` says whether it finished the job (a duplicate does not)" });
