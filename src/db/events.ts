@@ -7,6 +7,7 @@ export type EventType =
   | "shoot.created"
   | "stage.started"
   | "job.queued"
+  | "job.resumed"
   | "job.submitted"
   | "job.completed"
   | "job.failed"

@@ -41,6 +41,8 @@ export async function releaseSlot(ctx: RunContext, req: ProviderRequest, leaseId
   const pool = poolFor(ctx.env, req);
   if (!pool) return;
   await ctx.step.do(`release ${name}`, DB_STEP, async () => {
+    // The first step after the job's outcome: its time against the webhook's is the resume delay (bench:batch).
+    await logEvent(db(ctx.env.DB), { shootId: ctx.shootId, accountId: ctx.accountId, type: "job.resumed", data: { job: leaseId } });
     await stub(ctx.env, pool.name).release(leaseId);
     return null;
   });
