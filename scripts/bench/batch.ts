@@ -21,8 +21,11 @@ import { ROOT, Stack } from "../stack.ts";
 
 const SHOOTS = Number(process.env.BENCH_SHOOTS ?? 100);
 const CAPS = { "fal:image": 8, "kling:video": 4 };
-const IMAGE_MS = 2000;
-const CLIP_MS = 5000;
+// The simulator holds an image until IMAGE_MS after it started; a clip for its synthesis time (FFmpeg,
+// about 4 s on this shared machine) plus CLIP_DELAY_MS, so clips take about 5 s. The bound below uses
+// the latencies the simulator actually had, whatever they were.
+const IMAGE_MS = Number(process.env.BENCH_IMAGE_MS ?? 2000);
+const CLIP_DELAY_MS = Number(process.env.BENCH_CLIP_DELAY_MS ?? 1000);
 const PORT = 19400 + Number(process.env.E2E_PORT_OFFSET ?? 0);
 
 interface SimJob { provider: string; model: string; id: string; status: string; createdAt: string; completedAt?: string; webhookAttempts: { ok: boolean; at: string }[] }
@@ -47,7 +50,7 @@ const stack = new Stack({
     MEDIA_JOB_TIMEOUT: "3 minutes",
     MEDIA_MAX_WAITS: "20",
   },
-  simEnv: { SIM_IMAGE_DELAY_MS: String(IMAGE_MS), SIM_CLIP_DELAY_MS: String(CLIP_MS), SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" },
+  simEnv: { SIM_IMAGE_DELAY_MS: String(IMAGE_MS), SIM_CLIP_DELAY_MS: String(CLIP_DELAY_MS), SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" },
   cronEveryMs: 20_000,
   log: (svc, line) => {
     if (process.env.BENCH_VERBOSE || /error|unhandled/i.test(line)) console.log(`[${svc}] ${line.slice(0, 300)}`);

@@ -38,20 +38,22 @@ export function rowsOfBatch(d: Db, batchId: string) {
   return d.select().from(batchRows).where(eq(batchRows.batchId, batchId)).orderBy(batchRows.index).all();
 }
 
-export function rowsByIndex(d: Db, batchId: string, indices: number[]) {
-  return d
-    .select()
-    .from(batchRows)
-    .where(and(eq(batchRows.batchId, batchId), inArray(batchRows.index, indices)))
-    .all();
+/** In chunks: D1 binds at most 100 parameters per statement, and a delivery holds up to 100 rows. */
+export async function rowsByIndex(d: Db, batchId: string, indices: number[]): Promise<BatchRowRecord[]> {
+  const out: BatchRowRecord[] = [];
+  for (let i = 0; i < indices.length; i += 90) {
+    out.push(...(await d.select().from(batchRows).where(and(eq(batchRows.batchId, batchId), inArray(batchRows.index, indices.slice(i, i + 90)))).all()));
+  }
+  return out;
 }
 
 export async function markRows(d: Db, batchId: string, indices: number[], patch: Partial<Pick<BatchRowRecord, "state" | "error">>) {
-  if (!indices.length) return;
-  await d
-    .update(batchRows)
-    .set({ ...patch, updatedAt: new Date().toISOString() })
-    .where(and(eq(batchRows.batchId, batchId), inArray(batchRows.index, indices)));
+  for (let i = 0; i < indices.length; i += 90) {
+    await d
+      .update(batchRows)
+      .set({ ...patch, updatedAt: new Date().toISOString() })
+      .where(and(eq(batchRows.batchId, batchId), inArray(batchRows.index, indices.slice(i, i + 90))));
+  }
 }
 
 export async function noteRowFailure(d: Db, batchId: string, index: number, error: string) {

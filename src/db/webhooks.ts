@@ -34,9 +34,13 @@ export function deliveriesOf(d: Db, endpointId: string, limit: number) {
   return d.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpointId)).orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id)).limit(limit).all();
 }
 
-export function attemptsOf(d: Db, deliveryIds: string[]) {
-  if (!deliveryIds.length) return Promise.resolve([]);
-  return d.select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, deliveryIds)).orderBy(webhookAttempts.deliveryId, webhookAttempts.attempt).all();
+/** In chunks: D1 binds at most 100 parameters per statement. */
+export async function attemptsOf(d: Db, deliveryIds: string[]) {
+  const out: (typeof webhookAttempts.$inferSelect)[] = [];
+  for (let i = 0; i < deliveryIds.length; i += 90) {
+    out.push(...(await d.select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, deliveryIds.slice(i, i + 90))).orderBy(webhookAttempts.deliveryId, webhookAttempts.attempt).all()));
+  }
+  return out;
 }
 
 /** Pending deliveries whose next attempt is long overdue: their queue message was lost. */
