@@ -3,6 +3,7 @@ import { app } from "./app.ts";
 import { handleMediaBatch } from "./media/dispatch.ts";
 import type { MediaJobMessage } from "./domain/media-jobs.ts";
 import { reconcileStalledJobs } from "./watchdog.ts";
+import { wakeStalledShoots } from "./wake.ts";
 import { handleDeadSubmissions, handleSubmissionBatch, resendStaleRows, type SubmissionMessage } from "./batches/submissions.ts";
 import { handleDeliveryBatch, resendOverdueDeliveries } from "./notify/deliver.ts";
 import type { DeliveryMessage } from "./notify/events.ts";
@@ -25,6 +26,7 @@ export default {
     ctx.waitUntil(reconcileStalledJobs(env));
     // Rows and deliveries whose queue message was lost (a restart, a failed send) are sent again.
     ctx.waitUntil(resendStaleRows(env).catch((err) => console.warn(JSON.stringify({ msg: "row resend failed", error: String(err) }))));
+    ctx.waitUntil(wakeStalledShoots(env).catch((err) => console.warn(JSON.stringify({ msg: "wake failed", error: String(err) }))));
     ctx.waitUntil(resendOverdueDeliveries(env).catch((err) => console.warn(JSON.stringify({ msg: "delivery resend failed", error: String(err) }))));
   },
 } satisfies ExportedHandler<Env>;

@@ -158,6 +158,16 @@ async function main() {
   process.exitCode = ok ? 0 : 1;
 }
 
+// Ctrl-C stops the stack too (its services run in their own process groups).
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    void stack.stop().finally(() => {
+      rmSync(stateDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
+
 main()
   .catch((err) => {
     console.error(err);

@@ -20,7 +20,7 @@ interface Batch {
 describe("a batch survives SIGKILL of the runtime while it is being placed", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;
   beforeAll(async () => {
-    env = await startTestStack("batch-durability", 19200, { SUBMISSION_RESEND_AFTER: "5 seconds" });
+    env = await startTestStack("batch-durability", 19200, { SUBMISSION_RESEND_AFTER: "5 seconds", WAKE_AFTER: "15 seconds" });
   });
   afterAll(async () => {
     await env?.cleanup();

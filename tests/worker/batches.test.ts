@@ -106,6 +106,17 @@ describe("batch intake", () => {
     expect(((await single.json()) as { id: string }).id).toBe(a.shoots[0].id);
   });
 
+  it("places a batch larger than one queue delivery (150 rows, two createBatch calls)", { timeout: 120_000 }, async () => {
+    const { apiKey } = await newAccount();
+    const refs = await uploadRefs(apiKey, 1);
+    const res = await post(apiKey, { review: ["plan"], shoots: Array.from({ length: 150 }, (_, i) => ({ brief: `catalogue look ${i + 1}`, references: refs })) });
+    expect(res.status).toBe(202);
+    const batch = (await res.json()) as { id: string; shoots: { id: string }[] };
+    const done = await placed(apiKey, batch.id, 100_000);
+    expect(done.counts.byState.dead ?? 0).toBe(0);
+    expect(done.shoots.map((s) => s.id)).toEqual(batch.shoots.map((s) => s.id));
+  });
+
   it("takes a CSV upload with per-row errors by row and column", async () => {
     const { apiKey } = await newAccount();
     const refs = await uploadRefs(apiKey, 2);
