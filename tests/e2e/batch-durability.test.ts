@@ -54,7 +54,8 @@ describe("a batch survives SIGKILL of the runtime while it is being placed", () 
     await env.stack.kill("worker", "SIGKILL");
     console.log(`SIGKILL with ${placedAtKill}/${ROWS} rows placed`);
     expect(placedAtKill).toBeLessThan(ROWS);
-    await env.stack.start(["worker"]);
+    // On a loaded machine wrangler can take longer than start()'s 120 s to come back: keep waiting.
+    await env.stack.start(["worker"]).catch(() => env.stack.waitHealthy("worker", 600_000));
 
     // The same batch submitted again after the restart is the same batch.
     const again = await api<Batch>("POST", "/api/batches", body);
