@@ -86,6 +86,7 @@ export function createApp(ctx: SimContext, state: SimState): Hono {
     }
   });
   app.get("/__sim/jobs", (c) => c.json({ jobs: ctx.jobs.list().map(publicJob) }));
+  app.get("/__sim/concurrency", (c) => c.json(ctx.jobs.concurrency()));
   app.get("/__sim/jobs/:id", (c) => {
     const job = ctx.jobs.get(c.req.param("id"));
     return job ? c.json({ ...publicJob(job), output: job.output ?? null }) : c.json({ error: "not found" }, 404);

@@ -238,6 +238,13 @@ export const ShootEvent = z
       z.looseObject({ job: z.string(), provider: z.string(), stage: z.string() }),
       "A provider or media job was submitted",
     ),
+    eventOf(
+      "JobQueuedEvent",
+      "job.queued",
+      z.looseObject({ job: z.string(), pool: z.string(), ahead: z.number().int(), waiting: z.string() }),
+      "A provider job waits for a slot in its provider's pool (`waiting`: \"queued at Kling, 12 ahead\")",
+    ),
+    eventOf("JobResumedEvent", "job.resumed", z.looseObject({ job: z.string() }), "The workflow took up a provider job's outcome and released its slot"),
     eventOf("JobCompletedEvent", "job.completed", z.looseObject({ job: z.string(), provider: z.string() }), "A job finished with a result"),
     eventOf("JobFailedEvent", "job.failed", z.looseObject({ job: z.string(), provider: z.string(), error: z.string() }), "A job failed"),
     eventOf(
@@ -276,6 +283,12 @@ export const ShootEvent = z
       "shoot.failed",
       z.looseObject({ error: z.string().optional(), stage: z.string().optional() }),
       "The shoot failed",
+    ),
+    eventOf(
+      "ShootWokenEvent",
+      "shoot.woken",
+      z.looseObject({ stage: z.string(), idleSeconds: z.number() }),
+      "The watchdog woke a stranded shoot (running, nothing pending, idle past STRANDED_AFTER)",
     ),
     eventOf("ShootCancelledEvent", "shoot.cancelled", z.looseObject({ stage: z.string(), by: z.string().optional() }), "The shoot was cancelled"),
     eventOf("ShootExpiredEvent", "shoot.expired", z.looseObject({ stage: z.string() }), "A checkpoint timed out under the expire policy"),

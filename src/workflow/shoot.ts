@@ -26,6 +26,7 @@ import { runMediaJob } from "./media-job.ts";
 import { makePlan } from "./plan.ts";
 import { ensureBudget } from "./budget.ts";
 import { runProviderJob, type ProviderOutcome, type StoredRef } from "./provider-job.ts";
+import { notifyShootFinished } from "../notify/emit.ts";
 
 export interface ShootInput {
   shootId: string;
@@ -62,6 +63,7 @@ export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
         const d = db(this.env.DB);
         await finishShoot(d, shootId, "completed");
         await logEvent(d, { shootId, accountId, type: "shoot.completed" });
+        await notifyShootFinished(this.env, { shootId, accountId }, { status: "completed" });
       });
       return { status: "completed" };
     } catch (err) {
@@ -70,6 +72,7 @@ export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
           const d = db(this.env.DB);
           await finishShoot(d, shootId, err.status);
           await logEvent(d, { shootId, accountId, type: `shoot.${err.status}`, data: { stage: err.stage } });
+          await notifyShootFinished(this.env, { shootId, accountId }, { status: err.status, stage: err.stage });
         });
         return { status: err.status };
       }
@@ -78,6 +81,7 @@ export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
         const d = db(this.env.DB);
         await finishShoot(d, shootId, "failed", message);
         await logEvent(d, { shootId, accountId, type: "shoot.failed", data: { error: message } });
+        await notifyShootFinished(this.env, { shootId, accountId }, { status: "failed", error: message });
       });
       throw err;
     }
