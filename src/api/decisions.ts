@@ -1,7 +1,7 @@
 /**
  * Applying a decision to a pending checkpoint: resolve the row atomically, then send the workflow its
- * event, undoing the row when the event cannot be delivered. Used by review links; the keyed decision
- * route in shoots.ts does the same steps inline.
+ * event, undoing the row when the event cannot be delivered. Used by the keyed decision route and by
+ * review links.
  */
 import { reopenCheckpoint, resolveCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
 import type { Db } from "../db/client.ts";

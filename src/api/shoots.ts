@@ -5,7 +5,7 @@
 import { $, createRoute, type z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { assetsByIds, assetsForShoot, type AssetRow } from "../db/assets.ts";
-import { checkpointsForShoot, pendingCheckpoint, reopenCheckpoint, resolveCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
+import { checkpointsForShoot, pendingCheckpoint, resolveCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
 import { db, type Db } from "../db/client.ts";
 import { eventsSince, logEvent } from "../db/events.ts";
 import { jobsForShoot } from "../db/jobs.ts";
@@ -17,6 +17,7 @@ import { estimateRemainingUsd } from "../lib/prices.ts";
 import { assetUrl } from "../storage/urls.ts";
 import { decisionEventType } from "../workflow/checkpoint.ts";
 import { requireApiKey } from "./auth.ts";
+import { applyDecision } from "./decisions.ts";
 import { router } from "./openapi.ts";
 import { badRequest, conflict, notFound, Problem } from "./problem.ts";
 import * as S from "./schemas.ts";
@@ -192,24 +193,7 @@ export const shootsApi = $(router().use(requireApiKey))
       if (pending.stage !== stage) throw conflict(`the pending checkpoint is ${pending.stage}, not ${stage}`);
       checkTargets(stage, decision, pending);
 
-      const status = ({ approve: "approved", revise: "revised", cancel: "cancelled" } as const)[decision.action];
-      if (!(await resolveCheckpoint(d, pending.id, status, decision, c.get("actor")))) {
-        throw conflict(`the ${stage} checkpoint was already decided`);
-      }
-      try {
-        const instance = await c.env.SHOOT.get(shoot.id);
-        await instance.sendEvent({ type: decisionEventType(stage, pending.attempt), payload: decision });
-      } catch (err) {
-        await reopenCheckpoint(d, pending.id);
-        console.error(JSON.stringify({ msg: "decision not delivered", shoot: shoot.id, error: String(err) }));
-        throw new Problem(503, "Unavailable", "the decision could not be delivered to the shoot; nothing changed, try again");
-      }
-      await logEvent(d, {
-        shootId: shoot.id,
-        accountId: shoot.accountId,
-        type: "checkpoint.resolved",
-        data: { stage, attempt: pending.attempt, action: decision.action, by: c.get("actor") },
-      });
+      await applyDecision(c.env, d, shoot, pending, decision, c.get("actor"));
       return c.json({ id: shoot.id, stage, attempt: pending.attempt, action: decision.action }, 202);
     },
   )
