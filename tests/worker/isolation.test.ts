@@ -1,7 +1,7 @@
 /**
  * Must-show 1: account B's key against every route that reads or changes account A's shoot,
- * assets, uploads, checkpoint or media gets a 404 (never 403: B learns nothing), and nothing
- * changes. Batches, review links and the archive are not on this branch yet; add their routes here.
+ * assets, uploads, checkpoint, review links, archive or media gets a 404 (never 403: B learns
+ * nothing), and nothing changes.
  */
 import { describe, expect, it } from "vitest";
 import { accountWithParkedShoot, snapshot } from "./fixtures-account.ts";
@@ -22,6 +22,8 @@ describe("isolation matrix", () => {
       ["POST", `/api/shoots/${a.shootId}/checkpoints/hero/decision`, { action: "revise", feedback: "make it brighter" }],
       ["POST", `/api/shoots/${a.shootId}/checkpoints/hero/decision`, { action: "cancel" }],
       ["POST", `/api/shoots/${a.shootId}/cancel`],
+      ["POST", `/api/shoots/${a.shootId}/checkpoints/hero/links`, {}],
+      ["GET", `/api/shoots/${a.shootId}/archive`],
       ["GET", `/api/assets/${upload.id}/content`],
       ["GET", `/api/assets/${plan.id}/content`],
     ];
@@ -43,6 +45,8 @@ describe("isolation matrix", () => {
     // The same requests with A's key do work, so the 404s above are isolation, not broken routes.
     expect((await call(`/api/shoots/${a.shootId}`, { key: a.apiKey })).status).toBe(200);
     expect((await call(`/api/assets/${upload.id}/content`, { key: a.apiKey })).status).toBe(200);
+    expect((await call(`/api/shoots/${a.shootId}/archive`, { key: a.apiKey })).status).toBe(200);
+    expect((await call(`/api/shoots/${a.shootId}/checkpoints/hero/links`, { method: "POST", key: a.apiKey, body: "{}" })).status).toBe(201);
     expect((await call(`/api/shoots/${a.shootId}/checkpoints/hero/decision`, { method: "POST", key: a.apiKey, body: JSON.stringify({ action: "cancel" }) })).status).toBe(202);
   });
 });
