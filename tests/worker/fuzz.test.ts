@@ -102,6 +102,11 @@ describe("fuzzing the JSON routes", () => {
       fc.tuple(fc.dictionary(fc.constantFrom("status", "stage", "cursor", "limit", "x"), junk), headers).map(([q, h]) => ({ method: "GET", path: `/api/shoots?${new URLSearchParams(q)}`, headers: h })),
       fc.tuple(junk, fc.dictionary(fc.constantFrom("exp", "sig"), junk), headers).map(([i, q, h]) => ({ method: "GET", path: `/api/assets/${seg(i)}/content?${new URLSearchParams(q)}`, headers: h })),
       fc.tuple(body(fc.anything()), headers).map(([b, h]) => ({ method: "POST", path: "/api/uploads", body: b, headers: h })),
+      fc.tuple(id, stage, body(fc.record({ expiresIn: value }, { requiredKeys: [] })), headers).map(([i, s, b, h]) => ({ method: "POST", path: `/api/shoots/${seg(i)}/checkpoints/${seg(s)}/links`, body: b, headers: h })),
+      fc.tuple(junk, headers).map(([t, h]) => ({ method: "GET", path: `/api/review/${seg(t)}`, headers: h })),
+      fc.tuple(junk, body(decisionish), headers).map(([t, b, h]) => ({ method: "POST", path: `/api/review/${seg(t)}`, body: b, headers: h })),
+      fc.tuple(id, headers).map(([i, h]) => ({ method: "GET", path: `/api/shoots/${seg(i)}/archive`, headers: h })),
+      fc.tuple(headers).map(([h]) => ({ method: "GET", path: "/api/presets", headers: h })),
       fc.tuple(body(fc.record({ request_id: junk, status: junk, payload: fc.anything() }, { requiredKeys: [] })), headers).map(([b, h]) => ({ method: "POST", path: "/webhooks/fal", body: b, headers: h })),
       fc.tuple(junk, fc.dictionary(fc.constantFrom("token"), junk), body(fc.record({ task_status: junk }, { requiredKeys: [] })), headers).map(([i, q, b, h]) => ({
         method: "POST",
