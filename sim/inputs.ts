@@ -65,7 +65,13 @@ export async function fetchBytes(url: string, field: string, signal?: AbortSigna
       `Failed to download the file. Please check if the URL is accessible. (HTTP ${res.status})`,
     );
   }
-  const buf = Buffer.from(await res.arrayBuffer());
+  let buf: Buffer;
+  try {
+    buf = Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    // The connection dropped mid-body (the server went away): to FAL that is a failed download too.
+    throw new InputError("file_download_error", field, url, `Failed to download the file. Please check if the URL is accessible. (${(err as Error).message})`);
+  }
   if (buf.byteLength > MAX_BYTES) throw new InputError("file_download_error", field, url, "File is too large.");
   return buf;
 }

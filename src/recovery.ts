@@ -71,7 +71,7 @@ export async function wakeStrandedShoots(env: Env, now = Date.now()): Promise<Re
       // The row missed the instance's last step: bring it in line with what the engine says.
       const final = ended[status.status as keyof typeof ended];
       if (await finishShoot(d, s.id, final, status.error?.message)) {
-        await logEvent(d, { shootId: s.id, accountId: s.accountId, type: `shoot.${final}`, data: { by: "recovery", instance: status.status } });
+        await logEvent(d, { shootId: s.id, accountId: s.accountId, type: `shoot.${final}`, data: { stage: s.stage, by: "recovery", instance: status.status } });
       }
       report.finished.push({ shoot: s.id, status: final });
       console.log(JSON.stringify({ msg: "recovery: finished a shoot whose instance had ended", shoot: s.id, instance: status.status, status: final }));

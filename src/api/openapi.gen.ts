@@ -569,7 +569,7 @@ export interface components {
             id: number;
         } & components["schemas"]["ShootEvent"];
         /** @description One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id */
-        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"];
+        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"] | components["schemas"]["ShootWokenEvent"];
         /** @description The shoot was accepted */
         ShootCreatedEvent: {
             /** @enum {string} */
@@ -700,7 +700,11 @@ export interface components {
         ShootCompletedEvent: {
             /** @enum {string} */
             type: "shoot.completed";
-            data: null;
+            data: ({
+                by?: string;
+            } & {
+                [key: string]: unknown;
+            }) | null;
             at: string;
         };
         /** @description The shoot failed */
@@ -733,6 +737,19 @@ export interface components {
             type: "shoot.expired";
             data: {
                 stage: string;
+            } & {
+                [key: string]: unknown;
+            };
+            at: string;
+        };
+        /** @description The watchdog found the shoot stranded (running, nothing pending, idle past STRANDED_AFTER) and woke its workflow */
+        ShootWokenEvent: {
+            /** @enum {string} */
+            type: "shoot.woken";
+            data: {
+                stage: string;
+                idleSeconds: number;
+                instance: string;
             } & {
                 [key: string]: unknown;
             };

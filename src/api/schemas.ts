@@ -271,7 +271,13 @@ export const ShootEvent = z
       z.looseObject({ stage: CheckpointStage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel", "expire"]), by: z.string() }),
       "A checkpoint was decided, by a key, the review policy or its timeout",
     ),
-    eventOf("ShootCompletedEvent", "shoot.completed", z.null(), "The reel was approved; the shoot is done"),
+    eventOf(
+      "ShootCompletedEvent",
+      "shoot.completed",
+      // null from the workflow; the watchdog says `by: "recovery"` when it finished a row whose instance had ended.
+      z.looseObject({ by: z.string().optional() }).nullable(),
+      "The reel was approved; the shoot is done",
+    ),
     eventOf(
       "ShootFailedEvent",
       "shoot.failed",
@@ -280,6 +286,12 @@ export const ShootEvent = z
     ),
     eventOf("ShootCancelledEvent", "shoot.cancelled", z.looseObject({ stage: z.string(), by: z.string().optional() }), "The shoot was cancelled"),
     eventOf("ShootExpiredEvent", "shoot.expired", z.looseObject({ stage: z.string() }), "A checkpoint timed out under the expire policy"),
+    eventOf(
+      "ShootWokenEvent",
+      "shoot.woken",
+      z.looseObject({ stage: z.string(), idleSeconds: z.number().int(), instance: z.string() }),
+      "The watchdog found the shoot stranded (running, nothing pending, idle past STRANDED_AFTER) and woke its workflow",
+    ),
   ])
   .openapi("ShootEvent", {
     description: "One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id",

@@ -35,3 +35,13 @@ const REFUSAL = /content[ _-]?(policy|checker|moderation|security)|moderat|risk 
 export function looksLikeRefusal(message: string): boolean {
   return REFUSAL.test(message);
 }
+
+/**
+ * FAL could not download an input (`file_download_error`). Every input we send is our own signed
+ * URL, so this means our side was unreachable for a moment (a runtime restart, a deploy): a new
+ * try, with freshly signed URLs, is worth it, unlike a validation or content-policy refusal.
+ */
+export function inputUnreachable(detailOrText: unknown): boolean {
+  if (Array.isArray(detailOrText)) return detailOrText.some((d) => (d as { type?: unknown } | null)?.type === "file_download_error");
+  return typeof detailOrText === "string" && detailOrText.includes("file_download_error");
+}

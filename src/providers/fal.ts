@@ -3,7 +3,7 @@
  * request middleware rewrites the client's fixed `https://queue.fal.run` base; nothing else differs.
  */
 import { ApiError, createFalClient } from "@fal-ai/client";
-import { parseRetryAfter, ProviderRefusal } from "./errors.ts";
+import { inputUnreachable, parseRetryAfter, ProviderRefusal } from "./errors.ts";
 
 const FAL_QUEUE = "https://queue.fal.run";
 
@@ -77,7 +77,7 @@ export async function pollFal(env: Pick<Env, "FAL_KEY" | "FAL_QUEUE_URL">, model
   } catch (err) {
     if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
       const error = `FAL ${err.status}: ${JSON.stringify(err.body).slice(0, 300)}`;
-      return { state: "failed", error, retryable: err.status === 408 || err.status === 429 };
+      return { state: "failed", error, retryable: err.status === 408 || err.status === 429 || inputUnreachable(error) };
     }
     throw err;
   }

@@ -4,7 +4,7 @@
  */
 import type { JobResult } from "../db/jobs.ts";
 import { purposeToken } from "../storage/signing.ts";
-import { looksLikeRefusal } from "./errors.ts";
+import { inputUnreachable, looksLikeRefusal } from "./errors.ts";
 import { falOutputUrl, pollFal, submitFal } from "./fal.ts";
 import { getKlingTask, submitKling, type KlingSubmit, type KlingTask } from "./kling.ts";
 
@@ -74,7 +74,9 @@ export function falResult(status: "OK" | "ERROR" | string, payload: unknown, err
     const message = falError(error, payload);
     // FAL answers a validation or content-policy refusal with a 4xx code; a retry would repeat it.
     const code = Number(/Invalid status code: (\d+)/.exec(error ?? "")?.[1] ?? 0);
-    const refused = looksLikeRefusal(message) || (code >= 400 && code < 500 && code !== 408 && code !== 429);
+    const refused =
+      looksLikeRefusal(message) ||
+      (code >= 400 && code < 500 && code !== 408 && code !== 429 && !inputUnreachable((payload as { detail?: unknown } | null)?.detail));
     return { status: "failed", error: message, retryable: !refused };
   }
   const url = falOutputUrl(payload);

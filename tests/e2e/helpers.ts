@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { runTool } from "../../container/ffmpeg.ts";
 import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
-import { contractChecker, type OpenApiDocument } from "./contract.ts";
+import { ContractViolation, contractChecker, type OpenApiDocument } from "./contract.ts";
 
 // E2E_PORT_OFFSET lets two checkouts run their e2e suites on one machine at the same time.
 const PORT_OFFSET = Number(process.env.E2E_PORT_OFFSET ?? 0);
@@ -41,7 +41,7 @@ export async function startTestStack(
   await stack.start();
   const cleanup = async () => {
     await stack.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    if (!process.env.ATELIER_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
   };
   return { stack, logs, cleanup };
 }
@@ -87,7 +87,11 @@ export function client(stack: Stack) {
 export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 240_000, everyMs = 500): Promise<T> {
   const start = Date.now();
   for (;;) {
-    const v = await fn().catch(() => null);
+    // A response the document does not allow is a failure, not "not yet": waiting would hide it.
+    const v = await fn().catch((err: unknown) => {
+      if (err instanceof ContractViolation) throw err;
+      return null;
+    });
     if (v) return v;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));

@@ -143,30 +143,49 @@ describe("providers under failure", () => {
     expect(s.costs.totalUsd).toBe(sumOfJobs(s));
   });
 
-  // Known flake, not yet understood: on the merged main, once in three runs (the machine also running
-  // crash chaos), the shoot reached the hero checkpoint with job.recovered and one FAL request but no
-  // hero asset. Passed twice alone. One retry keeps every assertion; see the session note.
-  it("a runtime SIGKILLed between FAL accepting the hero and the request id being recorded makes no second request and no second asset", { retry: 1 }, async () => {
+  // The kill can land before FAL has downloaded the inputs (our signed URLs, served by the runtime
+  // being killed): FAL then fails the job with a 422 file_download_error. That is our outage, not a
+  // refusal, so it is tried again as a new job (a request of its own, not a second one for the job
+  // whose answer was lost). Either way: one hero asset, and one FAL request per hero job row.
+  const killBetweenSubmitAndRecord = async (simLatencyMs: number) => {
     await sim("/__sim/reset", {});
     // FAL queues the job at once but answers only 15 s later: the Worker dies in between.
-    await sim("/__sim/faults", { holdSubmitResponseMs: 15_000 });
+    await sim("/__sim/faults", { holdSubmitResponseMs: 15_000, latencyMs: { min: simLatencyMs, max: simLatencyMs } });
     const created = await api<{ id: string }>("POST", "/api/shoots", { brief: "studio editorial", references: await references(), review: ["hero"] });
     expect(created.status).toBe(201);
     const id = created.body.id;
-    const falJobs = async () => ((await sim("/__sim/jobs")) as { jobs: { provider: string; model: string }[] }).jobs.filter((j) => j.provider === "fal");
+    const falJobs = async () => ((await sim("/__sim/jobs")) as { jobs: { provider: string; model: string; status: string; error?: { detail?: { type?: string }[] } }[] }).jobs.filter((j) => j.provider === "fal");
     await until("FAL accepted the hero", async () => (await falJobs()).length >= 1, 120_000, 200);
     const before = await get(id);
     expect(before.jobs.find((j) => j.stage === "hero")?.status).toBe("submitting");
     await env.stack.kill("worker", "SIGKILL");
-    await sim("/__sim/faults", { holdSubmitResponseMs: 0 });
+    await sim("/__sim/faults", { holdSubmitResponseMs: 0, latencyMs: { min: 0, max: 0 } });
     await env.stack.start(["worker"]);
 
     // The replayed submit step finds the recorded intent and waits; the webhook names the job.
     const s = await at(id, "hero");
-    expect(await falJobs()).toHaveLength(1);
+    expect(s.checkpoint!.artifacts.error).toBeUndefined();
     expect(s.timeline.some((e) => e.type === "job.recovered")).toBe(true);
     expect(s.assets.filter((a) => a.kind === "hero").map((a) => a.version)).toEqual([1]);
-    expect(s.jobs.filter((j) => j.stage === "hero").map((j) => j.status)).toEqual(["succeeded"]);
+    const heroJobs = s.jobs.filter((j) => j.stage === "hero").sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    expect(heroJobs.some((j) => j.id.includes("-dup-"))).toBe(false);
+    expect(await falJobs()).toHaveLength(heroJobs.length);
+    expect(heroJobs.at(-1)!.status).toBe("succeeded");
+    for (const j of heroJobs.slice(0, -1)) expect(j.error).toMatch(/Failed to download the file/);
     expect((await decide(id, "hero", { action: "cancel" })).status).toBe(202);
+    return heroJobs;
+  };
+
+  it("a runtime SIGKILLed between FAL accepting the hero and the request id being recorded makes no second request and no second asset", async () => {
+    // FAL fetches the inputs at once, so the recovered job is usually the only one; should the kill
+    // beat that fetch, the helper has checked the retry is a job (and a request) of its own.
+    const heroJobs = await killBetweenSubmitAndRecord(0);
+    expect(heroJobs[0].status === "succeeded" || /Failed to download the file/.test(heroJobs[0].error ?? "")).toBe(true);
+  });
+
+  it("when FAL cannot download the inputs because the runtime is down, the hero is tried again, not refused", async () => {
+    // FAL starts on the job 1.5 s after accepting it, while the runtime is being restarted.
+    const heroJobs = await killBetweenSubmitAndRecord(1500);
+    expect(heroJobs.map((j) => j.status)).toEqual(["failed", "succeeded"]);
   });
 });
