@@ -181,8 +181,22 @@ function gutterColour(st: LineStats): GutterEstimate {
       weight += wgt;
       for (let c = 0; c < 3; c++) acc[c] += flat[j]!.mean[c]! * wgt;
     }
-    const score = n + (axes[0]! > 0 && axes[1]! > 0 ? 1e6 : 0);
+    // Counted: the lines about as flat as the flattest on the sheet. A backdrop's lines cross the
+    // gutters, so however many there are, few of them are that flat.
+    const flattest = members.filter((l) => l.std <= sMin * 2 + 0.5);
+    const both = flattest.some((l) => l.axis === 0) && flattest.some((l) => l.axis === 1);
+    const score = flattest.length + (both ? 1e6 : 0) + n * 1e-6;
     if (!best || score > best.score) best = { score, mean: [acc[0]! / weight, acc[1]! / weight, acc[2]! / weight], members };
+  }
+  // The colour itself from the cluster's flattest lines only: rows of a white backdrop a few levels
+  // off a white gutter fall within the radius and outnumber the gutter lines, but each of them also
+  // crosses gutters, so they are never as flat; averaging them in would put the "gutter" colour
+  // between the two and hide the step.
+  const core = best!.members.filter((l) => l.std <= best!.members[0]!.std * 1.5 + 0.25);
+  if (core.length >= 3) {
+    const acc = [0, 0, 0];
+    for (const l of core) for (let c = 0; c < 3; c++) acc[c] += l.mean[c]!;
+    best!.mean = [acc[0]! / core.length, acc[1]! / core.length, acc[2]! / core.length];
   }
   return {
     colour: best!.mean,
@@ -269,6 +283,11 @@ function median(values: ArrayLike<number>): number {
   return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
 }
 
+function quantile(values: number[], q: number): number {
+  const a = values.slice().sort((x, y) => x - y);
+  return a.length ? a[Math.min(a.length - 1, Math.floor(q * a.length))]! : 0;
+}
+
 function clamp01(x: number): number {
   return x < 0 ? 0 : x > 1 ? 1 : x;
 }
@@ -280,7 +299,7 @@ function clamp01(x: number): number {
  * content begins. This steps over JPEG ringing (a gentle rise up to a block wide next to strong
  * edges) yet still stops at the faint step of a white backdrop against a white gutter.
  */
-function refineRun(r: Float64Array, a: number, b: number, wobble = 0): Run {
+function refineRun(r: Float64Array, a: number, b: number, wobble = 0, coreTolerance = 1.5): Run {
   const n = r.length;
   let xm = a;
   for (let x = a; x <= b; x++) if (r[x]! < r[xm]!) xm = x;
@@ -292,7 +311,7 @@ function refineRun(r: Float64Array, a: number, b: number, wobble = 0): Run {
     while (hi < n - 1 && r[hi + 1]! <= rmin + tol) hi++;
     return [lo, hi];
   };
-  const tight = Math.max(1.5, 0.5 * rmin, 2 * wobble);
+  const tight = Math.max(coreTolerance, 0.5 * rmin, 2 * wobble);
   const [cs, ce] = coreAround(tight);
   // How flat the gutter itself is, line to line: a white backdrop against a white gutter is a step
   // of a level or two, small in colour but many times this, so steps are judged against it. (JPEG
@@ -300,6 +319,10 @@ function refineRun(r: Float64Array, a: number, b: number, wobble = 0): Run {
   let flatness = 0;
   for (let x = cs + 1; x <= ce; x++) flatness += Math.abs(r[x]! - r[x - 1]!);
   flatness = ce > cs ? flatness / (ce - cs) : 1;
+  // The same, from the gutter's steadiest part (the lower quartile of its line-to-line changes):
+  // JPEG ringing next to a strong edge, or cells a few pixels off the shared line, disturb only the
+  // lines at the gutter's sides, and should not make a faint step look weak.
+  const steadiness = ce - cs >= 4 ? quantile(Array.from({ length: ce - cs }, (_, k) => Math.abs(r[cs + k + 1]! - r[cs + k]!)), 0.25) : flatness;
   const minStep = clamp01((flatness - 0.05) / 0.4) * 1.9 + 0.6;
 
   const at = (x: number) => r[x < 0 ? 0 : x >= n ? n - 1 : x]!;
@@ -365,7 +388,7 @@ function refineRun(r: Float64Array, a: number, b: number, wobble = 0): Run {
   const depth = Number.isFinite(contrast) ? contrast / Math.max(rmin, 1) : 0;
   const uniformity = clamp01((22 - rmin) / 14 + 0.5 * clamp01((depth - 4) / 6));
   // A faint edge still counts when it stands far above the gutter's own flatness.
-  const edgeQuality = Math.max(clamp01((contrast - 1.5) / 3), clamp01((contrast / Math.max(flatness, 0.05) - 10) / 20) * clamp01(contrast - 0.8));
+  const edgeQuality = Math.max(clamp01((contrast - 1.5) / 3), clamp01((contrast / Math.max(steadiness, 0.05) - 10) / 20) * clamp01(contrast - 0.8));
   const slowPenalty = (left.slow && !touchesStart) || (right.slow && !touchesEnd) ? 0.6 : 1;
   return {
     start: left.edge,
@@ -378,7 +401,11 @@ function refineRun(r: Float64Array, a: number, b: number, wobble = 0): Run {
   };
 }
 
-function findRuns(r: Float64Array, wobble = 0): Run[] {
+/**
+ * `wideOver`: valleys wider than this many lines get a core tolerance measured from the valley's own
+ * line-to-line wobble instead of the fixed 1.5 levels (see detectGrid).
+ */
+function findRuns(r: Float64Array, wobble = 0, wideOver = Infinity): Run[] {
   const n = r.length;
   let floor = Infinity;
   for (let i = 0; i < n; i++) floor = Math.min(floor, r[i]!);
@@ -393,7 +420,13 @@ function findRuns(r: Float64Array, wobble = 0): Run[] {
     }
     let e = x;
     while (e + 1 < n && r[e + 1]! <= threshold) e++;
-    runs.push(refineRun(r, x, e, wobble));
+    let run = refineRun(r, x, e, wobble);
+    if (run.end - run.start + 1 > wideOver) {
+      const diffs: number[] = [];
+      for (let k = run.start + 1; k <= run.end; k++) diffs.push(Math.abs(r[k]! - r[k - 1]!));
+      run = refineRun(r, x, e, wobble, Math.min(1.5, Math.max(0.3, 4 * quantile(diffs, 0.25))));
+    }
+    runs.push(run);
     x = e + 1;
   }
   // Refinement can make neighbouring valleys overlap; keep the clearer one.
@@ -446,9 +479,9 @@ function borderStart(r: Float64Array, dir: 1 | -1): number {
   return skip;
 }
 
-function analyseAxis(r: Float64Array, cells: number, noun: "columns" | "rows", floor: number, wobble: number): AxisResult {
+function analyseAxis(r: Float64Array, cells: number, noun: "columns" | "rows", floor: number, wobble: number, wideOver = Infinity): AxisResult {
   const n = r.length;
-  const runs = findRuns(r, wobble);
+  const runs = findRuns(r, wobble, wideOver);
   // Outer margins: a gutter-coloured valley touching the sheet edge.
   const first = runs[0];
   const last = runs[runs.length - 1];
@@ -586,6 +619,8 @@ function trimCell(img: RgbImage, g: readonly number[], box: Box, level: number, 
 const SAFETY_INSET = 1;
 /** How far a cell's own edge is searched beyond the shared grid line, in px. */
 const EDGE_REACH = 14;
+/** How far a drawn cell's edge can sit off the shared grid line, in px (image models: up to ±3). */
+const OFFSET_REACH = 4;
 /** Lines skipped at each end of a cell's side, so a neighbour's offset corner stays out of its profile. */
 const CORNER_SKIP = 8;
 
@@ -668,6 +703,7 @@ function refineAxis(
       const p = stripProfile(img, g, noise, vertical, from, to, a0, a1);
       let va: number;
       let vb: number;
+      let faintEdge = false;
       if (before && after) {
         // The shared gutter lines, in strip coordinates.
         va = before.end - from;
@@ -682,8 +718,15 @@ function refineAxis(
         // Without a margin found sheet-wide, only a cell set in by a few pixels: a white backdrop
         // reaching a margin-less sheet's edge is content, not margin.
         const guarded = after ? after.guardStart : before!.guardEnd;
-        if (run === 0 || run >= p.length - 1 || (!guarded && run > 4)) continue;
-        [va, vb] = after ? [0, run - 1] : [p.length - run, p.length - 1];
+        if (run >= p.length - 1 && guarded) {
+          // The whole strip reads as gutter-like: a faint white backdrop against a white margin.
+          // The margin found sheet-wide is the valley, and the edge logic finds the faint step.
+          [va, vb] = after ? [0, after.start - 1 - from] : [before!.end - from, p.length - 1];
+          faintEdge = true;
+        } else {
+          if (run === 0 || run >= p.length - 1 || (!guarded && run > 4)) continue;
+          [va, vb] = after ? [0, run - 1] : [p.length - run, p.length - 1];
+        }
       }
       const local = refineRun(p, va, vb, noiseWobble(noise, a1 - a0));
       if (local.rmin > gutterLike) continue; // no gutter here after all: keep the shared line
@@ -699,13 +742,20 @@ function refineAxis(
         for (let j = lo; j < hi; j++) if (p[j - from]! < content) return false;
         return true;
       };
-      if (before) {
+      // A walk that ran off the strip found no step inside it: this cell's edge is too faint to see
+      // from its own pixels, so the shared line stands.
+      const lostStart = local.start <= 0 && from > 0;
+      const lostEnd = local.end >= p.length - 1 && to < n;
+      // At a faint edge, a step found further in than a drawn cell is ever off its line (±3 px each
+      // way) is inside the picture: a photo's own pure-white border, not the cell's edge.
+      if (faintEdge && (after ? from + local.end + 1 - after.start : before!.end - (from + local.start)) > 2 * OFFSET_REACH) continue;
+      if (before && !lostStart) {
         let end = from + local.start;
         if (end > before.end && !clearlyContent(before.end, end, level(local.start - 6, local.start), level(before.end - from - 6, before.end - from))) end = before.end;
         before.end = Math.max(before.start + 8, end);
         before.guardEnd = true;
       }
-      if (after) {
+      if (after && !lostEnd) {
         let start = from + local.end + 1;
         if (start < after.start && !clearlyContent(start, after.start, level(local.end + 1, local.end + 7), level(after.start - from, after.start - from + 6))) start = after.start;
         after.start = Math.min(after.end - 8, start);
@@ -725,8 +775,28 @@ export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetec
   const rCol = distanceProfile(st.colSum, st.colSq, st.colN, g, noise);
   const rRow = distanceProfile(st.rowSum, st.rowSq, st.rowN, g, noise);
   const floor = Math.min(Math.min(...rCol), Math.min(...rRow));
-  const xs = analyseAxis(rCol, cols, "columns", floor, noiseWobble(noise, st.colN));
-  const ys = analyseAxis(rRow, rows, "rows", floor, noiseWobble(noise, st.rowN));
+  let xs = analyseAxis(rCol, cols, "columns", floor, noiseWobble(noise, st.colN));
+  let ys = analyseAxis(rRow, rows, "rows", floor, noiseWobble(noise, st.rowN));
+  // A sheet's gutters are drawn one width. One found far wider than the narrowest has taken in the
+  // faint edge of the cells beside it (a white backdrop a level or two off a white gutter, which the
+  // fixed core tolerance does not tell apart): that axis is looked at again with each wide valley's
+  // core set from its own steadiness, and kept if that brings the gutters to one width or is no less confident.
+  const widths = (a: AxisResult) => a.spans.slice(1).map(([s0], i) => s0 - a.spans[i]![1]);
+  const all = [...widths(xs), ...widths(ys)];
+  if (all.length) {
+    const limit = 2 * Math.min(...all) + 6;
+    const retry = (a: AxisResult, redo: () => AxisResult) => {
+      if (!widths(a).some((w) => w > limit)) return a;
+      const b = redo();
+      if (b.spans.length !== a.spans.length) return a;
+      // Gutters now all about one width: the faint edges are found, and the grid is at least as
+      // plausible as before (the faint step itself may score low on its own).
+      if (!widths(b).some((w) => w > limit)) return b.confidence >= a.confidence ? b : { ...b, confidence: a.confidence, problem: a.problem };
+      return b.confidence >= a.confidence - 0.05 ? b : a;
+    };
+    xs = retry(xs, () => analyseAxis(rCol, cols, "columns", floor, noiseWobble(noise, st.colN), limit));
+    ys = retry(ys, () => analyseAxis(rRow, rows, "rows", floor, noiseWobble(noise, st.rowN), limit));
+  }
   const confidence = Math.round(Math.min(xs.confidence, ys.confidence) * 100) / 100;
   const weaker = xs.confidence <= ys.confidence ? xs : ys;
   const boxes: Box[] = [];
