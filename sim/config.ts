@@ -28,6 +28,8 @@ export interface SimConfig {
   /** Overrides the requested clip duration (tests use 1–2 s to stay fast). */
   clipSeconds?: number;
   clipDelayMs: number;
+  /** SIM_CLIP_MIN_MS: a clip is held until this long after it started. */
+  clipMinMs: number;
   imageDelayMs: number;
   quiet: boolean;
   /** Faults for the whole run (SIM_FAULTS, JSON in the shape of POST /__sim/faults). */
@@ -61,6 +63,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SimConfig {
     webhookMaxBackoffMs: num(env.SIM_WEBHOOK_MAX_BACKOFF_MS, 10_000),
     clipSeconds: clip === undefined ? undefined : num(clip, 5),
     clipDelayMs: num(env.SIM_CLIP_DELAY_MS, 0),
+    clipMinMs: num(env.SIM_CLIP_MIN_MS, 0),
     imageDelayMs: num(env.SIM_IMAGE_DELAY_MS, 300),
     quiet: env.SIM_QUIET === "1" || env.SIM_QUIET === "true",
     // A bad SIM_FAULTS stops the sim at start, naming the field, rather than running without faults.

@@ -276,6 +276,8 @@ export function falRoutes(ctx: SimContext): Hono {
       } else {
         output = await runVideo(job, signal);
         if (faults.clipDelayMs > 0) await sleep(faults.clipDelayMs, signal);
+        const hold = faults.clipMinMs - (Date.now() - job.startedAt);
+        if (hold > 0) await sleep(hold, signal);
       }
     } catch (err) {
       error =

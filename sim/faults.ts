@@ -13,6 +13,8 @@ export const RefusalSchema = z.object({ match: z.string().min(1).max(2000), time
 export const FaultsSchema = z.object({
   imageDelayMs: z.number().min(0).max(600_000),
   clipDelayMs: z.number().min(0).max(3_600_000),
+  /** A clip is held until at least this long after it started (like imageDelayMs), whatever its synthesis took. */
+  clipMinMs: z.number().min(0).max(3_600_000),
   /** Extra processing time per job, drawn uniformly from [min, max] ms. */
   latencyMs: z.object({ min: z.number().min(0).max(600_000), max: z.number().min(0).max(600_000) }),
   /** Probability that a submission is refused (FAL 503, Kling 500, Anthropic 529). */
@@ -185,10 +187,11 @@ function emptyCounts(): FaultCounts {
   return { rateLimited: 0, submitErrors: 0, lostSubmitResponses: 0, refused: 0, webhooksDropped: 0, webhooksDuplicated: 0, webhooksDelayed: 0, webhooksReordered: 0 };
 }
 
-export function defaultFaults(opts: { imageDelayMs: number; clipDelayMs: number }): Faults {
+export function defaultFaults(opts: { imageDelayMs: number; clipDelayMs: number; clipMinMs?: number }): Faults {
   return {
     imageDelayMs: opts.imageDelayMs,
     clipDelayMs: opts.clipDelayMs,
+    clipMinMs: opts.clipMinMs ?? 0,
     latencyMs: { min: 0, max: 0 },
     submitErrorRate: 0,
     rateLimitRate: 0,

@@ -204,6 +204,8 @@ export function klingRoutes(ctx: SimContext): Hono {
         signal,
       });
       if (faults.clipDelayMs > 0) await sleep(faults.clipDelayMs, signal);
+      const hold = faults.clipMinMs - (Date.now() - (job.startedAt ?? Date.now()));
+      if (hold > 0) await sleep(hold, signal);
       if (!alive()) return;
       const t = tasks.get(job);
       if (!t) return;

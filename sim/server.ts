@@ -86,6 +86,7 @@ export function createApp(ctx: SimContext, state: SimState): Hono {
     }
   });
   app.get("/__sim/jobs", (c) => c.json({ jobs: ctx.jobs.list().map(publicJob) }));
+  app.get("/__sim/concurrency", (c) => c.json(ctx.jobs.concurrency()));
   app.get("/__sim/jobs/:id", (c) => {
     const job = ctx.jobs.get(c.req.param("id"));
     return job ? c.json({ ...publicJob(job), output: job.output ?? null }) : c.json({ error: "not found" }, 404);
@@ -121,7 +122,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   const signingKey = await loadOrCreateSigningKey(config.stateDir);
   const files = new FileStore(path.join(config.stateDir, "files"));
   await files.init();
-  const faults = new FaultInjector({ ...defaultFaults({ imageDelayMs: config.imageDelayMs, clipDelayMs: config.clipDelayMs }), ...config.faults });
+  const faults = new FaultInjector({ ...defaultFaults({ imageDelayMs: config.imageDelayMs, clipDelayMs: config.clipDelayMs, clipMinMs: config.clipMinMs }), ...config.faults });
   const jobs = new JobStore();
   const webhooks = new WebhookSender({
     retrySeconds: config.webhookRetrySeconds,

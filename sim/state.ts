@@ -76,6 +76,31 @@ export class JobStore {
   clear(): void {
     this.jobs.clear();
   }
+
+  /**
+   * Jobs in flight per provider and model, now and at the peak: a job counts from its submission
+   * until its result is ready (or it failed). What a provider's own rate limiter would see.
+   */
+  concurrency(now = Date.now()): Record<string, { now: number; peak: number; jobs: number }> {
+    const out: Record<string, { now: number; peak: number; jobs: number }> = {};
+    const edges = new Map<string, [number, number][]>();
+    for (const j of this.jobs.values()) {
+      const key = `${j.provider}:${j.model}`;
+      const list = edges.get(key) ?? [];
+      // Ends sort before starts at the same instant: a slot handed straight on is not an overlap.
+      list.push([j.createdAt, 1], [j.completedAt ?? Number.POSITIVE_INFINITY, -1]);
+      edges.set(key, list);
+      out[key] ??= { now: 0, peak: 0, jobs: 0 };
+      out[key].jobs++;
+      if (j.completedAt === undefined || j.completedAt > now) out[key].now++;
+    }
+    for (const [key, list] of edges) {
+      list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      let cur = 0;
+      for (const [, d] of list) out[key].peak = Math.max(out[key].peak, (cur += d));
+    }
+    return out;
+  }
 }
 
 const iso = (ms?: number) => (ms === undefined ? null : new Date(ms).toISOString());

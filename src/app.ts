@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import { archive } from "./api/archive.ts";
 import { assetsApi } from "./api/assets.ts";
+import { batchesApi } from "./api/batches.ts";
 import { internal } from "./api/internal.ts";
 import { documentConfig, DOCUMENT_PATH, registerSecuritySchemes, router } from "./api/openapi.ts";
 import { presets } from "./api/presets.ts";
@@ -11,6 +12,7 @@ import { review, reviewLinks } from "./api/review.ts";
 import * as S from "./api/schemas.ts";
 import { shootsApi } from "./api/shoots.ts";
 import { uploads } from "./api/uploads.ts";
+import { webhookEndpointsApi } from "./api/webhook-endpoints.ts";
 import { webhooks } from "./api/webhooks.ts";
 import { corsAllowList, securityHeaders } from "./security/headers.ts";
 import { bodyLimits } from "./security/limits.ts";
@@ -54,6 +56,8 @@ app
   .route("/api/review", review)
   .route("/api/presets", presets)
   .route("/api/assets", assetsApi)
+  .route("/api/batches", batchesApi)
+  .route("/api/webhook-endpoints", webhookEndpointsApi)
   .route("/webhooks", webhooks)
   // Signed-URL blob access for the media service and providers: not part of the public API, so
   // a plain Hono router outside the document (tests/worker/contract.test.ts says why).

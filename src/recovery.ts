@@ -13,7 +13,7 @@
  */
 import { db } from "./db/client.ts";
 import { logEvent } from "./db/events.ts";
-import { finishShoot } from "./db/shoots.ts";
+import { endShoot } from "./lifecycle.ts";
 import { durationMs } from "./lib/duration.ts";
 
 /** The event type of a wake-up. No step may wait for it: it stays buffered and harmless. */
@@ -70,9 +70,7 @@ export async function wakeStrandedShoots(env: Env, now = Date.now()): Promise<Re
     if (status.status in ended) {
       // The row missed the instance's last step: bring it in line with what the engine says.
       const final = ended[status.status as keyof typeof ended];
-      if (await finishShoot(d, s.id, final, status.error?.message)) {
-        await logEvent(d, { shootId: s.id, accountId: s.accountId, type: `shoot.${final}`, data: { stage: s.stage, by: "recovery", instance: status.status } });
-      }
+      await endShoot(env, { shootId: s.id, accountId: s.accountId }, final, { error: status.error?.message, stage: s.stage, data: { by: "recovery", instance: status.status } });
       report.finished.push({ shoot: s.id, status: final });
       console.log(JSON.stringify({ msg: "recovery: finished a shoot whose instance had ended", shoot: s.id, instance: status.status, status: final }));
       continue;

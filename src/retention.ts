@@ -8,7 +8,9 @@
  * every D1 row of the shoot goes in one batch that also closes the log row. A crash in between
  * leaves the rows as the to-do list; the next run finds the same shoot again and finishes it.
  */
+import { db } from "./db/client.ts";
 import { durationMs } from "./lib/duration.ts";
+import { closeBatchesOf } from "./notify/emit.ts";
 
 export interface RetentionReport {
   shoots: { id: string; reason: string; objects: number; bytes: number }[];
@@ -55,13 +57,16 @@ export async function runRetention(env: Env, now = Date.now(), limit = 20): Prom
 
     const del = (table: string) => env.DB.prepare(`DELETE FROM ${table} WHERE shoot_id = ?1`).bind(s.id);
     const results = await env.DB.batch([
+      // Its batch row keeps the final status, so the batch's state still follows it without the shoot row.
+      env.DB.prepare("UPDATE batch_rows SET outcome = coalesce(outcome, ?2) WHERE shoot_id = ?1").bind(s.id, s.status),
       del("assets"),
       del("checkpoints"),
       del("jobs"),
       del("events"),
       env.DB.prepare("DELETE FROM shoots WHERE id = ?1").bind(s.id),
     ]);
-    const removedRows = results.reduce((n, r) => n + (r.meta?.changes ?? 0), 0);
+    const removedRows = results.slice(1).reduce((n, r) => n + (r.meta?.changes ?? 0), 0);
+    await closeBatchesOf(env, db(env.DB), s.id);
     await env.DB.prepare(
       "UPDATE retention_log SET objects = objects + ?2, bytes = bytes + ?3, rows = rows + ?4, finished_at = ?5 WHERE subject = ?1",
     )

@@ -34,6 +34,8 @@ export function documentConfig(origin: string) {
       { name: "shoots", description: "Shoots, checkpoints and live events" },
       { name: "assets", description: "Asset bytes" },
       { name: "review links", description: "Signed links that let someone without a key decide one checkpoint once" },
+      { name: "batches", description: "Many shoots at once: intake, status, retry" },
+      { name: "webhook-endpoints", description: "Outbound webhooks to your systems: endpoints, secrets, delivery log" },
       { name: "webhooks", description: "Provider callbacks, verified by signature or per-job token" },
       { name: "meta", description: "Health and this document" },
     ],

@@ -9,11 +9,12 @@ import { checkpointsForShoot, pendingCheckpoint, resolveCheckpoint, type Checkpo
 import { db, type Db } from "../db/client.ts";
 import { eventsSince, logEvent } from "../db/events.ts";
 import { jobsForShoot } from "../db/jobs.ts";
-import { deleteShoot, finishShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
+import { deleteShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
 import type { Plan } from "../domain/plan.ts";
 import { DEFAULT_REVIEW, DEFAULT_STITCH, type CheckpointStage, type Decision, type ShootParams, type Stage } from "../domain/shoot.ts";
 import { newId } from "../lib/crypto.ts";
 import { estimateRemainingUsd } from "../lib/prices.ts";
+import { endShoot } from "../lifecycle.ts";
 import { assetUrl } from "../storage/urls.ts";
 import { decisionEventType } from "../workflow/checkpoint.ts";
 import { requireApiKey } from "./auth.ts";
@@ -222,9 +223,7 @@ export const shootsApi = $(router().use(requireApiKey))
         await instance.sendEvent({ type: decisionEventType(pending.stage, pending.attempt), payload: { action: "cancel" } });
       } else {
         await instance.terminate().catch(() => undefined);
-        if (await finishShoot(d, shoot.id, "cancelled")) {
-          await logEvent(d, { shootId: shoot.id, accountId: shoot.accountId, type: "shoot.cancelled", data: { stage: shoot.stage, by: c.get("actor") } });
-        }
+        await endShoot(c.env, { shootId: shoot.id, accountId: shoot.accountId }, "cancelled", { stage: shoot.stage, data: { by: c.get("actor") } });
       }
       return c.json({ id: shoot.id, status: "cancelled" as const }, 202);
     },

@@ -6,6 +6,8 @@ import { events } from "./schema.ts";
 export type EventType =
   | "shoot.created"
   | "stage.started"
+  | "job.queued"
+  | "job.resumed"
   | "job.submitted"
   | "job.completed"
   | "job.failed"

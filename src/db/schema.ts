@@ -172,3 +172,119 @@ export const retentionLog = sqliteTable(
   },
   (t) => [index("retention_log_account").on(t.accountId, t.startedAt)],
 );
+
+/** A submitted batch; its id is derived from the idempotency key (given, or from the rows). */
+export const batches = sqliteTable(
+  "batches",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull().references(() => accounts.id),
+    idempotencyKey: text("idempotency_key").notNull(),
+    /** The batch-level review policy and presets the rows were built from (rows may override them). */
+    review: text("review", { mode: "json" }),
+    presets: text("presets", { mode: "json" }),
+    total: integer("total").notNull(),
+    status: text("status", { enum: ["open", "completed"] }).notNull().default("open"),
+    createdAt: text("created_at").notNull().default(now),
+    completedAt: text("completed_at"),
+  },
+  (t) => [index("batches_account_created").on(t.accountId, t.createdAt)],
+);
+
+/**
+ * One row per submitted shoot spec, written before anything is queued: D1 is the record of every
+ * row, the submission queue only carries `{ batchId, index }`, so a lost message loses nothing.
+ */
+export const batchRows = sqliteTable(
+  "batch_rows",
+  {
+    batchId: text("batch_id").notNull(),
+    index: integer("idx").notNull(),
+    accountId: text("account_id").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    /** Derived from the key (and the retry attempt), so placing the row twice finds the same shoot. */
+    shootId: text("shoot_id").notNull(),
+    attempt: integer("attempt").notNull().default(1),
+    brief: text("brief").notNull(),
+    params: text("params", { mode: "json" }).notNull(),
+    /** queued: not placed yet; created: its workflow instance exists; dead: the queue gave up. */
+    state: text("state", { enum: ["queued", "created", "dead"] }).notNull().default("queued"),
+    tries: integer("tries").notNull().default(0),
+    error: text("error"),
+    /**
+     * The final status of the row's current shoot, written when it ends (src/lifecycle.ts): the
+     * batch's state follows it even after retention has deleted the shoot's own row.
+     */
+    outcome: text("outcome", { enum: ["completed", "failed", "cancelled", "expired"] }),
+    /** Earlier shoot ids of this row (a retried failed shoot gets a new one). */
+    history: text("history", { mode: "json" }),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("batch_rows_pk").on(t.batchId, t.index),
+    index("batch_rows_shoot").on(t.shootId),
+    index("batch_rows_state").on(t.state, t.updatedAt),
+  ],
+);
+
+/** Outbound webhook endpoints of an account. Secrets are stored encrypted (AES-GCM under SIGNING_SECRET). */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull().references(() => accounts.id),
+    url: text("url").notNull(),
+    description: text("description"),
+    /** Event types it receives. */
+    events: text("events", { mode: "json" }).notNull(),
+    /** [{ id, enc, createdAt, expiresAt }]: the newest signs, older ones too until they expire (rotation). */
+    secrets: text("secrets", { mode: "json" }).notNull(),
+    disabledAt: text("disabled_at"),
+    disabledReason: text("disabled_reason"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("webhook_endpoints_account").on(t.accountId)],
+);
+
+/** One message to one endpoint; its id is the `webhook-id` on every attempt. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id").notNull(),
+    accountId: text("account_id").notNull(),
+    eventId: text("event_id").notNull(),
+    type: text("type").notNull(),
+    /** The exact JSON body sent (and signed) on every attempt. */
+    payload: text("payload").notNull(),
+    status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    nextAttemptAt: text("next_attempt_at"),
+    deliveredAt: text("delivered_at"),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_event").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_endpoint").on(t.endpointId, t.createdAt),
+    index("webhook_deliveries_pending").on(t.status, t.nextAttemptAt),
+  ],
+);
+
+/** Each HTTP attempt of a delivery: the delivery log an account reads. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deliveryId: text("delivery_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    /** HTTP status, or null when the endpoint did not answer. */
+    status: integer("status"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("webhook_attempts_delivery").on(t.deliveryId, t.attempt)],
+);

@@ -10,6 +10,8 @@ import { MAX_UPLOAD_BODY_BYTES } from "../api/uploads.ts";
 
 export const MAX_JSON_BODY_BYTES = 256 * 1024;
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+/** A batch carries up to 500 shoot specs (a brief alone may be 2000 characters), as JSON or CSV. */
+export const MAX_BATCH_BODY_BYTES = 2 * 1024 * 1024;
 
 const limit = (maxSize: number, what: string) =>
   bodyLimit({
@@ -22,6 +24,7 @@ const limit = (maxSize: number, what: string) =>
 const uploads = limit(MAX_UPLOAD_BODY_BYTES, "an upload request");
 const json = limit(MAX_JSON_BODY_BYTES, "a request body");
 const webhooks = limit(MAX_WEBHOOK_BODY_BYTES, "a webhook body");
+const batches = limit(MAX_BATCH_BODY_BYTES, "a batch");
 
 export const bodyLimits = createMiddleware<AppEnv>(async (c, next) => {
   const path = c.req.path;
@@ -29,6 +32,7 @@ export const bodyLimits = createMiddleware<AppEnv>(async (c, next) => {
   if (path.startsWith("/internal/")) return next();
   if (path === "/api/uploads" || path.startsWith("/api/uploads/")) return uploads(c, next);
   if (path.startsWith("/webhooks/")) return webhooks(c, next);
+  if (path === "/api/batches") return batches(c, next);
   return json(c, next);
 });
 

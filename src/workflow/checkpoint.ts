@@ -9,6 +9,7 @@ import { updateShoot } from "../db/shoots.ts";
 import type { CheckpointStage, Decision } from "../domain/shoot.ts";
 import { durationMs } from "../lib/duration.ts";
 import { DB_STEP, isTimeout, type Duration, type RunContext } from "./context.ts";
+import { notifyCheckpointPending } from "../notify/emit.ts";
 
 export type Outcome = Decision | { action: "expire" };
 
@@ -36,6 +37,7 @@ export async function awaitDecision(ctx: RunContext, stage: CheckpointStage, att
       type: auto ? "checkpoint.resolved" : "checkpoint.pending",
       data: { stage, attempt, ...(auto ? { action: "approve", by: "review-policy" } : { expiresAt }) },
     });
+    if (!auto) await notifyCheckpointPending(env, { shootId, accountId }, { stage, attempt, expiresAt });
   });
   if (auto) return { action: "approve" };
 

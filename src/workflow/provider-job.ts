@@ -30,6 +30,7 @@ import { ProviderRefusal } from "../providers/errors.ts";
 import { submitProviderJob, type ProviderRequest } from "../providers/jobs.ts";
 import { inspect, putBytes, shootKey } from "../storage/r2.ts";
 import { resolveBlobRefs } from "../storage/urls.ts";
+import { acquireSlot, releaseSlot } from "../limits/slots.ts";
 import { spentUsd } from "./budget.ts";
 import { DB_STEP, IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
 
@@ -52,7 +53,10 @@ export interface StoredRef {
 
 export type ProviderOutcome = { ok: true; ref: StoredRef; jobId: string } | { ok: false; error: string; jobId: string };
 
-type Submitted = { jobId: string } | { jobId: string; refused: true; transient: boolean; retryAfterMs: number | null; error: string };
+type Refused = { jobId: string; refused: true; transient: boolean; retryAfterMs: number | null; error: string };
+type Submitted = { jobId: string } | Refused;
+/** One attempt's outcome: refused at submit, or the job's result. */
+type Attempted = Refused | { jobId: string; result: JobSignal };
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 
@@ -75,7 +79,7 @@ export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Pr
       lastError = `${lastError} (not tried again: another try would pass the budget cap)`;
       break;
     }
-    const sub = await submit(ctx, spec, jobId, name, version);
+    const sub = await submitHoldingSlot(ctx, spec, jobId, name, version);
     if ("refused" in sub) {
       lastError = sub.error;
       if (!sub.transient || ++refusals >= submitTries) break;
@@ -84,13 +88,32 @@ export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Pr
       await step.sleep(`backoff ${name}`, Math.max(1, waitMs));
       continue;
     }
-    const result = await awaitResult(ctx, spec, jobId, name);
+    const result = sub.result;
     if (result.status === "succeeded" && result.outputUrl) return { ok: true, ref: await store(ctx, spec, jobId, result.outputUrl), jobId };
     lastError = result.status === "failed" ? result.error : "the provider reported success without an output";
     const retryable = result.status === "failed" ? result.retryable !== false : true;
     if (!retryable || ++failedJobs >= jobTries) break;
   }
   return { ok: false, error: lastError, jobId };
+}
+
+/**
+ * One attempt holding a slot in the provider's pool (src/limits) from before the submit until its
+ * outcome is known: a refusal, the job's result, or an error that ends the shoot. Step names derive
+ * from the attempt's name (`slot hero#1#1`, `release hero#1`), so a replay takes the same steps.
+ */
+async function submitHoldingSlot(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string, attempt: number): Promise<Attempted> {
+  await acquireSlot(ctx, spec.request, id, name);
+  let out: Attempted;
+  try {
+    const sub = await submit(ctx, spec, id, name, attempt);
+    out = "refused" in sub ? sub : { jobId: id, result: await awaitResult(ctx, spec, id, name) };
+  } catch (err) {
+    await releaseSlot(ctx, spec.request, id, name);
+    throw err;
+  }
+  await releaseSlot(ctx, spec.request, id, name);
+  return out;
 }
 
 /** Submits one attempt, at most once whatever retries the step makes. */

@@ -11,7 +11,7 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloud
 import { NonRetryableError } from "cloudflare:workflows";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
-import { finishShoot, getShootById, updateShoot } from "../db/shoots.ts";
+import { getShootById, updateShoot } from "../db/shoots.ts";
 import { assetsByIds } from "../db/assets.ts";
 import type { AspectRatio } from "../domain/aspect.ts";
 import type { Plan } from "../domain/plan.ts";
@@ -26,6 +26,7 @@ import { runMediaJob } from "./media-job.ts";
 import { makePlan } from "./plan.ts";
 import { ensureBudget } from "./budget.ts";
 import { runProviderJob, type ProviderOutcome, type StoredRef } from "./provider-job.ts";
+import { endShoot } from "../lifecycle.ts";
 
 export interface ShootInput {
   shootId: string;
@@ -58,27 +59,15 @@ export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
       const frames = await framesStage(ctx, plan, sheet);
       const clips = await clipsStage(ctx, plan, frames);
       await reelStage(ctx, plan, frames, clips);
-      await step.do("complete", DB_STEP, async () => {
-        const d = db(this.env.DB);
-        await finishShoot(d, shootId, "completed");
-        await logEvent(d, { shootId, accountId, type: "shoot.completed" });
-      });
+      await step.do("complete", DB_STEP, () => endShoot(this.env, { shootId, accountId }, "completed", { replay: true }));
       return { status: "completed" };
     } catch (err) {
       if (err instanceof Stop) {
-        await step.do(`finish ${err.status}`, DB_STEP, async () => {
-          const d = db(this.env.DB);
-          await finishShoot(d, shootId, err.status);
-          await logEvent(d, { shootId, accountId, type: `shoot.${err.status}`, data: { stage: err.stage } });
-        });
+        await step.do(`finish ${err.status}`, DB_STEP, () => endShoot(this.env, { shootId, accountId }, err.status, { stage: err.stage, replay: true }));
         return { status: err.status };
       }
       const message = err instanceof Error ? err.message : String(err);
-      await step.do("fail", DB_STEP, async () => {
-        const d = db(this.env.DB);
-        await finishShoot(d, shootId, "failed", message);
-        await logEvent(d, { shootId, accountId, type: "shoot.failed", data: { error: message } });
-      });
+      await step.do("fail", DB_STEP, () => endShoot(this.env, { shootId, accountId }, "failed", { error: message, replay: true }));
       throw err;
     }
   }

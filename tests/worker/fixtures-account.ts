@@ -9,6 +9,8 @@ import { db } from "../../src/db/client.ts";
 import { schema } from "../../src/db/client.ts";
 import { idempotentShootId } from "../../src/db/shoots.ts";
 import { mintKey } from "../../src/lib/api-keys.ts";
+import { insertBatch } from "../../src/db/batches.ts";
+import { DEFAULT_STITCH } from "../../src/domain/shoot.ts";
 import { call, newAccount, uploadRefs } from "./helpers.ts";
 
 export async function accountWithParkedShoot() {
@@ -39,6 +41,24 @@ export async function accountWithParkedShoot() {
   return { ...acct, refs, shootId, instance, assets };
 }
 
+/**
+ * A batch of the account (one row recorded at intake, not queued, so it stays quiet while tests
+ * compare snapshots) and a webhook endpoint with one logged delivery.
+ */
+export async function addBatchAndEndpoint(acct: { accountId: string; apiKey: string; refs: string[] }) {
+  const d = db(env.DB);
+  const batchId = `ba_iso_${acct.accountId.slice(-10)}`;
+  const shootId = await idempotentShootId(acct.accountId, "iso-row");
+  await insertBatch(d, { id: batchId, accountId: acct.accountId, idempotencyKey: "iso", review: null, presets: null }, [
+    { index: 0, idempotencyKey: "iso-row", shootId, brief: "unreleased autumn collection, batch row", params: { references: acct.refs, presets: {}, aspectRatio: null, review: [], checkpointTimeout: "7 days", timeoutPolicy: "expire", stitch: DEFAULT_STITCH } },
+  ]);
+  const res = await call("/api/webhook-endpoints", { method: "POST", key: acct.apiKey, body: JSON.stringify({ url: "https://studio.example/unreleased-autumn-hooks" }) });
+  if (res.status !== 201) throw new Error(`endpoint: ${res.status} ${await res.text()}`);
+  const endpointId = ((await res.json()) as { id: string }).id;
+  await d.insert(schema.webhookDeliveries).values({ id: `dl_iso_${acct.accountId.slice(-10)}`, endpointId, accountId: acct.accountId, eventId: "evt_iso", type: "shoot.completed", payload: '{"type":"shoot.completed","data":{"brief":"unreleased autumn"}}', status: "failed", attempts: 1 });
+  return { batchId, endpointId };
+}
+
 /** More keys for one account (the rate limit is per key, so a long test spreads over several). */
 export async function extraKeys(accountId: string, n: number): Promise<string[]> {
   const out: string[] = [];
@@ -62,6 +82,11 @@ export async function snapshot(): Promise<string> {
     await q("select id, status, dispatches from jobs order by id"),
     await q("select id, revoked_at, expires_at from api_keys order by id"),
     await q("select id, name from accounts order by id"),
+    await q("select id, status, total, completed_at from batches order by id"),
+    await q("select batch_id, idx, shoot_id, state, attempt, tries, error, outcome from batch_rows order by batch_id, idx"),
+    await q("select id, url, events, secrets, disabled_at from webhook_endpoints order by id"),
+    await q("select id, status, attempts from webhook_deliveries order by id"),
+    await q("select count(*) as n from webhook_attempts"),
     JSON.stringify(objects.objects.map((o) => [o.key, o.size]).sort()),
   ].join("\n");
 }

@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DecisionSchema } from "../../src/domain/shoot.ts";
-import { accountWithParkedShoot, extraKeys, snapshot } from "./fixtures-account.ts";
+import { accountWithParkedShoot, addBatchAndEndpoint, extraKeys, snapshot } from "./fixtures-account.ts";
 import { call } from "./helpers.ts";
 
 const RUNS = 25;
@@ -16,6 +16,7 @@ const RUNS = 25;
 describe("fuzzing the JSON routes", () => {
   it("never answers 5xx, and a 4xx changes nothing", async () => {
     const a = await accountWithParkedShoot();
+    const { batchId, endpointId } = await addBatchAndEndpoint(a);
     const keys = [a.apiKey, ...(await extraKeys(a.accountId, 6))];
     let k = 0;
     const nextKey = () => keys[k++ % keys.length]; // spread over keys so the rate limit does not answer everything
@@ -26,7 +27,9 @@ describe("fuzzing the JSON routes", () => {
         fc.string({ unit: "binary" }),
         fc.constantFrom("..", "%2e%2e", "%00", "a/b", "' or 1=1 --", "<script>", "sh_" + "0".repeat(200), a.refs[0], "hero", "frames", "reel", ...known),
       );
-    const junk = junkOf(a.shootId);
+    const junk = junkOf(a.shootId, batchId, endpointId);
+    // Batch rows never name A's uploads, so no fuzzed batch is valid and none starts shoots mid-run.
+    const junkNoRefs = fc.oneof(fc.string(), fc.constantFrom("..", "%00", "up_nope", "' or 1=1 --", "x".repeat(300)));
     // The events stream of a real shoot stays open (minutes): fuzz that route with other ids only.
     const junkNotStreaming = junkOf();
     const id = fc.oneof(junk, fc.constant(a.shootId));
@@ -63,6 +66,30 @@ describe("fuzzing the JSON routes", () => {
       },
       { requiredKeys: [] },
     );
+    const batchish = fc.record(
+      {
+        shoots: fc.oneof(fc.array(fc.tuple(shootish, fc.array(junkNoRefs, { minLength: 1, maxLength: 3 })).map(([s, references]) => ({ ...s, references })), { maxLength: 4 }), value),
+        review: fc.oneof(fc.array(stage), value),
+        presets: value,
+        idempotencyKey: fc.oneof(fc.string(), value),
+      },
+      { requiredKeys: [] },
+    );
+    const endpointish = fc.record(
+      {
+        url: fc.oneof(
+          fc.constantFrom("http://127.0.0.1:8787/x", "https://10.0.0.1/", "https://169.254.169.254/latest", "https://[::1]/", "https://localhost/h", "https://metadata/", "https://0x7f000001/", "https://studio.example/h", "ftp://x.example/"),
+          fc.webUrl(),
+          value,
+        ),
+        events: fc.oneof(fc.array(fc.constantFrom("shoot.completed", "shoot.failed", "batch.completed", "checkpoint.pending", "shoot.exploded")), value),
+        description: fc.oneof(fc.string({ maxLength: 400 }), value),
+        overlap: fc.oneof(fc.constantFrom("0 seconds", "1 day", "-1 days", "forever"), value),
+      },
+      { requiredKeys: [] },
+    );
+    const batchRef = fc.oneof(junk, fc.constant(batchId));
+    const endpointRef = fc.oneof(junk, fc.constant(endpointId));
     // Raw bodies: JSON of anything, broken JSON, or bytes.
     const body = (structured: fc.Arbitrary<unknown>) =>
       fc.oneof(
@@ -74,7 +101,7 @@ describe("fuzzing the JSON routes", () => {
       );
     const headers = fc.record(
       {
-        "content-type": fc.constantFrom("application/json", "text/plain", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "", "*/*"),
+        "content-type": fc.constantFrom("application/json", "text/plain", "text/csv", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "", "*/*"),
         // Mostly a valid key, so requests get past auth to the validation they are meant to fuzz.
         authorization: fc.oneof(
           { weight: 8, arbitrary: fc.constant("key") },
@@ -111,6 +138,21 @@ describe("fuzzing the JSON routes", () => {
       fc.tuple(junk, fc.dictionary(fc.constantFrom("token"), junk), body(fc.record({ task_status: junk }, { requiredKeys: [] })), headers).map(([i, q, b, h]) => ({
         method: "POST",
         path: `/webhooks/kling/${seg(i)}?${new URLSearchParams(q)}`,
+        body: b,
+        headers: h,
+      })),
+      fc.tuple(body(batchish), headers).map(([b, h]) => ({ method: "POST", path: "/api/batches", body: b, headers: h })),
+      fc.tuple(batchRef, fc.constantFrom("", "/retry"), body(fc.record({ shoots: fc.oneof(fc.array(junk), value) }, { requiredKeys: [] })), headers).map(([i, sfx, b, h]) => ({
+        method: sfx ? "POST" : "GET",
+        path: `/api/batches/${seg(i)}${sfx}`,
+        body: b,
+        headers: h,
+      })),
+      fc.tuple(fc.dictionary(fc.constantFrom("cursor", "limit", "x"), junk), fc.constantFrom("/api/batches", "/api/webhook-endpoints"), headers).map(([q, p, h]) => ({ method: "GET", path: `${p}?${new URLSearchParams(q)}`, headers: h })),
+      fc.tuple(body(endpointish), headers).map(([b, h]) => ({ method: "POST", path: "/api/webhook-endpoints", body: b, headers: h })),
+      fc.tuple(endpointRef, fc.constantFrom(["GET", ""], ["GET", "/deliveries"], ["POST", "/rotate-secret"], ["DELETE", ""]), body(endpointish), headers).map(([i, [m, sfx], b, h]) => ({
+        method: m,
+        path: `/api/webhook-endpoints/${seg(i)}${sfx}`,
         body: b,
         headers: h,
       })),

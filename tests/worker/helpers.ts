@@ -15,7 +15,7 @@ export async function newAccount(name = "test studio") {
 export function call(path: string, init: RequestInit & { key?: string } = {}) {
   const headers = new Headers(init.headers);
   if (init.key) headers.set("authorization", `Bearer ${init.key}`);
-  if (init.body && typeof init.body === "string") headers.set("content-type", "application/json");
+  if (init.body && typeof init.body === "string" && !headers.has("content-type")) headers.set("content-type", "application/json");
   return exports.default.fetch(new Request(`${BASE}${path}`, { ...init, headers }));
 }
 
@@ -36,6 +36,8 @@ export async function uploadRefs(key: string, count = 2): Promise<string[]> {
 export async function parkedWorkflows() {
   const introspector = await introspectWorkflow(env.SHOOT);
   await introspector.modifyAll(async (m) => {
+    // Parked shoots hold no provider slot, so they never make others wait.
+    await m.mockStepResult({ name: "slot hero#1#1" }, { granted: true, inFlight: 0 });
     await m.mockStepResult({ name: "submit hero#1" }, { jobId: "parked" });
   });
   return introspector;

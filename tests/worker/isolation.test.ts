@@ -1,16 +1,17 @@
 /**
  * Must-show 1: account B's key against every route that reads or changes account A's shoot,
- * assets, uploads, checkpoint, review links, archive or media gets a 404 (never 403: B learns
- * nothing), and nothing changes.
+ * assets, uploads, checkpoint, review links, archive, batch, webhook endpoint or media gets a 404
+ * (never 403: B learns nothing), and nothing changes.
  */
 import { describe, expect, it } from "vitest";
-import { accountWithParkedShoot, snapshot } from "./fixtures-account.ts";
+import { accountWithParkedShoot, addBatchAndEndpoint, snapshot } from "./fixtures-account.ts";
 import { call, newAccount } from "./helpers.ts";
 
 describe("isolation matrix", () => {
   it("B's key gets 404 on every route of A's resources, and nothing changes", async () => {
     const a = await accountWithParkedShoot();
     const b = await newAccount("other studio");
+    const { batchId, endpointId } = await addBatchAndEndpoint(a);
     const upload = a.assets.find((x) => x.kind === "reference")!;
     const plan = a.assets.find((x) => x.kind === "plan")!;
     expect(upload && plan).toBeTruthy();
@@ -26,6 +27,13 @@ describe("isolation matrix", () => {
       ["GET", `/api/shoots/${a.shootId}/archive`],
       ["GET", `/api/assets/${upload.id}/content`],
       ["GET", `/api/assets/${plan.id}/content`],
+      ["GET", `/api/batches/${batchId}`],
+      ["POST", `/api/batches/${batchId}/retry`, {}],
+      ["POST", `/api/batches/${batchId}/retry`, { shoots: [a.shootId] }],
+      ["GET", `/api/webhook-endpoints/${endpointId}`],
+      ["GET", `/api/webhook-endpoints/${endpointId}/deliveries`],
+      ["POST", `/api/webhook-endpoints/${endpointId}/rotate-secret`, {}],
+      ["DELETE", `/api/webhook-endpoints/${endpointId}`],
     ];
     const before = await snapshot();
     for (const [method, path, body] of routes) {
@@ -38,6 +46,8 @@ describe("isolation matrix", () => {
     // Listing shows B none of A's shoots; A's references cannot be used by B.
     const list = (await (await call("/api/shoots", { key: b.apiKey })).json()) as { shoots: unknown[] };
     expect(list.shoots).toHaveLength(0);
+    expect(((await (await call("/api/batches", { key: b.apiKey })).json()) as { batches: unknown[] }).batches).toHaveLength(0);
+    expect(((await (await call("/api/webhook-endpoints", { key: b.apiKey })).json()) as { endpoints: unknown[] }).endpoints).toHaveLength(0);
     const create = await call("/api/shoots", { method: "POST", key: b.apiKey, body: JSON.stringify({ brief: "steal it", references: a.refs }) });
     expect(create.status).toBe(400);
     expect(await snapshot()).toBe(before);
@@ -47,6 +57,8 @@ describe("isolation matrix", () => {
     expect((await call(`/api/assets/${upload.id}/content`, { key: a.apiKey })).status).toBe(200);
     expect((await call(`/api/shoots/${a.shootId}/archive`, { key: a.apiKey })).status).toBe(200);
     expect((await call(`/api/shoots/${a.shootId}/checkpoints/hero/links`, { method: "POST", key: a.apiKey, body: "{}" })).status).toBe(201);
+    expect((await call(`/api/batches/${batchId}`, { key: a.apiKey })).status).toBe(200);
+    expect((await call(`/api/webhook-endpoints/${endpointId}/deliveries`, { key: a.apiKey })).status).toBe(200);
     expect((await call(`/api/shoots/${a.shootId}/checkpoints/hero/decision`, { method: "POST", key: a.apiKey, body: JSON.stringify({ action: "cancel" }) })).status).toBe(202);
   });
 });

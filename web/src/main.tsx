@@ -10,6 +10,8 @@ import "./styles.css";
 // Heavier pages load on demand, so the first paint needs only the list and the shell.
 const NewShootPage = lazy(() => import("./pages/NewShoot.tsx").then((m) => m.NewShootPage));
 const ShootPage = lazy(() => import("./pages/Shoot.tsx").then((m) => m.ShootPage));
+const BatchesPage = lazy(() => import("./pages/Batches.tsx").then((m) => m.BatchesPage));
+const BatchPage = lazy(() => import("./pages/Batches.tsx").then((m) => m.BatchPage));
 const ReviewLinkPage = lazy(() => import("./pages/ReviewLink.tsx").then((m) => m.ReviewLinkPage));
 
 adoptKeyFromFragment();
@@ -34,10 +36,11 @@ function App() {
     );
   }
   const shoot = /^\/shoots\/([^/]+)$/.exec(p);
+  const batch = /^\/batches\/([^/]+)$/.exec(p);
   return (
     <Shell signedIn>
       <Suspense fallback={<p role="status">Loading…</p>}>
-        {shoot ? <ShootPage id={shoot[1]} /> : p === "/new" ? <NewShootPage /> : p === "/" ? <ShootsPage /> : <NotFound />}
+        {shoot ? <ShootPage id={shoot[1]} /> : batch ? <BatchPage id={batch[1]} /> : p === "/batches" ? <BatchesPage /> : p === "/new" ? <NewShootPage /> : p === "/" ? <ShootsPage /> : <NotFound />}
       </Suspense>
     </Shell>
   );
@@ -52,6 +55,7 @@ function Shell({ signedIn, children }: { signedIn: boolean; children: preact.Com
           <nav aria-label="Main">
             <a href="/" onClick={linkClick} aria-current={path.value === "/" ? "page" : undefined}>Shoots</a>
             <a href="/new" onClick={linkClick} aria-current={path.value === "/new" ? "page" : undefined}>New shoot</a>
+            <a href="/batches" onClick={linkClick} aria-current={path.value.startsWith("/batches") ? "page" : undefined}>Batches</a>
             <button type="button" class="link" onClick={() => setKey(null)}>Sign out</button>
           </nav>
         )}

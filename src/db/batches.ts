@@ -1,0 +1,196 @@
+/** Batches and their rows: intake writes them, the submission consumer places them, status reads them. */
+import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import type { ShootParams } from "../domain/shoot.ts";
+import type { Db } from "./client.ts";
+import { batchRows, batches, jobs, shoots } from "./schema.ts";
+
+export type BatchRowRecord = typeof batchRows.$inferSelect;
+export type BatchRecord = typeof batches.$inferSelect;
+
+export const FINAL_SHOOT = ["completed", "failed", "cancelled", "expired"] as const;
+
+export function getBatch(d: Db, accountId: string, id: string) {
+  return d.select().from(batches).where(and(eq(batches.id, id), eq(batches.accountId, accountId))).get();
+}
+
+/** Inserts the batch and every row in one transaction; an existing batch is left as it is. Returns whether it was new. */
+export async function insertBatch(
+  d: Db,
+  b: { id: string; accountId: string; idempotencyKey: string; review: unknown; presets: unknown },
+  rows: { index: number; idempotencyKey: string; shootId: string; brief: string; params: ShootParams }[],
+): Promise<boolean> {
+  const existing = await d.select({ id: batches.id }).from(batches).where(eq(batches.id, b.id)).get();
+  if (existing) return false;
+  // One statement per row: D1 binds at most 100 parameters per statement.
+  const [first] = await d.batch([
+    d.insert(batches).values({ ...b, total: rows.length }).onConflictDoNothing(),
+    ...rows.map((r) =>
+      d
+        .insert(batchRows)
+        .values({ batchId: b.id, accountId: b.accountId, index: r.index, idempotencyKey: r.idempotencyKey, shootId: r.shootId, brief: r.brief, params: r.params })
+        .onConflictDoNothing(),
+    ),
+  ]);
+  return ((first as D1Result).meta?.changes ?? 0) > 0;
+}
+
+export function rowsOfBatch(d: Db, batchId: string) {
+  return d.select().from(batchRows).where(eq(batchRows.batchId, batchId)).orderBy(batchRows.index).all();
+}
+
+/** In chunks: D1 binds at most 100 parameters per statement, and a delivery holds up to 100 rows. */
+export async function rowsByIndex(d: Db, batchId: string, indices: number[]): Promise<BatchRowRecord[]> {
+  const out: BatchRowRecord[] = [];
+  for (let i = 0; i < indices.length; i += 90) {
+    out.push(...(await d.select().from(batchRows).where(and(eq(batchRows.batchId, batchId), inArray(batchRows.index, indices.slice(i, i + 90)))).all()));
+  }
+  return out;
+}
+
+export async function markRows(d: Db, batchId: string, indices: number[], patch: Partial<Pick<BatchRowRecord, "state" | "error">>) {
+  for (let i = 0; i < indices.length; i += 90) {
+    await d
+      .update(batchRows)
+      .set({ ...patch, updatedAt: new Date().toISOString() })
+      .where(and(eq(batchRows.batchId, batchId), inArray(batchRows.index, indices.slice(i, i + 90))));
+  }
+}
+
+export async function noteRowFailure(d: Db, batchId: string, index: number, error: string) {
+  await d
+    .update(batchRows)
+    .set({ error, tries: sql`${batchRows.tries} + 1`, updatedAt: new Date().toISOString() })
+    .where(and(eq(batchRows.batchId, batchId), eq(batchRows.index, index), eq(batchRows.state, "queued")));
+}
+
+/** Rows still queued whose last change is older than `before`: their message may have been lost. */
+export function staleQueuedRows(d: Db, before: string, limit = 500) {
+  return d
+    .select({ batchId: batchRows.batchId, index: batchRows.index })
+    .from(batchRows)
+    .where(and(eq(batchRows.state, "queued"), lt(batchRows.updatedAt, before)))
+    .limit(limit)
+    .all();
+}
+
+export async function touchRows(d: Db, keys: { batchId: string; index: number }[]) {
+  const now = new Date().toISOString();
+  for (let i = 0; i < keys.length; i += 50) {
+    const chunk = keys.slice(i, i + 50);
+    await d.batch(
+      chunk.map((k) => d.update(batchRows).set({ updatedAt: now }).where(and(eq(batchRows.batchId, k.batchId), eq(batchRows.index, k.index)))) as [never, ...never[]],
+    );
+  }
+}
+
+/** Each row with its shoot's state (null until placed). */
+export function rowsWithShoots(d: Db, batchId: string) {
+  return d
+    .select({
+      index: batchRows.index,
+      idempotencyKey: batchRows.idempotencyKey,
+      shootId: batchRows.shootId,
+      attempt: batchRows.attempt,
+      state: batchRows.state,
+      tries: batchRows.tries,
+      rowError: batchRows.error,
+      outcome: batchRows.outcome,
+      history: batchRows.history,
+      brief: batchRows.brief,
+      status: shoots.status,
+      stage: shoots.stage,
+      shootError: shoots.error,
+      updatedAt: shoots.updatedAt,
+    })
+    .from(batchRows)
+    .leftJoin(shoots, eq(shoots.id, batchRows.shootId))
+    .where(eq(batchRows.batchId, batchId))
+    .orderBy(batchRows.index)
+    .all();
+}
+
+export async function batchCost(d: Db, batchId: string): Promise<number> {
+  const row = await d
+    .select({ usd: sql<number>`coalesce(sum(${jobs.costUsd}), 0)` })
+    .from(jobs)
+    .innerJoin(batchRows, eq(batchRows.shootId, jobs.shootId))
+    .where(eq(batchRows.batchId, batchId))
+    .get();
+  return Math.round((row?.usd ?? 0) * 10000) / 10000;
+}
+
+/** Marks the batch completed once every row is final (a shoot in a final state, or dead). Returns whether this call did. */
+export async function completeBatchIfDone(d: Db, batchId: string): Promise<boolean> {
+  const res = await d.run(sql`
+    UPDATE batches SET status = 'completed', completed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+    WHERE id = ${batchId} AND status = 'open' AND NOT EXISTS (
+      SELECT 1 FROM batch_rows r LEFT JOIN shoots s ON s.id = r.shoot_id
+      WHERE r.batch_id = ${batchId} AND r.state != 'dead'
+        AND (r.state != 'created' OR coalesce(r.outcome, s.status) IS NULL OR coalesce(r.outcome, s.status) NOT IN ('completed','failed','cancelled','expired'))
+    )`);
+  return (res.meta?.changes ?? 0) > 0;
+}
+
+/** Sets the outcome of the row(s) whose current shoot this is (a retried row has a new shoot id, so an old shoot cannot touch it). */
+export async function recordOutcome(d: Db, shootId: string, status: (typeof FINAL_SHOOT)[number]) {
+  await d.update(batchRows).set({ outcome: status, updatedAt: new Date().toISOString() }).where(and(eq(batchRows.shootId, shootId), sql`${batchRows.outcome} IS NULL`));
+}
+
+/** A row's state for the batch status: queued or dead, else its shoot's (its recorded outcome first: the shoot row may be gone). */
+export function rowState(r: { state: string; outcome: string | null; status: string | null }): string {
+  return r.state === "created" ? (r.outcome ?? r.status ?? "running") : r.state;
+}
+
+export function batchIdsOfShoot(d: Db, shootId: string) {
+  return d.select({ batchId: batchRows.batchId }).from(batchRows).where(eq(batchRows.shootId, shootId)).all();
+}
+
+export async function reopenBatch(d: Db, batchId: string) {
+  await d.update(batches).set({ status: "open", completedAt: null }).where(eq(batches.id, batchId));
+}
+
+export function listBatches(d: Db, accountId: string, f: { cursor?: { createdAt: string; id: string }; limit: number }) {
+  const where = [eq(batches.accountId, accountId)];
+  if (f.cursor) {
+    where.push(or(lt(batches.createdAt, f.cursor.createdAt), and(eq(batches.createdAt, f.cursor.createdAt), lt(batches.id, f.cursor.id)))!);
+  }
+  return d
+    .select()
+    .from(batches)
+    .where(and(...where))
+    .orderBy(desc(batches.createdAt), desc(batches.id))
+    .limit(f.limit + 1)
+    .all();
+}
+
+/** Row counts per state for several batches: `created` rows count by their shoot's status. */
+export function stateCounts(d: Db, batchIds: string[]) {
+  if (!batchIds.length) return Promise.resolve([]);
+  return d
+    .select({
+      batchId: batchRows.batchId,
+      state: sql<string>`case when ${batchRows.state} = 'created' then coalesce(${batchRows.outcome}, ${shoots.status}, 'running') else ${batchRows.state} end`,
+      n: sql<number>`count(*)`,
+    })
+    .from(batchRows)
+    .leftJoin(shoots, eq(shoots.id, batchRows.shootId))
+    .where(inArray(batchRows.batchId, batchIds))
+    .groupBy(batchRows.batchId, sql`2`)
+    .all();
+}
+
+/** For each shoot of the batch whose latest provider-job event is `job.queued`: where it stands in the pool. */
+export async function waitingShoots(d: Db, batchId: string): Promise<Map<string, string>> {
+  const rows = await d.all<{ shoot_id: string; type: string; data: string | null }>(sql`
+    SELECT e.shoot_id, e.type, e.data FROM events e
+    JOIN (SELECT ev.shoot_id, max(ev.id) AS id FROM events ev
+          JOIN batch_rows r ON r.shoot_id = ev.shoot_id AND r.batch_id = ${batchId}
+          WHERE ev.type IN ('job.queued', 'job.submitted') GROUP BY ev.shoot_id) m ON m.id = e.id`);
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    if (r.type !== "job.queued" || !r.data) continue;
+    const data = JSON.parse(r.data) as { waiting?: string };
+    if (data.waiting) out.set(r.shoot_id, data.waiting);
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+/**
+ * The one way a shoot ends. The workflow's last step, a cancel or terminate, recovery of an
+ * instance that ended behind its row, and the dead-letter queue all come through here, so each
+ * final state is logged once, announced by webhook (`shoot.completed` / `shoot.failed`), recorded
+ * on its batch row, and closes its batch (`batch.completed`) when it was the last one.
+ */
+import { db } from "./db/client.ts";
+import { logEvent } from "./db/events.ts";
+import { finishShoot } from "./db/shoots.ts";
+import { notifyShootFinished } from "./notify/emit.ts";
+
+export type FinalStatus = "completed" | "failed" | "cancelled" | "expired";
+
+export async function endShoot(
+  env: Env,
+  shoot: { shootId: string; accountId: string },
+  status: FinalStatus,
+  opts: {
+    error?: string;
+    stage?: string;
+    /** Extra data for the logged event (who ended it, why). */
+    data?: Record<string, unknown>;
+    /**
+     * A workflow step that may be retried after its first run moved the row: notify anyway
+     * (deliveries are keyed by event, so a second call sends nothing new).
+     */
+    replay?: boolean;
+  } = {},
+): Promise<boolean> {
+  const d = db(env.DB);
+  const changed = await finishShoot(d, shoot.shootId, status, opts.error);
+  if (changed) {
+    await logEvent(d, {
+      shootId: shoot.shootId,
+      accountId: shoot.accountId,
+      type: `shoot.${status}`,
+      data: { ...(opts.stage ? { stage: opts.stage } : {}), ...(opts.error ? { error: opts.error } : {}), ...opts.data },
+    });
+  }
+  if (changed || opts.replay) await notifyShootFinished(env, shoot, { status, error: opts.error, stage: opts.stage });
+  return changed;
+}

@@ -1,0 +1,49 @@
+/**
+ * Workflow side of the provider caps: hold a slot in the request's pool around a provider job.
+ * Each try is a step (`slot hero#1#2`); between tries the workflow waits for its slot event or a
+ * timeout, and logs where it stands ("queued at Kling, 12 ahead") for the shoot and batch views.
+ */
+import { db } from "../db/client.ts";
+import { logEvent } from "../db/events.ts";
+import { durationMs } from "../lib/duration.ts";
+import type { ProviderRequest } from "../providers/jobs.ts";
+import { DB_STEP, isTimeout, type Duration, type RunContext } from "../workflow/context.ts";
+import { poolFor, slotEventType } from "./pools.ts";
+import type { AcquireResult } from "./provider-pool.ts";
+
+const stub = (env: Env, pool: string) => env.PROVIDER_POOL.get(env.PROVIDER_POOL.idFromName(pool));
+
+export async function acquireSlot(ctx: RunContext, req: ProviderRequest, leaseId: string, name: string): Promise<void> {
+  const { env, step, shootId, accountId } = ctx;
+  const pool = poolFor(env, req);
+  if (!pool) return;
+  const ttlMs = durationMs(env.PROVIDER_LEASE_TTL || "30 minutes", 30 * 60_000);
+  let lastAhead = -1;
+  for (let n = 1; ; n++) {
+    const res: AcquireResult = await step.do(`slot ${name}#${n}`, DB_STEP, async () => {
+      const r = await stub(env, pool.name).acquire({ leaseId, accountId, instanceId: shootId, caps: pool.caps, ttlMs });
+      if (!r.granted && r.ahead !== lastAhead) {
+        await logEvent(db(env.DB), { shootId, accountId, type: "job.queued", data: { job: leaseId, pool: pool.name, label: pool.label, ahead: r.ahead, waiting: `queued at ${pool.label}, ${r.ahead} ahead` } });
+      }
+      return r.granted ? { granted: true as const, inFlight: r.inFlight } : { granted: false as const, ahead: r.ahead, inFlight: r.inFlight };
+    });
+    if (res.granted) return;
+    lastAhead = res.ahead;
+    try {
+      await step.waitForEvent(`await slot ${name}#${n}`, { type: slotEventType(leaseId), timeout: (env.PROVIDER_SLOT_WAIT || "1 minute") as Duration });
+    } catch (err) {
+      if (!isTimeout(err)) throw err;
+    }
+  }
+}
+
+export async function releaseSlot(ctx: RunContext, req: ProviderRequest, leaseId: string, name: string): Promise<void> {
+  const pool = poolFor(ctx.env, req);
+  if (!pool) return;
+  await ctx.step.do(`release ${name}`, DB_STEP, async () => {
+    // The first step after the job's outcome: its time against the webhook's is the resume delay (bench:batch).
+    await logEvent(db(ctx.env.DB), { shootId: ctx.shootId, accountId: ctx.accountId, type: "job.resumed", data: { job: leaseId } });
+    await stub(ctx.env, pool.name).release(leaseId);
+    return null;
+  });
+}
