@@ -16,6 +16,7 @@ import { requireApiKey } from "./auth.ts";
 import * as B from "./batch-schemas.ts";
 import { router } from "./openapi.ts";
 import * as S from "./schemas.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { badRequest, conflict, fieldErrors, notFound, Problem, type FieldError } from "./problem.ts";
 
 const MAX_CSV_BYTES = 2_000_000;
@@ -138,7 +139,7 @@ batchesApi.openapi(listBatchesRoute, async (c) => {
         completedAt: b.completedAt,
         counts: Object.fromEntries(counts.filter((n) => n.batchId === b.id).map((n) => [n.state, n.n])),
       })),
-      nextCursor: rows.length > q.limit && last ? btoa(`${last.createdAt}|${last.id}`).replace(/=+$/, "") : null,
+      nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null,
     },
     200,
   );
@@ -252,14 +253,4 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
     })),
     failures,
   };
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = atob(cursor).split("|");
-    if (createdAt && id) return { createdAt, id };
-  } catch {
-    /* fall through */
-  }
-  throw badRequest([{ field: "cursor", message: "is not a cursor this API returned" }]);
 }

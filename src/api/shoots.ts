@@ -20,6 +20,7 @@ import { decisionEventType } from "../workflow/checkpoint.ts";
 import { requireApiKey } from "./auth.ts";
 import { applyDecision } from "./decisions.ts";
 import { router } from "./openapi.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { badRequest, conflict, notFound, Problem } from "./problem.ts";
 import * as S from "./schemas.ts";
 
@@ -354,18 +355,4 @@ async function detail(env: Env, d: Db, shoot: ShootRow, origin: string): Promise
     // The event log holds what `logEvent` wrote; the e2e client checks it against the schema.
     timeline: events.map((e) => ({ id: e.id, type: e.type, data: e.data, at: e.createdAt }) as z.infer<typeof S.TimelineEvent>),
   };
-}
-
-function encodeCursor(s: ShootRow): string {
-  return btoa(`${s.createdAt}|${s.id}`).replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = atob(cursor).split("|");
-    if (createdAt && id) return { createdAt, id };
-  } catch {
-    /* fall through */
-  }
-  throw badRequest([{ field: "cursor", message: "is not a cursor this API returned" }]);
 }
