@@ -299,7 +299,7 @@ function clamp01(x: number): number {
  * content begins. This steps over JPEG ringing (a gentle rise up to a block wide next to strong
  * edges) yet still stops at the faint step of a white backdrop against a white gutter.
  */
-function refineRun(r: Float64Array, a: number, b: number, wobble = 0, coreTolerance = 1.5): Run {
+function refineRun(r: Float64Array, a: number, b: number, wobble = 0, coreTolerance = 1.5, origin = 0): Run {
   const n = r.length;
   let xm = a;
   for (let x = a; x <= b; x++) if (r[x]! < r[xm]!) xm = x;
@@ -359,13 +359,31 @@ function refineRun(r: Float64Array, a: number, b: number, wobble = 0, coreTolera
     }
     // JPEG ringing: a strong edge disturbs the whole 16 px block (8 px luma DCT, 16 px with 4:2:0
     // chroma) it sits in, so a small first step may be ringing ahead of the real edge. If a much
-    // larger rise follows within the same block, that rise is the edge.
+    // larger rise follows within the same block, that rise is the edge, unless what lies between is
+    // a level plateau: ringing fades and wobbles, a strip of backdrop (a white studio's last lines
+    // before a figure) holds its level.
     const rise = (y: number) => at(y + dir) - r[y]!;
+    const plateau = (from: number, to: number) => {
+      if (Math.abs(to - from) < 2) return false;
+      let lo = Infinity, hi = -Infinity;
+      for (let y = from; y !== to + dir; y += dir) {
+        lo = Math.min(lo, r[y]!);
+        hi = Math.max(hi, r[y]!);
+      }
+      return hi - lo <= 0.35 * (lo - r[best]!);
+    };
     for (let y = best + dir; inside(y + dir) && Math.abs(y - best) <= 16; y += dir) {
-      const blockStart = dir > 0 ? Math.floor((y + 1) / 16) * 16 - 2 : Math.ceil(y / 16) * 16 + 1;
+      // Blocks are aligned to the sheet, not to this profile: `origin` is where r[0] lies on the sheet.
+      const blockStart = (dir > 0 ? Math.floor((origin + y + 1) / 16) * 16 - 2 : Math.ceil((origin + y) / 16) * 16 + 1) - origin;
       const sameBlock = dir > 0 ? x >= blockStart : x <= blockStart;
-      if (sameBlock && rise(y) > 3 * rise(best) && rise(y) > 12) best = y;
+      if (sameBlock && rise(y) > 3 * rise(best) && rise(y) > 12 && !plateau(best + dir, y)) best = y;
     }
+    // A step softened by JPEG or resampling rises over several lines; the edge is where it is half
+    // way up (from its foot to the top of its flank), as a person would place it, not at its foot.
+    let top = best;
+    for (let y = best + dir; inside(y) && Math.abs(y - best) <= 8 && r[y]! >= r[top]! - 0.5; y += dir) if (r[y]! > r[top]!) top = y;
+    const half = (r[best]! + r[top]!) / 2;
+    while (best !== top && at(best + dir) < half) best += dir;
     return { edge: best, contrast: contentContrast(best + dir), slow: Math.abs(best - coreEdge) > 20 };
 
     function contentContrast(first: number): number {
@@ -402,6 +420,17 @@ function refineRun(r: Float64Array, a: number, b: number, wobble = 0, coreTolera
 }
 
 /**
+ * A core tolerance measured from a valley's own line-to-line wobble (its steadiest quarter), for
+ * valleys whose lines are steadier than the fixed 1.5 levels assume: there a faint cell edge is
+ * a step of a level or less.
+ */
+function measuredCore(r: Float64Array, a: number, b: number): number {
+  const diffs: number[] = [];
+  for (let k = a + 1; k <= b; k++) diffs.push(Math.abs(r[k]! - r[k - 1]!));
+  return Math.min(1.5, Math.max(0.3, 4 * quantile(diffs, 0.25)));
+}
+
+/**
  * `wideOver`: valleys wider than this many lines get a core tolerance measured from the valley's own
  * line-to-line wobble instead of the fixed 1.5 levels (see detectGrid).
  */
@@ -421,11 +450,7 @@ function findRuns(r: Float64Array, wobble = 0, wideOver = Infinity): Run[] {
     let e = x;
     while (e + 1 < n && r[e + 1]! <= threshold) e++;
     let run = refineRun(r, x, e, wobble);
-    if (run.end - run.start + 1 > wideOver) {
-      const diffs: number[] = [];
-      for (let k = run.start + 1; k <= run.end; k++) diffs.push(Math.abs(r[k]! - r[k - 1]!));
-      run = refineRun(r, x, e, wobble, Math.min(1.5, Math.max(0.3, 4 * quantile(diffs, 0.25))));
-    }
+    if (run.end - run.start + 1 > wideOver) run = refineRun(r, x, e, wobble, measuredCore(r, run.start, run.end));
     runs.push(run);
     x = e + 1;
   }
@@ -728,7 +753,9 @@ function refineAxis(
           [va, vb] = after ? [0, run - 1] : [p.length - run, p.length - 1];
         }
       }
-      const local = refineRun(p, va, vb, noiseWobble(noise, a1 - a0));
+      // Against a margin whose lines all read gutter-like, the edge is faint, and the margin's own
+      // steadiness sets how far its core reaches (a fixed 1.5 levels takes in the edge's first line).
+      const local = refineRun(p, va, vb, noiseWobble(noise, a1 - a0), faintEdge ? measuredCore(p, va, vb) : undefined, from);
       if (local.rmin > gutterLike) continue; // no gutter here after all: keep the shared line
       // The shared line is where every cell beside it has ended, so a cell's own edge is normally
       // further in. Moving out past the shared line (a faint white edge the sheet-wide profile missed)
