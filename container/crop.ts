@@ -299,7 +299,22 @@ function clamp01(x: number): number {
  * content begins. This steps over JPEG ringing (a gentle rise up to a block wide next to strong
  * edges) yet still stops at the faint step of a white backdrop against a white gutter.
  */
-function refineRun(r: Float64Array, a: number, b: number, wobble = 0, coreTolerance = 1.5, origin = 0): Run {
+interface RunOptions {
+  /** The profile's line-to-line sampling error left by the noise correction (see noiseWobble). */
+  wobble?: number;
+  /** How far above its minimum a line is still the valley's core. */
+  coreTolerance?: number;
+  /** Where r[0] lies on the sheet (JPEG blocks are aligned to the sheet). */
+  origin?: number;
+  /**
+   * The valley is a margin whose lines all read gutter-like against a cell's faint edge: its core is
+   * measured from its own steadiness, and a line counts as the edge once what follows stands clearly
+   * above that core, however small the step.
+   */
+  faint?: boolean;
+}
+
+function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTolerance = 1.5, origin = 0, faint = false }: RunOptions = {}): Run {
   const n = r.length;
   let xm = a;
   for (let x = a; x <= b; x++) if (r[x]! < r[xm]!) xm = x;
@@ -324,6 +339,9 @@ function refineRun(r: Float64Array, a: number, b: number, wobble = 0, coreTolera
   // lines at the gutter's sides, and should not make a faint step look weak.
   const steadiness = ce - cs >= 4 ? quantile(Array.from({ length: ce - cs }, (_, k) => Math.abs(r[cs + k + 1]! - r[cs + k]!)), 0.25) : flatness;
   const minStep = clamp01((flatness - 0.05) / 0.4) * 1.9 + 0.6;
+  // For a faint edge: the core's level and how far its lines stray from it (a robust spread).
+  const coreLevel = faint ? median(r.subarray(cs, ce + 1)) : rmin;
+  const faintStep = faint ? Math.max(0.3, 6 * 1.48 * median(Array.from(r.subarray(cs, ce + 1), (v) => Math.abs(v - coreLevel)))) : Infinity;
 
   const at = (x: number) => r[x < 0 ? 0 : x >= n ? n - 1 : x]!;
   const edge = (dir: 1 | -1, coreEdge: number): { edge: number; contrast: number; slow: boolean } => {
@@ -331,6 +349,7 @@ function refineRun(r: Float64Array, a: number, b: number, wobble = 0, coreTolera
     if (!inside(coreEdge + dir)) return { edge: coreEdge, contrast: Infinity, slow: false };
     const significant = (x: number) => {
       const next = Math.min(at(x + dir), at(x + 2 * dir), at(x + 3 * dir));
+      if (faint && next - coreLevel >= faintStep && r[x]! - coreLevel < faintStep / 2) return true;
       return next - r[x]! >= Math.max(minStep, 0.5 * (r[x]! - rmin) + minStep - 0.5) + wobble;
     };
     let x = coreEdge;
@@ -449,8 +468,8 @@ function findRuns(r: Float64Array, wobble = 0, wideOver = Infinity): Run[] {
     }
     let e = x;
     while (e + 1 < n && r[e + 1]! <= threshold) e++;
-    let run = refineRun(r, x, e, wobble);
-    if (run.end - run.start + 1 > wideOver) run = refineRun(r, x, e, wobble, measuredCore(r, run.start, run.end));
+    let run = refineRun(r, x, e, { wobble });
+    if (run.end - run.start + 1 > wideOver) run = refineRun(r, x, e, { wobble, coreTolerance: measuredCore(r, run.start, run.end) });
     runs.push(run);
     x = e + 1;
   }
@@ -755,7 +774,11 @@ function refineAxis(
       }
       // Against a margin whose lines all read gutter-like, the edge is faint, and the margin's own
       // steadiness sets how far its core reaches (a fixed 1.5 levels takes in the edge's first line).
-      const local = refineRun(p, va, vb, noiseWobble(noise, a1 - a0), faintEdge ? measuredCore(p, va, vb) : undefined, from);
+      const local = refineRun(p, va, vb, {
+        wobble: noiseWobble(noise, a1 - a0),
+        origin: from,
+        ...(faintEdge ? { coreTolerance: measuredCore(p, va, vb), faint: true } : {}),
+      });
       if (local.rmin > gutterLike) continue; // no gutter here after all: keep the shared line
       // The shared line is where every cell beside it has ended, so a cell's own edge is normally
       // further in. Moving out past the shared line (a faint white edge the sheet-wide profile missed)
@@ -773,16 +796,17 @@ function refineAxis(
       // from its own pixels, so the shared line stands.
       const lostStart = local.start <= 0 && from > 0;
       const lostEnd = local.end >= p.length - 1 && to < n;
-      // At a faint edge, a step found further in than a drawn cell is ever off its line (±3 px each
-      // way) is inside the picture: a photo's own pure-white border, not the cell's edge.
-      if (faintEdge && (after ? from + local.end + 1 - after.start : before!.end - (from + local.start)) > 2 * OFFSET_REACH) continue;
-      if (before && !lostStart) {
+      // Nor is a cell's own edge further in from the shared line than a drawn cell is off its line
+      // (the shared line is where its neighbours end, each at most OFFSET_REACH off): a walk that
+      // goes further has gone into the picture, through its own gutter-coloured border (a product
+      // shot's pure-white edge), which no measure of these pixels tells from the gutter.
+      if (before && !lostStart && before.end - (from + local.start) <= 2 * OFFSET_REACH) {
         let end = from + local.start;
         if (end > before.end && !clearlyContent(before.end, end, level(local.start - 6, local.start), level(before.end - from - 6, before.end - from))) end = before.end;
         before.end = Math.max(before.start + 8, end);
         before.guardEnd = true;
       }
-      if (after && !lostEnd) {
+      if (after && !lostEnd && from + local.end + 1 - after.start <= 2 * OFFSET_REACH) {
         let start = from + local.end + 1;
         if (start < after.start && !clearlyContent(start, after.start, level(local.end + 1, local.end + 7), level(after.start - from, after.start - from + 6))) start = after.start;
         after.start = Math.min(after.end - 8, start);
