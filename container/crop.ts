@@ -350,7 +350,11 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
     const significant = (x: number) => {
       const next = Math.min(at(x + dir), at(x + 2 * dir), at(x + 3 * dir));
       if (faint && next - coreLevel >= faintStep && r[x]! - coreLevel < faintStep / 2) return true;
-      return next - r[x]! >= Math.max(minStep, 0.5 * (r[x]! - rmin) + minStep - 0.5) + wobble;
+      const threshold = Math.max(minStep, 0.5 * (r[x]! - rmin) + minStep - 0.5) + wobble;
+      if (next - r[x]! >= threshold) return true;
+      // A step softened over two lines (JPEG, resampling): the line after x is on its way up.
+      const after = Math.min(at(x + 2 * dir), at(x + 3 * dir), at(x + 4 * dir));
+      return at(x + dir) >= r[x]! && after - r[x]! >= threshold;
     };
     let x = coreEdge;
     let found = false;
@@ -365,12 +369,19 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
       return { edge: x, contrast: Infinity, slow: false };
     }
     if (!found) {
-      // No clean step: fall back to the steepest rise near the core and call the edge slow.
+      // No clean step: fall back to the steepest rise near the core. It is a slow edge (a gradient,
+      // not a border) unless the rise from the core's level to the level beyond it is done within a
+      // few lines: a faint step softened by JPEG, each line of it below the step threshold.
       let best = coreEdge;
       for (let y = coreEdge; inside(y + dir) && Math.abs(y - coreEdge) <= 40; y += dir) {
         if (at(y + dir) - r[y]! > at(best + dir) - r[best]!) best = y;
       }
-      return { edge: best, contrast: contentContrast(best + dir), slow: true };
+      const beyond = median(Array.from({ length: 7 }, (_, k) => at(best + (k + 2) * dir)));
+      let foot = best;
+      while (inside(foot - dir) && Math.abs(foot - best) < 8 && r[foot]! > rmin + 0.25 * (beyond - rmin)) foot -= dir;
+      let top = best + dir;
+      while (inside(top + dir) && Math.abs(top - best) < 8 && r[top]! < rmin + 0.75 * (beyond - rmin)) top += dir;
+      return { edge: best, contrast: contentContrast(best + dir), slow: beyond - rmin < minStep || Math.abs(top - foot) > 6 };
     }
     let best = x;
     for (let y = x; inside(y + dir) && Math.abs(y - x) <= 4; y += dir) {
