@@ -356,9 +356,13 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
       const after = Math.min(at(x + 2 * dir), at(x + 3 * dir), at(x + 4 * dir));
       return at(x + dir) >= r[x]! && after - r[x]! >= threshold;
     };
+    // A walk gives up after 40 lines, except toward a sheet edge close enough for what lies between
+    // to be a margin (up to 8 % of the sheet): a noisy margin's core may be a line or two wide.
+    const toSheetEdge = dir > 0 ? n - 1 - coreEdge : coreEdge;
+    const reach = toSheetEdge <= 0.08 * n ? toSheetEdge : 40;
     let x = coreEdge;
     let found = false;
-    for (let steps = 0; steps <= 40 && inside(x + dir); steps++, x += dir) {
+    for (let steps = 0; steps <= reach && inside(x + dir); steps++, x += dir) {
       if (significant(x)) {
         found = true;
         break;
