@@ -138,7 +138,7 @@ interface GutterEstimate {
   lines: Array<{ axis: 0 | 1; index: number; variance: number }>;
 }
 
-function gutterColour(st: LineStats): GutterEstimate {
+function gutterColours(st: LineStats, count = 3): GutterEstimate[] {
   type Line = { axis: 0 | 1; index: number; std: number; mean: [number, number, number] };
   const lines: Line[] = [];
   const push = (sum: ArrayLike<number>, sq: ArrayLike<number>, n: number, axis: 0 | 1) => {
@@ -161,47 +161,44 @@ function gutterColour(st: LineStats): GutterEstimate {
   const dist = (p: number[], q: number[]) => Math.abs(p[0]! - q[0]!) + Math.abs(p[1]! - q[1]!) + Math.abs(p[2]! - q[2]!);
   // Greedy clustering, flattest line first; a small radius keeps a backdrop a few levels off the
   // gutter colour (white studio next to white gutters) out of the estimate.
-  let best: { score: number; mean: [number, number, number]; members: Line[] } | undefined;
+  const clusters: Array<{ score: number; members: Line[] }> = [];
   const used = new Uint8Array(flat.length);
   for (let i = 0; i < flat.length; i++) {
     if (used[i]) continue;
     const seed = flat[i]!.mean;
-    const acc = [0, 0, 0];
-    let weight = 0;
-    let n = 0;
-    const axes = [0, 0];
     const members: Line[] = [];
     for (let j = i; j < flat.length; j++) {
       if (used[j] || dist(flat[j]!.mean, seed) > 9) continue;
       used[j] = 1;
-      n++;
       members.push(flat[j]!);
-      axes[flat[j]!.axis]!++;
-      const wgt = 1 / (1 + flat[j]!.std * flat[j]!.std);
-      weight += wgt;
-      for (let c = 0; c < 3; c++) acc[c] += flat[j]!.mean[c]! * wgt;
     }
     // Counted: the lines about as flat as the flattest on the sheet. A backdrop's lines cross the
     // gutters, so however many there are, few of them are that flat.
     const flattest = members.filter((l) => l.std <= sMin * 2 + 0.5);
     const both = flattest.some((l) => l.axis === 0) && flattest.some((l) => l.axis === 1);
-    const score = flattest.length + (both ? 1e6 : 0) + n * 1e-6;
-    if (!best || score > best.score) best = { score, mean: [acc[0]! / weight, acc[1]! / weight, acc[2]! / weight], members };
+    clusters.push({ score: flattest.length + (both ? 1e6 : 0) + members.length * 1e-6, members });
   }
-  // The colour itself from the cluster's flattest lines only: rows of a white backdrop a few levels
-  // off a white gutter fall within the radius and outnumber the gutter lines, but each of them also
-  // crosses gutters, so they are never as flat; averaging them in would put the "gutter" colour
-  // between the two and hide the step.
-  const core = best!.members.filter((l) => l.std <= best!.members[0]!.std * 1.5 + 0.25);
-  if (core.length >= 3) {
+  clusters.sort((a, b) => b.score - a.score);
+  return clusters.slice(0, count).map(({ members }) => {
+    // The colour from the cluster's flattest lines only: rows of a white backdrop a few levels off a
+    // white gutter fall within the radius and outnumber the gutter lines, but each of them also
+    // crosses gutters, so they are never as flat; averaging them in would put the "gutter" colour
+    // between the two and hide the step.
+    const core = members.filter((l) => l.std <= members[0]!.std * 1.5 + 0.25);
+    const from = core.length >= 3 ? core : members;
     const acc = [0, 0, 0];
-    for (const l of core) for (let c = 0; c < 3; c++) acc[c] += l.mean[c]!;
-    best!.mean = [acc[0]! / core.length, acc[1]! / core.length, acc[2]! / core.length];
-  }
-  return {
-    colour: best!.mean,
-    lines: best!.members.slice(0, 8).map((l) => ({ axis: l.axis, index: l.index, variance: l.std * l.std })),
-  };
+    let weight = 0;
+    for (const l of from) {
+      // Without a core, flatter lines count more.
+      const wgt = from === core ? 1 : 1 / (1 + l.std * l.std);
+      weight += wgt;
+      for (let c = 0; c < 3; c++) acc[c] += l.mean[c]! * wgt;
+    }
+    return {
+      colour: [acc[0]! / weight, acc[1]! / weight, acc[2]! / weight] as [number, number, number],
+      lines: members.slice(0, 8).map((l) => ({ axis: l.axis, index: l.index, variance: l.std * l.std })),
+    };
+  });
 }
 
 /**
@@ -833,9 +830,16 @@ function refineAxis(
   return out;
 }
 
-export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetection {
-  const st = lineStats(img);
-  const gutter = gutterColour(st);
+interface GridFit {
+  g: [number, number, number];
+  noise: number;
+  xs: AxisResult;
+  ys: AxisResult;
+  confidence: number;
+}
+
+/** The grid's shared lines on both axes, for one candidate gutter colour. */
+function fitGrid(img: RgbImage, st: LineStats, gutter: GutterEstimate, rows: number, cols: number): GridFit {
   const g = gutter.colour;
   const noise = noiseVariance(img, gutter.lines);
   const rCol = distanceProfile(st.colSum, st.colSq, st.colN, g, noise);
@@ -863,7 +867,21 @@ export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetec
     xs = retry(xs, () => analyseAxis(rCol, cols, "columns", floor, noiseWobble(noise, st.colN), limit));
     ys = retry(ys, () => analyseAxis(rRow, rows, "rows", floor, noiseWobble(noise, st.rowN), limit));
   }
-  const confidence = Math.round(Math.min(xs.confidence, ys.confidence) * 100) / 100;
+  return { g, noise, xs, ys, confidence: Math.round(Math.min(xs.confidence, ys.confidence) * 100) / 100 };
+}
+
+export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetection {
+  const st = lineStats(img);
+  // The flattest colour is the gutter colour on nearly every sheet. On a noisy sheet with thin grey
+  // gutters, a white backdrop clipped at 255 can be flatter than the gutters and have many more
+  // lines; so while no grid is clear, the next candidate colours are tried, and the clearest grid wins.
+  let fit: GridFit | undefined;
+  for (const gutter of gutterColours(st)) {
+    const next = fitGrid(img, st, gutter, rows, cols);
+    if (!fit || next.confidence > fit.confidence) fit = next;
+    if (fit.confidence >= MIN_CONFIDENCE) break;
+  }
+  const { g, noise, xs, ys, confidence } = fit!;
   const weaker = xs.confidence <= ys.confidence ? xs : ys;
   const boxes: Box[] = [];
   if (xs.spans.length === cols && ys.spans.length === rows) {
@@ -901,7 +919,7 @@ export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetec
  */
 export function equalGrid(img: RgbImage, rows: number, cols: number, trimGutters = true): Box[] {
   const st = lineStats(img);
-  const gutter = gutterColour(st);
+  const gutter = gutterColours(st, 1)[0]!;
   const g = gutter.colour;
   const noise = noiseVariance(img, gutter.lines);
   const colProfile = distanceProfile(st.colSum, st.colSq, st.colN, g, noise);
