@@ -382,7 +382,7 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
       while (inside(foot - dir) && Math.abs(foot - best) < 8 && r[foot]! > rmin + 0.25 * (beyond - rmin)) foot -= dir;
       let top = best + dir;
       while (inside(top + dir) && Math.abs(top - best) < 8 && r[top]! < rmin + 0.75 * (beyond - rmin)) top += dir;
-      return { edge: best, contrast: contentContrast(best + dir), slow: beyond - rmin < minStep || Math.abs(top - foot) > 6 };
+      return { edge: halfWayUp(best), contrast: contentContrast(best + dir), slow: beyond - rmin < minStep || Math.abs(top - foot) > 6 };
     }
     let best = x;
     for (let y = x; inside(y + dir) && Math.abs(y - x) <= 4; y += dir) {
@@ -409,13 +409,21 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
       const sameBlock = dir > 0 ? x >= blockStart : x <= blockStart;
       if (sameBlock && rise(y) > 3 * rise(best) && rise(y) > 12 && !plateau(best + dir, y)) best = y;
     }
-    // A step softened by JPEG or resampling rises over several lines; the edge is where it is half
-    // way up (from its foot to the top of its flank), as a person would place it, not at its foot.
-    let top = best;
-    for (let y = best + dir; inside(y) && Math.abs(y - best) <= 8 && r[y]! >= r[top]! - 0.5; y += dir) if (r[y]! > r[top]!) top = y;
-    const half = (r[best]! + r[top]!) / 2;
-    while (best !== top && at(best + dir) < half) best += dir;
+    best = halfWayUp(best);
     return { edge: best, contrast: contentContrast(best + dir), slow: Math.abs(best - coreEdge) > 20 };
+
+    /**
+     * A step softened by JPEG or resampling rises over several lines; the edge is where it is half
+     * way up (from its foot to the top of its flank), as a person would place it, not at its foot.
+     */
+    function halfWayUp(foot: number): number {
+      let top = foot;
+      for (let y = foot + dir; inside(y) && Math.abs(y - foot) <= 8 && r[y]! >= r[top]! - 0.5; y += dir) if (r[y]! > r[top]!) top = y;
+      const half = (r[foot]! + r[top]!) / 2;
+      let e = foot;
+      while (e !== top && at(e + dir) < half) e += dir;
+      return e;
+    }
 
     function contentContrast(first: number): number {
       const lo = Math.max(0, Math.min(first, first + 7 * dir));
@@ -866,8 +874,48 @@ function fitGrid(img: RgbImage, st: LineStats, gutter: GutterEstimate, rows: num
     };
     xs = retry(xs, () => analyseAxis(rCol, cols, "columns", floor, noiseWobble(noise, st.colN), limit));
     ys = retry(ys, () => analyseAxis(rRow, rows, "rows", floor, noiseWobble(noise, st.rowN), limit));
+    if (xs.spans.length === cols && ys.spans.length === rows) {
+      xs = splitWideGutters(img, g, noise, true, xs, ys, limit);
+      ys = splitWideGutters(img, g, noise, false, ys, xs, limit);
+    }
   }
   return { g, noise, xs, ys, confidence: Math.round(Math.min(xs.confidence, ys.confidence) * 100) / 100 };
+}
+
+/**
+ * A gutter still far wider than the sheet's others after the retry has taken in a faint band of the
+ * cells on one side of it, and JPEG ringing beside a strong edge in one of those cells can hide the
+ * faint step in the sheet-wide profile (a white studio two levels off the gutter, under the chroma
+ * stripes of a figure's edge in the cell above). Across the lines it spans, each row of cells (each
+ * column, for row gutters) is measured on its own and a line counts as close to the gutter as its
+ * clearest strip shows; the gutter is then found again in that profile, and kept if it comes out
+ * no wider than `limit`.
+ */
+function splitWideGutters(img: RgbImage, g: readonly number[], noise: number, vertical: boolean, axis: AxisResult, cross: AxisResult, limit: number): AxisResult {
+  const n = vertical ? img.width : img.height;
+  const spans = axis.spans.map(([a, b]): [number, number] => [a, b]);
+  for (let i = 0; i + 1 < spans.length; i++) {
+    if (spans[i + 1]![0] - spans[i]![1] <= limit) continue;
+    // The gutter's lines and a few lines of the strong edges beyond them.
+    const from = Math.max(0, spans[i]![1] - 4);
+    const to = Math.min(n, spans[i + 1]![0] + 4);
+    const m = new Float64Array(to - from).fill(Infinity);
+    let shortest = Infinity;
+    for (const [c0, c1] of cross.spans) {
+      const a0 = Math.min(c0 + CORNER_SKIP, c1 - 1);
+      const a1 = Math.max(c1 - CORNER_SKIP, a0 + 1);
+      shortest = Math.min(shortest, a1 - a0);
+      const p = stripProfile(img, g, noise, vertical, from, to, a0, a1);
+      for (let k = 0; k < m.length; k++) m[k] = Math.min(m[k]!, p[k]!);
+    }
+    const a = spans[i]![1] - from;
+    const b = spans[i + 1]![0] - 1 - from;
+    const run = refineRun(m, a, b, { wobble: noiseWobble(noise, shortest), coreTolerance: measuredCore(m, a, b), origin: from });
+    if (run.end - run.start + 1 > limit || run.start < a - 2 || run.end > b + 2) continue;
+    spans[i]![1] = from + run.start;
+    spans[i + 1]![0] = from + run.end + 1;
+  }
+  return { ...axis, spans };
 }
 
 export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetection {
