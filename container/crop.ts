@@ -184,7 +184,7 @@ function gutterColours(st: LineStats, count = 3): GutterEstimate[] {
     // white gutter fall within the radius and outnumber the gutter lines, but each of them also
     // crosses gutters, so they are never as flat; averaging them in would put the "gutter" colour
     // between the two and hide the step.
-    const core = members.filter((l) => l.std <= members[0]!.std * 1.5 + 0.25);
+    const core = members.filter((l) => l.std <= members[0]!.std * 1.2 + 0.1);
     const from = core.length >= 3 ? core : members;
     const acc = [0, 0, 0];
     let weight = 0;
