@@ -10,7 +10,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import { cropSheet, detectGrid, loadRgb } from "../../container/crop.ts";
+import { cropSheet, detectSheet } from "../../container/crop.ts";
 import { benchCases, drawSheet, kindOf, withinTolerance } from "./crop-sheets.ts";
 
 const COUNT = Number(process.env.BENCH_SHEETS ?? 240);
@@ -43,8 +43,7 @@ async function main() {
     const cols = spec.cols ?? 3;
 
     const t0 = performance.now();
-    const img = await loadRgb(file);
-    detectGrid(img, rows, cols);
+    await detectSheet(file, rows, cols);
     detectMs.push(performance.now() - t0);
 
     const t1 = performance.now();
