@@ -157,7 +157,7 @@ function gutterColours(st: LineStats, count = 3): GutterEstimate[] {
     clusters.push({ score: flattest.length + (both ? 1e6 : 0) + members.length * 1e-6, members });
   }
   clusters.sort((a, b) => b.score - a.score);
-  return clusters.slice(0, count).map(({ members }) => {
+  const estimates = clusters.slice(0, 24).map(({ members }) => {
     // The colour from the cluster's flattest lines only: rows of a white backdrop a few levels off a
     // white gutter fall within the radius and outnumber the gutter lines, but each of them also
     // crosses gutters, so they are never as flat; averaging them in would put the "gutter" colour
@@ -177,6 +177,14 @@ function gutterColours(st: LineStats, count = 3): GutterEstimate[] {
       lines: members.slice(0, 8).map((l) => ({ axis: l.axis, index: l.index, variance: l.std * l.std })),
     };
   });
+  // The next candidates are other colours, not shades of the first: a dark studio's gradient makes
+  // several dark clusters, and the mid-grey gutter between them comes after all of them.
+  const picked: GutterEstimate[] = [];
+  for (const e of estimates) {
+    if (picked.length >= count) break;
+    if (picked.every((p) => dist(p.colour, e.colour) >= 30)) picked.push(e);
+  }
+  return picked;
 }
 
 /**
