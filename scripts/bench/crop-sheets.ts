@@ -93,15 +93,18 @@ function fixtureCases(): BenchCase[] {
 
 /**
  * Every sheet of the bench: `count` of the generator's usual variety, `hard` of each kind from issue 11,
- * and the fixture sheets; only those whose label contains `only`. Interleaved by kind, so progress
- * lines printed on the way cover every kind.
+ * and the fixture sheets; only those whose label contains `only`. `first` and `firstHard` are the
+ * first seed index of the usual and the hard kinds: the bench draws from 0, and other indices draw
+ * sheets it has never drawn (a check that a change is not fitted to the bench's own sheets).
+ * Interleaved by kind, so progress lines printed on the way cover every kind.
  */
-export function benchCases(count: number, hard: number, only = ""): BenchCase[] {
+export function benchCases({ count, hard, only = "", first = 0, firstHard = 0 }: { count: number; hard: number; only?: string; first?: number; firstHard?: number }): BenchCase[] {
+  const kind = (n: number, from: number, label: string, spec: (i: number) => SheetSpec) => Array.from({ length: n }, (_, k) => ({ label: `${label} #${from + k}`, spec: spec(from + k) }));
   return [
-    ...Array.from({ length: count }, (_, i) => ({ label: `generated #${i}`, spec: randomSpec(i) })),
-    ...Array.from({ length: hard }, (_, i) => ({ label: `offset cells #${i}`, spec: offsetSpec(i) })),
-    ...Array.from({ length: hard }, (_, i) => ({ label: `white on white #${i}`, spec: whiteSpec(i) })),
-    ...Array.from({ length: hard }, (_, i) => ({ label: `noisy grey #${i}`, spec: noisyGreySpec(i) })),
+    ...kind(count, first, "generated", randomSpec),
+    ...kind(hard, firstHard, "offset cells", offsetSpec),
+    ...kind(hard, firstHard, "white on white", whiteSpec),
+    ...kind(hard, firstHard, "noisy grey", noisyGreySpec),
     ...fixtureCases(),
   ]
     .filter((c) => c.label.includes(only))

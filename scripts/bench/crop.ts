@@ -18,13 +18,16 @@ const COUNT = Number(process.env.BENCH_SHEETS ?? 240);
 const HARD = Number(process.env.BENCH_HARD_SHEETS ?? 30);
 /** Only cases whose label contains this (to look at one kind). */
 const ONLY = process.env.BENCH_ONLY ?? "";
+/** First seed index of the usual sheets and of each hard kind (0: the bench's own sheets). */
+const FIRST = Number(process.env.BENCH_FIRST ?? 0);
+const FIRST_HARD = Number(process.env.BENCH_FIRST_HARD ?? 0);
 const tmp = mkdtempSync(path.join(tmpdir(), "bench-crop-"));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
 
 async function main() {
-  const cases = benchCases(COUNT, HARD, ONLY);
+  const cases = benchCases({ count: COUNT, hard: HARD, only: ONLY, first: FIRST, firstHard: FIRST_HARD });
   const cropMs: number[] = [];
   const detectMs: number[] = [];
   let cells = 0;
