@@ -413,9 +413,14 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
     function halfWayUp(foot: number): number {
       let top = foot;
       for (let y = foot + dir; inside(y) && Math.abs(y - foot) <= 8 && r[y]! >= r[top]! - 0.5; y += dir) if (r[y]! > r[top]!) top = y;
-      const half = (r[foot]! + r[top]!) / 2;
+      // A faint step (a few levels) that begins on an 8 px block boundary is JPEG's: a block with
+      // the edge somewhere inside it is coded as little more than its mean, so its first lines sit
+      // part way up wherever the edge is. The edge is then where the lines are nearly at the top.
+      const onBoundary = (origin + Math.min(foot, foot + dir) + 1) % 8 === 0;
+      const faintJpeg = onBoundary && r[top]! - r[foot]! < 4;
+      const level = r[foot]! + (faintJpeg ? 0.9 : 0.5) * (r[top]! - r[foot]!);
       let e = foot;
-      while (e !== top && at(e + dir) < half) e += dir;
+      while (e !== top && at(e + dir) < level) e += dir;
       return e;
     }
 
