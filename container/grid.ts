@@ -807,7 +807,9 @@ function refineAxis(
       const level = (lo: number, hi: number) => median(p.subarray(Math.max(0, lo), Math.min(p.length, hi)));
       const clearlyContent = (lo: number, hi: number, inner: number, shared: number) => {
         if (shared > 24) return false;
-        const content = Math.max(3 * local.rmin, local.rmin + 1 + noiseWobble(noise, a1 - a0), 0.6 * inner);
+        // Against a margin that reads gutter-like end to end, the walk itself found the faint step
+        // from the margin's own steadiness; a multiple of its floor would refuse a studio 1-2 levels off.
+        const content = Math.max(faintEdge ? 0 : 3 * local.rmin, local.rmin + 1 + noiseWobble(noise, a1 - a0), 0.6 * inner);
         for (let j = lo; j < hi; j++) if (p[j - from]! < content) return false;
         return true;
       };
