@@ -43,15 +43,18 @@ export async function withRgb<T>(file: string, label: string, use: (img: RgbImag
   const tmp = path.join(tmpdir(), `atelier-${randomBytes(8).toString("hex")}.v`);
   let img: RgbImage;
   try {
-    await openImage(file)
-      .rotate() // honour EXIF orientation so boxes match what a reviewer sees
-      .flatten({ background: "#ffffff" }) // transparent gutters read as white
-      .removeAlpha()
-      .toColourspace("srgb")
-      .toFile(tmp);
+    try {
+      await openImage(file)
+        .rotate() // honour EXIF orientation so boxes match what a reviewer sees
+        .flatten({ background: "#ffffff" }) // transparent gutters read as white
+        .removeAlpha()
+        .toColourspace("srgb")
+        .toFile(tmp);
+    } catch (err) {
+      throw new InputError(`The ${label} is not a readable image (${errorMessage(err)}); upload a PNG, JPEG or WebP`);
+    }
+    // Reading our own temporary file back is not the input's fault: its errors stay retryable.
     img = await readV(tmp);
-  } catch (err) {
-    throw new InputError(`The ${label} is not a readable image (${errorMessage(err)}); upload a PNG, JPEG or WebP`);
   } finally {
     await unlink(tmp).catch(() => {});
   }
