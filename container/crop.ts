@@ -5,8 +5,8 @@
 import path from "node:path";
 import sharp from "sharp";
 import { InputError } from "./errors.ts";
-import { detectGrid, equalGrid, median, MIN_CONFIDENCE, type Box, type GridDetection, type RgbImage } from "./grid.ts";
-import { withRgb } from "./pixels.ts";
+import { detectGrid, equalGrid, LineStatsBuilder, median, MIN_CONFIDENCE, type Box, type GridDetection, type LineStats, type RgbImage } from "./grid.ts";
+import { withRgb, type DecodeOptions } from "./pixels.ts";
 
 export { detectGrid, equalGrid, MIN_CONFIDENCE, type Box, type GridDetection, type RgbImage } from "./grid.ts";
 export { loadRgb } from "./pixels.ts";
@@ -36,9 +36,19 @@ export interface CropResult {
   frames: CroppedFrame[];
 }
 
+/**
+ * Decodes the sheet and calls `use` with it and its line statistics, taken band by band while the
+ * rest of the sheet was still being decoded (on a 2-core machine the statistics cost nothing then).
+ */
+function withSheet<T>(file: string, use: (img: RgbImage, stats: LineStats | undefined) => T | Promise<T>): Promise<T> {
+  let stats: LineStatsBuilder | undefined;
+  const onRows: DecodeOptions["onRows"] = (img, y0, y1) => (stats ??= new LineStatsBuilder(img.width, img.height)).add(img.data, y0, y1);
+  return withRgb(file, "sheet", (img) => use(img, stats?.stats), { onRows });
+}
+
 /** Decodes the sheet and finds its grid, as the crop does before it writes anything. */
 export function detectSheet(file: string, rows: number, cols: number): Promise<GridDetection> {
-  return withRgb(file, "sheet", (img) => detectGrid(img, rows, cols));
+  return withSheet(file, (img, stats) => detectGrid(img, rows, cols, stats));
 }
 
 /**
@@ -66,12 +76,12 @@ function writeFrame(img: RgbImage, box: Box, fw: number, fh: number, out: string
  * the median cell size with a centred cover fit: no black bars reach the clips.
  */
 export function cropSheet(file: string, outDir: string, opts: CropOptions): Promise<CropResult> {
-  return withRgb(file, "sheet", async (img) => {
+  return withSheet(file, async (img, stats) => {
     const { rows, cols, mode } = opts;
     if (img.width < cols * 16 || img.height < rows * 16) {
       throw new InputError(`The sheet is ${img.width}×${img.height} px, too small for a ${rows}×${cols} grid`);
     }
-    const detection = detectGrid(img, rows, cols);
+    const detection = detectGrid(img, rows, cols, stats);
     let boxes: Box[];
     if (mode === "detect") {
       if (detection.confidence < MIN_CONFIDENCE || detection.boxes.length !== rows * cols) {

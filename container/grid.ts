@@ -40,7 +40,7 @@ export const MIN_CONFIDENCE = 0.5;
 // ---------------------------------------------------------------------------------------------
 // Line statistics
 
-interface LineStats {
+export interface LineStats {
   /** Per line, per channel: sum and sum of squares, over `colN` / `rowN` pixels of the line. */
   colSum: Float64Array | Uint32Array;
   colSq: Float64Array | Uint32Array;
@@ -51,47 +51,64 @@ interface LineStats {
 }
 
 /**
- * Sums per row and column. Each line is sampled at every other pixel along its length: a line's
- * mean and spread need hundreds of samples, not thousands, and every line across the sheet is
- * still measured, so a 3 px gutter is seen as clearly. This halves the cost of the hot loop.
+ * Sums per row and column, added a band of rows at a time, so they can be taken while the sheet is
+ * still being decoded (pixels.ts). Each line is sampled at every other pixel along its length: a
+ * line's mean and spread need hundreds of samples, not thousands, and every line across the sheet
+ * is still measured, so a 3 px gutter is seen as clearly. This halves the cost of the hot loop.
  */
-function lineStats(img: RgbImage): LineStats {
-  const { data, width: w, height: h } = img;
-  const colN = Math.ceil(h / 2);
-  const rowN = Math.ceil(w / 2);
-  // Integer column sums are faster to accumulate; they fit whenever a column's sum of squares does.
-  const Acc = colN * 255 * 255 < 2 ** 32 ? Uint32Array : Float64Array;
-  const colSum = new Acc(w * 3);
-  const colSq = new Acc(w * 3);
-  const rowSum = new Float64Array(h * 3);
-  const rowSq = new Float64Array(h * 3);
-  for (let y = 0; y < h; y++) {
-    let sr = 0, sg = 0, sb = 0, qr = 0, qg = 0, qb = 0;
-    const row = y * w * 3;
-    if (y % 2) {
-      for (let i = row, end = row + w * 3; i < end; i += 6) {
-        const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
-        sr += r; sg += g; sb += b;
-        qr += r * r; qg += g * g; qb += b * b;
-      }
-    } else {
-      // Rows the columns are sampled on: one pass for both, each even pixel also counted for the row.
-      for (let x3 = 0, i = row; x3 < w * 3; x3 += 3, i += 3) {
-        const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
-        const rr = r * r, gg = g * g, bb = b * b;
-        colSum[x3] += r; colSum[x3 + 1] += g; colSum[x3 + 2] += b;
-        colSq[x3] += rr; colSq[x3 + 1] += gg; colSq[x3 + 2] += bb;
-        if (x3 % 6 === 0) {
+export class LineStatsBuilder {
+  readonly stats: LineStats;
+  constructor(readonly width: number, readonly height: number) {
+    const colN = Math.ceil(height / 2);
+    // Integer column sums are faster to accumulate; they fit whenever a column's sum of squares does.
+    const Acc = colN * 255 * 255 < 2 ** 32 ? Uint32Array : Float64Array;
+    this.stats = {
+      colSum: new Acc(width * 3),
+      colSq: new Acc(width * 3),
+      colN,
+      rowSum: new Float64Array(height * 3),
+      rowSq: new Float64Array(height * 3),
+      rowN: Math.ceil(width / 2),
+    };
+  }
+
+  /** Adds rows [y0, y1) of packed RGB `data` (the whole image's buffer). */
+  add(data: Buffer, y0: number, y1: number): void {
+    const w = this.width;
+    const { colSum, colSq, rowSum, rowSq } = this.stats;
+    for (let y = y0; y < y1; y++) {
+      let sr = 0, sg = 0, sb = 0, qr = 0, qg = 0, qb = 0;
+      const row = y * w * 3;
+      if (y % 2) {
+        for (let i = row, end = row + w * 3; i < end; i += 6) {
+          const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
           sr += r; sg += g; sb += b;
-          qr += rr; qg += gg; qb += bb;
+          qr += r * r; qg += g * g; qb += b * b;
+        }
+      } else {
+        // Rows the columns are sampled on: one pass for both, each even pixel also counted for the row.
+        for (let x3 = 0, i = row; x3 < w * 3; x3 += 3, i += 3) {
+          const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
+          const rr = r * r, gg = g * g, bb = b * b;
+          colSum[x3] += r; colSum[x3 + 1] += g; colSum[x3 + 2] += b;
+          colSq[x3] += rr; colSq[x3 + 1] += gg; colSq[x3 + 2] += bb;
+          if (x3 % 6 === 0) {
+            sr += r; sg += g; sb += b;
+            qr += rr; qg += gg; qb += bb;
+          }
         }
       }
+      const y3 = y * 3;
+      rowSum[y3] = sr; rowSum[y3 + 1] = sg; rowSum[y3 + 2] = sb;
+      rowSq[y3] = qr; rowSq[y3 + 1] = qg; rowSq[y3 + 2] = qb;
     }
-    const y3 = y * 3;
-    rowSum[y3] = sr; rowSum[y3 + 1] = sg; rowSum[y3 + 2] = sb;
-    rowSq[y3] = qr; rowSq[y3 + 1] = qg; rowSq[y3 + 2] = qb;
   }
-  return { colSum, colSq, colN, rowSum, rowSq, rowN };
+}
+
+function lineStats(img: RgbImage): LineStats {
+  const builder = new LineStatsBuilder(img.width, img.height);
+  builder.add(img.data, 0, img.height);
+  return builder.stats;
 }
 
 /**
@@ -919,8 +936,9 @@ function splitWideGutters(img: RgbImage, g: readonly number[], noise: number, ve
   return { ...axis, spans };
 }
 
-export function detectGrid(img: RgbImage, rows: number, cols: number): GridDetection {
-  const st = lineStats(img);
+/** `stats`: the image's line statistics when they were taken already (while it was decoded). */
+export function detectGrid(img: RgbImage, rows: number, cols: number, stats?: LineStats): GridDetection {
+  const st = stats ?? lineStats(img);
   // The flattest colour is the gutter colour on nearly every sheet. On a noisy sheet with thin grey
   // gutters, a white backdrop clipped at 255 can be flatter than the gutters and have many more
   // lines; so while no grid is clear, the next candidate colours are tried, and the clearest grid wins.

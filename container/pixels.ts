@@ -35,26 +35,36 @@ function give(data: Buffer): void {
   if (pool.length < POOL_SIZE) pool.push(Buffer.from(data.buffer, data.byteOffset, data.buffer.byteLength - data.byteOffset));
 }
 
+export interface DecodeOptions {
+  /**
+   * Called with each band of rows [y0, y1) as it lands, while libvips is still decoding the rest:
+   * work that reads the pixels row by row (the line statistics of grid detection) overlaps the decode.
+   */
+  onRows?: (img: RgbImage, y0: number, y1: number) => void;
+}
+
 /**
  * Decodes `file` and calls `use` with its pixels; the memory goes back to the pool when `use` has
  * settled, so nothing may keep `img.data` (or a pipeline reading it) beyond that.
  */
-export async function withRgb<T>(file: string, label: string, use: (img: RgbImage) => T | Promise<T>): Promise<T> {
+export async function withRgb<T>(file: string, label: string, use: (img: RgbImage) => T | Promise<T>, options: DecodeOptions = {}): Promise<T> {
   const tmp = path.join(tmpdir(), `atelier-${randomBytes(8).toString("hex")}.v`);
   let img: RgbImage;
   try {
-    try {
-      await openImage(file)
-        .rotate() // honour EXIF orientation so boxes match what a reviewer sees
-        .flatten({ background: "#ffffff" }) // transparent gutters read as white
-        .removeAlpha()
-        .toColourspace("srgb")
-        .toFile(tmp);
-    } catch (err) {
-      throw new InputError(`The ${label} is not a readable image (${errorMessage(err)}); upload a PNG, JPEG or WebP`);
-    }
-    // Reading our own temporary file back is not the input's fault: its errors stay retryable.
-    img = await readV(tmp);
+    const decoded = openImage(file)
+      .rotate() // honour EXIF orientation so boxes match what a reviewer sees
+      .flatten({ background: "#ffffff" }) // transparent gutters read as white
+      .removeAlpha()
+      .toColourspace("srgb")
+      .toFile(tmp)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          throw new InputError(`The ${label} is not a readable image (${errorMessage(err)}); upload a PNG, JPEG or WebP`);
+        },
+      );
+    // Errors reading our own temporary file back are not the input's fault: they stay retryable.
+    img = await readV(tmp, decoded, options.onRows);
   } finally {
     await unlink(tmp).catch(() => {});
   }
@@ -65,29 +75,71 @@ export async function withRgb<T>(file: string, label: string, use: (img: RgbImag
   }
 }
 
-/** The pixels of a `.v` file of 8-bit RGB, read into a buffer from the pool. */
-async function readV(file: string): Promise<RgbImage> {
-  const fh = await open(file, "r");
+const pause = () => new Promise((resolve) => setTimeout(resolve, 2));
+
+/**
+ * Reads the `.v` file of 8-bit RGB that libvips is writing (`decoded` settles when it is done) into a
+ * buffer from the pool. libvips writes the header first, then the pixels in order, so each band of
+ * complete rows goes to `onRows` as it lands; what is read is checked against the finished file.
+ */
+async function readV(file: string, decoded: Promise<void>, onRows?: DecodeOptions["onRows"]): Promise<RgbImage> {
+  let finished = false;
+  void decoded.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  // Until libvips has created the file and written its header, wait (or fail as the decode did).
+  const waitForMore = async () => {
+    if (!finished) return pause();
+    await decoded;
+    throw new Error("the decoded image is truncated");
+  };
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  while (!fh) {
+    try {
+      fh = await open(file, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await waitForMore();
+    }
+  }
+  let buffer: Buffer | undefined;
   try {
     const head = Buffer.alloc(V_HEADER);
-    await fh.read(head, 0, V_HEADER, 0);
+    for (let at = 0; at < V_HEADER; ) {
+      const { bytesRead } = await fh.read(head, at, V_HEADER - at, at);
+      if (bytesRead) at += bytesRead;
+      else await waitForMore();
+    }
     const [magic, width, height, bands, , format, coding] = Array.from({ length: 7 }, (_, k) => head.readInt32LE(4 * k)) as number[];
     if (magic! >>> 0 !== V_MAGIC || bands !== 3 || format !== 0 || coding !== 0) {
+      await decoded;
       throw new Error(`unexpected decoded layout (${bands} bands, format ${format}, coding ${coding})`);
     }
-    const size = width! * height! * 3;
-    const buffer = take(size);
-    try {
-      for (let at = 0; at < size; ) {
-        const { bytesRead } = await fh.read(buffer, at, size - at, V_HEADER + at);
-        if (bytesRead === 0) throw new Error("the decoded image is truncated");
-        at += bytesRead;
+    const rowBytes = width! * 3;
+    const size = rowBytes * height!;
+    buffer = take(size);
+    const img = { data: buffer.subarray(0, size), width: width!, height: height! };
+    let rows = 0;
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await fh.read(buffer, at, size - at, V_HEADER + at);
+      if (!bytesRead) {
+        await waitForMore();
+        continue;
       }
-    } catch (err) {
-      give(buffer);
-      throw err;
+      at += bytesRead;
+      const complete = Math.floor(at / rowBytes);
+      if (onRows && complete > rows) onRows(img, rows, complete);
+      rows = complete;
     }
-    return { data: buffer.subarray(0, size), width: width!, height: height! };
+    await decoded;
+    const check = Buffer.alloc(V_HEADER);
+    await fh.read(check, 0, V_HEADER, 0);
+    if (!check.equals(head)) throw new Error("the decoded image changed while it was read");
+    return img;
+  } catch (err) {
+    if (buffer) give(buffer);
+    throw err;
   } finally {
     await fh.close();
   }

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { cropSheet, loadRgb, type Box } from "../../../container/crop.ts";
+import { cropSheet, detectGrid, detectSheet, loadRgb, type Box } from "../../../container/crop.ts";
 import { withRgb } from "../../../container/pixels.ts";
 import { InputError } from "../../../container/errors.ts";
 import { makeSheet, type Rect, type SheetSpec } from "./fixtures/sheets.ts";
@@ -307,6 +307,18 @@ describe("crop: decoding into reused memory, and the frames written from it", ()
         const expected = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).extract({ left: x, top: y, width: fw, height: fh }).raw().toBuffer();
         expect(frame.equals(expected), `frame ${i + 1}`).toBe(true);
       }
+    }
+  });
+
+  it("detection from statistics taken while the sheet was decoded is the same as after", async () => {
+    for (const spec of [whiteSpec(9), noisyGreySpec(14)]) {
+      const sheet = await makeSheet(spec);
+      const dir = tempDir("while-decoding");
+      const file = path.join(dir, spec.format === "jpeg" ? "sheet.jpg" : "sheet.png");
+      writeFileSync(file, sheet.buffer);
+      const rows = spec.rows ?? 2;
+      const cols = spec.cols ?? 3;
+      expect(await detectSheet(file, rows, cols)).toEqual(detectGrid(await loadRgb(file), rows, cols));
     }
   });
 
