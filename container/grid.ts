@@ -58,7 +58,10 @@ export interface LineStats {
  */
 export class LineStatsBuilder {
   readonly stats: LineStats;
-  constructor(readonly width: number, readonly height: number) {
+  // Fields declared, not parameter properties: the image runs this file with Node's type stripping.
+  readonly width: number;
+  constructor(width: number, height: number) {
+    this.width = width;
     const colN = Math.ceil(height / 2);
     // Integer column sums are faster to accumulate; they fit whenever a column's sum of squares does.
     const Acc = colN * 255 * 255 < 2 ** 32 ? Uint32Array : Float64Array;
