@@ -109,8 +109,9 @@ export function cropSheet(file: string, outDir: string, opts: CropOptions): Prom
     }
 
     const frameSize = frameSizeOf(boxes);
-    // All six at once: libvips runs them on the thread pool, on every core.
-    const frames = await Promise.all(
+    // All at once: libvips runs them on the thread pool, on every core. Every one settles before
+    // the sheet's memory goes back to the pool, even when one fails: they all read it.
+    const written = await Promise.allSettled(
       boxes.map(async (box, i) => {
         const name = `frame-${i + 1}`;
         const out = path.join(outDir, `${name}.png`);
@@ -118,6 +119,9 @@ export function cropSheet(file: string, outDir: string, opts: CropOptions): Prom
         return { name, path: out, ...frameSize };
       }),
     );
+    const failed = written.find((w) => w.status === "rejected");
+    if (failed) throw failed.reason;
+    const frames = written.map((w) => (w as PromiseFulfilledResult<CroppedFrame>).value);
     return {
       boxes,
       confidence: detection.confidence,

@@ -76,6 +76,8 @@ export async function withRgb<T>(file: string, label: string, use: (img: RgbImag
 }
 
 const pause = () => new Promise((resolve) => setTimeout(resolve, 2));
+/** A decode that has written nothing for this long has stopped: fail rather than wait forever. */
+const STALL_MS = 60_000;
 
 /**
  * Reads the `.v` file of 8-bit RGB that libvips is writing (`decoded` settles when it is done) into a
@@ -88,9 +90,13 @@ async function readV(file: string, decoded: Promise<void>, onRows?: DecodeOption
     () => (finished = true),
     () => (finished = true),
   );
-  // Until libvips has created the file and written its header, wait (or fail as the decode did).
+  // Until libvips has written more, wait (or fail as the decode did, or if it has stalled).
+  let lastProgress = Date.now();
   const waitForMore = async () => {
-    if (!finished) return pause();
+    if (!finished) {
+      if (Date.now() - lastProgress > STALL_MS) throw new Error(`the decoder wrote nothing for ${STALL_MS / 1000} s`);
+      return pause();
+    }
     await decoded;
     throw new Error("the decoded image is truncated");
   };
@@ -108,7 +114,7 @@ async function readV(file: string, decoded: Promise<void>, onRows?: DecodeOption
     const head = Buffer.alloc(V_HEADER);
     for (let at = 0; at < V_HEADER; ) {
       const { bytesRead } = await fh.read(head, at, V_HEADER - at, at);
-      if (bytesRead) at += bytesRead;
+      if (bytesRead) (at += bytesRead), (lastProgress = Date.now());
       else await waitForMore();
     }
     const [magic, width, height, bands, , format, coding] = Array.from({ length: 7 }, (_, k) => head.readInt32LE(4 * k)) as number[];
@@ -128,6 +134,7 @@ async function readV(file: string, decoded: Promise<void>, onRows?: DecodeOption
         continue;
       }
       at += bytesRead;
+      lastProgress = Date.now();
       const complete = Math.floor(at / rowBytes);
       if (onRows && complete > rows) onRows(img, rows, complete);
       rows = complete;
