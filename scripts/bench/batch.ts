@@ -102,9 +102,13 @@ async function main() {
 
   const t0 = Date.now();
   // Auto-approved: no stage is reviewed. A light reel (24 fps, 1 s per clip) keeps the media service from dominating.
+  // One brief under a key per look: the simulator makes each distinct output once (sim/memo.ts), so
+  // its synthesis, which real providers do on their own machines, does not eat the cores the
+  // Worker, the engine and the media service are measured on. Every job is still submitted, held
+  // for its latency, downloaded and stored.
   const batch = await api<{ id: string; shoots: { id: string }[] }>("POST", "/api/batches", {
     review: [],
-    shoots: Array.from({ length: SHOOTS }, (_, i) => ({ brief: `look ${i + 1}: tailored wool coat, grey morning`, references: refs, stitch: { fps: 24, clipSeconds: 1 } })),
+    shoots: Array.from({ length: SHOOTS }, (_, i) => ({ idempotencyKey: `look-${i + 1}`, brief: "tailored wool coat, grey morning", references: refs, stitch: { fps: 24, clipSeconds: 1 } })),
   });
   let last = "";
   let peakWaiting = "";
