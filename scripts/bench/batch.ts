@@ -8,8 +8,9 @@
  * - wall time against the lower bound the caps allow: per provider, the provider-seconds the
  *   simulator spent (its jobs' submit-to-result times, summed) divided by the cap;
  * - shoots per minute;
- * - the delay from a provider webhook's arrival (the Worker records the job's result) to the start
- *   of the workflow's next step (its `release` step logs `job.resumed`), p50 and p95.
+ * - the delay from a provider webhook's arrival at the Worker (before it is verified; a Kling
+ *   callback is also re-checked with a GET) to the start of the workflow's next step (its `release`
+ *   step logs `job.resumed`), p50 and p95, split into its parts.
  *
  * BENCH_SHOOTS (default 100) changes the size; E2E_PORT_OFFSET moves the ports.
  */
@@ -57,8 +58,8 @@ const stack = new Stack({
       const m = /\{.*\}/.exec(line);
       if (m) {
         try {
-          const j = JSON.parse(m[0]) as { job: string; at: string; sendMs: number };
-          notifiedAt.set(j.job, { at: Date.parse(j.at), sendMs: j.sendMs });
+          const j = JSON.parse(m[0]) as { job: string; received?: string; at: string; sendMs: number };
+          notifiedAt.set(j.job, { received: j.received ? Date.parse(j.received) : undefined, at: Date.parse(j.at), sendMs: j.sendMs });
         } catch {
           /* a line cut by the runtime */
         }
@@ -69,8 +70,8 @@ const stack = new Stack({
   },
 });
 
-// "workflow notified" lines of the Worker: when each job's event was handed to the engine.
-const notifiedAt = new Map<string, { at: number; sendMs: number }>();
+// "workflow notified" lines of the Worker: when each job's outcome arrived and its event was handed to the engine.
+const notifiedAt = new Map<string, { received?: number; at: number; sendMs: number }>();
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
@@ -145,27 +146,32 @@ async function main() {
   const rows = shoots.flatMap((s) => s.jobs.filter((j) => j.type === "provider"));
   const duplicates = (["fal", "kling"] as const).reduce((n, p) => n + Math.max(0, simJobs.filter((j) => j.provider === p).length - rows.filter((r) => r.provider === p).length), 0);
 
-  // Webhook arrival (the job row's completedAt, written by the webhook handler) → `job.resumed`.
+  // Webhook arrival → `job.resumed`, and its parts: arrival → job row written (verification, the
+  // Kling re-check) → event handed to the engine (sendMs of it the RPC) → the next step's first write.
   const delays: number[] = [];
+  const arrivalToRow: number[] = [];
   const toNotified: number[] = [];
   const notifiedToResumed: number[] = [];
   const sendMs: number[] = [];
-  let polled = 0;
+  let noArrival = 0; // finished by a poll, or its log line was lost
   for (const s of shoots) {
     for (const j of s.jobs.filter((x) => x.type === "provider" && x.completedAt)) {
       const resumed = s.timeline.find((e) => e.type === "job.resumed" && e.data?.job === j.id);
-      const viaWebhook = s.timeline.some((e) => e.type === "job.completed" && e.data?.job === j.id);
-      if (!resumed) continue;
-      if (!viaWebhook) polled++;
-      delays.push(Date.parse(resumed.at) - Date.parse(j.completedAt!));
       const n = notifiedAt.get(j.id);
-      if (n) {
-        toNotified.push(n.at - Date.parse(j.completedAt!));
-        notifiedToResumed.push(Date.parse(resumed.at) - n.at);
-        sendMs.push(n.sendMs);
+      if (!resumed) continue;
+      if (!n?.received) {
+        noArrival++;
+        continue;
       }
+      const row = Date.parse(j.completedAt!);
+      delays.push(Date.parse(resumed.at) - n.received);
+      arrivalToRow.push(row - n.received);
+      toNotified.push(n.at - row);
+      notifiedToResumed.push(Date.parse(resumed.at) - n.at);
+      sendMs.push(n.sendMs);
     }
   }
+  const p50p95 = (xs: number[]) => ({ p50: pct(xs, 50), p95: pct(xs, 95) });
 
   const report = {
     shoots: SHOOTS,
@@ -182,13 +188,12 @@ async function main() {
     jobsNeeded: { fal: SHOOTS * 2, kling: SHOOTS * 5 },
     duplicateProviderJobs: duplicates,
     shootsPerMinute: Number((completed / (wallS / 60)).toFixed(2)),
-    resumeDelayMs: { n: delays.length, p50: pct(delays, 50), p95: pct(delays, 95), max: pct(delays, 100), polledNotWebhook: polled },
-    // Where it goes: job row written → event handed to the engine (sendMs of it the RPCs) → next step's first write.
+    resumeDelayMs: { from: "webhook arrival", n: delays.length, p50: pct(delays, 50), p95: pct(delays, 95), max: pct(delays, 100), noArrivalLogged: noArrival },
     resumeSplitMs: {
-      n: toNotified.length,
-      rowToNotified: { p50: pct(toNotified, 50), p95: pct(toNotified, 95) },
-      sendEvent: { p50: pct(sendMs, 50), p95: pct(sendMs, 95) },
-      notifiedToResumed: { p50: pct(notifiedToResumed, 50), p95: pct(notifiedToResumed, 95) },
+      arrivalToRow: p50p95(arrivalToRow),
+      rowToNotified: p50p95(toNotified),
+      sendEvent: p50p95(sendMs),
+      notifiedToResumed: p50p95(notifiedToResumed),
     },
     exampleWaiting: peakWaiting,
   };
