@@ -141,6 +141,16 @@ async function main() {
   const fal = perProvider((j) => j.provider === "fal");
   const kling = perProvider((j) => j.provider === "kling");
   const lowerBound = Math.max(fal.seconds / CAPS["fal:image"], kling.seconds / CAPS["kling:video"]);
+  // Slot hand-off: with the pool full, the n-th job the simulator accepts takes the slot of the
+  // (n - cap)-th to finish, so the gap between the two is what a hand-off costs end to end (the
+  // callback, the workflow's release, the next shoot's wake, acquire and submit).
+  const handoff = (pred: (j: SimJob) => boolean, cap: number) => {
+    const js = simJobs.filter(pred);
+    const created = js.map((j) => Date.parse(j.createdAt)).sort((a, b) => a - b);
+    const done = js.map((j) => Date.parse(j.completedAt ?? j.createdAt)).sort((a, b) => a - b);
+    const gaps = created.slice(cap).map((t, i) => t - done[i]).filter((g) => g >= 0);
+    return { n: gaps.length, p50: pct(gaps, 50), p95: pct(gaps, 95) };
+  };
 
   // Duplicates: the simulator saw more jobs than the shoots' job rows (each a distinct id), or two per row.
   const rows = shoots.flatMap((s) => s.jobs.filter((j) => j.type === "provider"));
@@ -184,6 +194,7 @@ async function main() {
       fal: { jobs: fal.jobs, providerSeconds: Math.round(fal.seconds), meanJobS: Number(fal.meanS.toFixed(2)), cap: CAPS["fal:image"], boundS: Math.round(fal.seconds / CAPS["fal:image"]) },
       kling: { jobs: kling.jobs, providerSeconds: Math.round(kling.seconds), meanJobS: Number(kling.meanS.toFixed(2)), cap: CAPS["kling:video"], boundS: Math.round(kling.seconds / CAPS["kling:video"]) },
     },
+    slotHandoffMs: { fal: handoff((j) => j.provider === "fal", CAPS["fal:image"]), kling: handoff((j) => j.provider === "kling", CAPS["kling:video"]) },
     simPeakInFlight: Object.fromEntries(Object.entries(concurrency).map(([k, v]) => [k, v.peak])),
     jobsNeeded: { fal: SHOOTS * 2, kling: SHOOTS * 5 },
     duplicateProviderJobs: duplicates,
