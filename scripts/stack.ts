@@ -52,9 +52,14 @@ export class Stack {
     return `http://127.0.0.1:${this.opts.ports.media}`;
   }
 
-  /** Applies migrations and makes sure the local account and API key exist. */
+  /** Builds the UI if it has never been built, applies migrations and makes sure the local account and API key exist. */
   prepare(): DevIdentity {
     const { stateDir } = this.opts;
+    // wrangler dev refuses to start without the assets directory (a fresh clone running a bench or chaos first).
+    if (!existsSync(path.join(ROOT, "web/dist/index.html"))) {
+      const built = spawnSync("npm", ["run", "build:web"], { cwd: ROOT, stdio: "inherit" });
+      if (built.status !== 0) throw new Error("npm run build:web failed");
+    }
     mkdirSync(stateDir, { recursive: true });
     wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", this.persistDir]);
     const file = path.join(stateDir, "dev-identity.json");

@@ -35,7 +35,7 @@ interface ShootDetail {
   status: string;
   error: string | null;
   jobs: { id: string; type: string; provider: string; status: string; completedAt: string | null }[];
-  timeline: { type: string; data: { job?: string } | null; at: string }[];
+  timeline: { type: string; data: { job?: string; startedAt?: string } | null; at: string }[];
 }
 
 const stateDir = path.join(ROOT, ".atelier", `bench-batch-${randomBytes(3).toString("hex")}`);
@@ -47,12 +47,11 @@ const stack = new Stack({
     PROVIDER_CAPS: JSON.stringify({ "fal:image": { global: CAPS["fal:image"], perAccount: CAPS["fal:image"] }, "kling:video": { global: CAPS["kling:video"], perAccount: CAPS["kling:video"] } }),
     PROVIDER_WAIT_TIMEOUT: "2 minutes",
     PROVIDER_MAX_WAITS: "60",
-    PROVIDER_SLOT_WAIT: "2 minutes",
     MEDIA_JOB_TIMEOUT: "3 minutes",
     MEDIA_MAX_WAITS: "20",
   },
   simEnv: { SIM_IMAGE_DELAY_MS: String(IMAGE_MS), SIM_CLIP_MIN_MS: String(CLIP_MS), SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" },
-  cronEveryMs: 20_000,
+  cronEveryMs: 60_000, // as in production
   log: (svc, line) => {
     if (svc === "worker" && line.includes('"workflow notified"')) {
       const m = /\{.*\}/.exec(line);
@@ -122,7 +121,7 @@ async function main() {
     last = line;
     if (s.status === "completed") break;
     if (Date.now() - t0 > 90 * 60_000) throw new Error("batch did not complete within 90 minutes");
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 5000));
   }
   const wallS = (Date.now() - t0) / 1000;
 
@@ -167,6 +166,8 @@ async function main() {
   for (const s of shoots) {
     for (const j of s.jobs.filter((x) => x.type === "provider" && x.completedAt)) {
       const resumed = s.timeline.find((e) => e.type === "job.resumed" && e.data?.job === j.id);
+      // When the release step started (before its write), or, for older events, when the write landed.
+      const resumedAt = Date.parse(resumed?.data?.startedAt ?? resumed?.at ?? "");
       const n = notifiedAt.get(j.id);
       if (!resumed) continue;
       if (!n?.received) {
@@ -174,10 +175,10 @@ async function main() {
         continue;
       }
       const row = Date.parse(j.completedAt!);
-      delays.push(Date.parse(resumed.at) - n.received);
+      delays.push(resumedAt - n.received);
       arrivalToRow.push(row - n.received);
       toNotified.push(n.at - row);
-      notifiedToResumed.push(Date.parse(resumed.at) - n.at);
+      notifiedToResumed.push(resumedAt - n.at);
       sendMs.push(n.sendMs);
     }
   }

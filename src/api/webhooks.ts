@@ -101,12 +101,18 @@ export const webhooks = router()
     if (!safeEqual(token, await purposeToken(c.env, "kling-callback", jobId))) {
       throw new Problem(401, "Unauthorized", "callback token is not valid");
     }
-    const job = await getJob(db(c.env.DB), jobId);
+    const body = (await c.req.json().catch(() => ({}))) as { task_id?: unknown; task_status?: string };
+    const final = body.task_status === "succeed" || body.task_status === "failed";
+    // Callbacks are unsigned: trust only what Kling itself says about the task. The re-check of the
+    // task the callback names runs beside the job lookup; it counts only if it is this job's task.
+    const [job, named] = await Promise.all([
+      getJob(db(c.env.DB), jobId),
+      final && typeof body.task_id === "string" && body.task_id ? getKlingTask(c.env, body.task_id).catch(() => null) : null,
+    ]);
     if (!job || job.provider !== "kling" || !job.externalId) throw notFound(`job ${jobId}`);
-    const body = (await c.req.json().catch(() => ({}))) as { task_status?: string };
-    if (body.task_status !== "succeed" && body.task_status !== "failed") return c.json({ ok: true as const, ignored: "not final" }, 200);
-    // Callbacks are unsigned: trust only what Kling itself says about the task.
-    const result = klingResult(await getKlingTask(c.env, job.externalId), c.env);
+    if (!final) return c.json({ ok: true as const, ignored: "not final" }, 200);
+    const task = named?.task_id === job.externalId ? named : await getKlingTask(c.env, job.externalId);
+    const result = klingResult(task, c.env);
     if (!result) return c.json({ ok: true as const, ignored: "task not final on re-check" }, 200);
     const applied = await completeJob(c.env, job, result, "callback", { receivedAt });
     return c.json({ ok: true as const, applied }, 200);
