@@ -12,7 +12,8 @@
  *   callback is also re-checked with a GET) to the start of the workflow's next step (its `release`
  *   step logs `job.resumed`), p50 and p95, split into its parts.
  *
- * BENCH_SHOOTS (default 100) changes the size; E2E_PORT_OFFSET moves the ports.
+ * BENCH_SHOOTS (default 100) changes the size; E2E_PORT_OFFSET moves the ports; BENCH_STATE_ROOT
+ * moves the local state.
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -38,7 +39,8 @@ interface ShootDetail {
   timeline: { type: string; data: { job?: string; startedAt?: string } | null; at: string }[];
 }
 
-const stateDir = path.join(ROOT, ".atelier", `bench-batch-${randomBytes(3).toString("hex")}`);
+// BENCH_STATE_ROOT puts the local D1, R2 and Workflows state elsewhere (e.g. /dev/shm, to see what the disk costs).
+const stateDir = path.join(process.env.BENCH_STATE_ROOT ?? path.join(ROOT, ".atelier"), `bench-batch-${randomBytes(3).toString("hex")}`);
 const stack = new Stack({
   stateDir,
   ports: { worker: PORT, media: PORT + 1, sim: PORT + 2 },
