@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
@@ -120,6 +121,16 @@ export class Stack {
       stream.on("data", (chunk: string) => {
         for (const line of chunk.split("\n")) if (line.trim()) log?.(name, this.opts.rawLogs ? line : redact(line, this.identity));
       });
+    }
+    // In production the media service is a container and the providers are elsewhere; on one machine
+    // they yield the CPU to the Worker runtime (their FFmpeg children inherit this), so the API and
+    // the workflows stay responsive while a reel encodes.
+    if (name !== "worker" && child.pid) {
+      try {
+        os.setPriority(child.pid, 10);
+      } catch {
+        /* not permitted here: run at the same priority */
+      }
     }
     this.procs.set(name, child);
   }
