@@ -122,10 +122,11 @@ export class Stack {
         for (const line of chunk.split("\n")) if (line.trim()) log?.(name, this.opts.rawLogs ? line : redact(line, this.identity));
       });
     }
-    // In production the media service is a container and the providers are elsewhere; on one machine
-    // they yield the CPU to the Worker runtime (their FFmpeg children inherit this), so the API and
-    // the workflows stay responsive while a reel encodes.
-    if (name !== "worker" && child.pid) {
+    // In production the media service is a container on a machine of its own; here it yields the CPU
+    // to the Worker runtime (its FFmpeg children inherit this), so the API and the workflows stay
+    // responsive while a reel encodes. The simulator keeps its priority: it answers the Worker's
+    // calls (a Kling callback's re-check) on the paths being measured.
+    if (name === "media" && child.pid) {
       try {
         os.setPriority(child.pid, 10);
       } catch {
