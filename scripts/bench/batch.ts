@@ -160,6 +160,7 @@ async function main() {
   // Webhook arrival → `job.resumed`, and its parts: arrival → job row written (verification, the
   // Kling re-check) → event handed to the engine (sendMs of it the RPC) → the next step's first write.
   const delays: number[] = [];
+  const byProvider: Record<string, number[]> = { fal: [], kling: [] };
   const arrivalToRow: number[] = [];
   const toNotified: number[] = [];
   const notifiedToResumed: number[] = [];
@@ -178,6 +179,7 @@ async function main() {
       }
       const row = Date.parse(j.completedAt!);
       delays.push(resumedAt - n.received);
+      byProvider[j.provider]?.push(resumedAt - n.received);
       arrivalToRow.push(row - n.received);
       toNotified.push(n.at - row);
       notifiedToResumed.push(resumedAt - n.at);
@@ -203,6 +205,8 @@ async function main() {
     duplicateProviderJobs: duplicates,
     shootsPerMinute: Number((completed / (wallS / 60)).toFixed(2)),
     resumeDelayMs: { from: "webhook arrival", n: delays.length, p50: pct(delays, 50), p95: pct(delays, 95), max: pct(delays, 100), noArrivalLogged: noArrival },
+    // FAL webhooks are signed and checked in the Worker; a Kling callback is re-checked with a GET to Kling first.
+    resumeDelayByProviderMs: { fal: p50p95(byProvider.fal), kling: p50p95(byProvider.kling) },
     resumeSplitMs: {
       arrivalToRow: p50p95(arrivalToRow),
       rowToNotified: p50p95(toNotified),
