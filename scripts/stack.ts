@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
@@ -52,9 +53,14 @@ export class Stack {
     return `http://127.0.0.1:${this.opts.ports.media}`;
   }
 
-  /** Applies migrations and makes sure the local account and API key exist. */
+  /** Builds the UI if it has never been built, applies migrations and makes sure the local account and API key exist. */
   prepare(): DevIdentity {
     const { stateDir } = this.opts;
+    // wrangler dev refuses to start without the assets directory (a fresh clone running a bench or chaos first).
+    if (!existsSync(path.join(ROOT, "web/dist/index.html"))) {
+      const built = spawnSync("npm", ["run", "build:web"], { cwd: ROOT, stdio: "inherit" });
+      if (built.status !== 0) throw new Error("npm run build:web failed");
+    }
     mkdirSync(stateDir, { recursive: true });
     wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", this.persistDir]);
     const file = path.join(stateDir, "dev-identity.json");
@@ -115,6 +121,17 @@ export class Stack {
       stream.on("data", (chunk: string) => {
         for (const line of chunk.split("\n")) if (line.trim()) log?.(name, this.opts.rawLogs ? line : redact(line, this.identity));
       });
+    }
+    // In production the media service is a container on a machine of its own; here it yields the CPU
+    // to the Worker runtime (its FFmpeg children inherit this), so the API and the workflows stay
+    // responsive while a reel encodes. The simulator keeps its priority: it answers the Worker's
+    // calls (a Kling callback's re-check) on the paths being measured.
+    if (name === "media" && child.pid) {
+      try {
+        os.setPriority(child.pid, 10);
+      } catch {
+        /* not permitted here: run at the same priority */
+      }
     }
     this.procs.set(name, child);
   }

@@ -249,6 +249,7 @@ export function falRoutes(ctx: SimContext): Hono {
 
   async function process(job: SimJob, kind: ModelKind, generation: number, signal: AbortSignal) {
     await sleep(queueMs, signal);
+    while (ctx.faults.get().holdJobs && !signal.aborted) await sleep(50, signal);
     const alive = () => ctx.generation() === generation && job.status !== "cancelled";
     if (!alive()) return;
     job.status = "running";

@@ -26,6 +26,8 @@ export const FaultsSchema = z.object({
   retryAfterSeconds: z.number().int().min(0).max(3600),
   /** FAL submissions are accepted at once but answered only this much later (a caller may die meanwhile). */
   holdSubmitResponseMs: z.number().min(0).max(600_000),
+  /** Accepted FAL jobs wait in the queue (before fetching their inputs) until this is set false again. */
+  holdJobs: z.boolean(),
   /** The next N FAL submissions are accepted but their answer is lost (the connection drops). */
   loseSubmitResponses: z.number().int().min(0).max(10_000),
   /** Probability that an accepted job ends refused as a content-policy violation. */
@@ -198,6 +200,7 @@ export function defaultFaults(opts: { imageDelayMs: number; clipDelayMs: number;
     rateLimitBurst: 0,
     retryAfterSeconds: 2,
     holdSubmitResponseMs: 0,
+    holdJobs: false,
     loseSubmitResponses: 0,
     jobErrorRate: 0,
     refusals: [],

@@ -168,6 +168,11 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
     s.once("error", reject);
   });
+  // Providers sit behind load balancers that keep idle connections for a minute or more. Node's 5 s
+  // default closes a pooled connection just as the Worker reuses it, and a POST lost that way is
+  // an error no real provider would cause.
+  (server as { keepAliveTimeout?: number }).keepAliveTimeout = 65_000;
+  (server as { headersTimeout?: number }).headersTimeout = 66_000;
   const { port } = server.address() as AddressInfo;
   const listenHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `http://${listenHost}:${port}`;

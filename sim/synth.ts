@@ -5,12 +5,14 @@
  */
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import sharp, { type OverlayOptions } from "sharp";
 import { ffmpegPath, ffprobePath } from "../container/ffmpeg.ts";
 import { Semaphore } from "../container/jobs.ts";
+import { Memo, memoKey } from "./memo.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Sizes
@@ -250,7 +252,14 @@ export interface ImageRequest {
   seed?: number;
 }
 
-export async function synthesizeImage(req: ImageRequest): Promise<SynthImage> {
+const images = new Memo<SynthImage>(256 * 2 ** 20, (img) => img.data.byteLength);
+
+export function synthesizeImage(req: ImageRequest): Promise<SynthImage> {
+  const key = memoKey(req.prompt, req.seed, req.variant, req.aspectRatio, req.resolution, req.outputFormat, ...req.images.map((i) => i.data));
+  return images.get(key, () => makeImage(req));
+}
+
+async function makeImage(req: ImageRequest): Promise<SynthImage> {
   const seed = seedOf(req.prompt, String(req.seed ?? ""), String(req.variant ?? 0), ...req.images.map((i) => i.data));
   switch (classifyPrompt(req.prompt)) {
     case "contact-sheet":
@@ -483,6 +492,7 @@ export interface ClipResult {
   frames: number;
   fps: number;
   duration: number;
+  bytes: number;
 }
 
 const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
@@ -491,7 +501,40 @@ const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
  * An H.264 yuv420p MP4 that dissolves from the start image to the end image while the camera
  * drifts slightly sideways. Uses fade-with-alpha + overlay (FFmpeg 4.1 has no xfade).
  */
+/** Made clips, as files of their own (the caller's outFile may be deleted or replaced). */
+const clips = new Memo<{ file: string; result: ClipResult }>(
+  512 * 2 ** 20,
+  (c) => c.result.bytes,
+  (c) => void fs.rm(path.dirname(c.file), { recursive: true, force: true }),
+);
+
+let memoDir: string | undefined;
+const memoRoot = () => {
+  if (!memoDir) {
+    memoDir = mkdtempSync(path.join(os.tmpdir(), "atelier-sim-memo-"));
+    const dir = memoDir;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return memoDir;
+};
+
 export async function synthesizeClip(req: ClipRequest): Promise<ClipResult> {
+  const key = memoKey(req.start, req.end, req.seconds, req.fps, req.maxEdge);
+  const made = await clips.get(key, async () => {
+    const dir = await fs.mkdtemp(path.join(memoRoot(), "clip-"));
+    const file = path.join(dir, "clip.mp4");
+    try {
+      return { file, result: await makeClip({ ...req, outFile: file }) };
+    } catch (err) {
+      await fs.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  });
+  await fs.copyFile(made.file, req.outFile);
+  return made.result;
+}
+
+async function makeClip(req: ClipRequest): Promise<ClipResult> {
   const fps = req.fps ?? 24;
   const maxEdge = req.maxEdge ?? 1920;
   const meta = await sharp(req.start).metadata();
@@ -533,7 +576,7 @@ export async function synthesizeClip(req: ClipRequest): Promise<ClipResult> {
       req.outFile,
     ];
     await encodeLimiter.use(() => run(ffmpegPath(), args, { timeoutMs: 300_000, signal: req.signal }));
-    return { width, height, frames, fps, duration: frames / fps };
+    return { width, height, frames, fps, duration: frames / fps, bytes: (await fs.stat(req.outFile)).size };
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }

@@ -753,6 +753,7 @@ export interface components {
             type: "job.resumed";
             data: {
                 job: string;
+                startedAt?: string;
             } & {
                 [key: string]: unknown;
             };

@@ -245,7 +245,7 @@ export const ShootEvent = z
       z.looseObject({ job: z.string(), pool: z.string(), ahead: z.number().int(), waiting: z.string() }),
       "A provider job waits for a slot in its provider's pool (`waiting`: \"queued at Kling, 12 ahead\")",
     ),
-    eventOf("JobResumedEvent", "job.resumed", z.looseObject({ job: z.string() }), "The workflow took up a provider job's outcome and released its slot"),
+    eventOf("JobResumedEvent", "job.resumed", z.looseObject({ job: z.string(), startedAt: z.string().optional() }), "The workflow took up a provider job's outcome and released its slot"),
     eventOf("JobCompletedEvent", "job.completed", z.looseObject({ job: z.string(), provider: z.string() }), "A job finished with a result"),
     eventOf("JobFailedEvent", "job.failed", z.looseObject({ job: z.string(), provider: z.string(), error: z.string() }), "A job failed"),
     eventOf(

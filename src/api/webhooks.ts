@@ -59,6 +59,7 @@ const klingRoute = createRoute({
 
 export const webhooks = router()
   .openapi(falRoute, async (c) => {
+    const receivedAt = Date.now();
     const raw = await c.req.arrayBuffer();
     const check = await verifyFalWebhook(c.env.FAL_JWKS_URL, c.req.raw.headers, raw);
     if (!check.ok) {
@@ -78,7 +79,7 @@ export const webhooks = router()
     const d = db(c.env.DB);
     const result = falResult(body.status ?? "ERROR", body.payload, body.error);
     const job = await jobByExternalId(d, "fal", body.request_id);
-    if (job) return c.json({ ok: true as const, applied: await completeJob(c.env, job, result, "webhook") }, 200);
+    if (job) return c.json({ ok: true as const, applied: await completeJob(c.env, job, result, "webhook", { receivedAt }) }, 200);
     // Not a request id we recorded. The URL names our job (with a token): either the submit answer
     // was lost and this recovers the id, or it is a second request for a job that has one.
     const named = c.req.query("job");
@@ -89,24 +90,31 @@ export const webhooks = router()
     if (!owner || owner.provider !== "fal") return c.json({ ok: true as const, ignored: "unknown job" }, 200);
     if (await adoptExternalId(d, owner.id, body.request_id)) {
       await logEvent(d, { shootId: owner.shootId, accountId: owner.accountId, type: "job.recovered", data: { job: owner.id, provider: "fal" } });
-      return c.json({ ok: true as const, applied: await completeJob(c.env, { ...owner, status: "submitted", externalId: body.request_id }, result, "webhook") }, 200);
+      return c.json({ ok: true as const, applied: await completeJob(c.env, { ...owner, status: "submitted", externalId: body.request_id }, result, "webhook", { receivedAt }) }, 200);
     }
     return c.json({ ok: true as const, duplicate: await recordDuplicate(c.env, owner, body.request_id, result) }, 200);
   })
   .openapi(klingRoute, async (c) => {
+    const receivedAt = Date.now();
     const { jobId } = c.req.valid("param");
     const token = c.req.valid("query").token ?? "";
     if (!safeEqual(token, await purposeToken(c.env, "kling-callback", jobId))) {
       throw new Problem(401, "Unauthorized", "callback token is not valid");
     }
-    const job = await getJob(db(c.env.DB), jobId);
+    const body = (await c.req.json().catch(() => ({}))) as { task_id?: unknown; task_status?: string };
+    const final = body.task_status === "succeed" || body.task_status === "failed";
+    // Callbacks are unsigned: trust only what Kling itself says about the task. The re-check of the
+    // task the callback names runs beside the job lookup; it counts only if it is this job's task.
+    const [job, named] = await Promise.all([
+      getJob(db(c.env.DB), jobId),
+      final && typeof body.task_id === "string" && body.task_id ? getKlingTask(c.env, body.task_id).catch(() => null) : null,
+    ]);
     if (!job || job.provider !== "kling" || !job.externalId) throw notFound(`job ${jobId}`);
-    const body = (await c.req.json().catch(() => ({}))) as { task_status?: string };
-    if (body.task_status !== "succeed" && body.task_status !== "failed") return c.json({ ok: true as const, ignored: "not final" }, 200);
-    // Callbacks are unsigned: trust only what Kling itself says about the task.
-    const result = klingResult(await getKlingTask(c.env, job.externalId), c.env);
+    if (!final) return c.json({ ok: true as const, ignored: "not final" }, 200);
+    const task = named?.task_id === job.externalId ? named : await getKlingTask(c.env, job.externalId);
+    const result = klingResult(task, c.env);
     if (!result) return c.json({ ok: true as const, ignored: "task not final on re-check" }, 200);
-    const applied = await completeJob(c.env, job, result, "callback");
+    const applied = await completeJob(c.env, job, result, "callback", { receivedAt });
     return c.json({ ok: true as const, applied }, 200);
   });
 

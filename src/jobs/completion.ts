@@ -20,6 +20,8 @@ export interface CompleteOptions {
    * which takes the outcome from its own step result, so it has no one to wake.
    */
   notify?: boolean;
+  /** When the outcome reached the Worker (a webhook's arrival, before it is verified), for the resume-delay log. */
+  receivedAt?: number;
 }
 
 /** Returns whether this call finished the job (false when it was already finished). */
@@ -36,7 +38,7 @@ export async function completeJob(env: Env, job: JobRow, result: JobResult, by: 
     data: { job: job.id, provider: job.provider, stage: job.stage, by, ...(result.status === "failed" ? { error: result.error } : {}) },
   });
   if (!finished) return false;
-  if (instance) await notifyWorkflow(env, job.shootId, job.id, toSignal(result), (await instance) ?? undefined);
+  if (instance) await notifyWorkflow(env, job.shootId, job.id, toSignal(result), (await instance) ?? undefined, opts.receivedAt);
   return true;
 }
 
@@ -52,13 +54,15 @@ export async function pollAndComplete(env: Env, job: JobRow, by: "poll" | "watch
 }
 
 /** Wakes the waiting workflow; a shoot that has ended meanwhile simply has no one waiting. */
-export async function notifyWorkflow(env: Env, shootId: string, jobId: string, payload: JobSignal, found?: WorkflowInstance): Promise<void> {
+export async function notifyWorkflow(env: Env, shootId: string, jobId: string, payload: JobSignal, found?: WorkflowInstance, receivedAt?: number): Promise<void> {
   const started = Date.now();
   try {
     const instance = found ?? (await env.SHOOT.get(shootId));
     await instance.sendEvent({ type: `job-${jobId}`, payload });
-    // When the event was handed over, and how long that took: the resume path's middle (bench:batch splits on it).
-    console.log(JSON.stringify({ msg: "workflow notified", job: jobId, at: new Date().toISOString(), sendMs: Date.now() - started }));
+    // When the outcome arrived, when the event was handed over and how long that took: the resume
+    // path's parts (bench:batch measures from the arrival and splits on the rest).
+    const received = receivedAt ? new Date(receivedAt).toISOString() : undefined;
+    console.log(JSON.stringify({ msg: "workflow notified", job: jobId, received, at: new Date().toISOString(), sendMs: Date.now() - started }));
   } catch (err) {
     console.warn(JSON.stringify({ msg: "workflow not notified", shoot: shootId, job: jobId, error: String(err) }));
   }

@@ -29,8 +29,17 @@ export async function sha256Hex(data: ArrayBuffer | Uint8Array | string): Promis
   return toHex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
+// Imported keys by secret: every signed URL, callback token and webhook check signs with one of a
+// few secrets, and importing the key each time was a measurable share of the Worker's CPU.
+const hmacKeys = new Map<string, CryptoKey>();
+
 export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    if (hmacKeys.size >= 16) hmacKeys.clear();
+    hmacKeys.set(secret, key);
+  }
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(message)));
 }
 

@@ -30,7 +30,7 @@ export async function acquireSlot(ctx: RunContext, req: ProviderRequest, leaseId
     if (res.granted) return;
     lastAhead = res.ahead;
     try {
-      await step.waitForEvent(`await slot ${name}#${n}`, { type: slotEventType(leaseId), timeout: (env.PROVIDER_SLOT_WAIT || "1 minute") as Duration });
+      await step.waitForEvent(`await slot ${name}#${n}`, { type: slotEventType(leaseId), timeout: (env.PROVIDER_SLOT_WAIT || "5 minutes") as Duration });
     } catch (err) {
       if (!isTimeout(err)) throw err;
     }
@@ -41,8 +41,10 @@ export async function releaseSlot(ctx: RunContext, req: ProviderRequest, leaseId
   const pool = poolFor(ctx.env, req);
   if (!pool) return;
   await ctx.step.do(`release ${name}`, DB_STEP, async () => {
-    // The first step after the job's outcome: its time against the webhook's is the resume delay (bench:batch).
-    await logEvent(db(ctx.env.DB), { shootId: ctx.shootId, accountId: ctx.accountId, type: "job.resumed", data: { job: leaseId } });
+    // The first step after the job's outcome: when it started, against the webhook's arrival, is the
+    // resume delay (bench:batch). Taken before the write, which may wait for the database.
+    const startedAt = new Date().toISOString();
+    await logEvent(db(ctx.env.DB), { shootId: ctx.shootId, accountId: ctx.accountId, type: "job.resumed", data: { job: leaseId, startedAt } });
     await stub(ctx.env, pool.name).release(leaseId);
     return null;
   });
