@@ -219,6 +219,9 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     await reviewOf("Frames", 1);
     await axe("shoot-frames");
     await page.getByRole("img", { name: /Contact sheet v1 with the detected frames outlined/ }).waitFor();
+    // The boxes and the confidence the crop found (issue 11): six outlined, the percentage shown.
+    await page.getByRole("figure", { name: /Detected 6 frames, confidence \d+%/ }).waitFor();
+    expect(await page.getByRole("figure", { name: /Detected 6 frames/ }).locator("svg rect").count()).toBe(6);
     await shot("09-frames");
     await page.getByLabel("Select frame 3").check();
     await page.getByLabel("Feedback").fill("tighter crop on the jacket");
