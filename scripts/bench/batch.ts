@@ -8,9 +8,10 @@
  * - wall time against the lower bound the caps allow: per provider, the provider-seconds the
  *   simulator spent (its jobs' submit-to-result times, summed) divided by the cap;
  * - shoots per minute;
- * - the delay from a provider webhook's arrival at the Worker (before it is verified; a Kling
- *   callback is also re-checked with a GET) to the start of the workflow's next step (its `release`
- *   step logs `job.resumed`), p50 and p95, split into its parts.
+ * - the delay from a provider webhook's arrival at the Worker (before it is verified) to the start
+ *   of the workflow's next step (`job.resumed` records it: the `release` step after a FAL webhook,
+ *   the `check` step that reads the task from Kling after a Kling callback), p50 and p95, split
+ *   into its parts.
  *
  * BENCH_SHOOTS (default 100) changes the size; E2E_PORT_OFFSET moves the ports; BENCH_STATE_ROOT
  * moves the local state.
@@ -157,19 +158,18 @@ async function main() {
   const rows = shoots.flatMap((s) => s.jobs.filter((j) => j.type === "provider"));
   const duplicates = (["fal", "kling"] as const).reduce((n, p) => n + Math.max(0, simJobs.filter((j) => j.provider === p).length - rows.filter((r) => r.provider === p).length), 0);
 
-  // Webhook arrival → `job.resumed`, and its parts: arrival → job row written (verification, the
-  // Kling re-check) → event handed to the engine (sendMs of it the RPC) → the next step's first write.
+  // Webhook arrival → `job.resumed`, and its parts: arrival → event handed to the engine (FAL's
+  // signature check and job row; Kling's token check; then `sendEvent`, sendMs of it) → next step.
   const delays: number[] = [];
   const byProvider: Record<string, number[]> = { fal: [], kling: [] };
-  const arrivalToRow: number[] = [];
-  const toNotified: number[] = [];
+  const arrivalToNotified: number[] = [];
   const notifiedToResumed: number[] = [];
   const sendMs: number[] = [];
   let noArrival = 0; // finished by a poll, or its log line was lost
   for (const s of shoots) {
     for (const j of s.jobs.filter((x) => x.type === "provider" && x.completedAt)) {
       const resumed = s.timeline.find((e) => e.type === "job.resumed" && e.data?.job === j.id);
-      // When the release step started (before its write), or, for older events, when the write landed.
+      // When the first step after the outcome started, or, for older events, when the write landed.
       const resumedAt = Date.parse(resumed?.data?.startedAt ?? resumed?.at ?? "");
       const n = notifiedAt.get(j.id);
       if (!resumed) continue;
@@ -177,11 +177,9 @@ async function main() {
         noArrival++;
         continue;
       }
-      const row = Date.parse(j.completedAt!);
       delays.push(resumedAt - n.received);
       byProvider[j.provider]?.push(resumedAt - n.received);
-      arrivalToRow.push(row - n.received);
-      toNotified.push(n.at - row);
+      arrivalToNotified.push(n.at - n.received);
       notifiedToResumed.push(resumedAt - n.at);
       sendMs.push(n.sendMs);
     }
@@ -205,11 +203,10 @@ async function main() {
     duplicateProviderJobs: duplicates,
     shootsPerMinute: Number((completed / (wallS / 60)).toFixed(2)),
     resumeDelayMs: { from: "webhook arrival", n: delays.length, p50: pct(delays, 50), p95: pct(delays, 95), max: pct(delays, 100), noArrivalLogged: noArrival },
-    // FAL webhooks are signed and checked in the Worker; a Kling callback is re-checked with a GET to Kling first.
+    // FAL webhooks are signed and checked in the Worker; a Kling callback wakes a step that reads the task from Kling.
     resumeDelayByProviderMs: { fal: p50p95(byProvider.fal), kling: p50p95(byProvider.kling) },
     resumeSplitMs: {
-      arrivalToRow: p50p95(arrivalToRow),
-      rowToNotified: p50p95(toNotified),
+      arrivalToNotified: p50p95(arrivalToNotified),
       sendEvent: p50p95(sendMs),
       notifiedToResumed: p50p95(notifiedToResumed),
     },

@@ -404,7 +404,7 @@ export interface paths {
         put?: never;
         /**
          * Kling task callback
-         * @description Carries a per-job token; the task is re-read from Kling before anything is trusted.
+         * @description Carries a per-job token. Nothing in the body is trusted: a final status wakes the shoot's workflow, which reads the task from Kling itself.
          */
         post: operations["klingCallback"];
         delete?: never;
@@ -1189,11 +1189,12 @@ export interface components {
                 at: string;
             }[];
         };
-        /** @description Received; `applied` says whether it finished the job (a duplicate does not); `duplicate` that a second provider request for one job was recorded */
+        /** @description Received; `applied` says whether it finished the job (a duplicate does not); `notified` that an unsigned callback woke the workflow, which reads the outcome from the provider; `duplicate` that a second provider request for one job was recorded */
         WebhookAck: {
             /** @enum {boolean} */
             ok: true;
             applied?: boolean;
+            notified?: boolean;
             ignored?: string;
             duplicate?: boolean;
         };

@@ -365,9 +365,9 @@ export const CancelAccepted = z.object({ id: z.string(), status: z.literal("canc
 // --- provider callbacks ---
 
 export const WebhookAck = z
-  .object({ ok: z.literal(true), applied: z.boolean().optional(), ignored: z.string().optional(), duplicate: z.boolean().optional() })
+  .object({ ok: z.literal(true), applied: z.boolean().optional(), notified: z.boolean().optional(), ignored: z.string().optional(), duplicate: z.boolean().optional() })
   .openapi("WebhookAck", {
-    description: "Received; `applied` says whether it finished the job (a duplicate does not); `duplicate` that a second provider request for one job was recorded",
+    description: "Received; `applied` says whether it finished the job (a duplicate does not); `notified` that an unsigned callback woke the workflow, which reads the outcome from the provider; `duplicate` that a second provider request for one job was recorded",
   });
 
 // --- review links, archive, presets ---

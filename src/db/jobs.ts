@@ -15,6 +15,12 @@ export type JobResult =
  * `retryable: false` marks a refusal (validation, content policy) that a new try would repeat.
  */
 export type JobSignal = { status: "succeeded"; outputUrl?: string } | { status: "failed"; error: string; retryable?: boolean };
+/**
+ * The payload of a `job-<id>` event from an unsigned callback: the provider says the job has an
+ * outcome, but what it is must be read from the provider itself (the workflow's `check` step).
+ */
+export const OUTCOME_REPORTED = { status: "reported" } as const;
+export type JobEventPayload = JobSignal | typeof OUTCOME_REPORTED;
 
 export function toSignal(r: JobResult): JobSignal {
   if (r.status === "succeeded") return { status: "succeeded", ...(r.outputUrl ? { outputUrl: r.outputUrl } : {}) };

@@ -7,7 +7,7 @@
  * timeline.
  */
 import { db } from "../db/client.ts";
-import { finishJob, toSignal, type JobResult, type JobRow, type JobSignal } from "../db/jobs.ts";
+import { finishJob, toSignal, type JobEventPayload, type JobResult, type JobRow } from "../db/jobs.ts";
 import { priceOf } from "../lib/prices.ts";
 import { pollProviderJob } from "../providers/jobs.ts";
 
@@ -46,7 +46,7 @@ export async function completeJob(env: Env, job: JobRow, result: JobResult, by: 
  * Asks the provider about a submitted job and completes it when the provider has an outcome.
  * Returns the outcome, or null while the provider is still working on it.
  */
-export async function pollAndComplete(env: Env, job: JobRow, by: "poll" | "watchdog", opts: CompleteOptions = {}): Promise<JobResult | null> {
+export async function pollAndComplete(env: Env, job: JobRow, by: "poll" | "callback" | "watchdog", opts: CompleteOptions = {}): Promise<JobResult | null> {
   if (!job.externalId || !job.model) return null;
   const result = await pollProviderJob(env, job.provider, job.model, job.externalId);
   if (result) await completeJob(env, job, result, by, opts);
@@ -54,7 +54,7 @@ export async function pollAndComplete(env: Env, job: JobRow, by: "poll" | "watch
 }
 
 /** Wakes the waiting workflow; a shoot that has ended meanwhile simply has no one waiting. */
-export async function notifyWorkflow(env: Env, shootId: string, jobId: string, payload: JobSignal, found?: WorkflowInstance, receivedAt?: number): Promise<void> {
+export async function notifyWorkflow(env: Env, shootId: string, jobId: string, payload: JobEventPayload, found?: WorkflowInstance, receivedAt?: number): Promise<void> {
   const started = Date.now();
   try {
     const instance = found ?? (await env.SHOOT.get(shootId));

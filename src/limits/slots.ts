@@ -37,13 +37,17 @@ export async function acquireSlot(ctx: RunContext, req: ProviderRequest, leaseId
   }
 }
 
-export async function releaseSlot(ctx: RunContext, req: ProviderRequest, leaseId: string, name: string): Promise<void> {
+/**
+ * `resumedAt`: when an earlier step took up the job's outcome (the check of an unsigned callback);
+ * else this is the first step after the outcome.
+ */
+export async function releaseSlot(ctx: RunContext, req: ProviderRequest, leaseId: string, name: string, resumedAt?: string): Promise<void> {
   const pool = poolFor(ctx.env, req);
   if (!pool) return;
   await ctx.step.do(`release ${name}`, DB_STEP, async () => {
-    // The first step after the job's outcome: when it started, against the webhook's arrival, is the
+    // When the first step after the job's outcome started, against the webhook's arrival, is the
     // resume delay (bench:batch). Taken before the write, which may wait for the database.
-    const startedAt = new Date().toISOString();
+    const startedAt = resumedAt ?? new Date().toISOString();
     await logEvent(db(ctx.env.DB), { shootId: ctx.shootId, accountId: ctx.accountId, type: "job.resumed", data: { job: leaseId, startedAt } });
     await stub(ctx.env, pool.name).release(leaseId);
     return null;

@@ -19,6 +19,7 @@ import {
   markRefused,
   markSubmitted,
   markSubmitting,
+  type JobEventPayload,
   type JobResult,
   type JobSignal,
   toSignal,
@@ -57,6 +58,8 @@ type Refused = { jobId: string; refused: true; transient: boolean; retryAfterMs:
 type Submitted = { jobId: string } | Refused;
 /** One attempt's outcome: refused at submit, or the job's result. */
 type Attempted = Refused | { jobId: string; result: JobSignal };
+/** A job's outcome, and when the first step that took it up started (for `job.resumed`). */
+type JobOutcome = { signal: JobSignal; resumedAt?: string };
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 
@@ -105,14 +108,20 @@ export async function runProviderJob(ctx: RunContext, spec: ProviderJobSpec): Pr
 async function submitHoldingSlot(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string, attempt: number): Promise<Attempted> {
   await acquireSlot(ctx, spec.request, id, name);
   let out: Attempted;
+  let resumedAt: string | undefined;
   try {
     const sub = await submit(ctx, spec, id, name, attempt);
-    out = "refused" in sub ? sub : { jobId: id, result: await awaitResult(ctx, spec, id, name) };
+    if ("refused" in sub) out = sub;
+    else {
+      const awaited = await awaitResult(ctx, spec, id, name);
+      out = { jobId: id, result: awaited.signal };
+      resumedAt = awaited.resumedAt;
+    }
   } catch (err) {
     await releaseSlot(ctx, spec.request, id, name);
     throw err;
   }
-  await releaseSlot(ctx, spec.request, id, name);
+  await releaseSlot(ctx, spec.request, id, name, resumedAt);
   return out;
 }
 
@@ -156,24 +165,35 @@ function submit(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string
   });
 }
 
-/** Waits for the job's own event; on each timeout asks the provider (or recovers a lost submit). */
-async function awaitResult(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string): Promise<JobSignal> {
+/**
+ * Waits for the job's own event; on each timeout asks the provider (or recovers a lost submit).
+ * An unsigned callback's event only says the provider has an outcome, so the next step reads it
+ * from the provider, as a poll does.
+ */
+async function awaitResult(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string): Promise<JobOutcome> {
   const { env, step } = ctx;
   const maxWaits = Number(env.PROVIDER_MAX_WAITS) || 36;
   for (let wait = 1; ; wait++) {
     try {
       const event = await step.waitForEvent(`await ${name}#${wait}`, { type: `job-${id}`, timeout: env.PROVIDER_WAIT_TIMEOUT as Duration });
-      return event.payload as JobSignal;
+      const payload = event.payload as JobEventPayload;
+      if (payload.status !== "reported") return { signal: payload };
+      const checked = await step.do(`check ${name}#${wait}`, IO_STEP, async () => ({
+        startedAt: new Date().toISOString(),
+        signal: await pollOnce(ctx, spec, id, "callback"),
+      }));
+      if (checked.signal) return { signal: checked.signal, resumedAt: checked.startedAt };
+      // Not final when read: the callback was early or forged; wait on.
     } catch (err) {
       if (!isTimeout(err)) throw err;
-      const polled = await step.do(`poll ${name}#${wait}`, IO_STEP, () => pollOnce(ctx, spec, id));
-      if (polled) return polled;
-      if (wait >= maxWaits) return { status: "failed", error: `${name}: the provider gave no result after ${wait} waits`, retryable: true };
+      const polled = await step.do(`poll ${name}#${wait}`, IO_STEP, () => pollOnce(ctx, spec, id, "poll"));
+      if (polled) return { signal: polled };
+      if (wait >= maxWaits) return { signal: { status: "failed", error: `${name}: the provider gave no result after ${wait} waits`, retryable: true } };
     }
   }
 }
 
-async function pollOnce(ctx: RunContext, spec: ProviderJobSpec, id: string): Promise<JobSignal | null> {
+async function pollOnce(ctx: RunContext, spec: ProviderJobSpec, id: string, by: "poll" | "callback"): Promise<JobSignal | null> {
   const { env, shootId, accountId } = ctx;
   const d = db(env.DB);
   const job = (await getJob(d, id))!;
@@ -188,7 +208,7 @@ async function pollOnce(ctx: RunContext, spec: ProviderJobSpec, id: string): Pro
     }
     return null;
   }
-  await pollAndComplete(env, job, "poll", { notify: false });
+  await pollAndComplete(env, job, by, { notify: false });
   // Whoever finished it (this poll, or a webhook that raced it) stored the outcome.
   const done = (await getJob(d, id))!.result as JobResult | null;
   return done ? toSignal(done) : null;

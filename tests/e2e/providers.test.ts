@@ -143,6 +143,31 @@ describe("providers under failure", () => {
     expect(s.costs.totalUsd).toBe(sumOfJobs(s));
   });
 
+  it("a premature Kling callback claiming success with a bogus video finishes nothing: each clip is read from Kling", async () => {
+    await sim("/__sim/reset", {});
+    // Each Kling task's "processing" callback is preceded by a forgery on the same (tokened) URL:
+    // status "succeed" and a video at an address that answers nothing.
+    await sim("/__sim/faults", { forgeWebhooks: true });
+    const created = await api<{ id: string }>("POST", "/api/shoots", { brief: "studio editorial", references: await references(), review: [] });
+    expect(created.status).toBe(201);
+    const s = await done(created.body.id);
+    await sim("/__sim/faults", { forgeWebhooks: false });
+
+    type SimJob = { provider: string; webhookAttempts: { kind: string; ok: boolean }[] };
+    const kling = ((await sim("/__sim/jobs")) as { jobs: SimJob[] }).jobs.filter((j) => j.provider === "kling");
+    expect(kling).toHaveLength(5);
+    for (const j of kling) expect(j.webhookAttempts.some((a) => a.kind === "forged-callback" && a.ok)).toBe(true);
+    // Every clip is Kling's real video, and no clip job failed on the forged URL.
+    const clipJobs = s.jobs.filter((j) => j.stage === "clips");
+    expect(clipJobs.map((j) => j.status)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded", "succeeded"]);
+    const clips = s.assets.filter((a) => a.kind === "clip");
+    expect(clips.map((a) => a.index).sort()).toEqual([1, 2, 3, 4, 5]);
+    for (const c of clips) expect(c.bytes).toBeGreaterThan(10_000);
+    const by = s.timeline.filter((e) => e.type === "job.completed" && clipJobs.some((j) => j.id === e.data?.job)).map((e) => e.data.by);
+    expect(by).toHaveLength(5);
+    for (const b of by) expect(["callback", "poll"]).toContain(b);
+  });
+
   // The kill can land before FAL has downloaded the inputs (our signed URLs, served by the runtime
   // being killed): FAL then fails the job with a 422 file_download_error. That is our outage, not a
   // refusal, so it is tried again as a new job (a request of its own, not a second one for the job
