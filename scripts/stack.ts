@@ -125,7 +125,7 @@ export class Stack {
     // In production the media service is a container on a machine of its own; here it yields the CPU
     // to the Worker runtime (its FFmpeg children inherit this), so the API and the workflows stay
     // responsive while a reel encodes. The simulator keeps its priority: it answers the Worker's
-    // calls (a Kling callback's re-check) on the paths being measured.
+    // submits and task reads, and sends the webhooks whose arrival bench:batch measures from.
     if (name === "media" && child.pid) {
       try {
         os.setPriority(child.pid, 10);

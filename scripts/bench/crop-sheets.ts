@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { makeSheet, type Rect, type Sheet, type SheetSpec } from "../../tests/node/container/fixtures/sheets.ts";
+import { makeSheet, type Sheet, type SheetSpec } from "../../tests/node/container/fixtures/sheets.ts";
 import { noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "../../tests/node/container/fixtures/sheet-kinds.ts";
 
 export interface BenchCase {
@@ -42,12 +42,6 @@ export async function drawSheet(spec: SheetSpec): Promise<Sheet> {
   writeFileSync(file, sheet.buffer);
   writeFileSync(meta, JSON.stringify({ width: sheet.width, height: sheet.height, cells: sheet.cells }));
   return sheet;
-}
-
-/** No gutter pixel (the box inside the true cell) and at least 98 % of the cell. */
-export function withinTolerance(box: Rect, cell: Rect): boolean {
-  const inside = box.x >= cell.x && box.y >= cell.y && box.x + box.width <= cell.x + cell.width && box.y + box.height <= cell.y + cell.height;
-  return inside && (box.width * box.height) / (cell.width * cell.height) >= 0.98;
 }
 
 export const kindOf = (label: string) => label.replace(/ #\d+$/, "").replace(/^(fixture \w+),.*$/, "$1");

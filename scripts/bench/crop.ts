@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { cropSheet, detectSheet } from "../../container/crop.ts";
-import { benchCases, drawSheet, kindOf, withinTolerance } from "./crop-sheets.ts";
+import { withinTolerance } from "../../tests/node/container/fixtures/sheets.ts";
+import { benchCases, drawSheet, kindOf } from "./crop-sheets.ts";
 
 const COUNT = Number(process.env.BENCH_SHEETS ?? 240);
 /** Sheets of each harder kind (offset cells, seamless white on white, noisy grey gutters). */

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { cropSheet, detectGrid, detectSheet, loadRgb, type Box } from "../../../container/crop.ts";
 import { withRgb } from "../../../container/pixels.ts";
 import { InputError } from "../../../container/errors.ts";
-import { makeSheet, type Rect, type SheetSpec } from "./fixtures/sheets.ts";
+import { makeSheet, withinTolerance, type Rect, type SheetSpec } from "./fixtures/sheets.ts";
 import { noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "./fixtures/sheet-kinds.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -19,17 +19,8 @@ const fixtureFrames = existsSync(FIXTURE_FRAMES) ? readdirSync(FIXTURE_FRAMES).f
 
 function expectCleanBoxes(boxes: Box[], cells: Rect[]): void {
   expect(boxes).toHaveLength(cells.length);
-  boxes.forEach((b, i) => {
-    const c = cells[i]!;
-    const where = `frame-${i + 1}: box ${JSON.stringify(b)} vs cell ${JSON.stringify(c)}`;
-    // Inside the true cell: not one gutter or margin pixel.
-    expect(b.x, where).toBeGreaterThanOrEqual(c.x);
-    expect(b.y, where).toBeGreaterThanOrEqual(c.y);
-    expect(b.x + b.width, where).toBeLessThanOrEqual(c.x + c.width);
-    expect(b.y + b.height, where).toBeLessThanOrEqual(c.y + c.height);
-    // And nearly all of it.
-    expect((b.width * b.height) / (c.width * c.height), where).toBeGreaterThanOrEqual(0.98);
-  });
+  // Inside the true cell (not one gutter or margin pixel) and nearly all of it: the bench's tolerance.
+  boxes.forEach((b, i) => expect(withinTolerance(b, cells[i]!), `frame-${i + 1}: box ${JSON.stringify(b)} vs cell ${JSON.stringify(cells[i])}`).toBe(true));
 }
 
 async function cropGenerated(spec: SheetSpec, mode: "detect" | "equal" = "detect") {
