@@ -133,6 +133,17 @@ function distanceProfile(sum: ArrayLike<number>, sq: ArrayLike<number>, n: numbe
   return out;
 }
 
+/** Per line: distance of its mean colour to `g` (RMS over the channels). */
+function biasProfile(sum: ArrayLike<number>, n: number, g: readonly number[]): Float64Array {
+  const out = new Float64Array(sum.length / 3);
+  for (let i = 0; i < out.length; i++) {
+    let acc = 0;
+    for (let c = 0; c < 3; c++) acc += (sum[i * 3 + c]! / n - g[c]!) ** 2;
+    out[i] = Math.sqrt(acc / 3);
+  }
+  return out;
+}
+
 /**
  * The gutter colour: the mean colour of the most uniform lines. Gutters and margins run the full
  * width or height of the sheet, so they are the flattest lines there are; lines found on both axes
@@ -163,26 +174,33 @@ function gutterColours(st: LineStats, count = 3): GutterEstimate[] {
   push(st.rowSum, st.rowSq, st.rowN, 1);
   lines.sort((a, b) => a.std - b.std);
   const sMin = lines[0]!.std;
+  const axisMin = ([0, 1] as const).map((axis) => lines.find((l) => l.axis === axis)?.std ?? Infinity);
   const flat = lines.filter((l) => l.std <= sMin * 2 + 2).slice(0, 2000);
   const dist = (p: number[], q: number[]) => Math.abs(p[0]! - q[0]!) + Math.abs(p[1]! - q[1]!) + Math.abs(p[2]! - q[2]!);
-  // Greedy clustering, flattest line first; a small radius keeps a backdrop a few levels off the
-  // gutter colour (white studio next to white gutters) out of the estimate.
+  // Clustering, flattest line first: a line further than a small radius from every seed so far
+  // seeds a cluster, which keeps a backdrop a few levels off the gutter colour (white studio next to
+  // white gutters) out of the estimate. Each line then joins its nearest seed, not the first within
+  // reach: a white gutter's lines (254-255, clipped noise) lie about a radius from a flatter backdrop
+  // 3 levels below, and handing the nearer half of them to the backdrop gave it "both axes".
+  const seeds: Line[] = [];
+  for (const l of flat) if (seeds.every((s) => dist(l.mean, s.mean) > 9)) seeds.push(l);
+  const groups = seeds.map((): Line[] => []);
+  for (const l of flat) {
+    let k = 0;
+    for (let j = 1; j < seeds.length; j++) if (dist(l.mean, seeds[j]!.mean) < dist(l.mean, seeds[k]!.mean)) k = j;
+    groups[k]!.push(l);
+  }
   const clusters: Array<{ score: number; members: Line[] }> = [];
-  const used = new Uint8Array(flat.length);
-  for (let i = 0; i < flat.length; i++) {
-    if (used[i]) continue;
-    const seed = flat[i]!.mean;
-    const members: Line[] = [];
-    for (let j = i; j < flat.length; j++) {
-      if (used[j] || dist(flat[j]!.mean, seed) > 9) continue;
-      used[j] = 1;
-      members.push(flat[j]!);
-    }
+  for (const members of groups) {
     // Counted: the lines about as flat as the flattest on the sheet. A backdrop's lines cross the
     // gutters, so however many there are, few of them are that flat.
     const flattest = members.filter((l) => l.std <= sMin * 2 + 0.5);
-    const both = flattest.some((l) => l.axis === 0) && flattest.some((l) => l.axis === 1);
-    clusters.push({ score: flattest.length + (both ? 1e6 : 0) + members.length * 1e-6, members });
+    // First, though, a grid's colour runs both ways, each way about as flat as that axis's flattest
+    // line, so the fewer of the two counts decides: gutter rows crossing cells drawn a few pixels
+    // off are less flat than gutter columns, and a seamless studio flat along a hundred rows at the
+    // top of its cells has a line or two that way (where a cell's edge meets the white).
+    const [c0, c1] = ([0, 1] as const).map((axis) => members.filter((l) => l.axis === axis && l.std <= axisMin[axis]! * 2 + 0.5).length);
+    clusters.push({ score: Math.min(c0!, c1!) + flattest.length * 1e-4 + members.length * 1e-9, members });
   }
   clusters.sort((a, b) => b.score - a.score);
   const estimates = clusters.slice(0, 24).map(({ members }) => {
@@ -285,6 +303,9 @@ interface AxisResult {
   confidence: number;
   problem?: string;
   gutterLevel: number;
+  /** How clearly each chosen inner gutter is one, sheet-wide, and how evenly sized the cells are. */
+  clarities: number[];
+  regularity: number;
 }
 
 export function median(values: ArrayLike<number>): number {
@@ -352,7 +373,11 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
   const minStep = clamp01((flatness - 0.05) / 0.4) * 1.9 + 0.6;
   // For a faint edge: the core's level and how far its lines stray from it (a robust spread).
   const coreLevel = faint ? median(r.subarray(cs, ce + 1)) : rmin;
-  const faintStep = faint ? Math.max(0.3, 6 * 1.48 * median(Array.from(r.subarray(cs, ce + 1), (v) => Math.abs(v - coreLevel)))) : Infinity;
+  // The step: six robust spreads, or clearly above every line of the core, whichever is less (the
+  // lines of a gutter next to a strong edge wobble with JPEG ringing, not at random).
+  const faintStep = faint
+    ? Math.max(0.3, Math.min(6 * 1.48 * median(Array.from(r.subarray(cs, ce + 1), (v) => Math.abs(v - coreLevel))), Math.max(...r.subarray(cs, ce + 1)) - coreLevel + 0.5))
+    : Infinity;
 
   const at = (x: number) => r[x < 0 ? 0 : x >= n ? n - 1 : x]!;
   const edge = (dir: 1 | -1, coreEdge: number): { edge: number; contrast: number; slow: boolean } => {
@@ -406,10 +431,11 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
     // chroma) it sits in, so a small first step may be ringing ahead of the real edge. If a much
     // larger rise follows within the same block, that rise is the edge, unless what lies between is
     // a level plateau: ringing fades and wobbles, a strip of backdrop (a white studio's last lines
-    // before a figure) holds its level.
+    // before a figure) holds its level, over four lines or more, once the first step's own softened
+    // lines (two) are past.
     const rise = (y: number) => at(y + dir) - r[y]!;
     const plateau = (from: number, to: number) => {
-      if (Math.abs(to - from) < 2) return false;
+      if ((to - from) * dir < 3) return false;
       let lo = Infinity, hi = -Infinity;
       for (let y = from; y !== to + dir; y += dir) {
         lo = Math.min(lo, r[y]!);
@@ -421,7 +447,7 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
       // Blocks are aligned to the sheet, not to this profile: `origin` is where r[0] lies on the sheet.
       const blockStart = (dir > 0 ? Math.floor((origin + y + 1) / 16) * 16 - 2 : Math.ceil((origin + y) / 16) * 16 + 1) - origin;
       const sameBlock = dir > 0 ? x >= blockStart : x <= blockStart;
-      if (sameBlock && rise(y) > 3 * rise(best) && rise(y) > 12 && !plateau(best + dir, y)) best = y;
+      if (sameBlock && rise(y) > 3 * rise(best) && rise(y) > 12 && !plateau(best + 3 * dir, y)) best = y;
     }
     best = halfWayUp(best);
     return { edge: best, contrast: contentContrast(best + dir), slow: Math.abs(best - coreEdge) > 20 };
@@ -431,13 +457,21 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
      * way up (from its foot to the top of its flank), as a person would place it, not at its foot.
      */
     function halfWayUp(foot: number): number {
+      // The top of the flank: where the rise ends, or levels off for two lines (a strip of backdrop
+      // before a figure's edge is not part of the cell's edge).
       let top = foot;
-      for (let y = foot + dir; inside(y) && Math.abs(y - foot) <= 8 && r[y]! >= r[top]! - 0.5; y += dir) if (r[y]! > r[top]!) top = y;
+      for (let y = foot + dir, flat = 0; inside(y) && Math.abs(y - foot) <= 8 && r[y]! >= r[top]! - 0.5 && flat < 2; y += dir) {
+        flat = Math.abs(r[y]! - r[y - dir]!) <= Math.max(0.5, 0.1 * (r[top]! - r[foot]!)) && top !== foot ? flat + 1 : 0;
+        if (r[y]! > r[top]!) top = y;
+      }
       // A faint step (a few levels) that begins on an 8 px block boundary is JPEG's: a block with
       // the edge somewhere inside it is coded as little more than its mean, so its first lines sit
       // part way up wherever the edge is. The edge is then where the lines are nearly at the top.
       const onBoundary = (origin + Math.min(foot, foot + dir) + 1) % 8 === 0;
       const faintJpeg = onBoundary && r[top]! - r[foot]! < 4;
+      // Its top is the block's highest line, past any dip: ringing on clipped white rises and
+      // falls ahead of the edge within the block.
+      if (faintJpeg) for (let y = foot + dir; inside(y) && Math.abs(y - foot) <= 8; y += dir) if (r[y]! > r[top]!) top = y;
       const level = r[foot]! + (faintJpeg ? 0.9 : 0.5) * (r[top]! - r[foot]!);
       let e = foot;
       while (e !== top && at(e + dir) < level) e += dir;
@@ -463,8 +497,13 @@ function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTole
   const contrast = Math.min(...contrasts);
   const depth = Number.isFinite(contrast) ? contrast / Math.max(rmin, 1) : 0;
   const uniformity = clamp01((22 - rmin) / 14 + 0.5 * clamp01((depth - 4) / 6));
-  // A faint edge still counts when it stands far above the gutter's own flatness.
-  const edgeQuality = Math.max(clamp01((contrast - 1.5) / 3), clamp01((contrast / Math.max(steadiness, 0.05) - 10) / 20) * clamp01(contrast - 0.8));
+  // A faint edge still counts when it stands far above the gutter's own flatness, or (found as a
+  // faint edge) twice the step that takes it above every line of the gutter.
+  const edgeQuality = Math.max(
+    clamp01((contrast - 1.5) / 3),
+    clamp01((contrast / Math.max(steadiness, 0.05) - 10) / 20) * clamp01(contrast - 0.8),
+    faint ? clamp01(contrast / faintStep - 1) * clamp01(contrast - 0.8) : 0,
+  );
   const slowPenalty = (left.slow && !touchesStart) || (right.slow && !touchesEnd) ? 0.6 : 1;
   return {
     start: left.edge,
@@ -541,10 +580,16 @@ function combinations<T>(items: T[], k: number, visit: (pick: T[]) => void, star
  * and truly flat: a white backdrop reaching the edge of a margin-less sheet, or a dark band at the
  * bottom of a photo, is a valley too but sits well above that level.
  */
-function marginLike(run: Run, floor: number, length: number, wobble = 0): boolean {
+function marginLike(r: Float64Array, run: Run, floor: number, wobble = 0, bias?: Float64Array): boolean {
   // Sheet margins are narrow (0-80 px on 1696); a flat band wider than 8% is part of a picture.
-  const width = run.touchesStart ? run.end + 1 : length - run.start;
-  return run.rmin <= floor + Math.max(2, floor) + wobble && run.rmin <= 8 + wobble && width <= 0.08 * length;
+  const width = run.touchesStart ? run.end + 1 : r.length - run.start;
+  const limit = floor + Math.max(2, floor) + wobble;
+  // And the gutter's colour on average along most of its lines, not only the deepest, or far
+  // nearer it than to the content beyond: on a margin-less sheet, a cell drawn a pixel or two in
+  // from the edge leaves a line or two of gutter before a studio a few levels off, which is no
+  // margin; JPEG shifts a saturated margin's colour a level or two, but next to content a hundred off.
+  const offColour = bias ? median(bias.subarray(run.start, run.end + 1)) : 0;
+  return run.rmin <= limit && offColour <= Math.max(limit, 0.1 * run.contrast) && run.rmin <= 8 + wobble && width <= 0.08 * r.length;
 }
 
 /**
@@ -562,14 +607,18 @@ function borderStart(r: Float64Array, dir: 1 | -1): number {
   return skip;
 }
 
-function analyseAxis(r: Float64Array, cells: number, noun: "columns" | "rows", floor: number, wobble: number, wideOver = Infinity): AxisResult {
+/**
+ * One axis's cells from its distance profile `r` (and `bias`, each line's mean colour's distance to
+ * the gutter colour).
+ */
+function analyseAxis(r: Float64Array, bias: Float64Array, cells: number, noun: "columns" | "rows", floor: number, wobble: number, wideOver = Infinity): AxisResult {
   const n = r.length;
   const runs = findRuns(r, wobble, wideOver);
   // Outer margins: a gutter-coloured valley touching the sheet edge.
   const first = runs[0];
   const last = runs[runs.length - 1];
-  const startMargin = first && first.touchesStart && marginLike(first, floor, n, wobble) ? first : undefined;
-  const endMargin = last && last.touchesEnd && last !== startMargin && marginLike(last, floor, n, wobble) ? last : undefined;
+  const startMargin = first && first.touchesStart && marginLike(r, first, floor, wobble, bias) ? first : undefined;
+  const endMargin = last && last.touchesEnd && last !== startMargin && marginLike(r, last, floor, wobble, bias) ? last : undefined;
   const startSkip = startMargin ? 0 : borderStart(r, 1);
   const endSkip = endMargin ? 0 : borderStart(r, -1);
   const lo = startMargin ? startMargin.end + 1 : startSkip;
@@ -585,11 +634,13 @@ function analyseAxis(r: Float64Array, cells: number, noun: "columns" | "rows", f
       confidence: 0,
       problem: `the sheet has no content area between its margins along the ${noun}`,
       gutterLevel,
+      clarities: [],
+      regularity: 0,
     };
   }
   const pitch = (hi - lo) / cells;
   if (cells === 1) {
-    return { spans: [[lo, hi]], guarded: [[startGuard, endGuard]], confidence: 1, gutterLevel };
+    return { spans: [[lo, hi]], guarded: [[startGuard, endGuard]], confidence: 1, gutterLevel, clarities: [], regularity: 1 };
   }
 
   // Inner gutters share the margins' colour; a valley well above that level is a flat patch of
@@ -616,7 +667,7 @@ function analyseAxis(r: Float64Array, cells: number, noun: "columns" | "rows", f
         break;
       }
     }
-    return { spans: [], guarded: [], confidence: 0, problem: `no gutter found ${label(missing)}`, gutterLevel };
+    return { spans: [], guarded: [], confidence: 0, problem: `no gutter found ${label(missing)}`, gutterLevel, clarities: [], regularity: 0 };
   }
 
   let best: { pick: Run[]; cost: number } | undefined;
@@ -645,19 +696,23 @@ function analyseAxis(r: Float64Array, cells: number, noun: "columns" | "rows", f
   const mean = sizes.reduce((x, y) => x + y, 0) / sizes.length;
   const dev = Math.max(...sizes.map((x) => Math.abs(x - mean) / mean));
   const regularity = clamp01(1 - (dev - 0.06) / 0.2);
+  return { spans, guarded, gutterLevel, ...axisConfidence(spans, pick.map((g) => g.clarity), regularity, noun) };
+}
+
+/** An axis's confidence: its weakest gutter's clarity times how evenly sized its cells are. */
+function axisConfidence(spans: Array<[number, number]>, clarities: number[], regularity: number, noun: "columns" | "rows") {
   let weakest = 0;
-  pick.forEach((g, i) => {
-    if (g.clarity < pick[weakest]!.clarity) weakest = i;
+  clarities.forEach((c, i) => {
+    if (c < clarities[weakest]!) weakest = i;
   });
-  const clarity = pick[weakest]!.clarity;
-  const confidence = clarity * regularity;
+  const clarity = clarities.length ? clarities[weakest]! : 1;
   let problem: string | undefined;
   if (regularity < 1 && regularity <= clarity) {
-    problem = `the ${noun} found are unevenly sized (${sizes.join(", ")} px)`;
+    problem = `the ${noun} found are unevenly sized (${spans.map(([a, b]) => b - a).join(", ")} px)`;
   } else if (clarity < 1) {
-    problem = `gutters ${label(weakest)} are unclear`;
+    problem = `gutters between ${noun} ${weakest + 1} and ${weakest + 2} are unclear`;
   }
-  return { spans, guarded, confidence, problem, gutterLevel };
+  return { confidence: clarity * regularity, problem, clarities, regularity };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -740,6 +795,64 @@ function stripProfile(img: RgbImage, g: readonly number[], noise: number, vertic
   return acc;
 }
 
+/**
+ * How clearly one strip shows a gutter between the cells' edges found in it (gutter lines [e0, s1)
+ * of profile `p`): the gutter at a gutter-like level, and on each side the cell's first lines all
+ * above the gutter's lines next to them. A person sees a faint studio two levels off a white gutter
+ * as an edge because it holds along the whole strip, however the gutter's lines wobble with JPEG
+ * ringing from a strong edge on its other side; 0 when a side is not clearly apart.
+ */
+function separation(p: Float64Array, e0: number, s1: number, wobble: number, gutterLike: number): number {
+  if (s1 - e0 < 1 || e0 < 9 || s1 + 9 > p.length) return 0;
+  // The edge lines themselves are part way up: each side is judged one line in.
+  const inner = s1 - e0 >= 3 ? p.subarray(e0 + 1, s1 - 1) : p.subarray(e0, s1);
+  if (median(inner) > gutterLike) return 0;
+  // Every line of the gutter and every line of the cell are averages over the strip, so a gap of
+  // half a level between the nearest of them, beyond three times their sampling error, is an edge.
+  const side = (gutter: Float64Array, content: Float64Array) => clamp01((Math.min(...content) - Math.max(...gutter) - 3 * wobble) / 0.5);
+  const near = (a: number, b: number) => inner.subarray(Math.max(0, a), Math.min(inner.length, b));
+  // The gutter's lines nearest each side: up to four, and no more than its half on that side (the
+  // other half may ring with a strong edge across it).
+  const k = Math.max(1, Math.min(4, inner.length >> 1));
+  return Math.min(side(near(0, k), p.subarray(e0 - 9, e0 - 1)), side(near(inner.length - k, inner.length), p.subarray(s1 + 1, s1 + 9)));
+}
+
+/**
+ * A faint cell edge found from the cell's side of strip profile `p` (starting at sheet line
+ * `origin`; shared gutter lines [va, vb];
+ * `more(lo, hi)` gives the same profile for strip lines beyond it): where the cell's content beyond
+ * any offset and the edge's own JPEG block is steady and clearly off the gutter, the cell begins
+ * after the last line (walking in from that content) that is below half way between the two. Every
+ * line that walk crosses is content, so the cell may reach as far into the shared gutter as it does
+ * (a shared gutter found too wide takes in a faint band of the cells). Returns the strip index of the
+ * cell's first line (`side` 1, the cell after the gutter) or of the first line past its last (`side`
+ * -1), or undefined when the content is not steady or no line is below half.
+ */
+function stepFromContent(p: Float64Array, origin: number, va: number, vb: number, side: 1 | -1, wobble: number, more: (lo: number, hi: number) => Float64Array): number | undefined {
+  const reach = 2 * OFFSET_REACH;
+  const content = side > 0 ? more(vb + reach + 1, vb + reach + 13) : more(va - reach - 12, va - reach);
+  if (content.length < 4) return undefined;
+  const c = median(content);
+  const g = quantile(Array.from(p.subarray(va, vb + 1)), 0.25);
+  if (c - g < 1 + 3 * wobble || Math.max(...content) - Math.min(...content) > 0.5 * (c - g)) return undefined;
+  const walk = (fraction: number) => {
+    const level = g + fraction * (c - g);
+    if (side > 0) {
+      let x = Math.min(p.length - 1, vb + reach);
+      while (x > va && p[x]! >= level) x--;
+      return p[x]! < level ? x + 1 : undefined;
+    }
+    let x = Math.max(0, va - reach - 1);
+    while (x < vb && p[x]! >= level) x++;
+    return p[x]! < level ? x : undefined;
+  };
+  // Half way; but a faint step found to begin on an 8 px block boundary is JPEG's, as in halfWayUp:
+  // the block the edge lies in is coded as little more than its mean, so its lines on the gutter's
+  // side sit part way up, and the edge is where the lines are three quarters up.
+  const edge = walk(0.5);
+  return edge !== undefined && c - g < 4 && (origin + edge) % 8 === 0 ? walk(0.75) : edge;
+}
+
 interface CellSpan {
   start: number;
   /** Exclusive. */
@@ -753,7 +866,9 @@ interface CellSpan {
  * gutter in every row (or column) of cells; a cell drawn a few pixels off, or a pixel askew, starts
  * somewhere near that line. So each boundary is looked at again from the pixels of one row of cells
  * only (one column of cells for the rows), within EDGE_REACH of the shared line, with the same edge
- * logic as the sheet-wide runs. Returns spans[cross][cell].
+ * logic as the sheet-wide runs. Returns spans[cross][cell], and for each inner boundary how clearly
+ * a gutter shows in every strip across it (its weakest strip), which is what a person sees: a
+ * gutter clear from end to end, however faint one of its sides.
  */
 function refineAxis(
   img: RgbImage,
@@ -763,8 +878,10 @@ function refineAxis(
   axis: AxisResult,
   cross: AxisResult,
   level: number,
-): CellSpan[][] {
+): { cells: CellSpan[][]; clarity: number[] } {
   const n = vertical ? img.width : img.height;
+  // Per inner boundary, how clearly each strip across it shows the gutter (see separation).
+  const seen = axis.spans.slice(1).map((): number[] => []);
   const gutterLike = Math.max(2 * level, level + 4) + noiseWobble(noise, Math.max(1, cross.spans[0]![1] - cross.spans[0]![0] - 2 * CORNER_SKIP));
   const out: CellSpan[][] = [];
   for (const [c0, c1] of cross.spans) {
@@ -806,57 +923,108 @@ function refineAxis(
           // The margin found sheet-wide is the valley, and the edge logic finds the faint step.
           [va, vb] = after ? [0, after.start - 1 - from] : [before!.end - from, p.length - 1];
           faintEdge = true;
+        } else if (!guarded && run > 4) {
+          // A margin-less edge where the cell's own content reads gutter-like too (a studio a few
+          // levels off a white gutter): a cell drawn a few pixels in from the edge leaves a line or
+          // two at the gutter's level before it. Too few for a core to measure a step against, so
+          // the cell begins where the lines are half way up from them to the studio beyond.
+          const content = median(Array.from({ length: 12 }, (_, k) => p[atEdge(Math.min(p.length - 1, 2 * OFFSET_REACH + k))]!));
+          const base = Math.min(p[atEdge(0)]!, level);
+          let gap = 0;
+          while (gap <= OFFSET_REACH && p[atEdge(gap)]! < base + 0.5 * (content - base)) gap++;
+          if (gap === 0 || gap > OFFSET_REACH || content - base < 1) continue;
+          if (after) [after.start, after.guardStart] = [from + gap, true];
+          else [before!.end, before!.guardEnd] = [to - gap, true];
+          continue;
         } else {
-          if (run === 0 || run >= p.length - 1 || (!guarded && run > 4)) continue;
+          if (run === 0 || run >= p.length - 1) continue;
           [va, vb] = after ? [0, run - 1] : [p.length - run, p.length - 1];
         }
       }
       // Against a margin whose lines all read gutter-like, the edge is faint, and the margin's own
       // steadiness sets how far its core reaches (a fixed 1.5 levels takes in the edge's first line).
-      const local = refineRun(p, va, vb, {
-        wobble: noiseWobble(noise, a1 - a0),
-        origin: from,
-        ...(faintEdge ? { coreTolerance: measuredCore(p, va, vb), faint: true } : {}),
-      });
+      const wobble = noiseWobble(noise, a1 - a0);
+      const local = refineRun(p, va, vb, { wobble, origin: from, ...(faintEdge ? { coreTolerance: measuredCore(p, va, vb), faint: true } : {}) });
       if (local.rmin > gutterLike) continue; // no gutter here after all: keep the shared line
       // The shared line is where every cell beside it has ended, so a cell's own edge is normally
       // further in. Moving out past the shared line (a faint white edge the sheet-wide profile missed)
       // needs every line crossed to stand clearly above this strip's gutter.
       // Only where the shared line itself has faint content past it: beside a strong edge the
       // shared line is sure, and what lies beyond it is JPEG ringing, not a cell.
-      const level = (lo: number, hi: number) => median(p.subarray(Math.max(0, lo), Math.min(p.length, hi)));
-      const clearlyContent = (lo: number, hi: number, inner: number, shared: number) => {
+      const levelOf = (lo: number, hi: number) => median(p.subarray(Math.max(0, lo), Math.min(p.length, hi)));
+      const clearlyContent = (lo: number, hi: number, inner: number, shared: number, cellSide: 1 | -1) => {
         if (shared > 24) return false;
         // Against a margin that reads gutter-like end to end, the walk itself found the faint step
         // from the margin's own steadiness; a multiple of its floor would refuse a studio 1-2 levels off.
-        const content = Math.max(faintEdge ? 0 : 3 * local.rmin, local.rmin + 1 + noiseWobble(noise, a1 - a0), 0.6 * inner);
+        const content = Math.max(faintEdge ? 0 : 3 * local.rmin, local.rmin + 1 + wobble, 0.6 * inner);
         for (let j = lo; j < hi; j++) if (p[j - from]! < content) return false;
-        return true;
+        // And a band of content holds its level past the cell's own softened edge (two lines), where
+        // JPEG ringing from that edge, filling the rest of its 8 px block of white margin, wobbles.
+        const band = cellSide < 0 ? p.subarray(lo + 2 - from, hi - from) : p.subarray(lo - from, hi - 2 - from);
+        return band.length < 3 || Math.max(...band) - Math.min(...band) <= 0.5 * (Math.min(...band) - local.rmin);
       };
       // A walk that ran off the strip found no step inside it: this cell's edge is too faint to see
-      // from its own pixels, so the shared line stands.
+      // that way (see stepFromContent below).
       const lostStart = local.start <= 0 && from > 0;
       const lostEnd = local.end >= p.length - 1 && to < n;
+      let tookStart = false;
+      let tookEnd = false;
       // Nor is a cell's own edge further in from the shared line than a drawn cell is off its line
       // (the shared line is where its neighbours end, each at most OFFSET_REACH off): a walk that
       // goes further has gone into the picture, through its own gutter-coloured border (a product
       // shot's pure-white edge), which no measure of these pixels tells from the gutter.
       if (before && !lostStart && before.end - (from + local.start) <= 2 * OFFSET_REACH) {
         let end = from + local.start;
-        if (end > before.end && !clearlyContent(before.end, end, level(local.start - 6, local.start), level(before.end - from - 6, before.end - from))) end = before.end;
+        tookStart = !(end > before.end && !clearlyContent(before.end, end, levelOf(local.start - 6, local.start), levelOf(before.end - from - 6, before.end - from), -1));
+        if (!tookStart) end = before.end;
         before.end = Math.max(before.start + 8, end);
         before.guardEnd = true;
       }
       if (after && !lostEnd && from + local.end + 1 - after.start <= 2 * OFFSET_REACH) {
         let start = from + local.end + 1;
-        if (start < after.start && !clearlyContent(start, after.start, level(local.end + 1, local.end + 7), level(after.start - from, after.start - from + 6))) start = after.start;
+        tookEnd = !(start < after.start && !clearlyContent(start, after.start, levelOf(local.end + 1, local.end + 7), levelOf(after.start - from, after.start - from + 6), 1));
+        if (!tookEnd) start = after.start;
         after.start = Math.min(after.end - 8, start);
         after.guardStart = true;
       }
+      // A walk that went further in than a drawn cell is off its line may have placed the edge half
+      // way up the picture's own slope beyond a softer cell edge (a figure's shading starting two
+      // lines in): the cell then ends where the lines first rise clearly off the gutter, if that is
+      // within reach of the shared line. Otherwise the shared line stands (see above).
+      if (!faintEdge) {
+        const clearly = (edge: number) => local.rmin + Math.max(1 + wobble, 0.25 * (p[edge]! - local.rmin));
+        if (before && !tookStart && !lostStart && before.end - from - local.start > 2 * OFFSET_REACH) {
+          const shared = before.end - from;
+          let j = shared - 1;
+          while (j > local.start && p[j]! < clearly(local.start)) j--;
+          if (shared - (j + 1) <= 2 * OFFSET_REACH) [before.end, before.guardEnd, tookStart] = [from + j + 1, true, true];
+        }
+        if (after && !tookEnd && !lostEnd && from + local.end + 1 - after.start > 2 * OFFSET_REACH) {
+          const shared = after.start - from;
+          let j = shared;
+          while (j < local.end && p[j]! < clearly(local.end)) j++;
+          if (j - shared <= 2 * OFFSET_REACH) [after.start, after.guardStart, tookEnd] = [from + j, true, true];
+        }
+      }
+      // Between two cells, a side whose edge the walk did not give is looked for from the cell's
+      // own steady studio inward (a studio two levels off a white gutter, beside a gutter whose
+      // lines wobble with JPEG ringing from a strong edge on its other side).
+      if (before && after && !faintEdge) {
+        const more = (lo: number, hi: number) => {
+          const [l, h] = [Math.max(0, from + lo), Math.min(n, from + hi)];
+          return h > l ? stripProfile(img, g, noise, vertical, l, h, a0, a1) : new Float64Array(0);
+        };
+        const end = tookStart ? undefined : stepFromContent(p, from, va, vb, -1, wobble, more);
+        if (end !== undefined) [before.end, before.guardEnd] = [Math.max(before.start + 8, from + end), true];
+        const start = tookEnd ? undefined : stepFromContent(p, from, va, vb, 1, wobble, more);
+        if (start !== undefined) [after.start, after.guardStart] = [Math.min(after.end - 8, from + start), true];
+      }
+      if (before && after) seen[k - 1]!.push(separation(p, before.end - from, after.start - from, wobble, gutterLike));
     }
     out.push(cells);
   }
-  return out;
+  const clarity = seen.map((c) => (c.length === cross.spans.length ? Math.min(...c) : 0));
+  return { cells: out, clarity };
 }
 
 interface GridFit {
@@ -874,8 +1042,10 @@ function fitGrid(img: RgbImage, st: LineStats, gutter: GutterEstimate, rows: num
   const rCol = distanceProfile(st.colSum, st.colSq, st.colN, g, noise);
   const rRow = distanceProfile(st.rowSum, st.rowSq, st.rowN, g, noise);
   const floor = Math.min(Math.min(...rCol), Math.min(...rRow));
-  let xs = analyseAxis(rCol, cols, "columns", floor, noiseWobble(noise, st.colN));
-  let ys = analyseAxis(rRow, rows, "rows", floor, noiseWobble(noise, st.rowN));
+  const bCol = biasProfile(st.colSum, st.colN, g);
+  const bRow = biasProfile(st.rowSum, st.rowN, g);
+  let xs = analyseAxis(rCol, bCol, cols, "columns", floor, noiseWobble(noise, st.colN));
+  let ys = analyseAxis(rRow, bRow, rows, "rows", floor, noiseWobble(noise, st.rowN));
   // A sheet's gutters are drawn one width. One found far wider than the narrowest has taken in the
   // faint edge of the cells beside it (a white backdrop a level or two off a white gutter, which the
   // fixed core tolerance does not tell apart): that axis is looked at again with each wide valley's
@@ -893,8 +1063,8 @@ function fitGrid(img: RgbImage, st: LineStats, gutter: GutterEstimate, rows: num
       if (!widths(b).some((w) => w > limit)) return b.confidence >= a.confidence ? b : { ...b, confidence: a.confidence, problem: a.problem };
       return b.confidence >= a.confidence - 0.05 ? b : a;
     };
-    xs = retry(xs, () => analyseAxis(rCol, cols, "columns", floor, noiseWobble(noise, st.colN), limit));
-    ys = retry(ys, () => analyseAxis(rRow, rows, "rows", floor, noiseWobble(noise, st.rowN), limit));
+    xs = retry(xs, () => analyseAxis(rCol, bCol, cols, "columns", floor, noiseWobble(noise, st.colN), limit));
+    ys = retry(ys, () => analyseAxis(rRow, bRow, rows, "rows", floor, noiseWobble(noise, st.rowN), limit));
     if (xs.spans.length === cols && ys.spans.length === rows) {
       xs = splitWideGutters(img, g, noise, true, xs, ys, limit);
       ys = splitWideGutters(img, g, noise, false, ys, xs, limit);
@@ -939,25 +1109,44 @@ function splitWideGutters(img: RgbImage, g: readonly number[], noise: number, ve
   return { ...axis, spans };
 }
 
+/**
+ * Each cell's own edges for a fitted grid, and the grid's confidence with each gutter as clear as it
+ * is along its whole length: a gutter the sheet-wide profile found faint (one side a studio two
+ * levels off a white gutter, the other blurred by cells drawn a few pixels off) is confident when
+ * every strip across it shows it with both edges.
+ */
+function refineGrid(img: RgbImage, fit: GridFit) {
+  const { g, noise } = fit;
+  const level = Math.max(fit.xs.gutterLevel, fit.ys.gutterLevel);
+  const x = refineAxis(img, g, noise, true, fit.xs, fit.ys, level); // cells [row][col]
+  const y = refineAxis(img, g, noise, false, fit.ys, fit.xs, level); // cells [col][row]
+  const clearer = (axis: AxisResult, strips: number[], noun: "columns" | "rows"): AxisResult => {
+    const along = axisConfidence(axis.spans, axis.clarities.map((c, i) => Math.max(c, strips[i] ?? 0)), axis.regularity, noun);
+    return along.confidence > axis.confidence ? { ...axis, ...along } : axis;
+  };
+  const xs = clearer(fit.xs, x.clarity, "columns");
+  const ys = clearer(fit.ys, y.clarity, "rows");
+  const confidence = Math.round(Math.min(xs.confidence, ys.confidence) * 100) / 100;
+  return { ...fit, xs, ys, confidence, xCells: x.cells, yCells: y.cells };
+}
+
 /** `stats`: the image's line statistics when they were taken already (while it was decoded). */
 export function detectGrid(img: RgbImage, rows: number, cols: number, stats?: LineStats): GridDetection {
   const st = stats ?? lineStats(img);
   // The flattest colour is the gutter colour on nearly every sheet. On a noisy sheet with thin grey
   // gutters, a white backdrop clipped at 255 can be flatter than the gutters and have many more
   // lines; so while no grid is clear, the next candidate colours are tried, and the clearest grid wins.
-  let fit: GridFit | undefined;
+  let fit: (GridFit & Partial<ReturnType<typeof refineGrid>>) | undefined;
   for (const gutter of gutterColours(st)) {
-    const next = fitGrid(img, st, gutter, rows, cols);
+    const fitted = fitGrid(img, st, gutter, rows, cols);
+    const next = fitted.xs.spans.length === cols && fitted.ys.spans.length === rows ? refineGrid(img, fitted) : fitted;
     if (!fit || next.confidence > fit.confidence) fit = next;
     if (fit.confidence >= MIN_CONFIDENCE) break;
   }
-  const { g, noise, xs, ys, confidence } = fit!;
+  const { g, xs, ys, confidence, xCells, yCells } = fit!;
   const weaker = xs.confidence <= ys.confidence ? xs : ys;
   const boxes: Box[] = [];
-  if (xs.spans.length === cols && ys.spans.length === rows) {
-    const level = Math.max(xs.gutterLevel, ys.gutterLevel);
-    const xCells = refineAxis(img, g, noise, true, xs, ys, level); // [row][col]
-    const yCells = refineAxis(img, g, noise, false, ys, xs, level); // [col][row]
+  if (xCells && yCells) {
     for (let ri = 0; ri < rows; ri++) {
       for (let ci = 0; ci < cols; ci++) {
         const cx = xCells[ri]![ci]!;
@@ -997,8 +1186,8 @@ export function equalGrid(img: RgbImage, rows: number, cols: number, trimGutters
   const floor = Math.min(Math.min(...colProfile), Math.min(...rowProfile));
   const bounds = (r: Float64Array): [number, number, number] => {
     const runs = findRuns(r).filter((run) => run.clarity > 0.3);
-    const first = runs.find((run) => run.touchesStart && marginLike(run, floor, r.length));
-    const last = runs.find((run) => run.touchesEnd && run !== first && marginLike(run, floor, r.length));
+    const first = runs.find((run) => run.touchesStart && marginLike(r, run, floor));
+    const last = runs.find((run) => run.touchesEnd && run !== first && marginLike(r, run, floor));
     const lo = first ? first.end + 1 + SAFETY_INSET : 0;
     const hi = last ? last.start - SAFETY_INSET : r.length;
     const level = runs.length ? median(runs.map((run) => run.rmin)) : 0;

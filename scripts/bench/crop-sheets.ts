@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { makeSheet, type Sheet, type SheetSpec } from "../../tests/node/container/fixtures/sheets.ts";
-import { noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "../../tests/node/container/fixtures/sheet-kinds.ts";
+import { bareWhiteSpec, noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "../../tests/node/container/fixtures/sheet-kinds.ts";
 
 export interface BenchCase {
   label: string;
@@ -99,6 +99,7 @@ export function benchCases({ count, hard, only = "", first = 0, firstHard = 0 }:
     ...kind(hard, firstHard, "offset cells", offsetSpec),
     ...kind(hard, firstHard, "white on white", whiteSpec),
     ...kind(hard, firstHard, "noisy grey", noisyGreySpec),
+    ...kind(hard, firstHard, "bare white on white", bareWhiteSpec),
     ...fixtureCases(),
   ]
     .filter((c) => c.label.includes(only))
