@@ -32,14 +32,23 @@ const { values, positionals } = parseArgs({
 
 const where = values.remote ? ["--remote"] : ["--local", "--persist-to", path.resolve(values["persist-to"] ?? path.join(ROOT, ".atelier/dev/wrangler"))];
 
+/**
+ * Runs `wrangler d1 …`. Locally the database is a SQLite file that a running `npm start` writes too,
+ * so a statement can find it locked (SQLITE_BUSY, nothing done: each call is one transaction) and is
+ * tried again after a pause, up to ten times over about ten seconds.
+ */
+function d1(args: string[]): string {
+  for (let attempt = 1; ; attempt++) {
+    const res = spawnSync(process.execPath, [WRANGLER, "d1", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } });
+    if (res.status === 0) return res.stdout;
+    const busy = /SQLITE_BUSY|database is locked/.test(`${res.stdout}${res.stderr}`);
+    if (!busy || attempt >= 10) throw new Error(`wrangler d1 ${args[0]} failed:\n${res.stdout}\n${res.stderr}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200 * attempt);
+  }
+}
+
 function sql(command: string): Record<string, unknown>[] {
-  const res = spawnSync(process.execPath, [WRANGLER, "d1", "execute", "DB", ...where, "--json", "--command", command], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true" },
-  });
-  if (res.status !== 0) throw new Error(`wrangler d1 execute failed:\n${res.stdout}\n${res.stderr}`);
-  const out = JSON.parse(res.stdout) as { results: Record<string, unknown>[] }[];
+  const out = JSON.parse(d1(["execute", "DB", ...where, "--json", "--command", command])) as { results: Record<string, unknown>[] }[];
   return out.flatMap((r) => r.results ?? []);
 }
 
@@ -65,8 +74,7 @@ async function main() {
   const [command, arg] = positionals;
   // Locally the schema may not exist yet (a fresh checkout): apply migrations first, as npm start does.
   if (!values.remote && ["create", "list", "revoke"].includes(command ?? "")) {
-    const res = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", ...where], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } });
-    if (res.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${res.stdout}\n${res.stderr}`);
+    d1(["migrations", "apply", "DB", ...where]);
   }
   if (command === "create") {
     if (!values.account) fail("create needs --account NAME");
