@@ -17,6 +17,8 @@ RUN npm install --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 COPY container/ ./container/
+# Tools shared with the simulator and scripts (FFmpeg lookup and runner, the semaphore).
+COPY common/ ./common/
 COPY src/domain/ ./src/domain/
 
 # Finished-job answers live here (idempotency across restarts of the process).

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { Semaphore } from "../common/semaphore.ts";
 import { errorMessage, isInputError } from "./errors.ts";
 
 export type JobAnswer =
@@ -24,26 +25,6 @@ interface StoredJob {
   fingerprint: string;
   finishedAt: string;
   result: unknown;
-}
-
-/** Counting semaphore: media jobs are CPU-bound, so only a few run at once and the rest queue. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  private readonly limit: number;
-  constructor(limit: number) {
-    this.limit = Math.max(1, limit);
-  }
-  async use<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
 }
 
 export class JobRegistry {

@@ -5,7 +5,7 @@
 import { open, stat } from "node:fs/promises";
 import { openImage } from "./image-limits.ts";
 import { InputError, errorMessage } from "./errors.ts";
-import { runTool } from "./ffmpeg.ts";
+import { runTool } from "../common/ffmpeg.ts";
 
 export interface ProbeResult {
   mime: string;

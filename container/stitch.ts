@@ -23,7 +23,8 @@ import sharp from "sharp";
 import { resolveEasing, sourceFrameIndices, type EasingFn, type EasingSpec } from "../src/domain/easing.ts";
 import { StitchJobParamsSchema, type StitchOptions } from "../src/domain/stitch.ts";
 import { InputError } from "./errors.ts";
-import { ffmpegVersion, spawnTool, stderrTail, type Spawned } from "./ffmpeg.ts";
+import { spawnTool, stderrTail, type Spawned } from "../common/ffmpeg.ts";
+import { ffmpegVersion } from "./ffmpeg.ts";
 import { probeVideo, type VideoInfo } from "./probe.ts";
 
 /** A stitch job's defaults, as the shared schema (src/domain/stitch.ts) fills them in. */

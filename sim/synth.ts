@@ -3,15 +3,14 @@
  * pipeline (right sizes, a real 2×3 grid with gutters, frames that differ, clips that move from the
  * start image to the end image) and deterministic for the same input, so tests can rely on it.
  */
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import sharp, { type OverlayOptions } from "sharp";
-import { ffmpegPath, ffprobePath } from "../container/ffmpeg.ts";
-import { Semaphore } from "../container/jobs.ts";
+import { ffmpegPath, ffprobePath, runProcess } from "../common/ffmpeg.ts";
+import { Semaphore } from "../common/semaphore.ts";
 import { Memo, memoKey } from "./memo.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -438,37 +437,13 @@ async function contactSheet(req: ImageRequest, _seed: number): Promise<SynthImag
 export { ffmpegPath, ffprobePath };
 
 /** Runs a binary with an argument array (never a shell); rejects with the stderr tail. */
-export function run(
+export async function run(
   bin: string,
   args: string[],
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(new Error("aborted"));
-    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const kill = () => child.kill("SIGKILL");
-    opts.signal?.addEventListener("abort", kill, { once: true });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-8000);
-    });
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", kill);
-      reject(err);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", kill);
-      if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${path.basename(bin)} exited with ${code ?? signal}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`));
-    });
-  });
+  const { stdout, stderr } = await runProcess(bin, args, opts);
+  return { stdout: stdout.toString("utf8"), stderr };
 }
 
 /** Caps parallel encodes: x264 already uses every core, more processes only add contention. */

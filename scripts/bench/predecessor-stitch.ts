@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { toolPath } from "../../container/ffmpeg.ts";
+import { toolPath } from "../../common/ffmpeg.ts";
 import { resolveEasing } from "../../src/domain/easing.ts";
 
 const [out, ...clips] = process.argv.slice(2);

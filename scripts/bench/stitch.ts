@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { toolPath } from "../../container/ffmpeg.ts";
+import { toolPath } from "../../common/ffmpeg.ts";
 import { measure, type Measured } from "./measure.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import { runTool } from "../../container/ffmpeg.ts";
+import { runTool } from "../../common/ffmpeg.ts";
 import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
 import { ContractViolation, contractChecker, type OpenApiDocument } from "./contract.ts";
 
