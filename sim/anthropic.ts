@@ -1,25 +1,14 @@
 /**
  * The Anthropic Messages API under /anthropic, standing in for the "creative director": it reads
- * the brief from the last user message and answers with the deterministic planner's plan, in
- * whichever form the request asked for (forced tool use, structured JSON output, or plain text).
+ * the brief from the last user message and answers with the simulator's own rule-based plan
+ * (sim/planner.ts), in whichever form the request asked for (forced tool use, structured JSON output, or plain text).
  */
 import crypto from "node:crypto";
 import { Hono, type Context } from "hono";
 import type { SimContext } from "./context.ts";
 import { checkAnthropicAuth } from "./keys.ts";
+import { directorPlan } from "./planner.ts";
 import { sleep } from "./webhooks.ts";
-
-type PlanFn = (input: { brief: string; presets?: Record<string, string> }) => unknown;
-
-let planner: Promise<PlanFn> | undefined;
-/** Loaded lazily so the sim starts even while src/domain is mid-edit. */
-function loadPlanner(): Promise<PlanFn> {
-  planner ??= import("../src/domain/plan.ts").then((m) => (m as { planShoot: PlanFn }).planShoot);
-  planner.catch(() => {
-    planner = undefined;
-  });
-  return planner;
-}
 
 interface ContentBlock {
   type: string;
@@ -39,7 +28,7 @@ interface CreateBody {
   messages?: unknown;
   tools?: Tool[];
   tool_choice?: { type: string; name?: string };
-  output_config?: { format?: { type?: string } };
+  output_config?: { format?: { type?: string; schema?: unknown } };
   stream?: boolean;
 }
 
@@ -49,30 +38,6 @@ function textOf(content: MessageParam["content"]): string {
     .filter((b) => b.type === "text" && typeof b.text === "string")
     .map((b) => b.text)
     .join("\n");
-}
-
-/** The brief is the <brief>…</brief> section when present, else the whole text. */
-export function extractBrief(text: string): string {
-  return (/<brief>([\s\S]*?)<\/brief>/i.exec(text)?.[1] ?? text).trim();
-}
-
-/** Optional preset overrides: <presets>{json}</presets> or <pose>/<background>/<style> tags. */
-export function extractPresets(text: string): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  const json = /<presets>([\s\S]*?)<\/presets>/i.exec(text)?.[1];
-  if (json) {
-    try {
-      const v = JSON.parse(json) as Record<string, unknown>;
-      for (const k of ["pose", "background", "style"]) if (typeof v[k] === "string") out[k] = v[k] as string;
-    } catch {
-      // not JSON: ignore, the tags below may still carry them
-    }
-  }
-  for (const k of ["pose", "background", "style"]) {
-    const m = new RegExp(`<${k}>\\s*([a-z0-9-]+)\\s*</${k}>`, "i").exec(text);
-    if (m) out[k] = m[1];
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
@@ -121,17 +86,9 @@ export function anthropicRoutes(ctx: SimContext): Hono {
 
     if (ctx.faults.failJob()) return error(c, 500, "api_error", "Internal server error (simulated fault)");
 
-    let plan: Record<string, unknown>;
-    try {
-      const text = textOf(lastUser.content);
-      const planShoot = await loadPlanner();
-      plan = { ...(planShoot({ brief: extractBrief(text), presets: extractPresets(text) }) as Record<string, unknown>) };
-      // This plan is "from Claude" as far as the product can tell.
-      if ("planner" in plan) plan.planner = "claude";
-    } catch (err) {
-      ctx.log(`Anthropic planner failed: ${(err as Error).message}`);
-      return error(c, 500, "api_error", `planner unavailable: ${(err as Error).message}`);
-    }
+    // The simulator's own creative director (sim/planner.ts), never the product's planner.
+    const schema = tool ? tool.input_schema : body.output_config?.format?.schema;
+    let plan = directorPlan({ text: textOf(lastUser.content), schema });
     const fault = ctx.faults.get();
     await sleep(fault.plannerFault === "slow" ? fault.slowMs : 50, ctx.signal());
     if (fault.plannerFault === "invalid") plan = { ...plan, shots: [], pose: "moonwalk" };

@@ -6,7 +6,7 @@ import { startTestSim } from "./helpers.ts";
 
 type Sim = Awaited<ReturnType<typeof startTestSim>>;
 
-// The planner lives in src/domain (another module's code); load it the way the sim does.
+// The sim answers by its own rules (sim/planner.ts); the product's schema only judges the answer.
 const { PlanSchema } = (await import("../../../src/domain/plan.ts")) as { PlanSchema: z.ZodType };
 
 describe("Anthropic Messages API", () => {
@@ -75,6 +75,36 @@ describe("Anthropic Messages API", () => {
       .finalMessage();
     const block = final.content[0];
     expect(block.type === "text" && (JSON.parse(block.text) as { background: string }).background).toBe("outdoor-urban");
+  });
+
+  it("picks only options the request offers, and answers only the schema's properties", async () => {
+    const message = await client.messages.create({
+      model: "claude-sonnet-4-6",
+      max_tokens: 2048,
+      tools: [
+        {
+          name: "submit_plan",
+          input_schema: {
+            type: "object",
+            properties: {
+              pose: { type: "string", enum: ["street-walk", "relaxed-natural"] },
+              background: { type: "string", enum: ["studio-grey", "studio-white"] },
+              style: { type: "string", enum: ["soft-film"] },
+              shots: { type: "array" },
+            },
+          },
+        },
+      ],
+      tool_choice: { type: "tool", name: "submit_plan" },
+      messages: [{ role: "user", content: "<brief>industrial concrete warehouse, casual and relaxed</brief>\n<fixed_presets>pose=street-walk</fixed_presets>" }],
+    });
+    const block = message.content[0];
+    expect(block.type).toBe("tool_use");
+    if (block.type !== "tool_use") return;
+    const input = block.input as Record<string, unknown>;
+    expect(Object.keys(input).sort()).toEqual(["background", "pose", "shots", "style"]);
+    expect(input).toMatchObject({ pose: "street-walk", background: "studio-grey", style: "soft-film" });
+    expect(input.shots).toHaveLength(6);
   });
 
   it("rejects a request without an API key", async () => {
