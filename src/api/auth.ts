@@ -3,9 +3,11 @@ import { createMiddleware } from "hono/factory";
 import { accountForKey, touchKey } from "../db/accounts.ts";
 import { db } from "../db/client.ts";
 import { enforceRateLimit } from "../security/rate-limit.ts";
+import type { AppEnv } from "./app-env.ts";
 import { Problem } from "./problem.ts";
 
-export type AppEnv = { Bindings: Env; Variables: { accountId: string; actor: string } };
+// Its own module, so src/security can name it without importing this one (no cycle).
+export type { AppEnv } from "./app-env.ts";
 
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";

@@ -1,14 +1,13 @@
 /** Provider and media jobs: one row per attempt, keyed by a deterministic id. */
 import { and, eq, getTableName, inArray, isNull, lt } from "drizzle-orm";
+import type { JobResult } from "../domain/jobs.ts";
 import type { Db } from "./client.ts";
 import type { EventType } from "./events.ts";
 import { events, jobs } from "./schema.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
-/** The outcome stored on the job row; `output` is the provider's or media service's full answer. */
-export type JobResult =
-  | { status: "succeeded"; outputUrl?: string; output?: unknown; costUsd?: number }
-  | { status: "failed"; error: string; retryable?: boolean; costUsd?: number };
+// Defined in src/domain so the schema can name it without importing this module (no cycle).
+export type { JobResult } from "../domain/jobs.ts";
 
 /**
  * What a waiting workflow is told (event payload, step result): small, no provider payloads.

@@ -1,7 +1,7 @@
 /** D1 schema (drizzle). Every row that holds customer data carries its account id. */
 import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { JobResult } from "./jobs.ts";
+import type { JobResult } from "../domain/jobs.ts";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 

@@ -7,7 +7,7 @@
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "../api/auth.ts";
+import type { AppEnv } from "../api/app-env.ts";
 
 /** The UI's policy, mirrored in web/public/_headers: own scripts only, media from this origin. */
 export const UI_CSP =

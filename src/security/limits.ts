@@ -4,7 +4,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../api/auth.ts";
+import type { AppEnv } from "../api/app-env.ts";
 import { Problem } from "../api/problem.ts";
 import { MAX_UPLOAD_BODY_BYTES } from "../api/uploads.ts";
 

@@ -5,7 +5,7 @@
  * binding answers only yes or no, so Retry-After is the window's length: retrying then is safe.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../api/auth.ts";
+import type { AppEnv } from "../api/app-env.ts";
 import { Problem } from "../api/problem.ts";
 
 /** Must match `simple.period` of API_RATE_LIMIT in wrangler.jsonc (10 or 60 seconds only). */

@@ -31,7 +31,7 @@ import { ProviderRefusal } from "../providers/errors.ts";
 import { submitProviderJob, type ProviderRequest } from "../providers/jobs.ts";
 import { inspect, putBytes, shootKey } from "../storage/r2.ts";
 import { resolveBlobRefs } from "../storage/urls.ts";
-import { acquireSlot, releaseSlot } from "../limits/slots.ts";
+import { acquireSlot, releaseSlot } from "./slots.ts";
 import { spentUsd } from "./budget.ts";
 import { DB_STEP, IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
 

@@ -4,7 +4,8 @@
  * key and on the review-link page with the reviewer's name.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Asset, Checkpoint, Decision, Plan, StitchSettings } from "../types.ts";
+import type { Asset, Checkpoint, Decision, Plan } from "../types.ts";
+import type { Targets, ViewProps } from "./types.ts";
 import { ClipsView, StitchSettingsForm } from "./ClipsView.tsx";
 import { FramesView } from "./FramesView.tsx";
 import { HeroView } from "./HeroView.tsx";
@@ -14,29 +15,8 @@ import { SheetView } from "./SheetView.tsx";
 
 export type DecideResult = { ok: true } | { ok: false; message: string; errors?: { field: string; message: string }[] };
 
-export interface Targets {
-  frames: number[];
-  clips: number[];
-  stitch: StitchSettings | null;
-  presets: Record<string, string>;
-  aspectRatio: string;
-  split?: "detect" | "equal";
-  /** Budget checkpoint: the new cap, in USD. */
-  budgetUsd?: number;
-}
-
-export interface ViewProps {
-  checkpoint: Checkpoint;
-  assets: Asset[];
-  plan: Plan | null;
-  targets: Targets;
-  setTargets: (t: Partial<Targets>) => void;
-  active: number;
-  setActive: (i: number) => void;
-  /** Review links take no preset or aspect-ratio changes. */
-  limited: boolean;
-  decide: (d: Decision) => void;
-}
+// In ./types.ts so the views can name them without importing this module (no cycle).
+export type { Targets, ViewProps } from "./types.ts";
 
 const ITEMS: Record<string, number> = { frames: 6, clips: 6 };
 

@@ -5,7 +5,7 @@
  */
 import { useRef, useState } from "preact/hooks";
 import type { Asset, StitchSettings } from "../types.ts";
-import type { ViewProps } from "./CheckpointReview.tsx";
+import type { ViewProps } from "./types.ts";
 import { CurvePlot } from "./CurvePlot.tsx";
 import { byIds, usePresets } from "./shared.tsx";
 

@@ -4,7 +4,7 @@
  * the ways on: split the sheet into equal cells, or detect again.
  */
 import type { Box } from "../types.ts";
-import type { ViewProps } from "./CheckpointReview.tsx";
+import type { ViewProps } from "./types.ts";
 import { AspectPicker, byIds, versionsOf } from "./shared.tsx";
 
 export function FramesView(p: ViewProps) {

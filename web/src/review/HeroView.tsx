@@ -1,6 +1,6 @@
 /** The hero checkpoint: a large zoomable viewer, every version, and the current beside the previous. */
 import { useState } from "preact/hooks";
-import type { ViewProps } from "./CheckpointReview.tsx";
+import type { ViewProps } from "./types.ts";
 import { AspectPicker, byIds, CompareSlider, PresetPickers, versionsOf, ZoomViewer } from "./shared.tsx";
 
 export function HeroView(p: ViewProps) {

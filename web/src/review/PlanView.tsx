@@ -1,5 +1,5 @@
 /** The plan checkpoint: its fields, and presets to change in a revise. */
-import type { ViewProps } from "./CheckpointReview.tsx";
+import type { ViewProps } from "./types.ts";
 import { PresetPickers } from "./shared.tsx";
 
 export function PlanView(p: ViewProps) {

@@ -1,6 +1,6 @@
 /** The contact-sheet checkpoint: the 2×3 sheet, large, every version. */
 import { useState } from "preact/hooks";
-import type { ViewProps } from "./CheckpointReview.tsx";
+import type { ViewProps } from "./types.ts";
 import { byIds, versionsOf, ZoomViewer } from "./shared.tsx";
 
 export function SheetView(p: ViewProps) {

@@ -7,9 +7,9 @@ import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { durationMs } from "../lib/duration.ts";
 import type { ProviderRequest } from "../providers/jobs.ts";
-import { DB_STEP, isTimeout, type Duration, type RunContext } from "../workflow/context.ts";
-import { poolFor, slotEventType } from "./pools.ts";
-import type { AcquireResult } from "./provider-pool.ts";
+import { DB_STEP, isTimeout, type Duration, type RunContext } from "./context.ts";
+import { poolFor, slotEventType } from "../limits/pools.ts";
+import type { AcquireResult } from "../limits/provider-pool.ts";
 
 const stub = (env: Env, pool: string) => env.PROVIDER_POOL.get(env.PROVIDER_POOL.idFromName(pool));
 
