@@ -52,9 +52,7 @@ export function toolPath(tool: Tool): string {
   const override = process.env[tool === "ffmpeg" ? "FFMPEG_PATH" : "FFPROBE_PATH"];
   const found = override || fromPath(tool) || fromInstaller(tool);
   if (!found) {
-    throw new Error(
-      `${tool} not found: install FFmpeg (apt-get install ffmpeg), or set ${tool === "ffmpeg" ? "FFMPEG_PATH" : "FFPROBE_PATH"}`,
-    );
+    throw new Error(`${tool} not found: install FFmpeg (apt-get install ffmpeg), or set ${tool === "ffmpeg" ? "FFMPEG_PATH" : "FFPROBE_PATH"}`);
   }
   cache.set(tool, found);
   return found;
@@ -99,11 +97,7 @@ export interface RunOptions {
  * posters, one-shot encodes). Rejects with a ToolError naming `label` (default: the program's
  * file name) on a non-zero exit, a timeout or an abort.
  */
-export function runProcess(
-  bin: string,
-  args: string[],
-  opts: RunOptions & { label?: string } = {},
-): Promise<{ stdout: Buffer; stderr: string }> {
+export function runProcess(bin: string, args: string[], opts: RunOptions & { label?: string } = {}): Promise<{ stdout: Buffer; stderr: string }> {
   const label = opts.label ?? path.basename(bin);
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) {
@@ -156,7 +150,8 @@ export function runProcess(
     child.on("close", (code, signal) => {
       settle();
       if (code === 0) resolve({ stdout: Buffer.concat(out), stderr });
-      else reject(new ToolError(`${label} ${signal && code === null ? `killed by ${signal}` : `exited with code ${code}`}: ${stderrTail(stderr)}`, code, stderr));
+      else
+        reject(new ToolError(`${label} ${signal && code === null ? `killed by ${signal}` : `exited with code ${code}`}: ${stderrTail(stderr)}`, code, stderr));
     });
     if (opts.input) child.stdin?.end(opts.input);
     else child.stdin?.end();

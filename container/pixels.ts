@@ -114,8 +114,10 @@ async function readV(file: string, decoded: Promise<void>, onRows?: DecodeOption
     const head = Buffer.alloc(V_HEADER);
     for (let at = 0; at < V_HEADER; ) {
       const { bytesRead } = await fh.read(head, at, V_HEADER - at, at);
-      if (bytesRead) (at += bytesRead), (lastProgress = Date.now());
-      else await waitForMore();
+      if (bytesRead) {
+        at += bytesRead;
+        lastProgress = Date.now();
+      } else await waitForMore();
     }
     const [magic, width, height, bands, , format, coding] = Array.from({ length: 7 }, (_, k) => head.readInt32LE(4 * k)) as number[];
     if (magic! >>> 0 !== V_MAGIC || bands !== 3 || format !== 0 || coding !== 0) {

@@ -110,11 +110,9 @@ export async function probeVideo(file: string, label = "video"): Promise<VideoIn
   await assertNonEmpty(file, label);
   let json: FfprobeJson;
   try {
-    const { stdout } = await runTool(
-      "ffprobe",
-      ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-count_packets", file],
-      { timeoutMs: 60_000 },
-    );
+    const { stdout } = await runTool("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-count_packets", file], {
+      timeoutMs: 60_000,
+    });
     json = JSON.parse(stdout.toString("utf8")) as FfprobeJson;
   } catch (err) {
     throw new InputError(`${label} is not a readable video (${errorMessage(err).replace(/^ffprobe exited with code \d+: /, "")}); regenerate or re-upload it`);

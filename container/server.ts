@@ -51,7 +51,7 @@ export function createApp(registry: JobRegistry, log: (line: string) => void = (
 
   app.post("/jobs/:id", bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: "body is larger than 1 MB" }, 413) }), async (c) => {
     const id = c.req.param("id");
-    if (id.length > MAX_ID || /[\u0000-\u001f]/.test(id)) {
+    if (id.length > MAX_ID || [...id].some((ch) => ch.charCodeAt(0) < 0x20)) {
       return c.json({ id, status: "invalid", field: "id", error: `id: must be 1-${MAX_ID} printable characters` }, 400);
     }
     let body: unknown;

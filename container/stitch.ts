@@ -20,7 +20,7 @@
 import path from "node:path";
 import type { Readable } from "node:stream";
 import sharp from "sharp";
-import { resolveEasing, sourceFrameIndices, type EasingFn, type EasingSpec } from "../src/domain/easing.ts";
+import { resolveEasing, sourceFrameIndices, type EasingFn } from "../src/domain/easing.ts";
 import { StitchJobParamsSchema, type StitchOptions } from "../src/domain/stitch.ts";
 import { InputError } from "./errors.ts";
 import { spawnTool, stderrTail, type Spawned } from "../common/ffmpeg.ts";
@@ -202,7 +202,9 @@ async function startDecoder(clip: Clip, size: { width: number; height: number },
 
   // For each source frame, the last output that shows it: frames are dropped right after that.
   const lastUse = new Map<number, number>();
-  indices.forEach((idx, k) => lastUse.set(idx, k));
+  indices.forEach((idx, k) => {
+    lastUse.set(idx, k);
+  });
 
   async function* outputs(): AsyncGenerator<Buffer, void, void> {
     const held = new Map<number, Buffer>();
@@ -227,9 +229,7 @@ async function startDecoder(clip: Clip, size: { width: number; height: number },
     try {
       await proc.done;
     } catch {
-      throw new InputError(
-        `${clip.name} could not be decoded (${stderrTail(proc.stderr(), 2) || "ffmpeg failed"}); regenerate or re-upload the clip`,
-      );
+      throw new InputError(`${clip.name} could not be decoded (${stderrTail(proc.stderr(), 2) || "ffmpeg failed"}); regenerate or re-upload the clip`);
     }
     if (decoded === 0) throw new InputError(`${clip.name} has no decodable video frames; regenerate or re-upload the clip`);
     if (decoded !== expected) throw new FrameCountMismatch(clip.name, expected, decoded);
@@ -274,7 +274,9 @@ async function writePoster(frame: Buffer, size: { width: number; height: number 
       rgb[i + 2] = Math.max(0, Math.min(255, Math.round(Y + kb * U)));
     }
   }
-  await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90, mozjpeg: true }).toFile(file);
+  await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 90, mozjpeg: true })
+    .toFile(file);
 }
 
 /** The colour tags all clips agree on, carried to the reel so players decode colours as the source. */
@@ -356,7 +358,10 @@ async function runOnce(plan: RunPlan): Promise<{ frames: number; poster: Buffer 
       const clip = clips[i]!;
       const count = counts.get(clip.name)!;
       const indices = sourceFrameIndices({ easing: ease, outFrames: n, sourceFrames: count, sourceFps: clip.info.fps });
-      d = startDecoder(clip, size, pool, indices, count).then((dec) => (decoders.push(dec), dec));
+      d = startDecoder(clip, size, pool, indices, count).then((dec) => {
+        decoders.push(dec);
+        return dec;
+      });
       decoderFor.set(i, d);
     }
     return d;
@@ -431,7 +436,11 @@ async function runOnce(plan: RunPlan): Promise<{ frames: number; poster: Buffer 
     encoder.kill();
     for (const d of decoders) d.proc.kill();
     // Decoders still being started when we bailed out must not be left running.
-    for (const d of decoderFor.values()) void d.then((dec) => dec.proc.kill(), () => {});
+    for (const d of decoderFor.values())
+      void d.then(
+        (dec) => dec.proc.kill(),
+        () => {},
+      );
   }
   if (written !== total || !poster) throw new Error(`wrote ${written} frames, expected ${total}`);
   return { frames: written, poster };

@@ -33,11 +33,26 @@ const SHOOTS = Number(values.shoots);
 const KILLS = Number(values.kills);
 const seed = values.seed ? Number(values.seed) : randomBytes(4).readUInt32BE();
 const random = mulberry32(seed);
-const EXPECTED = ["plan-0-v1", "hero-0-v1", "contact-sheet-0-v1", ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`), ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`), "reel-0-v1", "poster-0-v1"];
+const EXPECTED = [
+  "plan-0-v1",
+  "hero-0-v1",
+  "contact-sheet-0-v1",
+  ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`),
+  ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`),
+  "reel-0-v1",
+  "poster-0-v1",
+];
 const FINAL = ["completed", "failed", "cancelled", "expired"];
 
-interface Summary { id: string; status: string; stage: string }
-interface Detail extends Summary { error: string | null; assets: { kind: string; index: number; version: number; url: string; bytes: number }[] }
+interface Summary {
+  id: string;
+  status: string;
+  stage: string;
+}
+interface Detail extends Summary {
+  error: string | null;
+  assets: { kind: string; index: number; version: number; url: string; bytes: number }[];
+}
 
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
@@ -53,7 +68,13 @@ const stack = new Stack({
   // Short waits, so a message lost with a killed runtime is re-dispatched within seconds; many of
   // them, so ten stitches queued behind each other on a loaded machine are not given up on (with 40
   // waits, runs 2 and 3 failed three shoots each at "no result after 40 dispatches").
-  vars: { PROVIDER_WAIT_TIMEOUT: "20 seconds", MEDIA_JOB_TIMEOUT: "15 seconds", PROVIDER_MAX_WAITS: "180", MEDIA_MAX_WAITS: "240", STRANDED_AFTER: "30 seconds" },
+  vars: {
+    PROVIDER_WAIT_TIMEOUT: "20 seconds",
+    MEDIA_JOB_TIMEOUT: "15 seconds",
+    PROVIDER_MAX_WAITS: "180",
+    MEDIA_MAX_WAITS: "240",
+    STRANDED_AFTER: "30 seconds",
+  },
   simEnv: { SIM_CLIP_SECONDS: "2" },
   cronEveryMs: 5_000,
   rawLogs: true,
@@ -88,8 +109,13 @@ async function main(): Promise<number> {
   await stack.start();
 
   const form = new FormData();
-  for (const c of [[40, 40, 80], [200, 160, 120]]) {
-    const png = await sharp({ create: { width: 360, height: 480, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } }).png().toBuffer();
+  for (const c of [
+    [40, 40, 80],
+    [200, 160, 120],
+  ]) {
+    const png = await sharp({ create: { width: 360, height: 480, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
+      .png()
+      .toBuffer();
     form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
   }
   const up = await fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${stack.identity.apiKey}` }, body: form });
@@ -98,7 +124,12 @@ async function main(): Promise<number> {
   const briefs = ["industrial editorial", "warm daylight street", "studio black drama", "urban lean streetwear", "seated editorial calm"];
   const created = await Promise.all(
     Array.from({ length: SHOOTS }, (_, i) =>
-      api<{ id: string }>("POST", "/api/shoots", { brief: `${briefs[i % briefs.length]} ${i + 1}`, references: refs, review: [], idempotencyKey: `chaos-${seed}-${i}` }),
+      api<{ id: string }>("POST", "/api/shoots", {
+        brief: `${briefs[i % briefs.length]} ${i + 1}`,
+        references: refs,
+        review: [],
+        idempotencyKey: `chaos-${seed}-${i}`,
+      }),
     ),
   );
   if (created.some((c) => c.status !== 201)) throw new Error(`create answered ${created.map((c) => c.status).join(",")}`);
@@ -112,9 +143,9 @@ async function main(): Promise<number> {
     await sleep(gap * 1000);
     const shoots = await list().catch(() => [] as Summary[]);
     const running = shoots.filter((s) => !FINAL.includes(s.status));
-    const stages = Object.entries(running.reduce<Record<string, number>>((m, s) => ((m[s.stage] = (m[s.stage] ?? 0) + 1), m), {}))
-      .map(([s, n]) => `${s}:${n}`)
-      .join(" ");
+    const perStage = new Map<string, number>();
+    for (const s of running) perStage.set(s.stage, (perStage.get(s.stage) ?? 0) + 1);
+    const stages = [...perStage].map(([s, n]) => `${s}:${n}`).join(" ");
     await stack.kill("worker", "SIGKILL");
     await stack.kill("media", "SIGKILL");
     kills.push(`${elapsed()} (${running.length} running${stages ? `: ${stages}` : ""})`);

@@ -38,7 +38,14 @@ export const CHAOS_FAULTS = {
   seed: SEED,
 };
 
-interface Job { id: string; type: string; stage: string; status: string; costUsd: number | null; error: string | null }
+interface Job {
+  id: string;
+  type: string;
+  stage: string;
+  status: string;
+  costUsd: number | null;
+  error: string | null;
+}
 interface Shoot {
   id: string;
   status: string;
@@ -87,8 +94,13 @@ async function main(): Promise<number> {
     };
 
     const form = new FormData();
-    for (const c of [[40, 50, 90], [180, 160, 130]]) {
-      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } }).png().toBuffer();
+    for (const c of [
+      [40, 50, 90],
+      [180, 160, 130],
+    ]) {
+      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
+        .png()
+        .toBuffer();
       form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
     }
     const refs = (await api<{ uploads: { id: string }[] }>("POST", "/api/uploads", form)).uploads.map((u) => u.id);
@@ -107,7 +119,8 @@ async function main(): Promise<number> {
     log(`created ${ids.length} shoots, every checkpoint auto-approved`);
 
     // Ended: completed, or waiting at a checkpoint that shows an error (only a person can go on).
-    const ended = (s: Shoot) => ["completed", "failed", "cancelled", "expired"].includes(s.status) || (s.status === "awaiting_review" && Boolean(s.checkpoint?.artifacts?.error));
+    const ended = (s: Shoot) =>
+      ["completed", "failed", "cancelled", "expired"].includes(s.status) || (s.status === "awaiting_review" && Boolean(s.checkpoint?.artifacts?.error));
     let shoots: Shoot[] = [];
     let lastReport = 0;
     for (;;) {
@@ -122,7 +135,9 @@ async function main(): Promise<number> {
         lastReport = Date.now();
         const byStage = new Map<string, number>();
         for (const s of open) byStage.set(s.stage, (byStage.get(s.stage) ?? 0) + 1);
-        log(`${Math.round((Date.now() - started) / 1000)} s: ${shoots.length - open.length} ended, running ${[...byStage].map(([k, v]) => `${k} ${v}`).join(", ")}`);
+        log(
+          `${Math.round((Date.now() - started) / 1000)} s: ${shoots.length - open.length} ended, running ${[...byStage].map(([k, v]) => `${k} ${v}`).join(", ")}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 3000));
     }
@@ -136,10 +151,12 @@ async function main(): Promise<number> {
       else if (s.status === "awaiting_review" && s.checkpoint?.artifacts?.error) {
         atError++;
         // The checkpoint carries the provider's own words (a refusal names its reason).
-        if (!/FAL|Kling|risk control|content|flagged|fault|429|provider/i.test(s.checkpoint.artifacts.error)) problems.push(`${s.id}: checkpoint error does not carry a provider message: ${s.checkpoint.artifacts.error}`);
+        if (!/FAL|Kling|risk control|content|flagged|fault|429|provider/i.test(s.checkpoint.artifacts.error))
+          problems.push(`${s.id}: checkpoint error does not carry a provider message: ${s.checkpoint.artifacts.error}`);
       } else problems.push(`${s.id}: ended ${s.status} at ${s.stage}${s.error ? ` (${s.error})` : ""}`);
       const slots = new Map<string, number>();
-      for (const a of s.assets) if (a.kind !== "reference") slots.set(`${a.kind}-${a.index}-v${a.version}`, (slots.get(`${a.kind}-${a.index}-v${a.version}`) ?? 0) + 1);
+      for (const a of s.assets)
+        if (a.kind !== "reference") slots.set(`${a.kind}-${a.index}-v${a.version}`, (slots.get(`${a.kind}-${a.index}-v${a.version}`) ?? 0) + 1);
       for (const [slot, n] of slots) if (n > 1) problems.push(`${s.id}: ${n} objects in slot ${slot}`);
       const sum = round(s.jobs.reduce((t, j) => t + (j.costUsd ?? 0), 0));
       if (round(s.costs.totalUsd) !== sum) problems.push(`${s.id}: cost total ${s.costs.totalUsd} ≠ sum of its jobs ${sum}`);

@@ -27,7 +27,6 @@ export interface DemoResult {
   shoot: Shoot;
 }
 
-
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const log = o.log ?? console.log;
   const fetch = o.fetch ?? globalThis.fetch;
@@ -60,7 +59,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const shoot = await api<Shoot>("GET", `/api/shoots/${id}`);
       if (["failed", "cancelled", "expired"].includes(shoot.status)) throw new Error(`shoot ended ${shoot.status}: ${shoot.error ?? ""}`);
       if (shoot.checkpoint?.stage === stage && shoot.checkpoint.attempt === attempt) return shoot;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the ${stage} checkpoint (attempt ${attempt}); shoot is ${shoot.status} at ${shoot.stage}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for the ${stage} checkpoint (attempt ${attempt}); shoot is ${shoot.status} at ${shoot.stage}`);
       await new Promise((r) => setTimeout(r, 1000));
     }
   };
@@ -111,12 +111,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 }
 
 const versions = (s: Shoot, kind: string, index = 0) =>
-  s.assets.filter((a) => a.kind === kind && a.index === index).map((a) => `v${a.version}`).join(", ");
+  s.assets
+    .filter((a) => a.kind === kind && a.index === index)
+    .map((a) => `v${a.version}`)
+    .join(", ");
 
 /** The fixture photos when this checkout has them, else three generated stand-ins. */
 async function references(): Promise<{ name: string; mime: string; bytes: Uint8Array }[]> {
   if (existsSync(FIXTURE_REFS)) {
-    const files = readdirSync(FIXTURE_REFS).filter((f) => /\.(jpe?g|png)$/i.test(f) && f !== "hero.png").slice(0, 3);
+    const files = readdirSync(FIXTURE_REFS)
+      .filter((f) => /\.(jpe?g|png)$/i.test(f) && f !== "hero.png")
+      .slice(0, 3);
     if (files.length) {
       return files.map((f) => ({
         name: f,
@@ -125,14 +130,24 @@ async function references(): Promise<{ name: string; mime: string; bytes: Uint8A
       }));
     }
   }
-  const colours = [[40, 60, 120], [200, 180, 150], [30, 30, 30]] as const;
+  const colours = [
+    [40, 60, 120],
+    [200, 180, 150],
+    [30, 30, 30],
+  ] as const;
   return Promise.all(
     colours.map(async (c, i) => ({
       name: `reference-${i + 1}.png`,
       mime: "image/png",
       bytes: new Uint8Array(
         await sharp({ create: { width: 600, height: 800, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
-          .composite([{ input: Buffer.from(`<svg width="600" height="800"><circle cx="300" cy="300" r="${120 + i * 30}" fill="rgb(${255 - c[0]},${255 - c[1]},${255 - c[2]})"/></svg>`) }])
+          .composite([
+            {
+              input: Buffer.from(
+                `<svg width="600" height="800"><circle cx="300" cy="300" r="${120 + i * 30}" fill="rgb(${255 - c[0]},${255 - c[1]},${255 - c[2]})"/></svg>`,
+              ),
+            },
+          ])
           .png()
           .toBuffer(),
       ),

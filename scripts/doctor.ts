@@ -50,11 +50,18 @@ function readJsonc(file: string): unknown {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
-    options: { repair: { type: "boolean", default: false }, fast: { type: "boolean", default: false }, remote: { type: "boolean", default: false }, "persist-to": { type: "string" } },
+    options: {
+      repair: { type: "boolean", default: false },
+      fast: { type: "boolean", default: false },
+      remote: { type: "boolean", default: false },
+      "persist-to": { type: "string" },
+    },
   });
   const report = await doctor({ persistTo: values["persist-to"], remote: values.remote, repair: values.repair, deep: !values.fast });
   for (const p of report.problems) console.log(`${p.repaired ? "repaired" : "problem "}  ${p.kind}  ${p.detail}`);
   const left = report.problems.length - report.repaired;
-  console.log(`doctor: ${report.assets} assets, ${report.objects} objects, ${report.jobs} jobs; ${report.problems.length} problems, ${report.repaired} repaired, ${left} left`);
+  console.log(
+    `doctor: ${report.assets} assets, ${report.objects} objects, ${report.jobs} jobs; ${report.problems.length} problems, ${report.repaired} repaired, ${left} left`,
+  );
   process.exit(left ? 1 : 0);
 }

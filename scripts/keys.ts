@@ -89,7 +89,9 @@ async function main() {
     const out = { keyId: key.id, accountId, account: values.account, created: existing.length === 0, prefix: key.prefix, expiresAt, apiKey: key.apiKey };
     if (values.json) console.log(JSON.stringify(out));
     else {
-      console.log(`${existing.length ? "Account" : "New account"} ${values.account} (${accountId}); key ${key.id}${expiresAt ? `, expires ${expiresAt}` : ""}.`);
+      console.log(
+        `${existing.length ? "Account" : "New account"} ${values.account} (${accountId}); key ${key.id}${expiresAt ? `, expires ${expiresAt}` : ""}.`,
+      );
       console.log("The key is shown only now; store it somewhere safe:");
       console.log(key.apiKey);
     }
@@ -106,7 +108,16 @@ async function main() {
     for (const r of rows) {
       const state = r.revoked_at ? `revoked ${r.revoked_at}` : r.expires_at && String(r.expires_at) <= now ? `expired ${r.expires_at}` : "active";
       console.log(
-        [r.id, r.account, `${r.prefix}…`, r.name, `created ${r.created_at}`, `expires ${r.expires_at ?? "never"}`, `last used ${r.last_used_at ?? "never"}`, state].join("  "),
+        [
+          r.id,
+          r.account,
+          `${r.prefix}…`,
+          r.name,
+          `created ${r.created_at}`,
+          `expires ${r.expires_at ?? "never"}`,
+          `last used ${r.last_used_at ?? "never"}`,
+          state,
+        ].join("  "),
       );
     }
     if (!rows.length) console.log("no keys");

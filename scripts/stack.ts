@@ -76,7 +76,13 @@ export class Stack {
     const hash = createHash("sha256").update(id.apiKey).digest("hex");
     // Idempotent: a restart keeps the same account and key.
     wrangler([
-      "d1", "execute", "DB", "--local", "--persist-to", this.persistDir, "--command",
+      "d1",
+      "execute",
+      "DB",
+      "--local",
+      "--persist-to",
+      this.persistDir,
+      "--command",
       `INSERT OR IGNORE INTO accounts (id, name) VALUES ('${id.accountId}', 'Local studio'); ` +
         `INSERT OR IGNORE INTO api_keys (id, account_id, name, key_hash, prefix) VALUES ('key_${id.accountId}', '${id.accountId}', 'local', '${hash}', '${id.apiKey.slice(0, 8)}');`,
     ]);
@@ -111,8 +117,21 @@ export class Stack {
       args = ["--import", "tsx", "container/server.ts"];
       env = { ...env, MEDIA_PORT: String(ports.media), MEDIA_STATE_DIR: path.join(stateDir, "media") };
     } else {
-      args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(ports.worker), "--persist-to", this.persistDir,
-        "--show-interactive-dev-session=false", "--inspector-port", "0", "--test-scheduled", ...varArgs(this.workerVars())];
+      args = [
+        WRANGLER,
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(ports.worker),
+        "--persist-to",
+        this.persistDir,
+        "--show-interactive-dev-session=false",
+        "--inspector-port",
+        "0",
+        "--test-scheduled",
+        ...varArgs(this.workerVars()),
+      ];
     }
     const child = spawn(node, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     const log = this.opts.log;

@@ -128,7 +128,12 @@ export function anthropicRoutes(ctx: SimContext): Hono {
   });
 
   /** Server-sent events in the Messages streaming format, for clients that use .stream(). */
-  function stream(c: Context, message: { content: { type: string }[]; usage: { output_tokens: number } } & Record<string, unknown>, json: string, isTool: boolean) {
+  function stream(
+    c: Context,
+    message: { content: { type: string }[]; usage: { output_tokens: number } } & Record<string, unknown>,
+    json: string,
+    isTool: boolean,
+  ) {
     const block = message.content[0] as Record<string, unknown>;
     const events: [string, unknown][] = [
       ["message_start", { type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 1 } } }],

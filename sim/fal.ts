@@ -121,7 +121,7 @@ export function falRoutes(ctx: SimContext): Hono {
     const r = segments.indexOf("requests");
     if (r >= 2 && segments.length > r + 1) {
       const job = ctx.jobs.get(segments[r + 1]);
-      if (!job || job.provider !== "fal") return json(c, 404, { detail: "Request not found" });
+      if (job?.provider !== "fal") return json(c, 404, { detail: "Request not found" });
       const action = segments.slice(r + 2).join("/");
       if (c.req.method === "GET" && action === "status") return status(c, job, route.search.get("logs") === "1");
       if (c.req.method === "GET" && action === "") return result(c, job);
@@ -243,7 +243,8 @@ export function falRoutes(ctx: SimContext): Hono {
     const at = (ms?: number) => new Date(ms ?? Date.now()).toISOString();
     const lines = [{ message: "Request received", level: "INFO", source: "stdout", timestamp: at(job.createdAt) }];
     if (job.startedAt) lines.push({ message: "Generating…", level: "INFO", source: "stdout", timestamp: at(job.startedAt) });
-    if (job.completedAt) lines.push({ message: job.error ? job.error.message : "Done", level: job.error ? "ERROR" : "INFO", source: "stdout", timestamp: at(job.completedAt) });
+    if (job.completedAt)
+      lines.push({ message: job.error ? job.error.message : "Done", level: job.error ? "ERROR" : "INFO", source: "stdout", timestamp: at(job.completedAt) });
     return lines;
   }
 
@@ -363,10 +364,7 @@ export function falRoutes(ctx: SimContext): Hono {
     if (!startUrl) throw new FalJobError(422, [{ loc: ["body", "start_image_url"], msg: "Field required", type: "missing" }]);
     const endField = input.end_image_url ? "end_image_url" : "tail_image_url";
     const endUrl = input.end_image_url ?? input.tail_image_url;
-    const [start, end] = await Promise.all([
-      loadImage(startUrl, startField, signal),
-      endUrl ? loadImage(endUrl, endField, signal) : undefined,
-    ]);
+    const [start, end] = await Promise.all([loadImage(startUrl, startField, signal), endUrl ? loadImage(endUrl, endField, signal) : undefined]);
     const name = `${job.id}.mp4`;
     await synthesizeClip({
       start: start.data,

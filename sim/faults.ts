@@ -178,7 +178,16 @@ export class FaultInjector {
 }
 
 function emptyCounts(): FaultCounts {
-  return { rateLimited: 0, submitErrors: 0, lostSubmitResponses: 0, refused: 0, webhooksDropped: 0, webhooksDuplicated: 0, webhooksDelayed: 0, webhooksReordered: 0 };
+  return {
+    rateLimited: 0,
+    submitErrors: 0,
+    lostSubmitResponses: 0,
+    refused: 0,
+    webhooksDropped: 0,
+    webhooksDuplicated: 0,
+    webhooksDelayed: 0,
+    webhooksReordered: 0,
+  };
 }
 
 export function defaultFaults(opts: { imageDelayMs: number; clipDelayMs: number; clipMinMs?: number }): Faults {

@@ -49,7 +49,7 @@ export class FileStore {
   /** Builds the HTTP response for GET/HEAD /files/<name>. */
   async respond(name: string, method: string, rangeHeader: string | undefined): Promise<Response> {
     if (!NAME.test(name)) return new Response("not found", { status: 404 });
-    let stat;
+    let stat: Awaited<ReturnType<typeof fs.stat>>;
     try {
       stat = await fs.stat(this.pathFor(name));
     } catch {

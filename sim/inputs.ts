@@ -24,7 +24,7 @@ export class InputError extends Error {
         loc,
         msg: this.message,
         type: this.type,
-        url: "https://docs.fal.ai/errors#" + this.type,
+        url: `https://docs.fal.ai/errors#${this.type}`,
         input: this.url.startsWith("data:") ? "data:…" : this.url,
       },
     ];
@@ -49,21 +49,11 @@ export async function fetchBytes(url: string, field: string, signal?: AbortSigna
     const timeout = AbortSignal.timeout(FETCH_TIMEOUT_MS);
     res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: "follow" });
   } catch (err) {
-    throw new InputError(
-      "file_download_error",
-      field,
-      url,
-      `Failed to download the file. Please check if the URL is accessible. (${(err as Error).message})`,
-    );
+    throw new InputError("file_download_error", field, url, `Failed to download the file. Please check if the URL is accessible. (${(err as Error).message})`);
   }
   if (!res.ok) {
     await res.arrayBuffer().catch(() => undefined);
-    throw new InputError(
-      "file_download_error",
-      field,
-      url,
-      `Failed to download the file. Please check if the URL is accessible. (HTTP ${res.status})`,
-    );
+    throw new InputError("file_download_error", field, url, `Failed to download the file. Please check if the URL is accessible. (HTTP ${res.status})`);
   }
   let buf: Buffer;
   try {
@@ -77,11 +67,7 @@ export async function fetchBytes(url: string, field: string, signal?: AbortSigna
 }
 
 /** Checks the bytes decode as an image; returns a PNG-normalised copy plus its size. */
-export async function decodeImage(
-  buf: Buffer,
-  field: string,
-  url: string,
-): Promise<{ data: Buffer; width: number; height: number }> {
+export async function decodeImage(buf: Buffer, field: string, url: string): Promise<{ data: Buffer; width: number; height: number }> {
   try {
     // rotate() applies EXIF orientation, so portrait phone photos stay portrait.
     const { data, info } = await sharp(buf, { failOn: "error" }).rotate().png({ compressionLevel: 1 }).toBuffer({ resolveWithObject: true });

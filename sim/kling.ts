@@ -50,8 +50,7 @@ export function klingRoutes(ctx: SimContext): Hono {
   const processingAfterMs = 150;
 
   const requestId = () => crypto.randomUUID();
-  const fail = (c: Context, http: number, code: number, message: string) =>
-    c.json({ code, message, request_id: requestId() }, http as 400);
+  const fail = (c: Context, http: number, code: number, message: string) => c.json({ code, message, request_id: requestId() }, http as 400);
 
   /** The task as Kling serialises it in GET responses and callbacks. */
   function taskBody(job: SimJob) {
@@ -217,11 +216,7 @@ export function klingRoutes(ctx: SimContext): Hono {
     } catch (err) {
       if (!alive()) return;
       const msg =
-        err instanceof KlingTaskError
-          ? err.message
-          : err instanceof InputError
-            ? `${err.field}: ${err.message}`
-            : `Internal error: ${(err as Error).message}`;
+        err instanceof KlingTaskError ? err.message : err instanceof InputError ? `${err.field}: ${err.message}` : `Internal error: ${(err as Error).message}`;
       job.error = { message: msg };
       setStatus(job, "failed", msg);
       ctx.log(`Kling ${job.id} failed: ${msg}`);

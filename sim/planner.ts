@@ -53,7 +53,8 @@ const MOODS: Record<Field, Record<string, [RegExp, number][]>> = {
   },
 };
 
-const GARMENTS = /\b(jackets?|coats?|trench|dress(es)?|skirts?|trousers|jeans|denim|shirts?|blouses?|knit(wear)?|sweaters?|hoodies?|suits?|blazers?|boots|sneakers|trainers|heels|loafers|bags?|handbags?|hats?|caps?|scarf|scarves|glasses|sunglasses|jewell?ery|necklaces?|earrings?|belts?|gloves|leather|silk|wool|linen|cashmere|streetwear|tailoring)\b/gi;
+const GARMENTS =
+  /\b(jackets?|coats?|trench|dress(es)?|skirts?|trousers|jeans|denim|shirts?|blouses?|knit(wear)?|sweaters?|hoodies?|suits?|blazers?|boots|sneakers|trainers|heels|loafers|bags?|handbags?|hats?|caps?|scarf|scarves|glasses|sunglasses|jewell?ery|necklaces?|earrings?|belts?|gloves|leather|silk|wool|linen|cashmere|streetwear|tailoring)\b/gi;
 
 const SHOTS: [string, string][] = [
   ["Beauty close-up", "Tight beauty frame on the face, lens just off eye level, background melting away in a shallow focus."],
@@ -65,9 +66,18 @@ const SHOTS: [string, string][] = [
 ];
 
 const MOVES: [string, string][] = [
-  ["Crane rise with orbit", "From the close-up the camera cranes upward while circling to a three-quarter angle above the model; only the camera moves, the model holds still apart from lifting the eyes."],
-  ["Sweeping descent", "The camera sweeps down from overhead to the floor in one continuous curve, ending low on the full figure; the model straightens and lengthens."],
-  ["Low orbit to profile", "Staying low, the camera circles round to the side until the profile lines up against the set; a slight turn of the head, the set itself never moves."],
+  [
+    "Crane rise with orbit",
+    "From the close-up the camera cranes upward while circling to a three-quarter angle above the model; only the camera moves, the model holds still apart from lifting the eyes.",
+  ],
+  [
+    "Sweeping descent",
+    "The camera sweeps down from overhead to the floor in one continuous curve, ending low on the full figure; the model straightens and lengthens.",
+  ],
+  [
+    "Low orbit to profile",
+    "Staying low, the camera circles round to the side until the profile lines up against the set; a slight turn of the head, the set itself never moves.",
+  ],
   ["Push toward the face", "A slow, steady push from the profile toward the face while the lens compresses the background; the model stays perfectly still."],
   ["Creep into the fabric", "The camera creeps in on the garment until the texture fills the frame; model and fabric stay completely still."],
   ["Pull out to the opening portrait", "Pulling back from the detail, the camera rises and arcs to the opening portrait framing, closing the loop smoothly."],

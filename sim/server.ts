@@ -122,7 +122,10 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   const signingKey = await loadOrCreateSigningKey(config.stateDir);
   const files = new FileStore(path.join(config.stateDir, "files"));
   await files.init();
-  const faults = new FaultInjector({ ...defaultFaults({ imageDelayMs: config.imageDelayMs, clipDelayMs: config.clipDelayMs, clipMinMs: config.clipMinMs }), ...config.faults });
+  const faults = new FaultInjector({
+    ...defaultFaults({ imageDelayMs: config.imageDelayMs, clipDelayMs: config.clipDelayMs, clipMinMs: config.clipMinMs }),
+    ...config.faults,
+  });
   const jobs = new JobStore();
   const webhooks = new WebhookSender({
     retrySeconds: config.webhookRetrySeconds,

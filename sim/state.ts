@@ -8,13 +8,7 @@ export type Provider = "fal" | "kling";
 /** Provider-neutral status, so tests can assert on one vocabulary. */
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
-export type DeliveryKind =
-  | "real"
-  | "duplicate"
-  | "forged-signature"
-  | "stale-timestamp"
-  | "forged-callback"
-  | "dropped";
+export type DeliveryKind = "real" | "duplicate" | "forged-signature" | "stale-timestamp" | "forged-callback" | "dropped";
 
 export interface DeliveryAttempt {
   kind: DeliveryKind;
@@ -97,7 +91,10 @@ export class JobStore {
     for (const [key, list] of edges) {
       list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       let cur = 0;
-      for (const [, d] of list) out[key].peak = Math.max(out[key].peak, (cur += d));
+      for (const [, d] of list) {
+        cur += d;
+        out[key].peak = Math.max(out[key].peak, cur);
+      }
     }
     return out;
   }

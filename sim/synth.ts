@@ -106,14 +106,29 @@ export function seedOf(...parts: (string | Uint8Array)[]): number {
 // ---------------------------------------------------------------------------------------------
 // SVG helpers
 
-const hex = ([r, g, b]: RGB) => `#${[r, g, b].map((v) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, "0")).join("")}`;
+const hex = ([r, g, b]: RGB) =>
+  `#${[r, g, b]
+    .map((v) =>
+      Math.max(0, Math.min(255, Math.round(v)))
+        .toString(16)
+        .padStart(2, "0"),
+    )
+    .join("")}`;
 const mix = (a: RGB, b: RGB, t: number): RGB => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
 const xmlEscape = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Seven-segment digits drawn as paths, so labels render even without system fonts. */
 const SEGMENTS: Record<string, string> = {
-  "0": "abcdef", "1": "bc", "2": "abged", "3": "abgcd", "4": "fgbc",
-  "5": "afgcd", "6": "afgedc", "7": "abc", "8": "abcdefg", "9": "abcdfg",
+  "0": "abcdef",
+  "1": "bc",
+  "2": "abged",
+  "3": "abgcd",
+  "4": "fgbc",
+  "5": "afgcd",
+  "6": "afgedc",
+  "7": "abc",
+  "8": "abcdefg",
+  "9": "abcdfg",
 };
 function digitPaths(digit: string, x: number, y: number, w: number, h: number, t: number): string {
   const half = h / 2;
@@ -128,7 +143,9 @@ function digitPaths(digit: string, x: number, y: number, w: number, h: number, t
   };
   return [...(SEGMENTS[digit] ?? "")]
     .map((s) => rects[s])
-    .map(([rx, ry, rw, rh]) => `<rect x="${rx.toFixed(1)}" y="${ry.toFixed(1)}" width="${rw.toFixed(1)}" height="${rh.toFixed(1)}" rx="${(t / 3).toFixed(1)}"/>`)
+    .map(
+      ([rx, ry, rw, rh]) => `<rect x="${rx.toFixed(1)}" y="${ry.toFixed(1)}" width="${rw.toFixed(1)}" height="${rh.toFixed(1)}" rx="${(t / 3).toFixed(1)}"/>`,
+    )
     .join("");
 }
 
@@ -174,7 +191,8 @@ function backdropSvg(width: number, height: number, setting: Setting, seed: numb
   if (setting.id === "industrial") {
     // Formwork seams and tie holes: reads as poured concrete.
     const rows = 5;
-    for (let i = 1; i < rows; i++) extra += `<rect x="0" y="${Math.round((horizon * i) / rows)}" width="${width}" height="${Math.max(2, Math.round(height / 400))}" fill="#000" fill-opacity="0.18"/>`;
+    for (let i = 1; i < rows; i++)
+      extra += `<rect x="0" y="${Math.round((horizon * i) / rows)}" width="${width}" height="${Math.max(2, Math.round(height / 400))}" fill="#000" fill-opacity="0.18"/>`;
     for (let r = 0; r < rows; r++)
       for (let c = 1; c < 6; c++)
         extra += `<circle cx="${Math.round((width * c) / 6)}" cy="${Math.round((horizon * (r + 0.5)) / rows)}" r="${Math.max(3, Math.round(width / 180))}" fill="#000" fill-opacity="0.25"/>`;
@@ -232,8 +250,7 @@ export interface SynthImage {
 }
 
 async function encode(img: ReturnType<typeof sharp>, format: OutputFormat): Promise<SynthImage> {
-  const out =
-    format === "jpeg" ? img.jpeg({ quality: 90 }) : format === "webp" ? img.webp({ quality: 90 }) : img.png({ compressionLevel: 4 });
+  const out = format === "jpeg" ? img.jpeg({ quality: 90 }) : format === "webp" ? img.webp({ quality: 90 }) : img.png({ compressionLevel: 4 });
   const { data, info } = await out.toBuffer({ resolveWithObject: true });
   const ext = format === "jpeg" ? "jpg" : format;
   return { data, width: info.width, height: info.height, contentType: `image/${format}`, ext };
@@ -370,7 +387,10 @@ async function angleCell(heroImg: { data: Buffer; width: number; height: number 
     // Oversize, rotate, then crop the middle so no empty corners show.
     const rad = (Math.abs(angle.rotate) * Math.PI) / 180;
     const k = Math.cos(rad) + Math.sin(rad) * Math.max(aspect, 1 / aspect) + 0.02;
-    const big = await img.resize(Math.round(cellW * k), Math.round(cellH * k), { fit: "cover" }).rotate(angle.rotate).toBuffer({ resolveWithObject: true });
+    const big = await img
+      .resize(Math.round(cellW * k), Math.round(cellH * k), { fit: "cover" })
+      .rotate(angle.rotate)
+      .toBuffer({ resolveWithObject: true });
     img = sharp(big.data).extract({
       left: Math.round((big.info.width - cellW) / 2),
       top: Math.round((big.info.height - cellH) / 2),
@@ -384,7 +404,10 @@ async function angleCell(heroImg: { data: Buffer; width: number; height: number 
   img = img.linear(angle.gain, angle.offset).modulate({ saturation: angle.saturation });
   if (angle.sharpen) img = img.sharpen({ sigma: 1.2 });
   const graded = await img.png({ compressionLevel: 1 }).toBuffer();
-  return sharp(graded).composite([{ input: labelSvg(cellW, cellH, label), left: 0, top: 0 }]).png({ compressionLevel: 1 }).toBuffer();
+  return sharp(graded)
+    .composite([{ input: labelSvg(cellW, cellH, label), left: 0, top: 0 }])
+    .png({ compressionLevel: 1 })
+    .toBuffer();
 }
 
 export interface GridLayout {
@@ -437,11 +460,7 @@ async function contactSheet(req: ImageRequest, _seed: number): Promise<SynthImag
 export { ffmpegPath, ffprobePath };
 
 /** Runs a binary with an argument array (never a shell); rejects with the stderr tail. */
-export async function run(
-  bin: string,
-  args: string[],
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<{ stdout: string; stderr: string }> {
+export async function run(bin: string, args: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ stdout: string; stderr: string }> {
   const { stdout, stderr } = await runProcess(bin, args, opts);
   return { stdout: stdout.toString("utf8"), stderr };
 }
@@ -529,7 +548,11 @@ async function makeClip(req: ClipRequest): Promise<ClipResult> {
     const bw = even(width * 1.06);
     const bh = even(height * 1.06);
     await sharp(req.start).rotate().resize(bw, bh, { fit: "cover" }).png({ compressionLevel: 1 }).toFile(startFile);
-    await sharp(req.end ?? req.start).rotate().resize(bw, bh, { fit: "cover" }).png({ compressionLevel: 1 }).toFile(endFile);
+    await sharp(req.end ?? req.start)
+      .rotate()
+      .resize(bw, bh, { fit: "cover" })
+      .png({ compressionLevel: 1 })
+      .toFile(endFile);
     const last = frames - 1;
     // Decode each still once and repeat it with `loop` (image2 -loop would re-decode every frame).
     const hold = `loop=loop=${last}:size=1:start=0,setpts=N/${fps}/TB`;
@@ -539,15 +562,33 @@ async function makeClip(req: ClipRequest): Promise<ClipResult> {
       `[1:v]format=yuva420p,${hold},${pan},fade=t=in:s=0:n=${last}:alpha=1[b];` +
       `[a][b]overlay=shortest=1:format=yuv420,format=yuv420p[v]`;
     const args = [
-      "-hide_banner", "-loglevel", "error", "-y",
-      "-i", startFile,
-      "-i", endFile,
-      "-filter_complex", graph,
-      "-map", "[v]",
-      "-frames:v", String(frames),
-      "-r", String(fps),
-      "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-      "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an",
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-y",
+      "-i",
+      startFile,
+      "-i",
+      endFile,
+      "-filter_complex",
+      graph,
+      "-map",
+      "[v]",
+      "-frames:v",
+      String(frames),
+      "-r",
+      String(fps),
+      "-c:v",
+      "libx264",
+      "-preset",
+      "veryfast",
+      "-crf",
+      "20",
+      "-pix_fmt",
+      "yuv420p",
+      "-movflags",
+      "+faststart",
+      "-an",
       req.outFile,
     ];
     await encodeLimiter.use(() => run(ffmpegPath(), args, { timeoutMs: 300_000, signal: req.signal }));

@@ -60,7 +60,10 @@ export class WebhookSender {
     }
     const key = `${d.job.provider}:${d.job.id}`;
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = this.track(previous.then(() => this.run(d, fate)), d);
+    const next = this.track(
+      previous.then(() => this.run(d, fate)),
+      d,
+    );
     this.chains.set(key, next);
     void next.finally(() => {
       if (this.chains.get(key) === next) this.chains.delete(key);
@@ -124,13 +127,7 @@ export class WebhookSender {
     }
   }
 
-  private async attempt(
-    d: WebhookDelivery,
-    kind: DeliveryKind,
-    attempt: number,
-    body: string,
-    headers: Record<string, string>,
-  ): Promise<boolean> {
+  private async attempt(d: WebhookDelivery, kind: DeliveryKind, attempt: number, body: string, headers: Record<string, string>): Promise<boolean> {
     const at = new Date().toISOString();
     try {
       const res = await fetch(d.url, {

@@ -31,7 +31,15 @@ const IMAGE_MS = Number(process.env.BENCH_IMAGE_MS ?? 2000);
 const CLIP_MS = Number(process.env.BENCH_CLIP_MS ?? 5000);
 const PORT = 19400 + Number(process.env.E2E_PORT_OFFSET ?? 0);
 
-interface SimJob { provider: string; model: string; id: string; status: string; createdAt: string; completedAt?: string; webhookAttempts: { ok: boolean; at: string }[] }
+interface SimJob {
+  provider: string;
+  model: string;
+  id: string;
+  status: string;
+  createdAt: string;
+  completedAt?: string;
+  webhookAttempts: { ok: boolean; at: string }[];
+}
 interface ShootDetail {
   id: string;
   status: string;
@@ -47,7 +55,10 @@ const stack = new Stack({
   ports: { worker: PORT, media: PORT + 1, sim: PORT + 2 },
   simulate: true,
   vars: {
-    PROVIDER_CAPS: JSON.stringify({ "fal:image": { global: CAPS["fal:image"], perAccount: CAPS["fal:image"] }, "kling:video": { global: CAPS["kling:video"], perAccount: CAPS["kling:video"] } }),
+    PROVIDER_CAPS: JSON.stringify({
+      "fal:image": { global: CAPS["fal:image"], perAccount: CAPS["fal:image"] },
+      "kling:video": { global: CAPS["kling:video"], perAccount: CAPS["kling:video"] },
+    }),
     PROVIDER_WAIT_TIMEOUT: "2 minutes",
     PROVIDER_MAX_WAITS: "60",
     MEDIA_JOB_TIMEOUT: "3 minutes",
@@ -87,7 +98,11 @@ async function main() {
     let res: Response;
     // The API's per-key rate limit (100 per 10 s) answers 429 to the report's reads of 100 shoots: wait as told.
     for (;;) {
-      res = await fetch(`${stack.url}${p}`, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      res = await fetch(`${stack.url}${p}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       if (res.status !== 429) break;
       await new Promise((r) => setTimeout(r, 1000 * (Number(res.headers.get("retry-after")) || 10)));
     }
@@ -96,8 +111,13 @@ async function main() {
   };
 
   const form = new FormData();
-  for (const c of [[30, 40, 90], [190, 170, 140]]) {
-    const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } }).png().toBuffer();
+  for (const c of [
+    [30, 40, 90],
+    [190, 170, 140],
+  ]) {
+    const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
+      .png()
+      .toBuffer();
     form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
   }
   const up = await fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: form });
@@ -111,12 +131,20 @@ async function main() {
   // for its latency, downloaded and stored.
   const batch = await api<{ id: string; shoots: { id: string }[] }>("POST", "/api/batches", {
     review: [],
-    shoots: Array.from({ length: SHOOTS }, (_, i) => ({ idempotencyKey: `look-${i + 1}`, brief: "tailored wool coat, grey morning", references: refs, stitch: { fps: 24, clipSeconds: 1 } })),
+    shoots: Array.from({ length: SHOOTS }, (_, i) => ({
+      idempotencyKey: `look-${i + 1}`,
+      brief: "tailored wool coat, grey morning",
+      references: refs,
+      stitch: { fps: 24, clipSeconds: 1 },
+    })),
   });
   let last = "";
   let peakWaiting = "";
   for (;;) {
-    const s = await api<{ status: string; counts: { byState: Record<string, number> }; shoots: { waiting: string | null }[] }>("GET", `/api/batches/${batch.id}`);
+    const s = await api<{ status: string; counts: { byState: Record<string, number> }; shoots: { waiting: string | null }[] }>(
+      "GET",
+      `/api/batches/${batch.id}`,
+    );
     const line = JSON.stringify(s.counts.byState);
     const w = s.shoots.map((x) => x.waiting).filter(Boolean) as string[];
     if (w.length) peakWaiting = w.sort((a, b) => Number(b.match(/(\d+) ahead/)?.[1] ?? 0) - Number(a.match(/(\d+) ahead/)?.[1] ?? 0))[0];
@@ -150,13 +178,19 @@ async function main() {
     const js = simJobs.filter(pred);
     const created = js.map((j) => Date.parse(j.createdAt)).sort((a, b) => a - b);
     const done = js.map((j) => Date.parse(j.completedAt ?? j.createdAt)).sort((a, b) => a - b);
-    const gaps = created.slice(cap).map((t, i) => t - done[i]).filter((g) => g >= 0);
+    const gaps = created
+      .slice(cap)
+      .map((t, i) => t - done[i])
+      .filter((g) => g >= 0);
     return { n: gaps.length, p50: pct(gaps, 50), p95: pct(gaps, 95) };
   };
 
   // Duplicates: the simulator saw more jobs than the shoots' job rows (each a distinct id), or two per row.
   const rows = shoots.flatMap((s) => s.jobs.filter((j) => j.type === "provider"));
-  const duplicates = (["fal", "kling"] as const).reduce((n, p) => n + Math.max(0, simJobs.filter((j) => j.provider === p).length - rows.filter((r) => r.provider === p).length), 0);
+  const duplicates = (["fal", "kling"] as const).reduce(
+    (n, p) => n + Math.max(0, simJobs.filter((j) => j.provider === p).length - rows.filter((r) => r.provider === p).length),
+    0,
+  );
 
   // Webhook arrival → `job.resumed`, and its parts: arrival → event handed to the engine (FAL's
   // signature check and job row; Kling's token check; then `sendEvent`, sendMs of it) → next step.
@@ -194,8 +228,20 @@ async function main() {
     lowerBoundSeconds: Math.round(lowerBound),
     wallOverLowerBound: Number((wallS / lowerBound).toFixed(2)),
     perProvider: {
-      fal: { jobs: fal.jobs, providerSeconds: Math.round(fal.seconds), meanJobS: Number(fal.meanS.toFixed(2)), cap: CAPS["fal:image"], boundS: Math.round(fal.seconds / CAPS["fal:image"]) },
-      kling: { jobs: kling.jobs, providerSeconds: Math.round(kling.seconds), meanJobS: Number(kling.meanS.toFixed(2)), cap: CAPS["kling:video"], boundS: Math.round(kling.seconds / CAPS["kling:video"]) },
+      fal: {
+        jobs: fal.jobs,
+        providerSeconds: Math.round(fal.seconds),
+        meanJobS: Number(fal.meanS.toFixed(2)),
+        cap: CAPS["fal:image"],
+        boundS: Math.round(fal.seconds / CAPS["fal:image"]),
+      },
+      kling: {
+        jobs: kling.jobs,
+        providerSeconds: Math.round(kling.seconds),
+        meanJobS: Number(kling.meanS.toFixed(2)),
+        cap: CAPS["kling:video"],
+        boundS: Math.round(kling.seconds / CAPS["kling:video"]),
+      },
     },
     slotHandoffMs: { fal: handoff((j) => j.provider === "fal", CAPS["fal:image"]), kling: handoff((j) => j.provider === "kling", CAPS["kling:video"]) },
     simPeakInFlight: Object.fromEntries(Object.entries(concurrency).map(([k, v]) => [k, v.peak])),
@@ -213,7 +259,11 @@ async function main() {
     exampleWaiting: peakWaiting,
   };
   console.log(JSON.stringify(report, null, 2));
-  const capsHeld = (concurrency[`fal:${"fal-ai/nano-banana-pro/edit"}`]?.peak ?? 0) <= CAPS["fal:image"] && Object.entries(concurrency).filter(([k]) => k.startsWith("kling:")).every(([, v]) => v.peak <= CAPS["kling:video"]);
+  const capsHeld =
+    (concurrency[`fal:${"fal-ai/nano-banana-pro/edit"}`]?.peak ?? 0) <= CAPS["fal:image"] &&
+    Object.entries(concurrency)
+      .filter(([k]) => k.startsWith("kling:"))
+      .every(([, v]) => v.peak <= CAPS["kling:video"]);
   const ok = completed === SHOOTS && capsHeld && duplicates === 0 && fal.jobs === SHOOTS * 2 && kling.jobs === SHOOTS * 5;
   console.log(ok ? "PASS: all completed, caps held, no duplicate provider jobs" : "FAIL");
   process.exitCode = ok ? 0 : 1;

@@ -10,7 +10,13 @@ const dir = mkdtempSync(path.join(tmpdir(), "our-stitch-"));
 const result = await stitchClips(
   clips.map((p, i) => ({ name: `clip-${i + 1}`, path: p })),
   dir,
-  { easing: EasingSpecSchema.parse(process.env.EASING ?? "dramaticSwoop"), clipSeconds: Number(process.env.CLIP_SECONDS ?? 1.5), fps: Number(process.env.FPS ?? 60), crf: Number(process.env.CRF ?? 18), preset: "slow" },
+  {
+    easing: EasingSpecSchema.parse(process.env.EASING ?? "dramaticSwoop"),
+    clipSeconds: Number(process.env.CLIP_SECONDS ?? 1.5),
+    fps: Number(process.env.FPS ?? 60),
+    crf: Number(process.env.CRF ?? 18),
+    preset: "slow",
+  },
 );
 copyFileSync(result.reel.path, out);
 rmSync(dir, { recursive: true, force: true });

@@ -40,7 +40,9 @@ let frame = 0;
 for (const [c, clip] of clips.entries()) {
   const meta = metas[c];
   const v = videos[c]!;
-  const [n, d] = String(v.r_frame_rate ?? "24/1").split("/").map(Number);
+  const [n, d] = String(v.r_frame_rate ?? "24/1")
+    .split("/")
+    .map(Number);
   const inputFps = n / d || 24;
   const duration = Number(meta.format.duration);
   const N = Math.floor(clipSeconds * fps);
@@ -56,8 +58,24 @@ for (const [c, clip] of clips.entries()) {
   }
 }
 run(ffmpeg, [
-  "-y", "-v", "error", "-framerate", String(fps), "-i", path.join(tmp, "frame_%06d.png"),
-  "-c:v", "libx264", "-preset", process.env.PRESET ?? "slow", "-crf", process.env.CRF ?? "18", "-pix_fmt", "yuv420p", "-movflags", "+faststart", out,
+  "-y",
+  "-v",
+  "error",
+  "-framerate",
+  String(fps),
+  "-i",
+  path.join(tmp, "frame_%06d.png"),
+  "-c:v",
+  "libx264",
+  "-preset",
+  process.env.PRESET ?? "slow",
+  "-crf",
+  process.env.CRF ?? "18",
+  "-pix_fmt",
+  "yuv420p",
+  "-movflags",
+  "+faststart",
+  out,
 ]);
 rmSync(tmp, { recursive: true, force: true });
 console.log(JSON.stringify({ frames: frame }));

@@ -50,7 +50,8 @@ function prepareClips(): { clips: string[]; source: string } {
 
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const mb = (m: Measured) => `peak ${m.peakMb.toFixed(0)} MB (RSS sum ${m.peakRssMb.toFixed(0)} MB; largest process ${m.largest.command} ${m.largest.mb.toFixed(0)} MB)`;
+const mb = (m: Measured) =>
+  `peak ${m.peakMb.toFixed(0)} MB (RSS sum ${m.peakRssMb.toFixed(0)} MB; largest process ${m.largest.command} ${m.largest.mb.toFixed(0)} MB)`;
 
 async function main() {
   const { clips, source } = prepareClips();
@@ -63,11 +64,32 @@ async function main() {
   const runOurs = () => measure(node[0]!, [...node.slice(1), path.join(import.meta.dirname, "our-stitch.ts"), path.join(tmp, "a.mp4"), ...clips], env);
   // The floor: decode the same clips once, keep as many frames as the reel has, encode once.
   const inputs = clips.flatMap((c) => ["-i", c]);
-  const concat = clips.map((_, i) => `[${i}:v]`).join("") + `concat=n=${CLIPS}:v=1:a=0,setpts=N/60/TB[v]`;
+  const concat = `${clips.map((_, i) => `[${i}:v]`).join("")}concat=n=${CLIPS}:v=1:a=0,setpts=N/60/TB[v]`;
   const runFloor = () =>
     measure(ffmpeg, [
-      "-y", "-v", "error", ...inputs, "-filter_complex", concat, "-map", "[v]", "-frames:v", String(OUT_FRAMES), "-r", "60",
-      "-c:v", "libx264", "-preset", "slow", "-crf", "18", "-pix_fmt", "yuv420p", "-movflags", "+faststart", path.join(tmp, "c.mp4"),
+      "-y",
+      "-v",
+      "error",
+      ...inputs,
+      "-filter_complex",
+      concat,
+      "-map",
+      "[v]",
+      "-frames:v",
+      String(OUT_FRAMES),
+      "-r",
+      "60",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "slow",
+      "-crf",
+      "18",
+      "-pix_fmt",
+      "yuv420p",
+      "-movflags",
+      "+faststart",
+      path.join(tmp, "c.mp4"),
     ]);
   const runBaseline = () =>
     measure(node[0]!, ["--import", "tsx", path.join(import.meta.dirname, "predecessor-stitch.ts"), path.join(tmp, "b.mp4"), ...clips], env);
@@ -93,7 +115,11 @@ async function main() {
   }
 
   const counts = ["a", "c", ...(baseline ? ["b"] : [])].map((k) => {
-    const r = spawnSync(toolPath("ffprobe"), ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path.join(tmp, `${k}.mp4`)], { encoding: "utf8" });
+    const r = spawnSync(
+      toolPath("ffprobe"),
+      ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path.join(tmp, `${k}.mp4`)],
+      { encoding: "utf8" },
+    );
     return `${k}=${r.stdout.trim()}`;
   });
   const a = median(ours.map((m) => m.ms));
@@ -105,8 +131,12 @@ async function main() {
   console.log(`(a) median ${seconds(a)} of ${ours.map((m) => seconds(m.ms)).join(", ")}`);
   console.log(`(c) median ${seconds(c)} of ${floor.map((m) => seconds(m.ms)).join(", ")}`);
   if (baseline) console.log(`speed-up over predecessor (b/a): ${(baseline.ms / a).toFixed(2)}×  (target ≥ 8×)`);
-  console.log(`cost over the floor (a/c):       ${(a / c).toFixed(2)}×  (target ≤ 1.25×; per round: ${ours.map((m, i) => (m.ms / floor[i]!.ms).toFixed(2)).join(", ")})`);
-  console.log(`peak memory of our stitch:       ${peak.toFixed(0)} MB  (target < 600 MB; its x264 encoder alone: ${encoder.toFixed(0)} MB; the floor: ${Math.max(...floor.map((m) => m.peakMb)).toFixed(0)} MB)`);
+  console.log(
+    `cost over the floor (a/c):       ${(a / c).toFixed(2)}×  (target ≤ 1.25×; per round: ${ours.map((m, i) => (m.ms / floor[i]!.ms).toFixed(2)).join(", ")})`,
+  );
+  console.log(
+    `peak memory of our stitch:       ${peak.toFixed(0)} MB  (target < 600 MB; its x264 encoder alone: ${encoder.toFixed(0)} MB; the floor: ${Math.max(...floor.map((m) => m.peakMb)).toFixed(0)} MB)`,
+  );
   rmSync(tmp, { recursive: true, force: true });
 }
 

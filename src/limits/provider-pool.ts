@@ -51,8 +51,18 @@ export class ProviderPool extends DurableObject<Env> {
       }
       const mine = sql.exec<{ since: number }>(`SELECT since FROM waiters WHERE lease_id = ?`, req.leaseId).toArray()[0];
       const since = mine?.since ?? now;
-      const ahead = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM waiters WHERE lease_id != ? AND (since < ? OR (since = ? AND lease_id < ?))`, req.leaseId, since, since, req.leaseId).one().n;
-      const aheadEligible = this.eligibleWaiters().filter((w) => w.lease_id !== req.leaseId && (w.since < since || (w.since === since && w.lease_id < req.leaseId))).length;
+      const ahead = sql
+        .exec<{ n: number }>(
+          `SELECT count(*) AS n FROM waiters WHERE lease_id != ? AND (since < ? OR (since = ? AND lease_id < ?))`,
+          req.leaseId,
+          since,
+          since,
+          req.leaseId,
+        )
+        .one().n;
+      const aheadEligible = this.eligibleWaiters().filter(
+        (w) => w.lease_id !== req.leaseId && (w.since < since || (w.since === since && w.lease_id < req.leaseId)),
+      ).length;
       if (this.fits(req.accountId) && aheadEligible === 0) {
         sql.exec(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES (?, ?, ?)`, req.leaseId, req.accountId, now + req.ttlMs);
         sql.exec(`DELETE FROM waiters WHERE lease_id = ?`, req.leaseId);
@@ -117,9 +127,16 @@ export class ProviderPool extends DurableObject<Env> {
   /** Waiters in arrival order whose account is under its own cap. */
   private eligibleWaiters() {
     const sql = this.ctx.storage.sql;
-    const perAccount = new Map(sql.exec<{ account_id: string; n: number }>(`SELECT account_id, count(*) AS n FROM leases GROUP BY account_id`).toArray().map((r) => [r.account_id, r.n]));
+    const perAccount = new Map(
+      sql
+        .exec<{ account_id: string; n: number }>(`SELECT account_id, count(*) AS n FROM leases GROUP BY account_id`)
+        .toArray()
+        .map((r) => [r.account_id, r.n]),
+    );
     return sql
-      .exec<{ lease_id: string; account_id: string; instance_id: string; since: number }>(`SELECT lease_id, account_id, instance_id, since FROM waiters ORDER BY since, lease_id`)
+      .exec<{ lease_id: string; account_id: string; instance_id: string; since: number }>(
+        `SELECT lease_id, account_id, instance_id, since FROM waiters ORDER BY since, lease_id`,
+      )
       .toArray()
       .filter((w) => (perAccount.get(w.account_id) ?? 0) < this.caps.perAccount);
   }

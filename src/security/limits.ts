@@ -17,7 +17,9 @@ const limit = (maxSize: number, what: string) =>
   bodyLimit({
     maxSize,
     onError: () => {
-      throw new Problem(413, "Content too large", `${what} may be at most ${formatBytes(maxSize)}`, [{ field: "body", message: `is larger than ${formatBytes(maxSize)}` }]);
+      throw new Problem(413, "Content too large", `${what} may be at most ${formatBytes(maxSize)}`, [
+        { field: "body", message: `is larger than ${formatBytes(maxSize)}` },
+      ]);
     },
   });
 

@@ -23,7 +23,12 @@ export async function acquireSlot(ctx: RunContext, req: ProviderRequest, leaseId
     const res: AcquireResult = await step.do(`slot ${name}#${n}`, DB_STEP, async () => {
       const r = await stub(env, pool.name).acquire({ leaseId, accountId, instanceId: shootId, caps: pool.caps, ttlMs });
       if (!r.granted && r.ahead !== lastAhead) {
-        await logEvent(db(env.DB), { shootId, accountId, type: "job.queued", data: { job: leaseId, pool: pool.name, label: pool.label, ahead: r.ahead, waiting: `queued at ${pool.label}, ${r.ahead} ahead` } });
+        await logEvent(db(env.DB), {
+          shootId,
+          accountId,
+          type: "job.queued",
+          data: { job: leaseId, pool: pool.name, label: pool.label, ahead: r.ahead, waiting: `queued at ${pool.label}, ${r.ahead} ahead` },
+        });
       }
       return r.granted ? { granted: true as const, inFlight: r.inFlight } : { granted: false as const, ahead: r.ahead, inFlight: r.inFlight };
     });

@@ -25,7 +25,7 @@ describe("fuzzing the JSON routes", () => {
       fc.oneof(
         fc.string(),
         fc.string({ unit: "binary" }),
-        fc.constantFrom("..", "%2e%2e", "%00", "a/b", "' or 1=1 --", "<script>", "sh_" + "0".repeat(200), a.refs[0], "hero", "frames", "reel", ...known),
+        fc.constantFrom("..", "%2e%2e", "%00", "a/b", "' or 1=1 --", "<script>", `sh_${"0".repeat(200)}`, a.refs[0], "hero", "frames", "reel", ...known),
       );
     const junk = junkOf(a.shootId, batchId, endpointId);
     // Batch rows never name A's uploads, so no fuzzed batch is valid and none starts shoots mid-run.
@@ -36,7 +36,7 @@ describe("fuzzing the JSON routes", () => {
     const stage = fc.oneof(fc.constantFrom("plan", "hero", "contact-sheet", "frames", "clips", "reel", "HERO", ""), junk);
     const value = fc.oneof(
       fc.anything(),
-      fc.constantFrom(null, -1, 0, 1e309, "", "x".repeat(5000), [], {}, { __proto__: { polluted: true } }, [7, 7, 7], ["approve"]),
+      fc.constantFrom(null, -1, 0, Number.POSITIVE_INFINITY, "", "x".repeat(5000), [], {}, { __proto__: { polluted: true } }, [7, 7, 7], ["approve"]),
     );
     const decisionish = fc.record(
       {
@@ -68,7 +68,13 @@ describe("fuzzing the JSON routes", () => {
     );
     const batchish = fc.record(
       {
-        shoots: fc.oneof(fc.array(fc.tuple(shootish, fc.array(junkNoRefs, { minLength: 1, maxLength: 3 })).map(([s, references]) => ({ ...s, references })), { maxLength: 4 }), value),
+        shoots: fc.oneof(
+          fc.array(
+            fc.tuple(shootish, fc.array(junkNoRefs, { minLength: 1, maxLength: 3 })).map(([s, references]) => ({ ...s, references })),
+            { maxLength: 4 },
+          ),
+          value,
+        ),
         review: fc.oneof(fc.array(stage), value),
         presets: value,
         idempotencyKey: fc.oneof(fc.string(), value),
@@ -78,7 +84,17 @@ describe("fuzzing the JSON routes", () => {
     const endpointish = fc.record(
       {
         url: fc.oneof(
-          fc.constantFrom("http://127.0.0.1:8787/x", "https://10.0.0.1/", "https://169.254.169.254/latest", "https://[::1]/", "https://localhost/h", "https://metadata/", "https://0x7f000001/", "https://studio.example/h", "ftp://x.example/"),
+          fc.constantFrom(
+            "http://127.0.0.1:8787/x",
+            "https://10.0.0.1/",
+            "https://169.254.169.254/latest",
+            "https://[::1]/",
+            "https://localhost/h",
+            "https://metadata/",
+            "https://0x7f000001/",
+            "https://studio.example/h",
+            "ftp://x.example/",
+          ),
           fc.webUrl(),
           value,
         ),
@@ -101,7 +117,15 @@ describe("fuzzing the JSON routes", () => {
       );
     const headers = fc.record(
       {
-        "content-type": fc.constantFrom("application/json", "text/plain", "text/csv", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "", "*/*"),
+        "content-type": fc.constantFrom(
+          "application/json",
+          "text/plain",
+          "text/csv",
+          "multipart/form-data; boundary=x",
+          "application/json; charset=utf-16",
+          "",
+          "*/*",
+        ),
         // Mostly a valid key, so requests get past auth to the validation they are meant to fuzz.
         authorization: fc.oneof(
           { weight: 8, arbitrary: fc.constant("key") },
@@ -122,40 +146,58 @@ describe("fuzzing the JSON routes", () => {
     const seg = (s: string) => encodeURIComponent(s);
     const routes: fc.Arbitrary<Req>[] = [
       fc.tuple(body(shootish), headers).map(([b, h]) => ({ method: "POST", path: "/api/shoots", body: b, headers: h })),
-      fc.tuple(id, stage, body(decisionish), headers).map(([i, s, b, h]) => ({ method: "POST", path: `/api/shoots/${seg(i)}/checkpoints/${seg(s)}/decision`, body: b, headers: h })),
+      fc
+        .tuple(id, stage, body(decisionish), headers)
+        .map(([i, s, b, h]) => ({ method: "POST", path: `/api/shoots/${seg(i)}/checkpoints/${seg(s)}/decision`, body: b, headers: h })),
       fc.tuple(junk, body(fc.anything()), headers).map(([i, b, h]) => ({ method: "POST", path: `/api/shoots/${seg(i)}/cancel`, body: b, headers: h })),
       fc.tuple(id, headers).map(([i, h]) => ({ method: "GET", path: `/api/shoots/${seg(i)}`, headers: h })),
       fc.tuple(junkNotStreaming, headers).map(([i, h]) => ({ method: "GET", path: `/api/shoots/${seg(i)}/events`, headers: h })),
-      fc.tuple(fc.dictionary(fc.constantFrom("status", "stage", "cursor", "limit", "x"), junk), headers).map(([q, h]) => ({ method: "GET", path: `/api/shoots?${new URLSearchParams(q)}`, headers: h })),
-      fc.tuple(junk, fc.dictionary(fc.constantFrom("exp", "sig"), junk), headers).map(([i, q, h]) => ({ method: "GET", path: `/api/assets/${seg(i)}/content?${new URLSearchParams(q)}`, headers: h })),
+      fc
+        .tuple(fc.dictionary(fc.constantFrom("status", "stage", "cursor", "limit", "x"), junk), headers)
+        .map(([q, h]) => ({ method: "GET", path: `/api/shoots?${new URLSearchParams(q)}`, headers: h })),
+      fc
+        .tuple(junk, fc.dictionary(fc.constantFrom("exp", "sig"), junk), headers)
+        .map(([i, q, h]) => ({ method: "GET", path: `/api/assets/${seg(i)}/content?${new URLSearchParams(q)}`, headers: h })),
       fc.tuple(body(fc.anything()), headers).map(([b, h]) => ({ method: "POST", path: "/api/uploads", body: b, headers: h })),
-      fc.tuple(id, stage, body(fc.record({ expiresIn: value }, { requiredKeys: [] })), headers).map(([i, s, b, h]) => ({ method: "POST", path: `/api/shoots/${seg(i)}/checkpoints/${seg(s)}/links`, body: b, headers: h })),
+      fc
+        .tuple(id, stage, body(fc.record({ expiresIn: value }, { requiredKeys: [] })), headers)
+        .map(([i, s, b, h]) => ({ method: "POST", path: `/api/shoots/${seg(i)}/checkpoints/${seg(s)}/links`, body: b, headers: h })),
       fc.tuple(junk, headers).map(([t, h]) => ({ method: "GET", path: `/api/review/${seg(t)}`, headers: h })),
       fc.tuple(junk, body(decisionish), headers).map(([t, b, h]) => ({ method: "POST", path: `/api/review/${seg(t)}`, body: b, headers: h })),
       fc.tuple(id, headers).map(([i, h]) => ({ method: "GET", path: `/api/shoots/${seg(i)}/archive`, headers: h })),
       fc.tuple(headers).map(([h]) => ({ method: "GET", path: "/api/presets", headers: h })),
-      fc.tuple(body(fc.record({ request_id: junk, status: junk, payload: fc.anything() }, { requiredKeys: [] })), headers).map(([b, h]) => ({ method: "POST", path: "/webhooks/fal", body: b, headers: h })),
-      fc.tuple(junk, fc.dictionary(fc.constantFrom("token"), junk), body(fc.record({ task_status: junk }, { requiredKeys: [] })), headers).map(([i, q, b, h]) => ({
-        method: "POST",
-        path: `/webhooks/kling/${seg(i)}?${new URLSearchParams(q)}`,
-        body: b,
-        headers: h,
-      })),
+      fc
+        .tuple(body(fc.record({ request_id: junk, status: junk, payload: fc.anything() }, { requiredKeys: [] })), headers)
+        .map(([b, h]) => ({ method: "POST", path: "/webhooks/fal", body: b, headers: h })),
+      fc
+        .tuple(junk, fc.dictionary(fc.constantFrom("token"), junk), body(fc.record({ task_status: junk }, { requiredKeys: [] })), headers)
+        .map(([i, q, b, h]) => ({
+          method: "POST",
+          path: `/webhooks/kling/${seg(i)}?${new URLSearchParams(q)}`,
+          body: b,
+          headers: h,
+        })),
       fc.tuple(body(batchish), headers).map(([b, h]) => ({ method: "POST", path: "/api/batches", body: b, headers: h })),
-      fc.tuple(batchRef, fc.constantFrom("", "/retry"), body(fc.record({ shoots: fc.oneof(fc.array(junk), value) }, { requiredKeys: [] })), headers).map(([i, sfx, b, h]) => ({
-        method: sfx ? "POST" : "GET",
-        path: `/api/batches/${seg(i)}${sfx}`,
-        body: b,
-        headers: h,
-      })),
-      fc.tuple(fc.dictionary(fc.constantFrom("cursor", "limit", "x"), junk), fc.constantFrom("/api/batches", "/api/webhook-endpoints"), headers).map(([q, p, h]) => ({ method: "GET", path: `${p}?${new URLSearchParams(q)}`, headers: h })),
+      fc
+        .tuple(batchRef, fc.constantFrom("", "/retry"), body(fc.record({ shoots: fc.oneof(fc.array(junk), value) }, { requiredKeys: [] })), headers)
+        .map(([i, sfx, b, h]) => ({
+          method: sfx ? "POST" : "GET",
+          path: `/api/batches/${seg(i)}${sfx}`,
+          body: b,
+          headers: h,
+        })),
+      fc
+        .tuple(fc.dictionary(fc.constantFrom("cursor", "limit", "x"), junk), fc.constantFrom("/api/batches", "/api/webhook-endpoints"), headers)
+        .map(([q, p, h]) => ({ method: "GET", path: `${p}?${new URLSearchParams(q)}`, headers: h })),
       fc.tuple(body(endpointish), headers).map(([b, h]) => ({ method: "POST", path: "/api/webhook-endpoints", body: b, headers: h })),
-      fc.tuple(endpointRef, fc.constantFrom(["GET", ""], ["GET", "/deliveries"], ["POST", "/rotate-secret"], ["DELETE", ""]), body(endpointish), headers).map(([i, [m, sfx], b, h]) => ({
-        method: m,
-        path: `/api/webhook-endpoints/${seg(i)}${sfx}`,
-        body: b,
-        headers: h,
-      })),
+      fc
+        .tuple(endpointRef, fc.constantFrom(["GET", ""], ["GET", "/deliveries"], ["POST", "/rotate-secret"], ["DELETE", ""]), body(endpointish), headers)
+        .map(([i, [m, sfx], b, h]) => ({
+          method: m,
+          path: `/api/webhook-endpoints/${seg(i)}${sfx}`,
+          body: b,
+          headers: h,
+        })),
     ];
 
     const statuses = new Map<number, number>();

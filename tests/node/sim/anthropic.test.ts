@@ -1,6 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { zodOutputFormat } from "@anthropic-ai/sdk/helpers/zod";
-import { z } from "zod";
+import type { z } from "zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSim } from "./helpers.ts";
 
@@ -96,7 +96,9 @@ describe("Anthropic Messages API", () => {
         },
       ],
       tool_choice: { type: "tool", name: "submit_plan" },
-      messages: [{ role: "user", content: "<brief>industrial concrete warehouse, casual and relaxed</brief>\n<fixed_presets>pose=street-walk</fixed_presets>" }],
+      messages: [
+        { role: "user", content: "<brief>industrial concrete warehouse, casual and relaxed</brief>\n<fixed_presets>pose=street-walk</fixed_presets>" },
+      ],
     });
     const block = message.content[0];
     expect(block.type).toBe("tool_use");

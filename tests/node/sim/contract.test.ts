@@ -39,12 +39,29 @@ const FalSubmitAnswer = z.object({
 });
 const FalStatus = z.object({ status: z.enum(["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]), request_id: z.string() });
 const FalImageOutput = z.object({
-  images: z.array(z.object({ url: z.url(), content_type: z.string().optional(), file_name: z.string().optional(), file_size: z.number().optional(), width: z.number().optional(), height: z.number().optional() })).min(1),
+  images: z
+    .array(
+      z.object({
+        url: z.url(),
+        content_type: z.string().optional(),
+        file_name: z.string().optional(),
+        file_size: z.number().optional(),
+        width: z.number().optional(),
+        height: z.number().optional(),
+      }),
+    )
+    .min(1),
   description: z.string(),
 });
 const FalWebhookBody = z.discriminatedUnion("status", [
   z.object({ request_id: z.string(), gateway_request_id: z.string(), status: z.literal("OK"), payload: z.unknown() }),
-  z.object({ request_id: z.string(), gateway_request_id: z.string(), status: z.literal("ERROR"), error: z.string(), payload: z.object({ detail: z.unknown() }) }),
+  z.object({
+    request_id: z.string(),
+    gateway_request_id: z.string(),
+    status: z.literal("ERROR"),
+    error: z.string(),
+    payload: z.object({ detail: z.unknown() }),
+  }),
 ]);
 const FalWebhookHeaders = z.object({
   "x-fal-webhook-request-id": z.string().min(1),
@@ -135,21 +152,28 @@ describe("provider clients and simulator honour the documented contracts", () =>
   });
 
   const env = () => ({
-      FAL_KEY: "fal-test-key",
-      FAL_QUEUE_URL: `${sim.url}/fal`,
-      KLING_BASE_URL: `${sim.url}/kling`,
-      KLING_ACCESS_KEY: "sim-access",
-      KLING_SECRET_KEY: "sim-secret",
-      ANTHROPIC_API_KEY: "sk-ant-test",
-      ANTHROPIC_BASE_URL: `${sim.url}/anthropic`,
-      ANTHROPIC_MODEL: "claude-sonnet-4-6",
-      ANTHROPIC_TIMEOUT_MS: "20000",
+    FAL_KEY: "fal-test-key",
+    FAL_QUEUE_URL: `${sim.url}/fal`,
+    KLING_BASE_URL: `${sim.url}/kling`,
+    KLING_ACCESS_KEY: "sim-access",
+    KLING_SECRET_KEY: "sim-secret",
+    ANTHROPIC_API_KEY: "sk-ant-test",
+    ANTHROPIC_BASE_URL: `${sim.url}/anthropic`,
+    ANTHROPIC_MODEL: "claude-sonnet-4-6",
+    ANTHROPIC_TIMEOUT_MS: "20000",
   });
   const faults = (patch: unknown) => realFetch(`${sim.url}/__sim/faults`, { method: "POST", body: JSON.stringify(patch) });
 
   it("FAL: queue submit with ?fal_webhook and Key auth, owner/alias status and result URLs, a signed webhook", async () => {
     const image = rx.addImage("ref.png", await testImage(400, 600, "#203040", "#a09080"));
-    const input = { prompt: "A full-body editorial still. Setting: grey studio", image_urls: [image], aspect_ratio: "2:3", resolution: "1K", output_format: "png", num_images: 1 };
+    const input = {
+      prompt: "A full-body editorial still. Setting: grey studio",
+      image_urls: [image],
+      aspect_ratio: "2:3",
+      resolution: "1K",
+      output_format: "png",
+      num_images: 1,
+    };
     const requestId = await submitFal(env(), "fal-ai/nano-banana-pro/edit", input, `${rx.url}/webhooks/fal?job=j1&token=t`);
 
     const submit = wire[0];
@@ -189,7 +213,9 @@ describe("provider clients and simulator honour the documented contracts", () =>
 
   it("FAL: a 429 with Retry-After reaches the workflow as one refusal carrying the wait (the client does not retry it)", async () => {
     await faults({ rateLimitBurst: 1, retryAfterSeconds: 2 });
-    const err = await submitFal(env(), "fal-ai/nano-banana-pro/edit", { prompt: "hero", image_urls: ["http://127.0.0.1:9/x.png"] }, `${rx.url}/w`).catch((e) => e);
+    const err = await submitFal(env(), "fal-ai/nano-banana-pro/edit", { prompt: "hero", image_urls: ["http://127.0.0.1:9/x.png"] }, `${rx.url}/w`).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(ProviderRefusal);
     expect(err).toMatchObject({ status: 429, retryAfterMs: 2000, transient: true });
     expect(wire).toHaveLength(1);
@@ -217,7 +243,16 @@ describe("provider clients and simulator honour the documented contracts", () =>
   it("Kling: JWT-signed create with string duration and external_task_id, query, callbacks on each status change", async () => {
     const a = rx.addImage("a.png", await testImage(400, 400, "#703030", "#303070"));
     const b = rx.addImage("b.png", await testImage(400, 400, "#307030", "#707030"));
-    const s = { externalTaskId: "sh_1-clip-1-1", model: "kling-v2-6", image: a, imageTail: b, prompt: "slow push in", negativePrompt: "blur", duration: "5" as const, callbackUrl: `${rx.url}/webhooks/kling/sh_1-clip-1-1?token=t` };
+    const s = {
+      externalTaskId: "sh_1-clip-1-1",
+      model: "kling-v2-6",
+      image: a,
+      imageTail: b,
+      prompt: "slow push in",
+      negativePrompt: "blur",
+      duration: "5" as const,
+      callbackUrl: `${rx.url}/webhooks/kling/sh_1-clip-1-1?token=t`,
+    };
     const taskId = await submitKling(env(), s);
 
     const create = wire[0];
@@ -268,7 +303,11 @@ describe("provider clients and simulator honour the documented contracts", () =>
     AnthropicAnswer.parse(call.response);
   });
 
-  for (const [fault, reason] of [["refusal", "refusal"], ["invalid", "invalid"], ["slow", "timeout"]] as const) {
+  for (const [fault, reason] of [
+    ["refusal", "refusal"],
+    ["invalid", "invalid"],
+    ["slow", "timeout"],
+  ] as const) {
     it(`Anthropic: a ${fault} answer becomes a PlannerFallback (${reason}) for the rules planner to take over`, async () => {
       await faults({ plannerFault: fault, slowMs: 3000 });
       const err = await planWithClaude({ ...env(), ANTHROPIC_TIMEOUT_MS: "1000" }, "studio portrait", [], {}, null).catch((e) => e);

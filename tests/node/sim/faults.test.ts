@@ -35,7 +35,11 @@ describe("fault injection and test hooks", () => {
   const jwks = () => `${sim.url}/fal/.well-known/jwks.json`;
 
   it("merges, validates, reports and resets faults", async () => {
-    expect((await setFaults({ imageDelayMs: 10, duplicateWebhooks: true })).body).toMatchObject({ imageDelayMs: 10, duplicateWebhooks: true, dropWebhooks: false });
+    expect((await setFaults({ imageDelayMs: 10, duplicateWebhooks: true })).body).toMatchObject({
+      imageDelayMs: 10,
+      duplicateWebhooks: true,
+      dropWebhooks: false,
+    });
     expect((await setFaults({ jobErrorRate: 2 })).status).toBe(400);
     expect((await setFaults({ nonsense: true })).status).toBe(400);
     expect(await (await fetch(`${sim.url}/__sim/faults`)).json()).toMatchObject({ imageDelayMs: 10, duplicateWebhooks: true });
@@ -110,7 +114,9 @@ describe("fault injection and test hooks", () => {
     const first = (await rx.waitFor((h) => h.some((x) => x.path === "/kcb"))).find((x) => x.path === "/kcb")!;
     expect(JSON.parse(first.body)).toMatchObject({ task_id: data.task_id, task_status: "succeed" });
     const check = (await (
-      await fetch(`${sim.url}/kling/v1/videos/image2video/${data.task_id}`, { headers: { authorization: `Bearer ${mintKlingJwt("sim-access", "sim-secret")}` } })
+      await fetch(`${sim.url}/kling/v1/videos/image2video/${data.task_id}`, {
+        headers: { authorization: `Bearer ${mintKlingJwt("sim-access", "sim-secret")}` },
+      })
     ).json()) as { data: { task_status: string } };
     expect(check.data.task_status).toBe("processing");
   });
@@ -162,7 +168,15 @@ describe("fault injection and test hooks", () => {
 
   it("drops, duplicates, delays and reorders webhooks at the configured rates, reproducibly", () => {
     const fates = (seed: number) => {
-      const f = new FaultInjector({ ...defaultFaults({ imageDelayMs: 0, clipDelayMs: 0 }), webhookDropRate: 0.2, webhookDuplicateRate: 0.1, webhookDelayRate: 0.1, webhookDelayMs: 40_000, webhookReorderRate: 0.1, seed });
+      const f = new FaultInjector({
+        ...defaultFaults({ imageDelayMs: 0, clipDelayMs: 0 }),
+        webhookDropRate: 0.2,
+        webhookDuplicateRate: 0.1,
+        webhookDelayRate: 0.1,
+        webhookDelayMs: 40_000,
+        webhookReorderRate: 0.1,
+        seed,
+      });
       const list = Array.from({ length: 2000 }, () => f.webhookFate());
       return { list, counts: f.counts };
     };
@@ -177,7 +191,10 @@ describe("fault injection and test hooks", () => {
 
   it("takes a run's faults from SIM_FAULTS and rejects a bad one naming the field", async () => {
     const { configFromEnv } = await import("../../../sim/config.ts");
-    expect(configFromEnv({ SIM_FAULTS: '{"webhookDropRate":0.2,"rateLimitRate":0.05}' } as NodeJS.ProcessEnv).faults).toEqual({ webhookDropRate: 0.2, rateLimitRate: 0.05 });
+    expect(configFromEnv({ SIM_FAULTS: '{"webhookDropRate":0.2,"rateLimitRate":0.05}' } as NodeJS.ProcessEnv).faults).toEqual({
+      webhookDropRate: 0.2,
+      rateLimitRate: 0.05,
+    });
     expect(() => configFromEnv({ SIM_FAULTS: '{"webhookDropRate":2}' } as NodeJS.ProcessEnv)).toThrow(/webhookDropRate/);
   });
 });

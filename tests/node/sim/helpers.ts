@@ -16,9 +16,7 @@ export async function tempDir(prefix = "atelier-sim-test-"): Promise<string> {
  * A sim on a free port with its own state folder. The folder is removed on close() when the
  * helper created it, unless keepState is set (to restart a second sim on the same state).
  */
-export async function startTestSim(
-  opts: StartSimOptions & { keepState?: boolean } = {},
-): Promise<SimHandle & { stateDir: string }> {
+export async function startTestSim(opts: StartSimOptions & { keepState?: boolean } = {}): Promise<SimHandle & { stateDir: string }> {
   const { keepState, ...simOpts } = opts;
   const ownDir = simOpts.stateDir === undefined;
   const stateDir = simOpts.stateDir ?? (await tempDir());
@@ -122,9 +120,12 @@ export const colourDistance = (a: number[], b: number[]) => Math.hypot(a[0] - b[
 
 export async function ffprobe(file: string) {
   const { stdout } = await run(ffprobePath(), [
-    "-v", "error",
-    "-show_entries", "stream=codec_name,pix_fmt,width,height,nb_frames,r_frame_rate:format=duration",
-    "-of", "json",
+    "-v",
+    "error",
+    "-show_entries",
+    "stream=codec_name,pix_fmt,width,height,nb_frames,r_frame_rate:format=duration",
+    "-of",
+    "json",
     file,
   ]);
   const j = JSON.parse(stdout) as {

@@ -21,7 +21,11 @@ describe("Kling direct API", () => {
   let base: string;
   const token = () => mintKlingJwt("sim-access", "sim-secret");
   const post = (body: unknown, auth = `Bearer ${token()}`) =>
-    fetch(`${base}/v1/videos/image2video`, { method: "POST", headers: { authorization: auth, "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`${base}/v1/videos/image2video`, {
+      method: "POST",
+      headers: { authorization: auth, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   const get = (id: string) => fetch(`${base}/v1/videos/image2video/${id}`, { headers: { authorization: `Bearer ${token()}` } });
 
   beforeAll(async () => {
@@ -68,7 +72,12 @@ describe("Kling direct API", () => {
       external_task_id: externalId,
     });
     expect(res.status).toBe(200);
-    const created = (await res.json()) as { code: number; message: string; request_id: string; data: { task_id: string; task_status: string; task_info: { external_task_id: string } } };
+    const created = (await res.json()) as {
+      code: number;
+      message: string;
+      request_id: string;
+      data: { task_id: string; task_status: string; task_info: { external_task_id: string } };
+    };
     expect(created).toMatchObject({ code: 0, message: "SUCCEED", data: { task_status: "submitted", task_info: { external_task_id: externalId } } });
     const taskId = created.data.task_id;
 
@@ -77,7 +86,10 @@ describe("Kling direct API", () => {
     expect(statuses).toEqual(["processing", "succeed"]);
     expect(hits[0].headers["x-fal-webhook-signature"]).toBeUndefined(); // unsigned, like Kling
 
-    const byId = (await (await get(taskId)).json()) as { code: number; data: { task_status: string; task_result: { videos: { id: string; url: string; duration: string }[] } } };
+    const byId = (await (await get(taskId)).json()) as {
+      code: number;
+      data: { task_status: string; task_result: { videos: { id: string; url: string; duration: string }[] } };
+    };
     const byExternal = (await (await get(externalId)).json()) as typeof byId;
     expect(byId.code).toBe(0);
     expect(byId.data.task_status).toBe("succeed");

@@ -5,7 +5,11 @@ describe("simulator memo", () => {
   it("makes each distinct output once, shares a run in flight, and forgets the least recently used past its budget", async () => {
     let made = 0;
     const evicted: string[] = [];
-    const memo = new Memo<string>(10, (v) => v.length, (v) => evicted.push(v));
+    const memo = new Memo<string>(
+      10,
+      (v) => v.length,
+      (v) => evicted.push(v),
+    );
     const make = (v: string) => async () => {
       made++;
       return v;

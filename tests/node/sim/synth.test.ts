@@ -92,8 +92,7 @@ describe("image synthesis", () => {
     // Six cells between the gutters: none of them is gutter-coloured, and they all differ.
     const cells: { left: number; top: number; width: number; height: number }[] = [];
     for (let r = 0; r < 2; r++)
-      for (let c = 0; c < 3; c++)
-        cells.push({ left: cols[c][1], top: rows[r][1], width: cols[c + 1][0] - cols[c][1], height: rows[r + 1][0] - rows[r][1] });
+      for (let c = 0; c < 3; c++) cells.push({ left: cols[c][1], top: rows[r][1], width: cols[c + 1][0] - cols[c][1], height: rows[r + 1][0] - rows[r][1] });
     const thumbs: Buffer[] = [];
     for (const cell of cells) {
       expect(cell.width).toBeGreaterThan(700);
@@ -128,7 +127,12 @@ describe("image synthesis", () => {
       resolution: "2K",
     });
     expect([light.meta.width, light.meta.height]).toEqual([1696, 2528]); // auto → 2:3
-    const corner = async (b: Buffer) => meanColour(await sharp(b).extract({ left: 0, top: Math.round((await sharp(b).metadata()).height! * 0.4), width: 40, height: 40 }).toBuffer());
+    const corner = async (b: Buffer) =>
+      meanColour(
+        await sharp(b)
+          .extract({ left: 0, top: Math.round((await sharp(b).metadata()).height! * 0.4), width: 40, height: 40 })
+          .toBuffer(),
+      );
     const lum = (c: number[]) => 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
     expect(lum(await corner(dark.bytes))).toBeLessThan(60);
     expect(lum(await corner(light.bytes))).toBeGreaterThan(170);
