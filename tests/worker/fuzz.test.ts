@@ -12,6 +12,10 @@ import { accountWithParkedShoot, addBatchAndEndpoint, extraKeys, snapshot } from
 import { call } from "./helpers.ts";
 
 const RUNS = 25;
+/** At least this share of fuzzed requests passes auth and validation (2xx). */
+const MIN_OK_SHARE = 0.05;
+/** At most this share is refused as unauthenticated (eight in ten requests carry a valid key). */
+const MAX_UNAUTHORIZED_SHARE = 0.5;
 
 describe("fuzzing the JSON routes", () => {
   it("never answers 5xx, and a 4xx changes nothing", async () => {
@@ -223,5 +227,12 @@ describe("fuzzing the JSON routes", () => {
       { numRuns: RUNS * routes.length, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
     );
     console.log(JSON.stringify({ fuzz: Object.fromEntries([...statuses].sort()) }));
+    // The properties above hold trivially if everything is refused at the door: a share of requests
+    // must get through auth and validation (a 2xx), and most must get past auth at all.
+    const total = [...statuses.values()].reduce((n, c) => n + c, 0);
+    const ok = [...statuses].filter(([st]) => st >= 200 && st < 300).reduce((n, [, c]) => n + c, 0);
+    const unauthorized = statuses.get(401) ?? 0;
+    expect(ok / total, `2xx share of ${total} requests: ${JSON.stringify(Object.fromEntries(statuses))}`).toBeGreaterThanOrEqual(MIN_OK_SHARE);
+    expect(unauthorized / total, `401 share of ${total} requests`).toBeLessThanOrEqual(MAX_UNAUTHORIZED_SHARE);
   }, 400_000);
 });
