@@ -4,11 +4,12 @@
  * Local by default (the state `npm start` uses). --remote uses the deployed D1 and R2 through
  * wrangler's remote bindings (needs `wrangler login`; not exercised on these machines).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { getPlatformProxy } from "wrangler";
+import { readJsonc } from "../common/jsonc.ts";
 import { runDoctor, type DoctorBucket, type DoctorDb, type DoctorReport } from "../src/doctor.ts";
 import { ROOT } from "./stack.ts";
 
@@ -40,12 +41,6 @@ export async function doctor(opts: { persistTo?: string; remote?: boolean; repai
     await proxy.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** JSON with // comments (outside strings) and trailing commas, as wrangler.jsonc is written. */
-function readJsonc(file: string): unknown {
-  const text = readFileSync(file, "utf8").replace(/("(?:[^"\\]|\\.)*")|\/\/[^\n]*/g, (_m, str: string | undefined) => str ?? "");
-  return JSON.parse(text.replace(/,(\s*[}\]])/g, "$1"));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
