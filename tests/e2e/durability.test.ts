@@ -24,15 +24,24 @@ describe("a shoot survives SIGKILL of the runtime and the media service", () => 
   it("completes with every asset exactly once", async () => {
     const api = client(env.stack);
     const sim = (p: string, body?: unknown) =>
-      fetch(`${env.stack.simUrl}${p}`, { method: body ? "POST" : "GET", headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined }).then((r) => r.json());
+      fetch(`${env.stack.simUrl}${p}`, {
+        method: body ? "POST" : "GET",
+        headers: { "content-type": "application/json" },
+        body: body ? JSON.stringify(body) : undefined,
+      }).then((r) => r.json());
     const get = async () => (await api<Shoot>("GET", `/api/shoots/${id}`)).body;
     const atCheckpoint = (stage: string) =>
-      until(`the ${stage} checkpoint`, async () => {
-        const s = await get();
-        if (["failed", "cancelled", "expired"].includes(s.status)) throw new Error(`shoot ${s.status}: ${s.error}\n${env.logs.slice(-40).join("\n")}`);
-        return s.checkpoint?.stage === stage ? s : null;
-      }, 300_000);
-    const approve = async (stage: string) => expect((await api("POST", `/api/shoots/${id}/checkpoints/${stage}/decision`, { action: "approve" })).status).toBe(202);
+      until(
+        `the ${stage} checkpoint`,
+        async () => {
+          const s = await get();
+          if (["failed", "cancelled", "expired"].includes(s.status)) throw new Error(`shoot ${s.status}: ${s.error}\n${env.logs.slice(-40).join("\n")}`);
+          return s.checkpoint?.stage === stage ? s : null;
+        },
+        300_000,
+      );
+    const approve = async (stage: string) =>
+      expect((await api("POST", `/api/shoots/${id}/checkpoints/${stage}/decision`, { action: "approve" })).status).toBe(202);
     const killAndRestart = async () => {
       await env.stack.kill("worker", "SIGKILL");
       await env.stack.kill("media", "SIGKILL");
@@ -40,8 +49,13 @@ describe("a shoot survives SIGKILL of the runtime and the media service", () => 
     };
 
     const form = new FormData();
-    for (const c of [[30, 40, 90], [190, 170, 140]]) {
-      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } }).png().toBuffer();
+    for (const c of [
+      [30, 40, 90],
+      [190, 170, 140],
+    ]) {
+      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
+        .png()
+        .toBuffer();
       form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
     }
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${env.stack.identity.apiKey}` }, body: form });
@@ -91,7 +105,15 @@ describe("a shoot survives SIGKILL of the runtime and the media service", () => 
     const slots = done.assets.filter((a) => a.kind !== "reference").map((a) => `${a.kind}-${a.index}-v${a.version}`);
     expect(new Set(slots).size).toBe(slots.length);
     expect(slots.sort()).toEqual(
-      ["plan-0-v1", "hero-0-v1", "contact-sheet-0-v1", ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`), ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`), "reel-0-v1", "poster-0-v1"].sort(),
+      [
+        "plan-0-v1",
+        "hero-0-v1",
+        "contact-sheet-0-v1",
+        ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`),
+        ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`),
+        "reel-0-v1",
+        "poster-0-v1",
+      ].sort(),
     );
     for (const a of done.assets) {
       const res = await fetch(a.url);

@@ -1,36 +1,54 @@
 /**
  * Providers under failure, on the whole stack (wrangler dev, the media service, the simulator):
  * a 429 burst with Retry-After at submit, a FAL submit whose answer is lost after FAL accepted it
- * (the step dies between submit and recording the request id), a clip refused by content policy,
- * and a budget cap below the shoot's cost.
+ * (the step dies between submit and recording the request id), a clip and a hero refused by content
+ * policy (counted at the simulator: tried once), and a budget cap below the shoot's cost. The API is
+ * called through its generated types (openapi-fetch, as the UI does); costs come from the price table.
  */
+import path from "node:path";
+import createClient from "openapi-fetch";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CAMERA_MOVES } from "../../src/domain/shots.ts";
-import { client, startTestStack, until } from "./helpers.ts";
+import { readJsonc } from "../../common/jsonc.ts";
+import { ROOT } from "../../scripts/stack.ts";
+import type { components, paths } from "../../src/api/openapi.gen.ts";
+import { priceOf } from "../../src/lib/prices.ts";
+import { contractFetch, startTestStack, until } from "./helpers.ts";
 
-interface Job { id: string; type: string; stage: string; attempt: number; status: string; costUsd: number | null; error: string | null; createdAt: string; completedAt: string | null }
-interface Shoot {
-  id: string;
-  status: string;
-  stage: string;
-  error: string | null;
-  checkpoint: { stage: string; attempt: number; artifacts: Record<string, any> } | null;
-  assets: { kind: string; index: number; version: number; url: string; bytes: number }[];
-  jobs: Job[];
-  costs: { totalUsd: number; budgetUsd: number | null; estimatedRemainingUsd: number };
-  timeline: { type: string; data: any }[];
-}
+type Decision = components["schemas"]["Decision"];
+type SimJob = { provider: string; model: string; externalId?: string; status: string; error?: string; webhookAttempts: { kind: string; ok: boolean }[] };
+
+// Expected costs come from the price table the Worker runs with (wrangler.jsonc vars, read by
+// src/lib/prices.ts), not from literals: a price change moves the test with it.
+const VARS = (readJsonc(path.join(ROOT, "wrangler.jsonc")) as { vars: Record<string, string> }).vars;
+const IMAGE_USD = priceOf({ PRICES: VARS.PRICES }, VARS.IMAGE_MODEL)!;
+const CLIP_USD = priceOf({ PRICES: VARS.PRICES }, VARS.CLIP_MODEL)!;
+/** Clips are submitted in batches of CLIP_CONCURRENCY; the budget is checked before each batch. */
+const CLIP_BATCH = Number(VARS.CLIP_CONCURRENCY);
+const CLIPS = 5;
+const usd = (n: number) => Math.round(n * 10000) / 10000;
 
 describe("providers under failure", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;
-  let api: ReturnType<typeof client>;
+  // The API through its generated types (as the UI calls it), every answer checked against the document.
+  let api: ReturnType<typeof createClient<paths>>;
   const sim = async (p: string, body?: unknown) =>
-    (await fetch(`${env.stack.simUrl}${p}`, { method: body ? "POST" : "GET", headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined })).json();
+    (
+      await fetch(`${env.stack.simUrl}${p}`, {
+        method: body ? "POST" : "GET",
+        headers: { "content-type": "application/json" },
+        body: body ? JSON.stringify(body) : undefined,
+      })
+    ).json();
+  const simJobs = async () => ((await sim("/__sim/jobs")) as { jobs: SimJob[] }).jobs;
 
   beforeAll(async () => {
     env = await startTestStack("providers", 22000, {}, { SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" });
-    api = client(env.stack);
+    api = createClient<paths>({ baseUrl: env.stack.url, fetch: contractFetch(env.stack), headers: { authorization: `Bearer ${env.stack.identity.apiKey}` } });
+    expect(IMAGE_USD).toBeGreaterThan(0);
+    expect(CLIP_USD).toBeGreaterThan(0);
+    expect(CLIP_BATCH).toBeGreaterThanOrEqual(2);
+    expect(CLIP_BATCH).toBeLessThan(CLIPS);
   });
   afterAll(async () => {
     await env?.cleanup();
@@ -38,34 +56,58 @@ describe("providers under failure", () => {
 
   async function references(): Promise<string[]> {
     const form = new FormData();
-    for (const c of [[40, 50, 90], [180, 160, 130]]) {
-      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } }).png().toBuffer();
+    for (const c of [
+      [40, 50, 90],
+      [180, 160, 130],
+    ]) {
+      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
+        .png()
+        .toBuffer();
       form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
     }
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${env.stack.identity.apiKey}` }, body: form });
     return ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
   }
-  const get = async (id: string) => (await api<Shoot>("GET", `/api/shoots/${id}`)).body;
+  const get = async (id: string) => {
+    const { data, response } = await api.GET("/api/shoots/{id}", { params: { path: { id } } });
+    if (!data) throw new Error(`GET /api/shoots/${id} answered ${response.status}`);
+    return data;
+  };
+  const create = async (body: components["schemas"]["CreateShoot"]) => {
+    const { data, response } = await api.POST("/api/shoots", { body });
+    expect(response.status).toBe(201);
+    return data!.id;
+  };
   const at = (id: string, stage: string, attempt = 1) =>
-    until(`the ${stage}#${attempt} checkpoint`, async () => {
-      const s = await get(id);
-      if (["failed", "cancelled", "expired", "completed"].includes(s.status)) throw new Error(`shoot ${s.status}: ${s.error}\n${env.logs.slice(-40).join("\n")}`);
-      return s.checkpoint?.stage === stage && s.checkpoint.attempt === attempt ? s : null;
-    }, 300_000);
+    until(
+      `the ${stage}#${attempt} checkpoint`,
+      async () => {
+        const s = await get(id);
+        if (["failed", "cancelled", "expired", "completed"].includes(s.status))
+          throw new Error(`shoot ${s.status}: ${s.error}\n${env.logs.slice(-40).join("\n")}`);
+        return s.checkpoint?.stage === stage && s.checkpoint.attempt === attempt ? s : null;
+      },
+      300_000,
+    );
   const done = (id: string) =>
-    until("completion", async () => {
-      const s = await get(id);
-      if (["failed", "cancelled", "expired"].includes(s.status)) throw new Error(`shoot ${s.status}: ${s.error}`);
-      return s.status === "completed" ? s : null;
-    }, 300_000);
-  const decide = (id: string, stage: string, body: unknown) => api("POST", `/api/shoots/${id}/checkpoints/${stage}/decision`, body);
-  const sumOfJobs = (s: Shoot) => Math.round(s.jobs.reduce((t, j) => t + (j.costUsd ?? 0), 0) * 10000) / 10000;
+    until(
+      "completion",
+      async () => {
+        const s = await get(id);
+        if (["failed", "cancelled", "expired"].includes(s.status)) throw new Error(`shoot ${s.status}: ${s.error}`);
+        return s.status === "completed" ? s : null;
+      },
+      300_000,
+    );
+  const decide = async (id: string, stage: components["schemas"]["CheckpointStage"], body: Decision) => {
+    const { data, error, response } = await api.POST("/api/shoots/{id}/checkpoints/{stage}/decision", { params: { path: { id, stage } }, body });
+    return { status: response.status, body: data ?? error };
+  };
+  const sumOfJobs = (s: { jobs: { costUsd: number | null }[] }) => usd(s.jobs.reduce((t, j) => t + (j.costUsd ?? 0), 0));
 
   it("waits out a 429 burst, recovers a lost FAL submit answer without paying twice, and keeps good clips when one is refused", async () => {
     await sim("/__sim/faults", { rateLimitBurst: 3, retryAfterSeconds: 2 });
-    const created = await api<{ id: string }>("POST", "/api/shoots", { brief: "studio editorial", references: await references(), review: ["hero", "clips"] });
-    expect(created.status).toBe(201);
-    const id = created.body.id;
+    const id = await create({ brief: "studio editorial", references: await references(), review: ["hero", "clips"] });
 
     // 1. Three 429s with Retry-After: 2, each a job row with its error, each next try ≥ 2 s later.
     let s = await at(id, "hero");
@@ -78,30 +120,35 @@ describe("providers under failure", () => {
     expect(s.checkpoint!.artifacts.assets).toHaveLength(1);
 
     // 2. The contact sheet's submit answer is lost after FAL queued it; clip 3's move is refused once.
-    await sim("/__sim/faults", { loseSubmitResponses: 1, refusals: [{ match: CAMERA_MOVES[2].prompt.slice(0, 60), times: 1 }] });
+    // The move comes from this shoot's plan (the planner's words, whichever planner made it).
+    const move3 = s.plan!.motions[2].prompt;
+    await sim("/__sim/faults", { loseSubmitResponses: 1, refusals: [{ match: JSON.stringify(move3).slice(1, 61), times: 1 }] });
     expect((await decide(id, "hero", { action: "approve" })).status).toBe(202);
 
     // 3. The clips checkpoint: clip 3 carries the provider's reason, the other four are there.
     s = await at(id, "clips");
-    const items = s.checkpoint!.artifacts.clips as { clip: number; assetId: string | null; error: string | null }[];
+    const items = s.checkpoint!.artifacts.clips!;
     expect(items.map((c) => c.clip)).toEqual([1, 2, 3, 4, 5]);
     expect(items[2].assetId).toBeNull();
     expect(items[2].error).toMatch(/risk control/);
     expect(items.filter((c) => c.clip !== 3).every((c) => c.assetId && !c.error)).toBe(true);
-    // A refusal is not retried blindly: clip 3 was tried once.
+    // A refusal is not retried blindly: clip 3 was tried once, in our records and at Kling itself.
     expect(s.jobs.filter((j) => j.stage === "clips" && j.id.includes("-clip-3-"))).toHaveLength(1);
+    const clip3AtKling = (await simJobs()).filter((j) => j.provider === "kling" && j.externalId?.includes("-clip-3-"));
+    expect(clip3AtKling.map((j) => j.status)).toEqual(["failed"]);
+    expect((await simJobs()).filter((j) => j.provider === "kling")).toHaveLength(CLIPS);
     expect((await decide(id, "clips", { action: "approve" })).status).toBe(409);
     expect((await decide(id, "clips", { action: "revise", clips: [3], feedback: "a gentler move" })).status).toBe(202);
 
     s = await at(id, "clips", 2);
-    expect((s.checkpoint!.artifacts.clips as { assetId: string | null }[]).every((c) => c.assetId)).toBe(true);
+    expect(s.checkpoint!.artifacts.clips!.every((c) => c.assetId)).toBe(true);
     expect((await decide(id, "clips", { action: "approve" })).status).toBe(202);
     s = await done(id);
 
     // The lost answer was recovered from the webhook (its URL names the job): one FAL request, one asset.
     expect(s.timeline.some((e) => e.type === "job.recovered")).toBe(true);
-    const simJobs = (await sim("/__sim/jobs")) as { jobs: { provider: string; model: string }[] };
-    expect(simJobs.jobs.filter((j) => j.provider === "fal" && j.model.includes("nano-banana"))).toHaveLength(2);
+    expect((await simJobs()).filter((j) => j.provider === "fal" && j.model === VARS.IMAGE_MODEL)).toHaveLength(2);
+    expect((await simJobs()).filter((j) => j.provider === "kling" && j.externalId?.includes("-clip-3-"))).toHaveLength(2);
     const slots = s.assets.filter((a) => a.kind !== "reference").map((a) => `${a.kind}-${a.index}-v${a.version}`);
     expect(new Set(slots).size).toBe(slots.length);
     expect(slots.filter((x) => x.startsWith("contact-sheet"))).toEqual(["contact-sheet-0-v1"]);
@@ -110,35 +157,54 @@ describe("providers under failure", () => {
     expect(s.costs.totalUsd).toBe(sumOfJobs(s));
   });
 
+  it("a hero refused by content policy is not retried: one request reached FAL, and the checkpoint gives the reason", async () => {
+    await sim("/__sim/reset", {});
+    // Refuse every hero that names the motif, so a blind retry would show up as a second request.
+    await sim("/__sim/faults", { refusals: [{ match: "forbidden-motif", times: 5 }] });
+    const id = await create({ brief: "studio editorial, forbidden-motif print", references: await references(), review: ["hero"] });
+    const s = await at(id, "hero");
+    expect(s.checkpoint!.artifacts.error).toMatch(/content checker/);
+    expect(s.checkpoint!.artifacts.failed).toMatchObject([{ item: "hero" }]);
+    const heroAtFal = (await simJobs()).filter((j) => j.provider === "fal" && j.model === VARS.IMAGE_MODEL);
+    expect(heroAtFal.map((j) => j.status)).toEqual(["failed"]);
+    expect(s.jobs.filter((j) => j.stage === "hero").map((j) => j.status)).toEqual(["failed"]);
+    await sim("/__sim/faults", { refusals: [] });
+    expect((await decide(id, "hero", { action: "cancel" })).status).toBe(202);
+  });
+
   it("stops at a budget checkpoint before the step that would pass the cap, and goes on when it is raised", async () => {
     await sim("/__sim/reset", {});
-    const created = await api<{ id: string }>("POST", "/api/shoots", { brief: "studio editorial", references: await references(), review: [], budgetUsd: 1 });
-    expect(created.status).toBe(201);
-    const id = created.body.id;
+    // A cap that the hero and the sheet fit under, and the first clip batch does not.
+    const images = usd(2 * IMAGE_USD);
+    const firstBatch = usd(CLIP_BATCH * CLIP_USD);
+    const cap = usd(images + firstBatch / 2);
+    const id = await create({ brief: "studio editorial", references: await references(), review: [], budgetUsd: cap });
 
-    // Hero + sheet cost 0.30; the first clip batch (3 × 0.49) would take it to 1.77.
     let s = await at(id, "budget");
     expect(s.status).toBe("awaiting_review");
     expect(s.stage).toBe("clips");
-    expect(s.checkpoint!.artifacts.budget).toMatchObject({ spentUsd: 0.3, nextUsd: 1.47, capUsd: 1, neededUsd: 1.77 });
-    expect(s.costs).toMatchObject({ totalUsd: 0.3, budgetUsd: 1, estimatedRemainingUsd: 2.45 });
-    expect(((await sim("/__sim/jobs")) as { jobs: { provider: string }[] }).jobs.filter((j) => j.provider === "kling")).toHaveLength(0);
+    expect(s.checkpoint!.artifacts.budget).toMatchObject({ spentUsd: images, nextUsd: firstBatch, capUsd: cap, neededUsd: usd(images + firstBatch) });
+    expect(s.costs).toMatchObject({ totalUsd: images, budgetUsd: cap, estimatedRemainingUsd: usd(CLIPS * CLIP_USD) });
+    expect((await simJobs()).filter((j) => j.provider === "kling")).toHaveLength(0);
 
     // Too little, or a stage's targets, are refused naming the field; nothing changes.
-    const low = await decide(id, "budget", { action: "approve", budgetUsd: 1.5 });
+    const low = await decide(id, "budget", { action: "approve", budgetUsd: usd(images + firstBatch - 0.01) });
     expect(low.status).toBe(400);
     expect((low.body as { errors: { field: string }[] }).errors[0].field).toBe("budgetUsd");
     expect((await decide(id, "budget", { action: "revise", feedback: "cheaper" })).status).toBe(400);
     expect((await get(id)).checkpoint?.stage).toBe("budget");
 
-    // Raised to 2.00: the first batch runs (1.77), the second (2 × 0.49) would pass 2.00.
-    expect((await decide(id, "budget", { action: "approve", budgetUsd: 2 })).status).toBe(202);
+    // Raised to just above the first batch: it runs, the second batch would pass the cap.
+    const secondBatch = usd((CLIPS - CLIP_BATCH) * CLIP_USD);
+    const cap2 = usd(images + firstBatch + secondBatch / 2);
+    expect((await decide(id, "budget", { action: "approve", budgetUsd: cap2 })).status).toBe(202);
     s = await at(id, "budget", 2);
-    expect(s.costs.totalUsd).toBeLessThanOrEqual(2);
-    expect(s.checkpoint!.artifacts.budget).toMatchObject({ capUsd: 2, nextUsd: 0.98 });
-    expect((await decide(id, "budget", { action: "approve", budgetUsd: 3 })).status).toBe(202);
+    expect(s.costs.totalUsd).toBeLessThanOrEqual(cap2);
+    expect(s.checkpoint!.artifacts.budget).toMatchObject({ capUsd: cap2, nextUsd: secondBatch });
+    expect((await decide(id, "budget", { action: "approve", budgetUsd: usd(images + firstBatch + secondBatch + 1) })).status).toBe(202);
     s = await done(id);
-    expect(s.costs.totalUsd).toBe(2.75);
+    // FAL reports no cost (list price); Kling reports its units, which for these clips come to the list price.
+    expect(s.costs.totalUsd).toBe(usd(images + CLIPS * CLIP_USD));
     expect(s.costs.totalUsd).toBeLessThanOrEqual(s.costs.budgetUsd!);
     expect(s.costs.totalUsd).toBe(sumOfJobs(s));
   });
@@ -148,14 +214,11 @@ describe("providers under failure", () => {
     // Each Kling task's "processing" callback is preceded by a forgery on the same (tokened) URL:
     // status "succeed" and a video at an address that answers nothing.
     await sim("/__sim/faults", { forgeWebhooks: true });
-    const created = await api<{ id: string }>("POST", "/api/shoots", { brief: "studio editorial", references: await references(), review: [] });
-    expect(created.status).toBe(201);
-    const s = await done(created.body.id);
+    const s = await done(await create({ brief: "studio editorial", references: await references(), review: [] }));
     await sim("/__sim/faults", { forgeWebhooks: false });
 
-    type SimJob = { provider: string; webhookAttempts: { kind: string; ok: boolean }[] };
-    const kling = ((await sim("/__sim/jobs")) as { jobs: SimJob[] }).jobs.filter((j) => j.provider === "kling");
-    expect(kling).toHaveLength(5);
+    const kling = (await simJobs()).filter((j) => j.provider === "kling");
+    expect(kling).toHaveLength(CLIPS);
     for (const j of kling) expect(j.webhookAttempts.some((a) => a.kind === "forged-callback" && a.ok)).toBe(true);
     // Every clip is Kling's real video, and no clip job failed on the forged URL.
     const clipJobs = s.jobs.filter((j) => j.stage === "clips");
@@ -163,8 +226,11 @@ describe("providers under failure", () => {
     const clips = s.assets.filter((a) => a.kind === "clip");
     expect(clips.map((a) => a.index).sort()).toEqual([1, 2, 3, 4, 5]);
     for (const c of clips) expect(c.bytes).toBeGreaterThan(10_000);
-    const by = s.timeline.filter((e) => e.type === "job.completed" && clipJobs.some((j) => j.id === e.data?.job)).map((e) => e.data.by);
-    expect(by).toHaveLength(5);
+    const by = s.timeline
+      .map((e) => e as { type: string; data?: { job?: string; by?: string } })
+      .filter((e) => e.type === "job.completed" && clipJobs.some((j) => j.id === e.data?.job))
+      .map((e) => e.data?.by);
+    expect(by).toHaveLength(CLIPS);
     for (const b of by) expect(["callback", "poll"]).toContain(b);
   });
 
@@ -177,11 +243,14 @@ describe("providers under failure", () => {
   const killBetweenSubmitAndRecord = async (downloadWhileDown: boolean) => {
     await sim("/__sim/reset", {});
     // FAL queues the job at once but answers only 15 s later: the Worker dies in between.
-    await sim("/__sim/faults", { holdSubmitResponseMs: 15_000, holdJobs: downloadWhileDown, webhookDelayRate: downloadWhileDown ? 0 : 1, webhookDelayMs: 10_000 });
-    const created = await api<{ id: string }>("POST", "/api/shoots", { brief: "studio editorial", references: await references(), review: ["hero"] });
-    expect(created.status).toBe(201);
-    const id = created.body.id;
-    const falJobs = async () => ((await sim("/__sim/jobs")) as { jobs: { provider: string; model: string; status: string; error?: { detail?: { type?: string }[] } }[] }).jobs.filter((j) => j.provider === "fal");
+    await sim("/__sim/faults", {
+      holdSubmitResponseMs: 15_000,
+      holdJobs: downloadWhileDown,
+      webhookDelayRate: downloadWhileDown ? 0 : 1,
+      webhookDelayMs: 10_000,
+    });
+    const id = await create({ brief: "studio editorial", references: await references(), review: ["hero"] });
+    const falJobs = async () => (await simJobs()).filter((j) => j.provider === "fal");
     await until("FAL accepted the hero", async () => (await falJobs()).length >= 1, 120_000, 200);
     const before = await get(id);
     expect(before.jobs.find((j) => j.stage === "hero")?.status).toBe("submitting");
