@@ -9,14 +9,11 @@
  * A key is printed once and stored only as its sha256, with a display prefix, an optional expiry and
  * a last-used time the Worker keeps.
  */
-import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { mintKey } from "../src/lib/api-keys.ts";
 import { newId } from "../src/lib/crypto.ts";
-import { ROOT } from "./stack.ts";
-
-const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+import { ROOT, runWrangler } from "./stack.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -39,7 +36,7 @@ const where = values.remote ? ["--remote"] : ["--local", "--persist-to", path.re
  */
 function d1(args: string[]): string {
   for (let attempt = 1; ; attempt++) {
-    const res = spawnSync(process.execPath, [WRANGLER, "d1", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } });
+    const res = runWrangler(["d1", ...args]);
     if (res.status === 0) return res.stdout;
     const busy = /SQLITE_BUSY|database is locked/.test(`${res.stdout}${res.stderr}`);
     if (!busy || attempt >= 10) throw new Error(`wrangler d1 ${args[0]} failed:\n${res.stdout}\n${res.stderr}`);

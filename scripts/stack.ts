@@ -3,7 +3,7 @@
  * provider simulator, each its own process group so it can be stopped (or SIGKILLed, in the
  * durability tests) and started again on the same persisted state.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -221,8 +221,13 @@ export class Stack {
   }
 }
 
+/** Runs the project's wrangler CLI to completion (non-interactive), for the stack and `npm run keys`. */
+export function runWrangler(args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [WRANGLER, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } });
+}
+
 function wrangler(args: string[]) {
-  const res = spawnSync(process.execPath, [WRANGLER, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const res = runWrangler(args);
   if (res.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${res.stdout}\n${res.stderr}`);
 }
 
