@@ -71,11 +71,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SimConfig {
   };
 }
 
-/** Strips query strings (per-job callback tokens) so URLs can be logged or listed safely. */
+/** Query parameters whose values are credentials (per-job callback tokens, signatures, keys). */
+const SECRET_PARAM = /token|sig|secret|key|auth|pass/i;
+
+/**
+ * Hides the values of credential-like query parameters (per-job callback tokens) so URLs can be
+ * logged or listed safely; other parameters (a job id a caller put there) stay readable.
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.origin}${u.pathname}${u.search ? "?…" : ""}`;
+    const query = [...u.searchParams].map(([k, v]) => `${encodeURIComponent(k)}=${SECRET_PARAM.test(k) ? "…" : encodeURIComponent(v)}`).join("&");
+    return `${u.origin}${u.pathname}${query ? `?${query}` : ""}`;
   } catch {
     return "<invalid url>";
   }
