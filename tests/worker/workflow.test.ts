@@ -267,8 +267,11 @@ describe("provider failures", () => {
     await s.pending("hero", 1);
     const shoot = (await s.get()) as unknown as { checkpoint: { artifacts: { error: string } } };
     expect(shoot.checkpoint.artifacts.error).toContain("risk control");
-    // The checkpoint opened on the first refusal: a second try (not mocked here) would have had to
-    // reach FAL, which this sandbox cannot, and the checkpoint would not show the refusal.
+    // The first submit is mocked; a second try is not, so it would have reached FAL (the simulator
+    // the global setup runs): the simulator saw no hero request for this shoot.
+    const simJobs = (await (await fetch(`${env.FAL_QUEUE_URL.replace(/\/fal$/, "")}/__sim/jobs`)).json()) as { jobs: { provider: string; webhookUrl?: string }[] };
+    expect(simJobs.jobs.filter((j) => j.provider === "fal" && j.webhookUrl?.includes(`job=${s.id}-hero`))).toEqual([]);
+    expect((await s.get()).jobs.filter((j) => j.stage === "hero")).toEqual([]);
   });
 
   it("a refused clip leaves the clips checkpoint with the reason on that clip and the others intact; revising it completes the shoot", async () => {
