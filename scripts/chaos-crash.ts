@@ -15,6 +15,7 @@ import { mulberry32 } from "../sim/faults.ts";
 import { doctor } from "./doctor.ts";
 import { findSecrets } from "./log-secrets.ts";
 import { ROOT, Stack } from "./stack.ts";
+import { isFinalStatus } from "../src/domain/contract.ts";
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +35,6 @@ const KILLS = Number(values.kills);
 const seed = values.seed ? Number(values.seed) : randomBytes(4).readUInt32BE();
 const random = mulberry32(seed);
 const EXPECTED = ["plan-0-v1", "hero-0-v1", "contact-sheet-0-v1", ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`), ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`), "reel-0-v1", "poster-0-v1"];
-const FINAL = ["completed", "failed", "cancelled", "expired"];
 
 interface Summary { id: string; status: string; stage: string }
 interface Detail extends Summary { error: string | null; assets: { kind: string; index: number; version: number; url: string; bytes: number }[] }
@@ -111,7 +111,7 @@ async function main(): Promise<number> {
     const gap = Number(values["min-gap"]) + random() * (Number(values["max-gap"]) - Number(values["min-gap"]));
     await sleep(gap * 1000);
     const shoots = await list().catch(() => [] as Summary[]);
-    const running = shoots.filter((s) => !FINAL.includes(s.status));
+    const running = shoots.filter((s) => !isFinalStatus(s.status));
     const stages = Object.entries(running.reduce<Record<string, number>>((m, s) => ((m[s.stage] = (m[s.stage] ?? 0) + 1), m), {}))
       .map(([s, n]) => `${s}:${n}`)
       .join(" ");
@@ -128,7 +128,7 @@ async function main(): Promise<number> {
   let shoots: Summary[] = [];
   for (;;) {
     shoots = await list().catch(() => shoots);
-    const done = shoots.filter((s) => ids.includes(s.id) && FINAL.includes(s.status)).length;
+    const done = shoots.filter((s) => ids.includes(s.id) && isFinalStatus(s.status)).length;
     if (done === ids.length) break;
     if (Date.now() > deadline) break;
     await sleep(3000);
