@@ -262,15 +262,15 @@ describe("provider failures", () => {
     expect(approve.status).toBe(409);
     await s.decide("hero", { action: "revise", feedback: "try again" });
     await s.pending("hero", 2);
-    expect(((await s.get()) as unknown as { checkpoint: { artifacts: { assets: string[] } } }).checkpoint.artifacts.assets).toEqual(["as-hero#2"]);
+    expect((await s.get()).checkpoint!.artifacts.assets).toEqual(["as-hero#2"]);
   });
 
   it("a content-policy refusal is not retried blindly", async () => {
     const s = await startShoot({ except: ["hero#1"], modifyWithId: (m, id) => outcomes("hero#1", `${id}-hero-0-1`, [refusal])(m) });
     await using _ = s.instance;
     await s.pending("hero", 1);
-    const shoot = (await s.get()) as unknown as { checkpoint: { artifacts: { error: string } } };
-    expect(shoot.checkpoint.artifacts.error).toContain("risk control");
+    const shoot = await s.get();
+    expect(shoot.checkpoint!.artifacts.error).toContain("risk control");
     // The checkpoint opened on the first refusal: a second try (not mocked here) would have had to
     // reach FAL, which this sandbox cannot, and the checkpoint would not show the refusal.
   });
@@ -283,9 +283,8 @@ describe("provider failures", () => {
     });
     await using _ = s.instance;
     await s.pending("clips", 1);
-    type Clips = { checkpoint: { artifacts: { assets: string[]; clips: { clip: number; assetId: string | null; error: string | null }[]; error: string } } };
-    const shoot = (await s.get()) as unknown as Clips;
-    const items = shoot.checkpoint.artifacts.clips;
+    const shoot = await s.get();
+    const items = shoot.checkpoint!.artifacts.clips!;
     expect(items.map((c) => c.clip)).toEqual([1, 2, 3, 4, 5]);
     expect(items[2]).toMatchObject({ assetId: null, error: expect.stringContaining("risk control") });
     expect(items.filter((c) => c.clip !== 3).map((c) => c.assetId)).toEqual(["as-clip-1#1", "as-clip-2#1", "as-clip-4#1", "as-clip-5#1"]);
@@ -294,7 +293,7 @@ describe("provider failures", () => {
     expect(approve.status).toBe(409);
     await s.decide("clips", { action: "revise", clips: [3], feedback: "a gentler move" });
     await s.pending("clips", 2);
-    const after = ((await s.get()) as unknown as Clips).checkpoint.artifacts;
+    const after = (await s.get()).checkpoint!.artifacts;
     expect(after.assets).toEqual(["as-clip-1#1", "as-clip-2#1", "as-clip-3#2", "as-clip-4#1", "as-clip-5#1"]);
     expect(after.error).toBeUndefined();
     await s.decide("clips", { action: "approve" });
