@@ -18,6 +18,7 @@ RUN npm install --omit=dev --no-audit --no-fund \
 
 COPY container/ ./container/
 COPY src/domain/ ./src/domain/
+COPY common/ ./common/
 
 # Finished-job answers live here (idempotency across restarts of the process).
 RUN mkdir -p /app/.atelier/media && chown -R node:node /app/.atelier

@@ -22,7 +22,7 @@ import {
 import { StageArtifacts } from "../domain/artifacts.ts";
 import { EVENT_TYPES, EVENTS, type EventType } from "../domain/events.ts";
 import { CreateShootSchema, DecisionSchema, DurationSchema, PresetsSchema, ShootParamsSchema, StitchSchema } from "../domain/shoot.ts";
-import { EASING_NAMES } from "../domain/easing.ts";
+import { EASING_NAMES } from "../../common/easing.ts";
 
 // --- helpers for route declarations ---
 
