@@ -19,7 +19,8 @@ const HEADER = `/**
 `;
 
 export async function generateTypes(document: unknown): Promise<string> {
-  const ast = await openapiTS(document as Parameters<typeof openapiTS>[0]);
+  // enumValues: each enum also as an array (`shootStatusValues`), so the UI lists them from the document.
+  const ast = await openapiTS(document as Parameters<typeof openapiTS>[0], { enumValues: true });
   return HEADER + astToString(ast);
 }
 

@@ -15,6 +15,7 @@ import { mulberry32 } from "../common/prng.ts";
 import { doctor } from "./doctor.ts";
 import { findSecrets } from "./log-secrets.ts";
 import { ROOT, Stack } from "./stack.ts";
+import { isFinalStatus } from "../src/domain/contract.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,16 +34,7 @@ const SHOOTS = Number(values.shoots);
 const KILLS = Number(values.kills);
 const seed = values.seed ? Number(values.seed) : randomBytes(4).readUInt32BE();
 const random = mulberry32(seed);
-const EXPECTED = [
-  "plan-0-v1",
-  "hero-0-v1",
-  "contact-sheet-0-v1",
-  ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`),
-  ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`),
-  "reel-0-v1",
-  "poster-0-v1",
-];
-const FINAL = ["completed", "failed", "cancelled", "expired"];
+const EXPECTED = ["plan-0-v1", "hero-0-v1", "contact-sheet-0-v1", ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`), ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`), "reel-0-v1", "poster-0-v1"];
 
 interface Summary {
   id: string;
@@ -142,7 +134,7 @@ async function main(): Promise<number> {
     const gap = Number(values["min-gap"]) + random() * (Number(values["max-gap"]) - Number(values["min-gap"]));
     await sleep(gap * 1000);
     const shoots = await list().catch(() => [] as Summary[]);
-    const running = shoots.filter((s) => !FINAL.includes(s.status));
+    const running = shoots.filter((s) => !isFinalStatus(s.status));
     const perStage = new Map<string, number>();
     for (const s of running) perStage.set(s.stage, (perStage.get(s.stage) ?? 0) + 1);
     const stages = [...perStage].map(([s, n]) => `${s}:${n}`).join(" ");
@@ -159,7 +151,7 @@ async function main(): Promise<number> {
   let shoots: Summary[] = [];
   for (;;) {
     shoots = await list().catch(() => shoots);
-    const done = shoots.filter((s) => ids.includes(s.id) && FINAL.includes(s.status)).length;
+    const done = shoots.filter((s) => ids.includes(s.id) && isFinalStatus(s.status)).length;
     if (done === ids.length) break;
     if (Date.now() > deadline) break;
     await sleep(3000);

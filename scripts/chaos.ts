@@ -18,6 +18,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import sharp from "sharp";
 import { ROOT, Stack } from "./stack.ts";
+import { isFinalStatus } from "../src/domain/contract.ts";
 
 const SHOOTS = Math.max(1, Number(process.env.CHAOS_SHOOTS ?? 20) || 20);
 const SEED = Number(process.env.CHAOS_SEED ?? 1) || 1;
@@ -119,8 +120,7 @@ async function main(): Promise<number> {
     log(`created ${ids.length} shoots, every checkpoint auto-approved`);
 
     // Ended: completed, or waiting at a checkpoint that shows an error (only a person can go on).
-    const ended = (s: Shoot) =>
-      ["completed", "failed", "cancelled", "expired"].includes(s.status) || (s.status === "awaiting_review" && Boolean(s.checkpoint?.artifacts?.error));
+    const ended = (s: Shoot) => isFinalStatus(s.status) || (s.status === "awaiting_review" && Boolean(s.checkpoint?.artifacts?.error));
     let shoots: Shoot[] = [];
     let lastReport = 0;
     for (;;) {

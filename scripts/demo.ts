@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import type { Decision, Shoot, ShootCreated, UploadList } from "../src/api/types.ts";
+import { isFinalStatus } from "../src/domain/contract.ts";
 
 const FIXTURE_REFS = path.resolve(import.meta.dirname, "../../shared/fixtures/seed-shoot/references");
 
@@ -57,7 +58,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const waitFor = async (stage: string, attempt: number): Promise<Shoot> => {
     for (;;) {
       const shoot = await api<Shoot>("GET", `/api/shoots/${id}`);
-      if (["failed", "cancelled", "expired"].includes(shoot.status)) throw new Error(`shoot ended ${shoot.status}: ${shoot.error ?? ""}`);
+      if (isFinalStatus(shoot.status)) throw new Error(`shoot ended ${shoot.status}: ${shoot.error ?? ""}`);
       if (shoot.checkpoint?.stage === stage && shoot.checkpoint.attempt === attempt) return shoot;
       if (Date.now() > deadline)
         throw new Error(`timed out waiting for the ${stage} checkpoint (attempt ${attempt}); shoot is ${shoot.status} at ${shoot.stage}`);

@@ -8,6 +8,8 @@
  * the bytes cannot be made up.
  */
 import { sha256Hex } from "./lib/crypto.ts";
+import { FINAL_SHOOT_STATUSES, isFinalStatus } from "./domain/contract.ts";
+import { sqlList } from "./lib/sql.ts";
 
 export interface DoctorProblem {
   kind: "missing-object" | "size-mismatch" | "sha256-mismatch" | "orphan-object" | "stuck-job";
@@ -55,7 +57,6 @@ export interface DoctorBucket {
   delete(key: string): Promise<void>;
 }
 
-const ENDED = new Set(["completed", "failed", "cancelled", "expired"]);
 
 export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const now = opts.now ?? Date.now();
@@ -106,7 +107,7 @@ export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: Doctor
     await d1
       .prepare(
         `SELECT j.id, j.status, s.status AS shootStatus FROM jobs j LEFT JOIN shoots s ON s.id = j.shoot_id
-          WHERE j.status IN ('pending', 'submitted') AND (s.id IS NULL OR s.status IN ('completed', 'failed', 'cancelled', 'expired'))`,
+          WHERE j.status IN ('pending', 'submitted') AND (s.id IS NULL OR s.status IN (${sqlList(FINAL_SHOOT_STATUSES)}))`,
       )
       .all<{ id: string; status: string; shootStatus: string | null }>()
   ).results;
@@ -116,7 +117,7 @@ export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: Doctor
       subject: j.id,
       detail: `job ${j.id} is ${j.status} but its shoot is ${j.shootStatus ?? "gone"}: no workflow waits for it`,
     };
-    if (opts.repair && (j.shootStatus === null || ENDED.has(j.shootStatus))) {
+    if (opts.repair && (j.shootStatus === null || isFinalStatus(j.shootStatus))) {
       await d1
         .prepare("UPDATE jobs SET status = 'failed', error = ?2, completed_at = ?3 WHERE id = ?1 AND status IN ('pending', 'submitted')")
         .bind(j.id, `abandoned: the shoot is ${j.shootStatus ?? "gone"} (doctor --repair)`, new Date(now).toISOString())

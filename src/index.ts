@@ -1,6 +1,6 @@
 /** Worker entry: the HTTP app, the queue consumers, the watchdog cron, the workflow and the media container. */
 import { app } from "./app.ts";
-import { handleMediaBatch } from "./media/dispatch.ts";
+import { handleDeadMediaJobs, handleMediaBatch } from "./media/dispatch.ts";
 import type { MediaJobMessage } from "./domain/media-jobs.ts";
 import { wakeStrandedShoots } from "./recovery.ts";
 import { runRetention } from "./retention.ts";
@@ -13,13 +13,20 @@ export { ShootWorkflow } from "./workflow/shoot.ts";
 export { MediaContainer } from "./media/container.ts";
 export { ProviderPool } from "./limits/provider-pool.ts";
 
+/** Each queue's consumer, by the queue's exact name (wrangler.jsonc `queues.consumers`). */
+const CONSUMERS: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<void>> = {
+  "atelier-media-jobs": (b: MessageBatch<MediaJobMessage>, env) => handleMediaBatch(b, env),
+  "atelier-media-jobs-dlq": (b: MessageBatch<MediaJobMessage>, env) => handleDeadMediaJobs(b, env),
+  "atelier-submissions": (b: MessageBatch<SubmissionMessage>, env) => handleSubmissionBatch(b, env),
+  "atelier-submissions-dlq": (b: MessageBatch<SubmissionMessage>, env) => handleDeadSubmissions(b, env),
+  "atelier-webhook-deliveries": (b: MessageBatch<DeliveryMessage>, env) => handleDeliveryBatch(b, env),
+};
+
 export default {
   fetch: app.fetch,
   async queue(batch, env) {
-    if (batch.queue.startsWith("atelier-media-jobs")) return handleMediaBatch(batch as MessageBatch<MediaJobMessage>, env);
-    if (batch.queue.startsWith("atelier-submissions-dlq")) return handleDeadSubmissions(batch as MessageBatch<SubmissionMessage>, env);
-    if (batch.queue.startsWith("atelier-submissions")) return handleSubmissionBatch(batch as MessageBatch<SubmissionMessage>, env);
-    if (batch.queue.startsWith("atelier-webhook-deliveries")) return handleDeliveryBatch(batch as MessageBatch<DeliveryMessage>, env);
+    const consumer = CONSUMERS[batch.queue];
+    if (consumer) return consumer(batch as MessageBatch<never>, env);
     console.warn(JSON.stringify({ msg: "no consumer for queue", queue: batch.queue }));
     batch.retryAll();
   },

@@ -11,6 +11,8 @@
 import { db } from "./db/client.ts";
 import { durationMs } from "./lib/duration.ts";
 import { closeBatchesOf } from "./notify/emit.ts";
+import { FINAL_SHOOT_STATUSES } from "./domain/contract.ts";
+import { sqlList } from "./lib/sql.ts";
 
 export interface RetentionReport {
   shoots: { id: string; reason: string; objects: number; bytes: number }[];
@@ -31,7 +33,7 @@ export async function runRetention(env: Env, now = Date.now(), limit = 20): Prom
   const due = (
     await env.DB.prepare(
       `SELECT id, account_id AS accountId, status FROM shoots
-        WHERE (status IN ('cancelled', 'expired', 'failed') AND ?1 IS NOT NULL AND coalesce(completed_at, updated_at) < ?1)
+        WHERE (status IN (${sqlList(FINAL_SHOOT_STATUSES.filter((s) => s !== "completed"))}) AND ?1 IS NOT NULL AND coalesce(completed_at, updated_at) < ?1)
            OR (status = 'completed' AND ?2 IS NOT NULL AND coalesce(completed_at, updated_at) < ?2)
         ORDER BY coalesce(completed_at, updated_at) LIMIT ?3`,
     )

@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { toolPath } from "../../common/ffmpeg.ts";
-import { resolveEasing } from "../../src/domain/easing.ts";
+import { resolveEasing } from "../../common/easing.ts";
 
 const [out, ...clips] = process.argv.slice(2);
 const clipSeconds = Number(process.env.CLIP_SECONDS ?? 1.5);

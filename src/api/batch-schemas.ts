@@ -4,7 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { CreateBatchSchema } from "../batches/spec.ts";
-import { STAGES } from "../domain/shoot.ts";
+import { BATCH_STATUSES, DELIVERY_STATUSES, STAGES } from "../domain/contract.ts";
 import { WEBHOOK_EVENTS } from "../notify/events.ts";
 import { CreateShoot, Presets, Stage } from "./schemas.ts";
 
@@ -41,7 +41,7 @@ const RowState = z.string().openapi({ description: "`queued` (not placed yet), `
 export const BatchStatus = z
   .object({
     id: z.string(),
-    status: z.enum(["open", "completed"]),
+    status: z.enum(BATCH_STATUSES),
     total: z.number().int(),
     review: z.array(z.string()).nullable(),
     presets: z.record(z.string(), z.unknown()).nullable(),
@@ -72,7 +72,7 @@ export const BatchStatus = z
 export const BatchList = z
   .object({
     batches: z.array(
-      z.object({ id: z.string(), status: z.enum(["open", "completed"]), total: z.number().int(), createdAt: z.string(), completedAt: z.string().nullable(), counts: z.record(z.string(), z.number().int()) }),
+      z.object({ id: z.string(), status: z.enum(BATCH_STATUSES), total: z.number().int(), createdAt: z.string(), completedAt: z.string().nullable(), counts: z.record(z.string(), z.number().int()) }),
     ),
     nextCursor: z.string().nullable(),
   })
@@ -132,7 +132,7 @@ export const WebhookDelivery = z
     id: z.string(),
     eventId: z.string().openapi({ description: "The `webhook-id` header, the same on every attempt" }),
     type: z.string(),
-    status: z.enum(["pending", "succeeded", "failed"]),
+    status: z.enum(DELIVERY_STATUSES),
     attempts: z.number().int(),
     lastStatus: z.number().int().nullable(),
     lastError: z.string().nullable(),

@@ -417,6 +417,8 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @enum {string} */
+        FinalShootStatus: "completed" | "failed" | "cancelled" | "expired";
         Health: {
             ok: boolean;
             checks: {
@@ -568,6 +570,8 @@ export interface components {
             /** @enum {string} */
             timeoutPolicy: "expire" | "approve";
             stitch: components["schemas"]["ResolvedStitchSettings"];
+            /** @description The shoot's cost cap in USD, or null for none */
+            budgetUsd?: number | null;
         };
         ResolvedStitchSettings: {
             easing: ("linear" | "easeInQuad" | "easeOutQuad" | "easeInOutQuad" | "easeInCubic" | "easeOutCubic" | "easeInOutCubic" | "easeInQuart" | "easeOutQuart" | "easeInOutQuart" | "easeInQuint" | "easeOutQuint" | "easeInOutQuint" | "easeInSine" | "easeOutSine" | "easeInOutSine" | "easeInExpo" | "easeOutExpo" | "easeInOutExpo" | "easeInCirc" | "easeOutCirc" | "easeInOutCirc" | "easeInBack" | "easeOutBack" | "easeInOutBack" | "easeInElastic" | "easeOutElastic" | "easeInOutElastic" | "easeInBounce" | "easeOutBounce" | "easeInOutBounce" | "ease" | "easeIn" | "easeOut" | "easeInOut" | "dramaticSwoop" | "gentleSwoop" | "cinematic" | "luxurious" | "materialStandard" | "materialDecelerate" | "materialAccelerate" | "easeInExpoOutCubic" | "easeInQuartOutQuad" | "easeInCircOutQuad") | {
@@ -587,10 +591,8 @@ export interface components {
         Checkpoint: {
             stage: components["schemas"]["CheckpointStage"];
             attempt: number;
-            /** @enum {string} */
-            status: "pending" | "approved" | "revised" | "cancelled" | "expired" | "auto_approved";
-            /** @enum {string|null} */
-            decision: "approve" | "revise" | "cancel" | null;
+            status: components["schemas"]["CheckpointStatus"];
+            decision: components["schemas"]["DecisionAction"];
             feedback: string | null;
             decidedBy: string | null;
             decidedAt: string | null;
@@ -600,26 +602,37 @@ export interface components {
         };
         /** @enum {string} */
         CheckpointStage: "plan" | "hero" | "contact-sheet" | "frames" | "clips" | "reel" | "budget";
+        /** @enum {string} */
+        CheckpointStatus: "pending" | "approved" | "revised" | "cancelled" | "expired" | "auto_approved";
+        /** @enum {string|null} */
+        DecisionAction: "approve" | "revise" | "cancel" | null;
+        /** @description What the checkpoint shows its reviewer; which fields are present depends on its stage */
         CheckpointArtifacts: {
             /** @description Ids of the assets to review */
             assets: string[];
-            /** @description Why the stage has no result to approve */
             error?: string;
-            /** @description Items the provider failed, with its message; revise them to try again */
+            /** @description Items whose latest try failed, with the reason; revise them to try again */
             failed?: {
-                /** @description The frame or clip number, for stages with several items */
                 index?: number;
-                /** @description The item, for one-output stages (hero, contact-sheet) */
                 item?: string;
                 error: string;
                 job: string;
             }[];
-            /** @description Clips checkpoint: each clip's asset, or the provider's error */
+            boxes?: {
+                x: number;
+                y: number;
+                width: number;
+                height: number;
+            }[];
+            confidence?: number;
+            problem?: string;
+            /** @description Clips and reel checkpoints: each clip's asset, or the provider's error */
             clips?: {
                 clip: number;
                 assetId: string | null;
                 error: string | null;
             }[];
+            stitch?: components["schemas"]["ResolvedStitchSettings"];
             /** @description Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on */
             budget?: {
                 spentUsd: number;
@@ -628,11 +641,6 @@ export interface components {
                 neededUsd: number;
                 before: string;
             };
-            confidence?: number;
-            /** @description Frames checkpoint: why the grid's confidence is below 1 */
-            problem?: string;
-            boxes?: unknown;
-            stitch?: components["schemas"]["ResolvedStitchSettings"];
         } & {
             [key: string]: unknown;
         };
@@ -714,7 +722,8 @@ export interface components {
             /** @enum {string} */
             type: "stage.started";
             data: {
-                stage: components["schemas"]["Stage"];
+                /** @enum {string} */
+                stage: "plan" | "hero" | "contact-sheet" | "frames" | "clips" | "reel";
             } & {
                 [key: string]: unknown;
             };
@@ -814,7 +823,8 @@ export interface components {
             type: "asset.stored";
             data: {
                 asset: string;
-                kind: components["schemas"]["AssetKind"];
+                /** @enum {string} */
+                kind: "reference" | "plan" | "hero" | "contact-sheet" | "frame" | "clip" | "reel" | "poster";
                 index?: number;
                 version: number;
             } & {
@@ -827,7 +837,8 @@ export interface components {
             /** @enum {string} */
             type: "checkpoint.pending";
             data: {
-                stage: components["schemas"]["CheckpointStage"];
+                /** @enum {string} */
+                stage: "plan" | "hero" | "contact-sheet" | "frames" | "clips" | "reel" | "budget";
                 attempt: number;
                 expiresAt: string;
             } & {
@@ -840,7 +851,8 @@ export interface components {
             /** @enum {string} */
             type: "checkpoint.resolved";
             data: {
-                stage: components["schemas"]["CheckpointStage"];
+                /** @enum {string} */
+                stage: "plan" | "hero" | "contact-sheet" | "frames" | "clips" | "reel" | "budget";
                 attempt: number;
                 /** @enum {string} */
                 action: "approve" | "revise" | "cancel" | "expire";
@@ -913,8 +925,7 @@ export interface components {
             id: string;
             stage: components["schemas"]["CheckpointStage"];
             attempt: number;
-            /** @enum {string} */
-            action: "approve" | "revise" | "cancel";
+            action: components["schemas"]["DecisionAction"];
         };
         Decision: {
             /** @enum {string} */
@@ -963,8 +974,7 @@ export interface components {
             checkpoint: {
                 stage: components["schemas"]["CheckpointStage"];
                 attempt: number;
-                /** @enum {string} */
-                status: "pending" | "approved" | "revised" | "cancelled" | "expired" | "auto_approved";
+                status: components["schemas"]["CheckpointStatus"];
                 artifacts: components["schemas"]["CheckpointArtifacts"];
                 expiresAt: string | null;
                 createdAt: string;
@@ -1706,6 +1716,15 @@ export interface operations {
             };
             /** @description Something went wrong on our side; nothing was changed */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; nothing changed, try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2817,3 +2836,67 @@ export interface operations {
         };
     };
 }
+type FlattenedDeepRequired<T> = {
+    [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
+};
+type ReadonlyArray<T> = [
+    Exclude<T, undefined>
+] extends [
+    unknown[]
+] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const finalShootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FinalShootStatus"]> = ["completed", "failed", "cancelled", "expired"];
+export const healthChecksDatabaseValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["checks"]["database"]> = ["ok", "unavailable"];
+export const shootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootStatus"]> = ["running", "awaiting_review", "completed", "failed", "cancelled", "expired"];
+export const stageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
+export const createShootAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["aspectRatio"]> = ["16:9", "9:16", "4:3", "3:4", "1:1", "3:2", "2:3", "4:5"];
+export const createShootTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["timeoutPolicy"]> = ["expire", "approve"];
+export const presetsPoseValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Presets"]["pose"]> = ["confident-standing", "seated-editorial", "leaning-casual", "editorial-drama", "relaxed-natural", "street-walk", "urban-lean"];
+export const presetsBackgroundValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Presets"]["background"]> = ["studio-grey", "studio-white", "studio-black", "industrial", "warm-daylight", "color-gel", "outdoor-urban"];
+export const presetsStyleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Presets"]["style"]> = ["house", "clean-digital", "soft-film"];
+export const stitchSettingsEasingAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StitchSettings"]["easing"]> = ["linear", "easeInQuad", "easeOutQuad", "easeInOutQuad", "easeInCubic", "easeOutCubic", "easeInOutCubic", "easeInQuart", "easeOutQuart", "easeInOutQuart", "easeInQuint", "easeOutQuint", "easeInOutQuint", "easeInSine", "easeOutSine", "easeInOutSine", "easeInExpo", "easeOutExpo", "easeInOutExpo", "easeInCirc", "easeOutCirc", "easeInOutCirc", "easeInBack", "easeOutBack", "easeInOutBack", "easeInElastic", "easeOutElastic", "easeInOutElastic", "easeInBounce", "easeOutBounce", "easeInOutBounce", "ease", "easeIn", "easeOut", "easeInOut", "dramaticSwoop", "gentleSwoop", "cinematic", "luxurious", "materialStandard", "materialDecelerate", "materialAccelerate", "easeInExpoOutCubic", "easeInQuartOutQuad", "easeInCircOutQuad"];
+export const stitchSettingsTransitionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StitchSettings"]["transition"]> = ["cut", "crossfade", "fadeblack"];
+export const planPoseValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Plan"]["pose"]> = ["confident-standing", "seated-editorial", "leaning-casual", "editorial-drama", "relaxed-natural", "street-walk", "urban-lean"];
+export const planBackgroundValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Plan"]["background"]> = ["studio-grey", "studio-white", "studio-black", "industrial", "warm-daylight", "color-gel", "outdoor-urban"];
+export const planStyleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Plan"]["style"]> = ["house", "clean-digital", "soft-film"];
+export const planPlannerValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Plan"]["planner"]> = ["rules", "claude"];
+export const shootParamsTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["timeoutPolicy"]> = ["expire", "approve"];
+export const resolvedStitchSettingsEasingAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResolvedStitchSettings"]["easing"]> = ["linear", "easeInQuad", "easeOutQuad", "easeInOutQuad", "easeInCubic", "easeOutCubic", "easeInOutCubic", "easeInQuart", "easeOutQuart", "easeInOutQuart", "easeInQuint", "easeOutQuint", "easeInOutQuint", "easeInSine", "easeOutSine", "easeInOutSine", "easeInExpo", "easeOutExpo", "easeInOutExpo", "easeInCirc", "easeOutCirc", "easeInOutCirc", "easeInBack", "easeOutBack", "easeInOutBack", "easeInElastic", "easeOutElastic", "easeInOutElastic", "easeInBounce", "easeOutBounce", "easeInOutBounce", "ease", "easeIn", "easeOut", "easeInOut", "dramaticSwoop", "gentleSwoop", "cinematic", "luxurious", "materialStandard", "materialDecelerate", "materialAccelerate", "easeInExpoOutCubic", "easeInQuartOutQuad", "easeInCircOutQuad"];
+export const resolvedStitchSettingsTransitionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResolvedStitchSettings"]["transition"]> = ["cut", "crossfade", "fadeblack"];
+export const checkpointStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointStage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel", "budget"];
+export const checkpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointStatus"]> = ["pending", "approved", "revised", "cancelled", "expired", "auto_approved"];
+export const assetKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetKind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"];
+export const jobTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["type"]> = ["provider", "media"];
+export const jobStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["status"]> = ["pending", "submitting", "submitted", "succeeded", "failed"];
+export const shootCreatedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCreatedEvent"]["type"]> = ["shoot.created"];
+export const stageStartedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StageStartedEvent"]["type"]> = ["stage.started"];
+export const stageStartedEventDataStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StageStartedEvent"]["data"]["stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
+export const jobSubmittedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobSubmittedEvent"]["type"]> = ["job.submitted"];
+export const jobQueuedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobQueuedEvent"]["type"]> = ["job.queued"];
+export const jobResumedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobResumedEvent"]["type"]> = ["job.resumed"];
+export const jobCompletedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobCompletedEvent"]["type"]> = ["job.completed"];
+export const jobFailedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobFailedEvent"]["type"]> = ["job.failed"];
+export const jobRecoveredEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobRecoveredEvent"]["type"]> = ["job.recovered"];
+export const jobDuplicateEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobDuplicateEvent"]["type"]> = ["job.duplicate"];
+export const assetStoredEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetStoredEvent"]["type"]> = ["asset.stored"];
+export const assetStoredEventDataKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetStoredEvent"]["data"]["kind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"];
+export const checkpointPendingEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointPendingEvent"]["type"]> = ["checkpoint.pending"];
+export const checkpointPendingEventDataStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointPendingEvent"]["data"]["stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel", "budget"];
+export const checkpointResolvedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointResolvedEvent"]["type"]> = ["checkpoint.resolved"];
+export const checkpointResolvedEventDataStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointResolvedEvent"]["data"]["stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel", "budget"];
+export const checkpointResolvedEventDataActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointResolvedEvent"]["data"]["action"]> = ["approve", "revise", "cancel", "expire"];
+export const shootCompletedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCompletedEvent"]["type"]> = ["shoot.completed"];
+export const shootFailedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootFailedEvent"]["type"]> = ["shoot.failed"];
+export const shootCancelledEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCancelledEvent"]["type"]> = ["shoot.cancelled"];
+export const shootExpiredEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootExpiredEvent"]["type"]> = ["shoot.expired"];
+export const shootWokenEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootWokenEvent"]["type"]> = ["shoot.woken"];
+export const decisionActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Decision"]["action"]> = ["approve", "revise", "cancel"];
+export const decisionAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Decision"]["aspectRatio"]> = ["16:9", "9:16", "4:3", "3:4", "1:1", "3:2", "2:3", "4:5"];
+export const decisionSplitValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Decision"]["split"]> = ["detect", "equal"];
+export const cancelAcceptedStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CancelAccepted"]["status"]> = ["cancelled"];
+export const reviewDecisionActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReviewDecision"]["action"]> = ["approve", "revise"];
+export const batchStatusStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchStatus"]["status"]> = ["open", "completed"];
+export const batchAcceptedStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchAccepted"]["status"]> = ["open"];
+export const batchListBatchesStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchList"]["batches"]["status"]> = ["open", "completed"];
+export const webhookEndpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEndpoint"]["status"]> = ["active", "disabled"];
+export const webhookEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEventType"]> = ["checkpoint.pending", "shoot.completed", "shoot.failed", "batch.completed"];
+export const webhookDeliveryStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookDelivery"]["status"]> = ["pending", "succeeded", "failed"];

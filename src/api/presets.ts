@@ -1,7 +1,7 @@
 /** `GET /api/presets`: the options a client offers (poses, backgrounds, styles, aspect ratios, easings, stages). */
 import { $, createRoute } from "@hono/zod-openapi";
 import { ASPECT_RATIOS } from "../domain/aspect.ts";
-import { BEZIER_PRESETS, EASING_NAMES } from "../domain/easing.ts";
+import { BEZIER_PRESETS, EASING_NAMES } from "../../common/easing.ts";
 import { BACKGROUNDS, DEFAULT_BACKGROUND, DEFAULT_POSE, DEFAULT_STYLE, POSES, STYLES } from "../domain/presets.ts";
 import { DEFAULT_REVIEW, DEFAULT_STITCH, STAGES } from "../domain/shoot.ts";
 import { requireApiKey } from "./auth.ts";

@@ -13,11 +13,10 @@ import { durationMs } from "../lib/duration.ts";
 import { DEFAULT_LINK_TTL, signReviewLink, verifyReviewLink, type ReviewClaim } from "../review/links.ts";
 import { assetUrl } from "../storage/urls.ts";
 import { requireApiKey } from "./auth.ts";
-import { applyDecision } from "./decisions.ts";
+import { applyDecision, checkDecision } from "../review/decisions.ts";
 import { router } from "./openapi.ts";
 import { badRequest, conflict, notFound, Problem } from "./problem.ts";
 import * as S from "./schemas.ts";
-import { checkTargets } from "./shoots.ts";
 
 const MAX_LINK_TTL_MS = 30 * 86_400_000;
 const tags = ["review links"];
@@ -107,7 +106,7 @@ export const review = router()
     async (c) => {
       const { reviewer, ...decision } = c.req.valid("json");
       const { claim, shoot, checkpoint } = await openLink(c.env, c.req.valid("param").token);
-      checkTargets(claim.st as Stage, decision, checkpoint);
+      checkDecision(checkpoint, decision);
       const by = `review:${reviewer}`;
       await applyDecision(c.env, db(c.env.DB), shoot, checkpoint, decision, by, { reviewer, via: "review-link" });
       return c.json({ id: shoot.id, stage: checkpoint.stage as Stage, attempt: checkpoint.attempt, action: decision.action, reviewer }, 202);

@@ -7,8 +7,22 @@
 import { z } from "@hono/zod-openapi";
 import { ASPECT_RATIOS } from "../domain/aspect.ts";
 import { PlanSchema } from "../domain/plan.ts";
-import { CHECKPOINT_STAGES, CreateShootSchema, DecisionSchema, DurationSchema, PresetsSchema, SHOOT_STATUSES, STAGES, StitchSchema } from "../domain/shoot.ts";
-import { EASING_NAMES } from "../domain/easing.ts";
+import {
+  ASSET_KINDS,
+  CHECKPOINT_STAGES,
+  CHECKPOINT_STATUSES,
+  DECISION_ACTIONS,
+  FINAL_SHOOT_STATUSES,
+  JOB_STATUSES,
+  JOB_TYPES,
+  SHOOT_STATUSES,
+  STAGES,
+  TIMEOUT_POLICIES,
+} from "../domain/contract.ts";
+import { StageArtifacts } from "../domain/artifacts.ts";
+import { EVENT_TYPES, EVENTS, type EventType } from "../domain/events.ts";
+import { CreateShootSchema, DecisionSchema, DurationSchema, PresetsSchema, ShootParamsSchema, StitchSchema } from "../domain/shoot.ts";
+import { EASING_NAMES } from "../../common/easing.ts";
 
 // --- helpers for route declarations ---
 
@@ -70,7 +84,11 @@ export const Stage = z.enum(STAGES).openapi("Stage");
 /** A checkpoint is at one of the stages, or at `budget`, where a shoot about to pass its cost cap waits. */
 export const CheckpointStage = z.enum(CHECKPOINT_STAGES).openapi("CheckpointStage");
 export const ShootStatus = z.enum(SHOOT_STATUSES).openapi("ShootStatus");
-export const AssetKind = z.enum(["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"]).openapi("AssetKind");
+/** The statuses a shoot ends in (the UI stops its live stream on them). */
+export const FinalShootStatus = z.enum(FINAL_SHOOT_STATUSES).openapi("FinalShootStatus");
+export const CheckpointStatus = z.enum(CHECKPOINT_STATUSES).openapi("CheckpointStatus");
+export const DecisionAction = z.enum(DECISION_ACTIONS).openapi("DecisionAction");
+export const AssetKind = z.enum(ASSET_KINDS).openapi("AssetKind");
 export const EasingName = z.enum(EASING_NAMES as [string, ...string[]]).openapi("EasingName");
 export const Presets = PresetsSchema.openapi("Presets");
 export const StitchSettings = StitchSchema.openapi("StitchSettings", {
@@ -146,42 +164,27 @@ export const Asset = z
   })
   .openapi("Asset");
 
+// Every stage's fields (src/domain/artifacts.ts), all optional but `assets`: a client reads the
+// fields of the checkpoint's own stage.
+const { frames, clips, reel, budget } = StageArtifacts;
 export const CheckpointArtifacts = z
-  .looseObject({
-    assets: z.array(z.string()).openapi({ description: "Ids of the assets to review" }),
-    error: z.string().optional().openapi({ description: "Why the stage has no result to approve" }),
-    failed: z
-      .array(
-        z.object({
-          index: z.number().int().optional().openapi({ description: "The frame or clip number, for stages with several items" }),
-          item: z.string().optional().openapi({ description: "The item, for one-output stages (hero, contact-sheet)" }),
-          error: z.string(),
-          job: z.string(),
-        }),
-      )
-      .optional()
-      .openapi({ description: "Items the provider failed, with its message; revise them to try again" }),
-    clips: z
-      .array(z.object({ clip: z.number().int(), assetId: z.string().nullable(), error: z.string().nullable() }))
-      .optional()
-      .openapi({ description: "Clips checkpoint: each clip's asset, or the provider's error" }),
-    budget: z
-      .object({ spentUsd: z.number(), nextUsd: z.number(), capUsd: z.number(), neededUsd: z.number(), before: z.string() })
-      .optional()
-      .openapi({ description: "Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on" }),
-    confidence: z.number().optional(),
-    problem: z.string().optional().openapi({ description: "Frames checkpoint: why the grid's confidence is below 1" }),
-    boxes: z.unknown().optional(),
+  .looseObject({ ...frames.shape, ...clips.shape, ...reel.shape, ...budget.shape })
+  .partial()
+  .required({ assets: true })
+  .extend({
+    failed: frames.shape.failed.openapi({ description: "Items whose latest try failed, with the reason; revise them to try again" }),
+    clips: reel.shape.clips.openapi({ description: "Clips and reel checkpoints: each clip's asset, or the provider's error" }),
+    budget: budget.shape.budget.optional().openapi({ description: "Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on" }),
     stitch: ResolvedStitchSettings.optional(),
   })
-  .openapi("CheckpointArtifacts");
+  .openapi("CheckpointArtifacts", { description: "What the checkpoint shows its reviewer; which fields are present depends on its stage" });
 
 export const Checkpoint = z
   .object({
     stage: CheckpointStage,
     attempt: z.number().int().min(1),
-    status: z.enum(["pending", "approved", "revised", "cancelled", "expired", "auto_approved"]),
-    decision: z.enum(["approve", "revise", "cancel"]).nullable(),
+    status: CheckpointStatus,
+    decision: DecisionAction.nullable(),
     feedback: z.string().nullable(),
     decidedBy: z.string().nullable(),
     decidedAt: z.string().nullable(),
@@ -194,12 +197,12 @@ export const Checkpoint = z
 export const Job = z
   .object({
     id: z.string(),
-    type: z.enum(["provider", "media"]),
+    type: z.enum(JOB_TYPES),
     provider: z.string(),
     model: z.string().nullable(),
     stage: z.string(),
     attempt: z.number().int(),
-    status: z.enum(["pending", "submitting", "submitted", "succeeded", "failed"]),
+    status: z.enum(JOB_STATUSES),
     duplicateOf: z.string().nullable().optional().openapi({ description: "Set on a second provider request for one job: its cost counts, its output is discarded" }),
     dispatches: z.number().int(),
     costUsd: z.number().nullable(),
@@ -224,82 +227,15 @@ export const Costs = z
 
 // --- events: the SSE stream's payloads; the timeline is the same events with their ids ---
 
-const eventOf = <T extends string, D extends z.ZodType>(name: string, type: T, data: D, description: string) =>
-  z.object({ type: z.literal(type), data, at: z.string() }).openapi(name, { description });
+/** `shoot.created` → `ShootCreatedEvent`: each event's component name. */
+const componentName = (type: string) => `${type.replace(/(^|[._-])(\w)/g, (_, __, c: string) => c.toUpperCase())}Event`;
+const eventOf = <T extends EventType>(type: T) =>
+  z.object({ type: z.literal(type), data: EVENTS[type].payload, at: z.string() }).openapi(componentName(type), { description: EVENTS[type].description });
 
 // A plain union (each member's `type` is a literal, so exactly one matches): a `discriminator`
 // would make openapi-typescript type TimelineEvent's `type` as "TimelineEvent".
 export const ShootEvent = z
-  .union([
-    eventOf("ShootCreatedEvent", "shoot.created", z.looseObject({ brief: z.string() }), "The shoot was accepted"),
-    eventOf("StageStartedEvent", "stage.started", z.looseObject({ stage: Stage }), "A stage began work"),
-    eventOf(
-      "JobSubmittedEvent",
-      "job.submitted",
-      z.looseObject({ job: z.string(), provider: z.string(), stage: z.string() }),
-      "A provider or media job was submitted",
-    ),
-    eventOf(
-      "JobQueuedEvent",
-      "job.queued",
-      z.looseObject({ job: z.string(), pool: z.string(), ahead: z.number().int(), waiting: z.string() }),
-      "A provider job waits for a slot in its provider's pool (`waiting`: \"queued at Kling, 12 ahead\")",
-    ),
-    eventOf("JobResumedEvent", "job.resumed", z.looseObject({ job: z.string(), startedAt: z.string().optional() }), "The workflow took up a provider job's outcome and released its slot"),
-    eventOf("JobCompletedEvent", "job.completed", z.looseObject({ job: z.string(), provider: z.string() }), "A job finished with a result"),
-    eventOf("JobFailedEvent", "job.failed", z.looseObject({ job: z.string(), provider: z.string(), error: z.string() }), "A job failed"),
-    eventOf(
-      "JobRecoveredEvent",
-      "job.recovered",
-      z.looseObject({ job: z.string(), provider: z.string() }),
-      "A submitted request whose answer was lost was recovered from the provider's webhook",
-    ),
-    eventOf(
-      "JobDuplicateEvent",
-      "job.duplicate",
-      z.looseObject({ job: z.string(), duplicate: z.string() }),
-      "A second provider request for one job was recorded: its cost counts, its output is discarded",
-    ),
-    eventOf(
-      "AssetStoredEvent",
-      "asset.stored",
-      z.looseObject({ asset: z.string(), kind: AssetKind, index: z.number().int().optional(), version: z.number().int() }),
-      "A new asset version was stored",
-    ),
-    eventOf(
-      "CheckpointPendingEvent",
-      "checkpoint.pending",
-      z.looseObject({ stage: CheckpointStage, attempt: z.number().int(), expiresAt: z.string() }),
-      "A checkpoint waits for a decision",
-    ),
-    eventOf(
-      "CheckpointResolvedEvent",
-      "checkpoint.resolved",
-      z.looseObject({ stage: CheckpointStage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel", "expire"]), by: z.string() }),
-      "A checkpoint was decided, by a key, the review policy or its timeout",
-    ),
-    eventOf(
-      "ShootCompletedEvent",
-      "shoot.completed",
-      // null from the workflow; the watchdog says `by: "recovery"` when it finished a row whose instance had ended.
-      z.looseObject({ by: z.string().optional() }).nullable(),
-      "The reel was approved; the shoot is done",
-    ),
-    eventOf(
-      "ShootFailedEvent",
-      "shoot.failed",
-      z.looseObject({ error: z.string().optional(), stage: z.string().optional() }),
-      "The shoot failed",
-    ),
-    eventOf("ShootCancelledEvent", "shoot.cancelled", z.looseObject({ stage: z.string(), by: z.string().optional() }), "The shoot was cancelled"),
-    eventOf("ShootExpiredEvent", "shoot.expired", z.looseObject({ stage: z.string() }), "A checkpoint timed out under the expire policy"),
-    eventOf(
-      "ShootWokenEvent",
-      "shoot.woken",
-      z.looseObject({ stage: z.string(), idleSeconds: z.number().int(), instance: z.string() }),
-      "The watchdog found the shoot stranded (running, nothing pending, idle past STRANDED_AFTER) and woke its workflow",
-    ),
-  ])
+  .union(EVENT_TYPES.map(eventOf) as unknown as [ReturnType<typeof eventOf>, ...ReturnType<typeof eventOf>[]])
   .openapi("ShootEvent", {
     description: "One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id",
   });
@@ -325,17 +261,12 @@ export const ShootList = z
   .object({ shoots: z.array(ShootSummary), nextCursor: z.string().nullable() })
   .openapi("ShootList");
 
-export const ShootParams = z
-  .object({
-    references: z.array(z.string()),
-    presets: Presets,
-    aspectRatio: z.enum(ASPECT_RATIOS).nullable(),
-    review: z.array(Stage),
-    checkpointTimeout: z.string(),
-    timeoutPolicy: z.enum(["expire", "approve"]),
-    stitch: ResolvedStitchSettings,
-  })
-  .openapi("ShootParams");
+export const ShootParams = ShootParamsSchema.extend({
+  presets: Presets,
+  review: z.array(Stage),
+  stitch: ResolvedStitchSettings,
+  budgetUsd: z.number().nullable().optional().openapi({ description: "The shoot's cost cap in USD, or null for none" }),
+}).openapi("ShootParams");
 
 export const Plan = PlanSchema.openapi("Plan");
 
@@ -358,7 +289,7 @@ export const ShootCreated = z
   .object({ id: z.string(), status: ShootStatus, stage: Stage })
   .openapi("ShootCreated");
 export const DecisionAccepted = z
-  .object({ id: z.string(), stage: CheckpointStage, attempt: z.number().int(), action: z.enum(["approve", "revise", "cancel"]) })
+  .object({ id: z.string(), stage: CheckpointStage, attempt: z.number().int(), action: DecisionAction })
   .openapi("DecisionAccepted");
 export const CancelAccepted = z.object({ id: z.string(), status: z.literal("cancelled") }).openapi("CancelAccepted");
 

@@ -5,26 +5,26 @@
 import { $, createRoute, type z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { assetsByIds, assetsForShoot, type AssetRow } from "../db/assets.ts";
-import { checkpointsForShoot, pendingCheckpoint, resolveCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
+import { checkpointsForShoot, pendingCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
 import { db, type Db } from "../db/client.ts";
 import { eventsSince, logEvent } from "../db/events.ts";
 import { jobsForShoot } from "../db/jobs.ts";
 import { deleteShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
 import type { Plan } from "../domain/plan.ts";
-import { DEFAULT_REVIEW, DEFAULT_STITCH, type CheckpointStage, type Decision, type ShootParams, type Stage } from "../domain/shoot.ts";
+import type { CheckpointArtifacts } from "../domain/artifacts.ts";
+import { DEFAULT_REVIEW, isFinalStatus, type CheckpointStage } from "../domain/contract.ts";
+import { isFinalEvent } from "../domain/events.ts";
+import { DEFAULT_STITCH, type Decision, type ShootParams } from "../domain/shoot.ts";
 import { newId } from "../lib/crypto.ts";
 import { estimateRemainingUsd } from "../lib/prices.ts";
-import { endShoot } from "../lifecycle.ts";
 import { assetUrl } from "../storage/urls.ts";
-import { decisionEventType } from "../workflow/checkpoint.ts";
 import { requireApiKey } from "./auth.ts";
-import { applyDecision } from "./decisions.ts";
+import { applyDecision, cancelShoot, checkDecision } from "../review/decisions.ts";
 import { router } from "./openapi.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { badRequest, conflict, notFound, Problem } from "./problem.ts";
 import * as S from "./schemas.ts";
 
-const FINAL = new Set(["completed", "failed", "cancelled", "expired"]);
 const tags = ["shoots"];
 
 export const shootsApi = $(router().use(requireApiKey))
@@ -162,7 +162,7 @@ export const shootsApi = $(router().use(requireApiKey))
           for (const e of batch) {
             await stream.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify({ type: e.type, data: e.data, at: e.createdAt }) });
             after = e.id;
-            if (/^shoot\.(completed|failed|cancelled|expired)$/.test(e.type)) return;
+            if (isFinalEvent(e.type)) return;
           }
           if (batch.length === 0 && ++idle % 15 === 0) await stream.write(": keep-alive\n\n");
           await stream.sleep(1000);
@@ -189,11 +189,11 @@ export const shootsApi = $(router().use(requireApiKey))
       const d = db(c.env.DB);
       const shoot = await getShoot(d, c.get("accountId"), id);
       if (!shoot) throw notFound(`shoot ${id}`);
-      if (FINAL.has(shoot.status)) throw conflict(`the shoot is ${shoot.status}; it takes no more decisions`);
+      if (isFinalStatus(shoot.status)) throw conflict(`the shoot is ${shoot.status}; it takes no more decisions`);
       const pending = await pendingCheckpoint(d, shoot.id);
       if (!pending) throw conflict(`no checkpoint is pending (the shoot is at ${shoot.stage}, ${shoot.status})`);
       if (pending.stage !== stage) throw conflict(`the pending checkpoint is ${pending.stage}, not ${stage}`);
-      checkTargets(stage, decision, pending);
+      checkDecision(pending, decision);
 
       await applyDecision(c.env, d, shoot, pending, decision, c.get("actor"));
       return c.json({ id: shoot.id, stage, attempt: pending.attempt, action: decision.action }, 202);
@@ -209,66 +209,18 @@ export const shootsApi = $(router().use(requireApiKey))
       tags,
       security: S.bearer,
       request: { params: S.ShootIdParam },
-      responses: { 202: S.json(S.CancelAccepted, "Cancelled"), ...S.problems(401, 404, 409) },
+      responses: { 202: S.json(S.CancelAccepted, "Cancelled"), ...S.problems(401, 404, 409, 503) },
     }),
     async (c) => {
       const d = db(c.env.DB);
       const { id } = c.req.valid("param");
       const shoot = await getShoot(d, c.get("accountId"), id);
       if (!shoot) throw notFound(`shoot ${id}`);
-      if (FINAL.has(shoot.status)) throw conflict(`the shoot is already ${shoot.status}`);
-      const pending = await pendingCheckpoint(d, shoot.id);
-      const instance = await c.env.SHOOT.get(shoot.id);
-      if (pending && (await resolveCheckpoint(d, pending.id, "cancelled", { action: "cancel" }, c.get("actor")))) {
-        // At a checkpoint the workflow ends itself as cancelled, keeping what it made.
-        await instance.sendEvent({ type: decisionEventType(pending.stage, pending.attempt), payload: { action: "cancel" } });
-      } else {
-        await instance.terminate().catch(() => undefined);
-        await endShoot(c.env, { shootId: shoot.id, accountId: shoot.accountId }, "cancelled", { stage: shoot.stage, data: { by: c.get("actor") } });
-      }
+      if (isFinalStatus(shoot.status)) throw conflict(`the shoot is already ${shoot.status}`);
+      await cancelShoot(c.env, d, shoot, c.get("actor"));
       return c.json({ id: shoot.id, status: "cancelled" as const }, 202);
     },
   );
-
-/** Targets must make sense for the checkpoint they are sent to; nothing is silently ignored. */
-export function checkTargets(stage: CheckpointStage, d: Decision, pending: CheckpointRow) {
-  if (stage === "budget") return checkBudgetDecision(d, pending);
-  if (d.budgetUsd !== undefined) throw badRequest([{ field: "budgetUsd", message: "is accepted only at the budget checkpoint" }]);
-  const allowed: Record<string, Stage[]> = {
-    frames: ["frames"],
-    split: ["frames"],
-    clips: ["clips", "reel"],
-    presets: ["plan", "hero"],
-    aspectRatio: ["hero", "frames"],
-    stitch: ["clips", "reel"],
-  };
-  const errors = Object.entries(allowed)
-    .filter(([field, stages]) => d[field as keyof Decision] !== undefined && !stages.includes(stage))
-    .map(([field, stages]) => ({ field, message: `is accepted only at the ${stages.join(" or ")} checkpoint` }));
-  if (d.action === "revise" && !d.feedback && !Object.keys(allowed).some((f) => d[f as keyof Decision] !== undefined)) {
-    errors.push({ field: "feedback", message: "a revision needs feedback or a target (frames, clips, presets, aspectRatio, stitch, split)" });
-  }
-  if (d.action !== "revise" && d.action !== "approve" && Object.keys(allowed).some((f) => d[f as keyof Decision] !== undefined)) {
-    errors.push({ field: "action", message: "targets go with revise (or stitch settings with approve)" });
-  }
-  if (d.action === "approve" && Object.keys(allowed).some((f) => f !== "stitch" && d[f as keyof Decision] !== undefined)) {
-    errors.push({ field: "action", message: "approve takes no targets other than stitch settings; use revise" });
-  }
-  if (errors.length) throw badRequest(errors);
-  const error = (pending.artifacts as { error?: string } | null)?.error;
-  if (d.action === "approve" && error) throw conflict(`the ${stage} stage has no result to approve (${error}); revise or cancel`);
-}
-
-/** At the budget checkpoint the reviewer raises the cap enough for the next step, or cancels. */
-function checkBudgetDecision(d: Decision, pending: CheckpointRow) {
-  const needed = (pending.artifacts as { budget?: { neededUsd?: number } } | null)?.budget?.neededUsd ?? 0;
-  const extra = (["feedback", "frames", "clips", "presets", "aspectRatio", "stitch", "split"] as const).filter((f) => d[f] !== undefined);
-  if (extra.length) throw badRequest(extra.map((field) => ({ field, message: "is not accepted at the budget checkpoint" })));
-  if (d.action === "revise") throw badRequest([{ field: "action", message: "the budget checkpoint takes approve with a new budgetUsd, or cancel" }]);
-  if (d.action === "approve" && (d.budgetUsd === undefined || d.budgetUsd < needed)) {
-    throw badRequest([{ field: "budgetUsd", message: `must be at least ${needed} (spent so far plus the next step) to go on` }]);
-  }
-}
 
 function summary(s: ShootRow): z.infer<typeof S.ShootSummary> {
   return { id: s.id, status: s.status, stage: s.stage, brief: s.brief, createdAt: s.createdAt, updatedAt: s.updatedAt, completedAt: s.completedAt };
@@ -301,14 +253,14 @@ async function detail(env: Env, d: Db, shoot: ShootRow, origin: string): Promise
     createdAt: a.createdAt,
   });
   const checkpoint = (cp: CheckpointRow) => ({
-    stage: cp.stage as Stage,
+    stage: cp.stage as CheckpointStage,
     attempt: cp.attempt,
     status: cp.status,
     decision: (cp.decision as Decision | null)?.action ?? null,
     feedback: cp.feedback,
     decidedBy: cp.decidedBy,
     decidedAt: cp.decidedAt,
-    artifacts: cp.artifacts as z.infer<typeof S.CheckpointArtifacts>,
+    artifacts: cp.artifacts as CheckpointArtifacts,
     expiresAt: cp.expiresAt,
     createdAt: cp.createdAt,
   });

@@ -1,13 +1,12 @@
 /** Batches and their rows: intake writes them, the submission consumer places them, status reads them. */
 import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { FINAL_SHOOT_STATUSES, type FinalShootStatus } from "../domain/contract.ts";
 import type { ShootParams } from "../domain/shoot.ts";
 import type { Db } from "./client.ts";
 import { batchRows, batches, jobs, shoots } from "./schema.ts";
 
 export type BatchRowRecord = typeof batchRows.$inferSelect;
 export type BatchRecord = typeof batches.$inferSelect;
-
-export const FINAL_SHOOT = ["completed", "failed", "cancelled", "expired"] as const;
 
 export function getBatch(d: Db, accountId: string, id: string) {
   return d.select().from(batches).where(and(eq(batches.id, id), eq(batches.accountId, accountId))).get();
@@ -126,13 +125,13 @@ export async function completeBatchIfDone(d: Db, batchId: string): Promise<boole
     WHERE id = ${batchId} AND status = 'open' AND NOT EXISTS (
       SELECT 1 FROM batch_rows r LEFT JOIN shoots s ON s.id = r.shoot_id
       WHERE r.batch_id = ${batchId} AND r.state != 'dead'
-        AND (r.state != 'created' OR coalesce(r.outcome, s.status) IS NULL OR coalesce(r.outcome, s.status) NOT IN ('completed','failed','cancelled','expired'))
+        AND (r.state != 'created' OR coalesce(r.outcome, s.status) IS NULL OR coalesce(r.outcome, s.status) NOT IN (${sql.join(FINAL_SHOOT_STATUSES.map((s) => sql`${s}`), sql`, `)}))
     )`);
   return (res.meta?.changes ?? 0) > 0;
 }
 
 /** Sets the outcome of the row(s) whose current shoot this is (a retried row has a new shoot id, so an old shoot cannot touch it). */
-export async function recordOutcome(d: Db, shootId: string, status: (typeof FINAL_SHOOT)[number]) {
+export async function recordOutcome(d: Db, shootId: string, status: FinalShootStatus) {
   await d.update(batchRows).set({ outcome: status, updatedAt: new Date().toISOString() }).where(and(eq(batchRows.shootId, shootId), sql`${batchRows.outcome} IS NULL`));
 }
 

@@ -1,28 +1,28 @@
 /** Checkpoint rows: one per stage and attempt; a pending row is what a decision must match. */
 import { and, asc, eq } from "drizzle-orm";
+import { checkArtifacts, type CheckpointContent } from "../domain/artifacts.ts";
+import { checkpointId, type CheckpointStatus, type TimeoutPolicy } from "../domain/contract.ts";
 import type { Decision } from "../domain/shoot.ts";
 import type { Db } from "./client.ts";
 import { checkpoints } from "./schema.ts";
 
 export type CheckpointRow = typeof checkpoints.$inferSelect;
-export type CheckpointStatus = CheckpointRow["status"];
 
 export async function openCheckpoint(
   d: Db,
-  c: {
+  c: CheckpointContent & {
     shootId: string;
-    stage: string;
     attempt: number;
-    artifacts: unknown;
-    timeoutPolicy: "expire" | "approve";
+    timeoutPolicy: TimeoutPolicy;
     expiresAt: string | null;
     autoApprove: boolean;
   },
 ): Promise<void> {
+  checkArtifacts(c);
   await d
     .insert(checkpoints)
     .values({
-      id: `${c.shootId}-${c.stage}-${c.attempt}`,
+      id: checkpointId(c.shootId, c.stage, c.attempt),
       shootId: c.shootId,
       stage: c.stage,
       attempt: c.attempt,

@@ -1,32 +1,17 @@
 /** The append-only event log behind the shoot timeline and the SSE stream. */
 import { and, asc, eq, gt } from "drizzle-orm";
+import { checkEventData, type EventType, type ShootEventInput } from "../domain/events.ts";
 import type { Db } from "./client.ts";
 import { events } from "./schema.ts";
 
-export type EventType =
-  | "shoot.created"
-  | "stage.started"
-  | "job.queued"
-  | "job.resumed"
-  | "job.submitted"
-  | "job.completed"
-  | "job.failed"
-  | "job.recovered"
-  | "job.duplicate"
-  | "asset.stored"
-  | "checkpoint.pending"
-  | "checkpoint.resolved"
-  | "shoot.completed"
-  | "shoot.failed"
-  | "shoot.cancelled"
-  | "shoot.expired"
-  | "shoot.woken";
 
-export async function logEvent(
-  d: Db,
-  e: { shootId: string; accountId: string; type: EventType; data?: unknown },
-): Promise<void> {
-  await d.insert(events).values({ ...e, data: e.data ?? null });
+/** The row for an event, its payload checked against the event's schema (src/domain/events.ts). */
+export function eventRow<T extends EventType>(e: ShootEventInput<T>) {
+  return { shootId: e.shootId, accountId: e.accountId, type: e.type, data: checkEventData(e.type, e.data ?? null) ?? null };
+}
+
+export async function logEvent<T extends EventType>(d: Db, e: ShootEventInput<T>): Promise<void> {
+  await d.insert(events).values(eventRow(e));
 }
 
 export function eventsSince(d: Db, shootId: string, afterId = 0, limit = 200) {

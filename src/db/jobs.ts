@@ -2,29 +2,13 @@
 import { and, eq, getTableName, inArray, isNull, lt } from "drizzle-orm";
 import type { JobResult } from "../domain/jobs.ts";
 import type { Db } from "./client.ts";
-import type { EventType } from "./events.ts";
+import type { JobType } from "../domain/contract.ts";
+import type { ShootEventInput } from "../domain/events.ts";
+import { eventRow } from "./events.ts";
 import { events, jobs } from "./schema.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
-// Defined in src/domain so the schema can name it without importing this module (no cycle).
-export type { JobResult } from "../domain/jobs.ts";
-
-/**
- * What a waiting workflow is told (event payload, step result): small, no provider payloads.
- * `retryable: false` marks a refusal (validation, content policy) that a new try would repeat.
- */
-export type JobSignal = { status: "succeeded"; outputUrl?: string } | { status: "failed"; error: string; retryable?: boolean };
-/**
- * The payload of a `job-<id>` event from an unsigned callback: the provider says the job has an
- * outcome, but what it is must be read from the provider itself (the workflow's `check` step).
- */
-export const OUTCOME_REPORTED = { status: "reported" } as const;
-export type JobEventPayload = JobSignal | typeof OUTCOME_REPORTED;
-
-export function toSignal(r: JobResult): JobSignal {
-  if (r.status === "succeeded") return { status: "succeeded", ...(r.outputUrl ? { outputUrl: r.outputUrl } : {}) };
-  return { status: "failed", error: r.error, ...(r.retryable === undefined ? {} : { retryable: r.retryable }) };
-}
+export { OUTCOME_REPORTED, toSignal, type JobEventPayload, type JobResult, type JobSignal } from "../domain/jobs.ts";
 
 export async function ensureJob(d: Db, row: typeof jobs.$inferInsert): Promise<JobRow> {
   await d.insert(jobs).values(row).onConflictDoNothing({ target: jobs.id });
@@ -89,7 +73,7 @@ export async function finishJob(
   id: string,
   result: JobResult,
   costUsd: number | null,
-  event: { shootId: string; accountId: string; type: EventType; data: unknown },
+  event: ShootEventInput<"job.completed" | "job.failed">,
 ): Promise<boolean> {
   const update = d
     .update(jobs)
@@ -104,13 +88,19 @@ export async function finishJob(
   // One D1 batch (a transaction); changes() is the row count of its previous statement, the update.
   const u = update.toSQL();
   const d1 = d.$client;
+  const row = eventRow(event);
   const [res] = await d1.batch([
     d1.prepare(u.sql).bind(...u.params),
     d1
       .prepare(`insert into ${getTableName(events)} (shoot_id, account_id, type, data) select ?, ?, ?, ? where changes() > 0`)
-      .bind(event.shootId, event.accountId, event.type, JSON.stringify(event.data ?? null)),
+      .bind(row.shootId, row.accountId, row.type, JSON.stringify(row.data)),
   ]);
   return (res.meta?.changes ?? 0) > 0;
+}
+
+/** The last reason a dispatch of a job failed (the job stays as it was: a later delivery may still run it). */
+export async function noteDispatchError(d: Db, id: string, error: string): Promise<void> {
+  await d.update(jobs).set({ error }).where(and(eq(jobs.id, id), isNull(jobs.result)));
 }
 
 export async function countDispatch(d: Db, id: string, dispatches: number): Promise<void> {
@@ -118,7 +108,7 @@ export async function countDispatch(d: Db, id: string, dispatches: number): Prom
 }
 
 /** Jobs of a type still waiting for their outcome since before `submittedBefore` (the watchdog's work list). */
-export function stalledJobs(d: Db, type: JobRow["type"], submittedBefore: Date, limit = 100) {
+export function stalledJobs(d: Db, type: JobType, submittedBefore: Date, limit = 100) {
   return d
     .select()
     .from(jobs)

@@ -1,6 +1,19 @@
 /** D1 schema (drizzle). Every row that holds customer data carries its account id. */
 import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  ASSET_KINDS,
+  BATCH_ROW_STATES,
+  BATCH_STATUSES,
+  CHECKPOINT_STATUSES,
+  DELIVERY_STATUSES,
+  FINAL_SHOOT_STATUSES,
+  JOB_STATUSES,
+  JOB_TYPES,
+  SHOOT_STATUSES,
+  STAGES,
+  TIMEOUT_POLICIES,
+} from "../domain/contract.ts";
 import type { JobResult } from "../domain/jobs.ts";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
@@ -37,10 +50,8 @@ export const shoots = sqliteTable(
   {
     id: text("id").primaryKey(),
     accountId: text("account_id").notNull().references(() => accounts.id),
-    status: text("status", {
-      enum: ["running", "awaiting_review", "completed", "failed", "cancelled", "expired"],
-    }).notNull(),
-    stage: text("stage", { enum: ["plan", "hero", "contact-sheet", "frames", "clips", "reel"] }).notNull(),
+    status: text("status", { enum: SHOOT_STATUSES }).notNull(),
+    stage: text("stage", { enum: STAGES }).notNull(),
     brief: text("brief").notNull(),
     /** ShootParams: references, presets, aspect ratio, review policy, timeouts, stitch settings. */
     params: text("params", { mode: "json" }).notNull(),
@@ -65,9 +76,7 @@ export const checkpoints = sqliteTable(
     shootId: text("shoot_id").notNull().references(() => shoots.id),
     stage: text("stage").notNull(),
     attempt: integer("attempt").notNull(),
-    status: text("status", {
-      enum: ["pending", "approved", "revised", "cancelled", "expired", "auto_approved"],
-    }).notNull(),
+    status: text("status", { enum: CHECKPOINT_STATUSES }).notNull(),
     /** The decision body as received (action, feedback, targets, settings). */
     decision: text("decision", { mode: "json" }),
     feedback: text("feedback"),
@@ -75,7 +84,7 @@ export const checkpoints = sqliteTable(
     decidedAt: text("decided_at"),
     /** Asset ids shown to the reviewer, plus stage details such as detected frame boxes. */
     artifacts: text("artifacts", { mode: "json" }).notNull(),
-    timeoutPolicy: text("timeout_policy", { enum: ["expire", "approve"] }).notNull(),
+    timeoutPolicy: text("timeout_policy", { enum: TIMEOUT_POLICIES }).notNull(),
     expiresAt: text("expires_at"),
     createdAt: text("created_at").notNull().default(now),
   },
@@ -89,9 +98,7 @@ export const assets = sqliteTable(
     accountId: text("account_id").notNull().references(() => accounts.id),
     /** Null for uploaded references, which several shoots may use. */
     shootId: text("shoot_id"),
-    kind: text("kind", {
-      enum: ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"],
-    }).notNull(),
+    kind: text("kind", { enum: ASSET_KINDS }).notNull(),
     stage: text("stage"),
     index: integer("index").notNull().default(0),
     version: integer("version").notNull().default(1),
@@ -119,14 +126,13 @@ export const jobs = sqliteTable(
     id: text("id").primaryKey(),
     shootId: text("shoot_id").notNull(),
     accountId: text("account_id").notNull(),
-    type: text("type", { enum: ["provider", "media"] }).notNull(),
+    type: text("type", { enum: JOB_TYPES }).notNull(),
     provider: text("provider").notNull(),
     model: text("model"),
     stage: text("stage").notNull(),
     attempt: integer("attempt").notNull().default(1),
     externalId: text("external_id"),
-    /** pending → submitting (intent recorded, provider being called) → submitted → succeeded | failed. */
-    status: text("status", { enum: ["pending", "submitting", "submitted", "succeeded", "failed"] }).notNull(),
+    status: text("status", { enum: JOB_STATUSES }).notNull(),
     /** Set on a row that records a duplicate provider request: its cost counts, its output never does. */
     duplicateOf: text("duplicate_of"),
     dispatches: integer("dispatches").notNull().default(0),
@@ -184,7 +190,7 @@ export const batches = sqliteTable(
     review: text("review", { mode: "json" }),
     presets: text("presets", { mode: "json" }),
     total: integer("total").notNull(),
-    status: text("status", { enum: ["open", "completed"] }).notNull().default("open"),
+    status: text("status", { enum: BATCH_STATUSES }).notNull().default("open"),
     createdAt: text("created_at").notNull().default(now),
     completedAt: text("completed_at"),
   },
@@ -207,15 +213,14 @@ export const batchRows = sqliteTable(
     attempt: integer("attempt").notNull().default(1),
     brief: text("brief").notNull(),
     params: text("params", { mode: "json" }).notNull(),
-    /** queued: not placed yet; created: its workflow instance exists; dead: the queue gave up. */
-    state: text("state", { enum: ["queued", "created", "dead"] }).notNull().default("queued"),
+    state: text("state", { enum: BATCH_ROW_STATES }).notNull().default("queued"),
     tries: integer("tries").notNull().default(0),
     error: text("error"),
     /**
      * The final status of the row's current shoot, written when it ends (src/lifecycle.ts): the
      * batch's state follows it even after retention has deleted the shoot's own row.
      */
-    outcome: text("outcome", { enum: ["completed", "failed", "cancelled", "expired"] }),
+    outcome: text("outcome", { enum: FINAL_SHOOT_STATUSES }),
     /** Earlier shoot ids of this row (a retried failed shoot gets a new one). */
     history: text("history", { mode: "json" }),
     updatedAt: text("updated_at").notNull().default(now),
@@ -257,7 +262,7 @@ export const webhookDeliveries = sqliteTable(
     type: text("type").notNull(),
     /** The exact JSON body sent (and signed) on every attempt. */
     payload: text("payload").notNull(),
-    status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull().default("pending"),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
     lastStatus: integer("last_status"),
     lastError: text("last_error"),

@@ -1,19 +1,19 @@
 /** What a shoot is asked to do: validated request shapes shared by the API, the workflow and the UI. */
 import { z } from "zod";
 import { ASPECT_RATIOS } from "./aspect.ts";
+import { DECISION_ACTIONS, FRAME_COUNT, LOOP_CLIP, STAGES, TIMEOUT_POLICIES } from "./contract.ts";
 import { BACKGROUND_IDS, POSE_IDS, STYLE_IDS } from "./presets.ts";
-import { StitchSettingsSchema, type StitchSettings } from "./stitch.ts";
+import { StitchSettingsSchema } from "./stitch.ts";
 
-export const STAGES = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"] as const;
-export type Stage = (typeof STAGES)[number];
-/** Checkpoints are the stages plus `budget`, where a shoot about to pass its cost cap waits. */
-export const CHECKPOINT_STAGES = [...STAGES, "budget"] as const;
-export type CheckpointStage = (typeof CHECKPOINT_STAGES)[number];
-/** Checkpoints a human reviews unless the shoot's review policy says otherwise. */
-export const DEFAULT_REVIEW: Stage[] = ["hero", "contact-sheet", "frames", "clips", "reel"];
-
-export const SHOOT_STATUSES = ["running", "awaiting_review", "completed", "failed", "cancelled", "expired"] as const;
-export type ShootStatus = (typeof SHOOT_STATUSES)[number];
+export {
+  CHECKPOINT_STAGES,
+  DEFAULT_REVIEW,
+  SHOOT_STATUSES,
+  STAGES,
+  type CheckpointStage,
+  type ShootStatus,
+  type Stage,
+} from "./contract.ts";
 
 export const PresetsSchema = z
   .object({
@@ -40,7 +40,7 @@ export const CreateShootSchema = z
     aspectRatio: z.enum(ASPECT_RATIOS).optional(),
     review: z.array(z.enum(STAGES)).max(STAGES.length).optional(),
     checkpointTimeout: DurationSchema.optional(),
-    timeoutPolicy: z.enum(["expire", "approve"]).optional(),
+    timeoutPolicy: z.enum(TIMEOUT_POLICIES).optional(),
     stitch: StitchSettingsSchema.optional(),
     idempotencyKey: z.string().min(1).max(128).optional(),
     /** A cap on what the shoot may spend at the providers; it pauses at a `budget` checkpoint before passing it. */
@@ -51,10 +51,10 @@ export type CreateShoot = z.infer<typeof CreateShootSchema>;
 
 export const DecisionSchema = z
   .object({
-    action: z.enum(["approve", "revise", "cancel"]),
+    action: z.enum(DECISION_ACTIONS),
     feedback: z.string().trim().max(2000).optional(),
-    frames: z.array(z.number().int().min(1).max(6)).min(1).max(6).optional(),
-    clips: z.array(z.number().int().min(1).max(6)).min(1).max(6).optional(),
+    frames: z.array(z.number().int().min(1).max(FRAME_COUNT)).min(1).max(FRAME_COUNT).optional(),
+    clips: z.array(z.number().int().min(1).max(LOOP_CLIP)).min(1).max(LOOP_CLIP).optional(),
     presets: PresetsSchema.optional(),
     aspectRatio: z.enum(ASPECT_RATIOS).optional(),
     stitch: StitchSettingsSchema.optional(),
@@ -66,15 +66,16 @@ export const DecisionSchema = z
   .strict();
 export type Decision = z.infer<typeof DecisionSchema>;
 
-/** Stored on the shoot row and passed to the workflow as its only input besides ids. */
-export interface ShootParams {
-  references: string[];
-  presets: z.infer<typeof PresetsSchema>;
-  aspectRatio: (typeof ASPECT_RATIOS)[number] | null;
-  review: Stage[];
-  checkpointTimeout: string;
-  timeoutPolicy: "expire" | "approve";
-  stitch: StitchSettings;
+/** Stored on the shoot row and passed to the workflow as its only input besides ids: every setting resolved. */
+export const ShootParamsSchema = z.object({
+  references: z.array(z.string()),
+  presets: PresetsSchema,
+  aspectRatio: z.enum(ASPECT_RATIOS).nullable(),
+  review: z.array(z.enum(STAGES)),
+  checkpointTimeout: z.string(),
+  timeoutPolicy: z.enum(TIMEOUT_POLICIES),
+  stitch: StitchSettingsSchema.required(),
   /** USD cap on provider spend; null for none. */
-  budgetUsd?: number | null;
-}
+  budgetUsd: z.number().nullable().optional(),
+});
+export type ShootParams = z.infer<typeof ShootParamsSchema>;

@@ -4,7 +4,7 @@
  * job's params. Both sides parse with these schemas, so whatever one accepts the other accepts.
  */
 import { z } from "zod";
-import { DEFAULT_EASING, EASING_NAMES, type EasingName } from "./easing.ts";
+import { DEFAULT_EASING, EASING_NAMES, type EasingName } from "../../common/easing.ts";
 
 export const TRANSITIONS = ["cut", "crossfade", "fadeblack"] as const;
 export type Transition = (typeof TRANSITIONS)[number];

@@ -12,7 +12,7 @@ import { priceOf } from "../lib/prices.ts";
 import { pollProviderJob } from "../providers/jobs.ts";
 
 /** Who learnt the outcome; the timeline shows it. */
-export type CompletedBy = "webhook" | "callback" | "poll" | "watchdog" | "media";
+export type CompletedBy = "webhook" | "callback" | "poll" | "watchdog" | "media" | "dead-letter" | "timeout";
 
 export interface CompleteOptions {
   /**

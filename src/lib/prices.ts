@@ -1,4 +1,5 @@
 /** Cost of a provider job from the configured price table (USD), when the provider does not report one. */
+import { isFinalStatus } from "../domain/contract.ts";
 export function priceOf(env: Pick<Env, "PRICES">, model: string | null | undefined): number | null {
   if (!model) return null;
   try {
@@ -18,7 +19,7 @@ export function estimateRemainingUsd(
   shoot: { status: string; stage: string; params: unknown },
   jobs: { type: string; stage: string }[],
 ): number {
-  if (!["running", "awaiting_review"].includes(shoot.status)) return 0;
+  if (isFinalStatus(shoot.status)) return 0;
   const params = shoot.params as { stitch?: { loop?: boolean } };
   const image = priceOf(env, env.IMAGE_MODEL) ?? 0;
   const clip = priceOf(env, env.CLIP_PROVIDER === "fal" ? env.CLIP_FAL_MODEL : env.CLIP_MODEL) ?? 0;

@@ -6,7 +6,7 @@
  */
 import { getContainer } from "@cloudflare/containers";
 import { db } from "../db/client.ts";
-import { getJob, toSignal, type JobResult } from "../db/jobs.ts";
+import { getJob, noteDispatchError, toSignal, type JobResult } from "../db/jobs.ts";
 import type { MediaJobBody, MediaJobMessage, MediaJobRequest } from "../domain/media-jobs.ts";
 import { completeJob, notifyWorkflow } from "../jobs/completion.ts";
 import { blobUrl } from "../storage/urls.ts";
@@ -20,8 +20,26 @@ export async function handleMediaBatch(batch: MessageBatch<MediaJobMessage>, env
       msg.ack();
     } catch (err) {
       console.error(JSON.stringify({ msg: "media job dispatch failed", job: msg.body.jobId, attempt: msg.attempts, error: String(err) }));
+      // Kept on the row, so the dead-letter consumer can say why the job never ran.
+      await noteDispatchError(db(env.DB), msg.body.jobId, String(err)).catch(() => undefined);
       msg.retry({ delaySeconds: Math.min(2 ** msg.attempts, 30) });
     }
+  }
+}
+
+/**
+ * The media jobs' dead-letter queue: a job whose message failed every delivery fails with the
+ * reason, and its workflow is told, so the stage's checkpoint shows it and a revise tries again.
+ */
+export async function handleDeadMediaJobs(batch: MessageBatch<MediaJobMessage>, env: Env): Promise<void> {
+  const d = db(env.DB);
+  for (const msg of batch.messages) {
+    const job = await getJob(d, msg.body.jobId);
+    if (job && job.type === "media" && !job.result) {
+      const error = `the media service could not run this job: every delivery of it failed (last: ${job.error ?? "no answer"})`;
+      await completeJob(env, job, { status: "failed", error }, "dead-letter");
+    }
+    msg.ack();
   }
 }
 

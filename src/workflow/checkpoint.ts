@@ -6,21 +6,21 @@ import { db } from "../db/client.ts";
 import { openCheckpoint, resolveCheckpoint } from "../db/checkpoints.ts";
 import { logEvent } from "../db/events.ts";
 import { updateShoot } from "../db/shoots.ts";
-import type { CheckpointStage, Decision } from "../domain/shoot.ts";
+import type { ArtifactsOf } from "../domain/artifacts.ts";
+import { checkpointId, type CheckpointStage } from "../domain/contract.ts";
+import type { Decision } from "../domain/shoot.ts";
 import { durationMs } from "../lib/duration.ts";
 import { DB_STEP, isTimeout, type Duration, type RunContext } from "./context.ts";
 import { notifyCheckpointPending } from "../notify/emit.ts";
+import { decisionEventType } from "../review/decisions.ts";
 
 export type Outcome = Decision | { action: "expire" };
 
-/** The event type a decision for this checkpoint is sent as: unique per stage and attempt. */
-export const decisionEventType = (stage: string, attempt: number) => `decision-${stage}-${attempt}`;
-
-export async function awaitDecision(ctx: RunContext, stage: CheckpointStage, attempt: number, artifacts: unknown): Promise<Outcome> {
+export async function awaitDecision<S extends CheckpointStage>(ctx: RunContext, stage: S, attempt: number, artifacts: ArtifactsOf<S>): Promise<Outcome> {
   const { env, step, shootId, accountId, params } = ctx;
   // Spending past the cap, and a stage that has no result to approve (a provider refused its item),
   // are always a person's decision, whatever the review policy or timeout policy say.
-  const human = stage === "budget" || Boolean((artifacts as { error?: string } | null)?.error);
+  const human = stage === "budget" || ("error" in artifacts && Boolean(artifacts.error));
   const budget = stage === "budget";
   const auto = !human && !(params.review as string[]).includes(stage);
   const timeoutPolicy = human ? "expire" : params.timeoutPolicy;
@@ -29,7 +29,7 @@ export async function awaitDecision(ctx: RunContext, stage: CheckpointStage, att
   await step.do(`open ${name}`, DB_STEP, async () => {
     const d = db(env.DB);
     const expiresAt = new Date(Date.now() + durationMs(params.checkpointTimeout)).toISOString();
-    await openCheckpoint(d, { shootId, stage, attempt, artifacts, timeoutPolicy, expiresAt, autoApprove: auto });
+    await openCheckpoint(d, { shootId, stage, attempt, artifacts, timeoutPolicy, expiresAt, autoApprove: auto } as Parameters<typeof openCheckpoint>[1]);
     if (!auto) await updateShoot(d, shootId, { status: "awaiting_review", ...(budget ? {} : { stage }) });
     await logEvent(d, {
       shootId,
@@ -53,7 +53,7 @@ export async function awaitDecision(ctx: RunContext, stage: CheckpointStage, att
     const approve = timeoutPolicy === "approve";
     await step.do(`timeout ${name}`, DB_STEP, async () => {
       const d = db(env.DB);
-      await resolveCheckpoint(d, `${shootId}-${stage}-${attempt}`, approve ? "approved" : "expired", null, "timeout");
+      await resolveCheckpoint(d, checkpointId(shootId, stage, attempt), approve ? "approved" : "expired", null, "timeout");
       await logEvent(d, { shootId, accountId, type: "checkpoint.resolved", data: { stage, attempt, action: approve ? "approve" : "expire", by: "timeout" } });
     });
     outcome = approve ? { action: "approve" } : { action: "expire" };

@@ -1,17 +1,20 @@
 /**
  * A media job (crop, reframe, stitch) as durable parts: enqueue it on the media Queue, wait for the
- * consumer to report it, and record its outputs as assets. Queue messages can be lost (local queues
- * live in memory), so a wait that times out re-dispatches the same job id; the media service answers
- * a job id it has finished with its stored result, so nothing is made twice.
+ * consumer to report it (src/workflow/job-wait.ts), and record its outputs as assets. Queue messages
+ * can be lost (local queues live in memory), so a wait that times out re-dispatches the same job id;
+ * the media service answers a job id it has finished with its stored result, so nothing is made
+ * twice. A job that fails, lands on the dead-letter queue or never answers comes back as
+ * `{ ok: false, error }` for the stage's checkpoint to show.
  */
-import { NonRetryableError } from "cloudflare:workflows";
 import { recordAsset, type AssetKind } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
-import { countDispatch, ensureJob, getJob, markSubmitted, type JobResult, type JobSignal, toSignal } from "../db/jobs.ts";
+import { countDispatch, ensureJob, getJob, markSubmitted, type JobResult, toSignal } from "../db/jobs.ts";
+import { completeJob } from "../jobs/completion.ts";
 import type { MediaJobMessage, MediaJobOutput, MediaJobRequest, WorkerMediaKind } from "../domain/media-jobs.ts";
 import { shootKey } from "../storage/r2.ts";
-import { DB_STEP, IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
+import { DB_STEP, IO_STEP, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
+import { awaitJob } from "./job-wait.ts";
 import type { StoredRef } from "./provider-job.ts";
 
 /** One media job: its kind and params as the media job contract types them. */
@@ -37,7 +40,7 @@ export interface MediaDetails {
 
 export type MediaJobOutcome =
   | { ok: true; assets: Record<string, StoredRef>; details: MediaDetails }
-  | { ok: false; error: string };
+  | { ok: false; error: string; jobId: string };
 
 export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<MediaJobOutcome> {
   const { env, step, shootId, accountId } = ctx;
@@ -76,29 +79,30 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
     return { jobId: id };
   });
 
-  let result: JobSignal | null = null;
-  const maxWaits = Number(env.MEDIA_MAX_WAITS) || 6;
-  for (let wait = 1; !result; wait++) {
-    try {
-      const event = await step.waitForEvent(`await ${spec.name}#${wait}`, {
-        type: `job-${id}`,
-        timeout: env.MEDIA_JOB_TIMEOUT as Duration,
-      });
-      result = event.payload as JobSignal;
-    } catch (err) {
-      if (!isTimeout(err)) throw err;
-      if (wait >= maxWaits) throw new NonRetryableError(`${spec.name}: the media service gave no result after ${wait} dispatches`);
-      result = await step.do(`redispatch ${spec.name}#${wait}`, IO_STEP, async () => {
-        const d = db(env.DB);
-        const job = (await getJob(d, id))!;
-        if (job.result) return toSignal(job.result);
-        await env.MEDIA_JOBS.send(message);
-        await countDispatch(d, id, job.dispatches + 1);
-        return null;
-      });
-    }
-  }
-  if (result.status === "failed") return { ok: false, error: result.error };
+  const { signal: result } = await awaitJob(ctx, {
+    jobId: id,
+    name: spec.name,
+    timeout: env.MEDIA_JOB_TIMEOUT as Duration,
+    maxWaits: Number(env.MEDIA_MAX_WAITS) || 6,
+    source: "the media service",
+    recovery: "redispatch",
+    // A lost queue message is sent again (the service answers a finished id from its stored result).
+    recover: async (last) => {
+      const d = db(env.DB);
+      const job = (await getJob(d, id))!;
+      if (job.result) return toSignal(job.result);
+      if (last) return null;
+      await env.MEDIA_JOBS.send(message);
+      await countDispatch(d, id, job.dispatches + 1);
+      return null;
+    },
+    // The row is failed, so the watchdog stops sending it and a late answer changes nothing.
+    giveUp: async (reason) => {
+      const job = (await getJob(db(env.DB), id))!;
+      await completeJob(env, job, { status: "failed", error: reason }, "timeout", { notify: false });
+    },
+  });
+  if (result.status === "failed") return { ok: false, error: result.error, jobId: id };
 
   return step.do(`record ${spec.name}`, DB_STEP, async () => {
     const d = db(env.DB);
@@ -110,7 +114,7 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
     for (const o of spec.outputs) {
       const meta = outputs?.[o.name];
       const key = request.outputs.find((x) => x.name === o.name)!.key;
-      if (!meta) throw new NonRetryableError(`${spec.name}: the media service did not report output ${o.name}`);
+      if (!meta) return { ok: false as const, error: `${spec.name}: the media service did not report output ${o.name}`, jobId: id };
       const row = await recordAsset(d, {
         accountId,
         shootId,

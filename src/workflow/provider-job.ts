@@ -33,7 +33,8 @@ import { inspect, putBytes, shootKey } from "../storage/r2.ts";
 import { resolveBlobRefs } from "../storage/urls.ts";
 import { acquireSlot, releaseSlot } from "./slots.ts";
 import { spentUsd } from "./budget.ts";
-import { DB_STEP, IO_STEP, isTimeout, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
+import { DB_STEP, IO_STEP, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
+import { awaitJob } from "./job-wait.ts";
 
 export interface ProviderJobSpec {
   /** Step name base, e.g. `hero#2` or `clip-3#1`. */
@@ -58,8 +59,6 @@ type Refused = { jobId: string; refused: true; transient: boolean; retryAfterMs:
 type Submitted = { jobId: string } | Refused;
 /** One attempt's outcome: refused at submit, or the job's result. */
 type Attempted = Refused | { jobId: string; result: JobSignal };
-/** A job's outcome, and when the first step that took it up started (for `job.resumed`). */
-type JobOutcome = { signal: JobSignal; resumedAt?: string };
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 
@@ -166,31 +165,21 @@ function submit(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string
 }
 
 /**
- * Waits for the job's own event; on each timeout asks the provider (or recovers a lost submit).
- * An unsigned callback's event only says the provider has an outcome, so the next step reads it
- * from the provider, as a poll does.
+ * Waits for the job's own event (src/workflow/job-wait.ts); on each timeout asks the provider (or
+ * recovers a lost submit). An unsigned callback's event only says the provider has an outcome, so
+ * the next step reads it from the provider, as a poll does.
  */
-async function awaitResult(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string): Promise<JobOutcome> {
-  const { env, step } = ctx;
-  const maxWaits = Number(env.PROVIDER_MAX_WAITS) || 36;
-  for (let wait = 1; ; wait++) {
-    try {
-      const event = await step.waitForEvent(`await ${name}#${wait}`, { type: `job-${id}`, timeout: env.PROVIDER_WAIT_TIMEOUT as Duration });
-      const payload = event.payload as JobEventPayload;
-      if (payload.status !== "reported") return { signal: payload };
-      const checked = await step.do(`check ${name}#${wait}`, IO_STEP, async () => ({
-        startedAt: new Date().toISOString(),
-        signal: await pollOnce(ctx, spec, id, "callback"),
-      }));
-      if (checked.signal) return { signal: checked.signal, resumedAt: checked.startedAt };
-      // Not final when read: the callback was early or forged; wait on.
-    } catch (err) {
-      if (!isTimeout(err)) throw err;
-      const polled = await step.do(`poll ${name}#${wait}`, IO_STEP, () => pollOnce(ctx, spec, id, "poll"));
-      if (polled) return { signal: polled };
-      if (wait >= maxWaits) return { signal: { status: "failed", error: `${name}: the provider gave no result after ${wait} waits`, retryable: true } };
-    }
-  }
+function awaitResult(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string) {
+  return awaitJob(ctx, {
+    jobId: id,
+    name,
+    timeout: ctx.env.PROVIDER_WAIT_TIMEOUT as Duration,
+    maxWaits: Number(ctx.env.PROVIDER_MAX_WAITS) || 36,
+    source: "the provider",
+    recovery: "poll",
+    recover: () => pollOnce(ctx, spec, id, "poll"),
+    check: () => pollOnce(ctx, spec, id, "callback"),
+  });
 }
 
 async function pollOnce(ctx: RunContext, spec: ProviderJobSpec, id: string, by: "poll" | "callback"): Promise<JobSignal | null> {

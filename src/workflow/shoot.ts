@@ -9,6 +9,8 @@
  */
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
+import type { ArtifactsOf, FailedItem } from "../domain/artifacts.ts";
+import { SHEET_GRID } from "../domain/contract.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { getShootById, updateShoot } from "../db/shoots.ts";
@@ -161,12 +163,20 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
   await enter(ctx, "frames");
   const versions = Array<number>(FRAME_COUNT).fill(0);
   let frames: StoredRef[] = [];
-  let crop: { boxes?: unknown; confidence?: unknown; problem?: string; error?: string } = {};
+  let crop: Pick<ArtifactsOf<"frames">, "boxes" | "confidence" | "problem"> = {};
   let aspect = ctx.params.aspectRatio;
   let cropAttempts = 0;
   let reframes = 0;
+  // The crop or reframe that failed (the media service's reason), shown until a revise redoes it.
+  let cropFailed = null as FailedItem | null;
+  let reframeFailed = null as FailedItem | null;
 
   const indices = [...Array(FRAME_COUNT).keys()].map((i) => i + 1);
+  const frameOutputs = () => indices.map((i) => ({ name: `frame-${i}`, kind: "frame" as const, index: i, version: versions[i - 1] + 1, mime: "image/png" }));
+  const adopt = (assets: Record<string, StoredRef>) => {
+    frames = indices.map((i) => assets[`frame-${i}`]);
+    versions.forEach((_, i) => versions[i]++);
+  };
   const cut = async (mode: "detect" | "equal") => {
     cropAttempts++;
     const out = await runMediaJob(ctx, {
@@ -175,18 +185,16 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
       kind: "crop",
       attempt: cropAttempts,
       inputs: [{ name: "sheet", key: sheet.key }],
-      outputs: indices.map((i) => ({ name: `frame-${i}`, kind: "frame", index: i, version: versions[i - 1] + 1, mime: "image/png" })),
-      params: { rows: 2, cols: 3, mode },
+      outputs: frameOutputs(),
+      params: { ...SHEET_GRID, mode },
     });
-    if (!out.ok) {
-      crop = { error: out.error };
-      return;
-    }
+    cropFailed = out.ok ? null : { item: "crop", error: out.error, job: out.jobId };
+    if (!out.ok) return;
     crop = { boxes: out.details.boxes, confidence: out.details.confidence, problem: out.details.problem };
-    frames = indices.map((i) => out.assets[`frame-${i}`]);
-    versions.forEach((_, i) => versions[i]++);
+    adopt(out.assets);
     if (aspect) await reframe(aspect);
   };
+  // A reframe that fails keeps the cropped frames; the checkpoint shows why and a revise tries it again.
   const reframe = async (ratio: AspectRatio) => {
     reframes++;
     const out = await runMediaJob(ctx, {
@@ -195,15 +203,14 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
       kind: "reframe",
       attempt: reframes,
       inputs: indices.map((i) => ({ name: `frame-${i}`, key: frames[i - 1].key })),
-      outputs: indices.map((i) => ({ name: `frame-${i}`, kind: "frame", index: i, version: versions[i - 1] + 1, mime: "image/png" })),
+      outputs: frameOutputs(),
       params: { aspectRatio: ratio, method: "attention" },
     });
-    if (!out.ok) throw new NonRetryableError(`reframe to ${ratio} failed: ${out.error}`);
-    frames = indices.map((i) => out.assets[`frame-${i}`]);
-    versions.forEach((_, i) => versions[i]++);
+    reframeFailed = out.ok ? null : { item: "reframe", error: `reframe to ${ratio} failed: ${out.error}`, job: out.jobId };
+    if (out.ok) adopt(out.assets);
   };
   // A regeneration the provider refuses keeps the frame as it was and is marked at the checkpoint.
-  let failed: { index: number; error: string; job: string }[] = [];
+  let failed: FailedItem[] = [];
   const regenerate = (n: number, feedback: string) => {
     const version = versions[n - 1] + 1;
     const prompt = frameEditPrompt(plan, feedback);
@@ -223,21 +230,23 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
 
   await cut("detect");
   for (let attempt = 1; ; attempt++) {
-    const artifacts = crop.error
-      ? { assets: [sheet.assetId], error: crop.error }
-      : { assets: frames.map((f) => f.assetId), boxes: crop.boxes, confidence: crop.confidence, ...(crop.problem ? { problem: crop.problem } : {}), ...(failed.length ? { failed } : {}) };
+    const media = cropFailed ?? reframeFailed;
+    const artifacts: ArtifactsOf<"frames"> = cropFailed
+      ? { assets: [sheet.assetId], error: cropFailed.error, failed: [cropFailed] }
+      : { assets: frames.map((f) => f.assetId), ...crop, ...(media ? { error: media.error } : {}), ...(failed.length || media ? { failed: [...failed, ...(media ? [media] : [])] } : {}) };
     failed = [];
     const revise = revisionOrDone(await awaitDecision(ctx, "frames", attempt, artifacts), "frames");
     if (!revise) return frames;
-    if (revise.split || crop.error) {
+    if (revise.split || cropFailed) {
       await cut(revise.split ?? "detect");
       continue;
     }
-    if (revise.aspectRatio) {
-      aspect = revise.aspectRatio;
+    if (revise.aspectRatio) aspect = revise.aspectRatio;
+    if (aspect && (revise.aspectRatio || reframeFailed)) {
       await reframe(aspect);
+      if (!revise.frames) continue;
     }
-    const targets = revise.frames ?? (revise.feedback && !revise.aspectRatio ? indices : []);
+    const targets = revise.frames ?? (revise.feedback ? indices : []);
     if (!targets.length) continue;
     const budget = await ensureBudget(ctx, `frames#${attempt}`, targets.map(() => ctx.env.IMAGE_MODEL));
     if (budget) revisionOrDone(budget, "frames");
@@ -277,7 +286,7 @@ async function clipsStage(ctx: RunContext, plan: Plan, frames: StoredRef[]): Pro
 const wantedClips = (set: ClipSet) => [1, 2, 3, 4, 5, ...(set.stitch.loop ? [6] : [])];
 
 /** What the clips checkpoint shows: every wanted clip with its asset or the provider's reason. */
-function clipArtifacts(set: ClipSet) {
+function clipArtifacts(set: ClipSet): ArtifactsOf<"clips"> {
   const wanted = wantedClips(set);
   const items = wanted.map((n) => ({ clip: n, assetId: set.clips[n - 1]?.assetId ?? null, error: set.failed.get(n)?.error ?? null }));
   const failed = [...set.failed.entries()].filter(([n]) => wanted.includes(n)).map(([n, f]) => ({ index: n, error: f.error, job: f.job }));
@@ -336,7 +345,7 @@ async function reelStage(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
   for (let attempt = 1; ; attempt++) {
     const wanted = wantedClips(set);
     const clips = set.clips.slice(0, wanted.length);
-    let artifacts: Record<string, unknown>;
+    let artifacts: ArtifactsOf<"reel">;
     if (clips.some((c) => !c) || clips.length < wanted.length) {
       // A clip a reel revision asked for failed at the provider: show why instead of stitching.
       artifacts = { ...clipArtifacts(set), error: clipArtifacts(set).error ?? "a clip is missing" };
@@ -357,7 +366,7 @@ async function reelStage(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
       const failed = clipArtifacts(set).failed;
       artifacts = out.ok
         ? { assets: [out.assets.reel.assetId, out.assets.poster.assetId], stitch: set.stitch, ...(failed ? { failed } : {}) }
-        : { assets: (clips as StoredRef[]).map((c) => c.assetId), stitch: set.stitch, error: out.error };
+        : { assets: (clips as StoredRef[]).map((c) => c.assetId), stitch: set.stitch, error: out.error, failed: [...(failed ?? []), { item: "stitch", error: out.error, job: out.jobId }] };
     }
     const revise = revisionOrDone(await awaitDecision(ctx, "reel", attempt, artifacts), "reel");
     if (!revise) return;
@@ -370,7 +379,7 @@ async function reelStage(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
 // ---- requests -----------------------------------------------------------------------------------
 
 /** A one-output stage's checkpoint: the asset, or the provider's reason with the failed item marked. */
-function singleArtifacts(item: string, out: ProviderOutcome) {
+function singleArtifacts(item: string, out: ProviderOutcome): ArtifactsOf<"hero"> {
   return out.ok ? { assets: [out.ref.assetId] } : { assets: [], error: out.error, failed: [{ item, error: out.error, job: out.jobId }] };
 }
 

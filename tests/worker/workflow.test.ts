@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { Shoot } from "../../src/api/types.ts";
 import { idempotentShootId } from "../../src/db/shoots.ts";
 import { call, newAccount, uploadRefs } from "./helpers.ts";
+import { DEFAULT_REVIEW, STAGES as C_STAGES } from "../../src/domain/contract.ts";
 
 type Introspector = Awaited<ReturnType<typeof introspectWorkflowInstance>>;
 type Modifier = Parameters<Parameters<Introspector["modify"]>[0]>[0];
@@ -33,6 +34,7 @@ async function mockJobs(m: Modifier, shootId: string, except: string[] = []) {
     await m.mockStepResult({ name: `store ${name}` }, { assetId: `as-${name}`, key: `test/${name}`, width: 100, height: 100 });
   };
   const media = async (name: string, kind: string, attempt: number, outputs: string[]) => {
+    if (except.includes(name)) return;
     const jobId = `${shootId}-${kind}-${attempt}`;
     await m.mockStepResult({ name: `enqueue ${name}` }, { jobId });
     await m.mockEvent({ type: `job-${jobId}`, payload: { status: "succeeded" } });
@@ -53,6 +55,7 @@ async function startShoot(
   opts: {
     review?: string[];
     timeoutPolicy?: "expire" | "approve";
+    aspectRatio?: string;
     modify?: (m: Modifier) => Promise<void>;
     /** Like `modify`, for mocks that name jobs (their ids derive from the shoot id). */
     modifyWithId?: (m: Modifier, shootId: string) => Promise<void>;
@@ -76,7 +79,7 @@ async function startShoot(
   const res = await call("/api/shoots", {
     method: "POST",
     key: apiKey,
-    body: JSON.stringify({ brief: "streetwear editorial, confident energy", references: refs, idempotencyKey: key, review: opts.review, timeoutPolicy: opts.timeoutPolicy }),
+    body: JSON.stringify({ brief: "streetwear editorial, confident energy", references: refs, idempotencyKey: key, review: opts.review, timeoutPolicy: opts.timeoutPolicy, aspectRatio: opts.aspectRatio }),
   });
   expect(res.status).toBe(201);
   const get = async () => (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as Shoot;
@@ -93,7 +96,8 @@ async function startShoot(
   return { id, apiKey, instance, get, pending, decide };
 }
 
-const STAGES = ["hero", "contact-sheet", "frames", "clips", "reel"] as const;
+/** The stages a person reviews by default, in order. */
+const STAGES = DEFAULT_REVIEW;
 
 describe("ShootWorkflow", () => {
   it("approving every checkpoint completes the shoot", async () => {
@@ -209,7 +213,7 @@ describe("ShootWorkflow", () => {
     await using _ = s.instance;
     await s.pending("reel", 1);
     const shoot = await s.get();
-    expect(shoot.checkpoints.filter((c) => c.status === "auto_approved").map((c) => c.stage)).toEqual(["plan", "hero", "contact-sheet", "frames", "clips"]);
+    expect(shoot.checkpoints.filter((c) => c.status === "auto_approved").map((c) => c.stage)).toEqual(C_STAGES.filter((s) => s !== "reel"));
     await s.decide("reel", { action: "approve" });
     await s.instance.waitForStatus("complete");
     expect((await s.get()).status).toBe("completed");
@@ -258,20 +262,20 @@ describe("provider failures", () => {
     expect(approve.status).toBe(409);
     await s.decide("hero", { action: "revise", feedback: "try again" });
     await s.pending("hero", 2);
-    expect(((await s.get()) as unknown as { checkpoint: { artifacts: { assets: string[] } } }).checkpoint.artifacts.assets).toEqual(["as-hero#2"]);
+    expect((await s.get()).checkpoint!.artifacts.assets).toEqual(["as-hero#2"]);
   });
 
   it("a content-policy refusal is not retried blindly", async () => {
     const s = await startShoot({ except: ["hero#1"], modifyWithId: (m, id) => outcomes("hero#1", `${id}-hero-0-1`, [refusal])(m) });
     await using _ = s.instance;
     await s.pending("hero", 1);
-    const shoot = (await s.get()) as unknown as { checkpoint: { artifacts: { error: string } } };
-    expect(shoot.checkpoint.artifacts.error).toContain("risk control");
+    const shoot = await s.get();
+    expect(shoot.checkpoint!.artifacts.error).toContain("risk control");
     // The first submit is mocked; a second try is not, so it would have reached FAL (the simulator
     // the global setup runs): the simulator saw no hero request for this shoot.
     const simJobs = (await (await fetch(`${env.FAL_QUEUE_URL.replace(/\/fal$/, "")}/__sim/jobs`)).json()) as { jobs: { provider: string; webhookUrl?: string }[] };
     expect(simJobs.jobs.filter((j) => j.provider === "fal" && j.webhookUrl?.includes(`job=${s.id}-hero`))).toEqual([]);
-    expect((await s.get()).jobs.filter((j) => j.stage === "hero")).toEqual([]);
+    expect(shoot.jobs.filter((j) => j.stage === "hero")).toEqual([]);
   });
 
   it("a refused clip leaves the clips checkpoint with the reason on that clip and the others intact; revising it completes the shoot", async () => {
@@ -282,9 +286,8 @@ describe("provider failures", () => {
     });
     await using _ = s.instance;
     await s.pending("clips", 1);
-    type Clips = { checkpoint: { artifacts: { assets: string[]; clips: { clip: number; assetId: string | null; error: string | null }[]; error: string } } };
-    const shoot = (await s.get()) as unknown as Clips;
-    const items = shoot.checkpoint.artifacts.clips;
+    const shoot = await s.get();
+    const items = shoot.checkpoint!.artifacts.clips!;
     expect(items.map((c) => c.clip)).toEqual([1, 2, 3, 4, 5]);
     expect(items[2]).toMatchObject({ assetId: null, error: expect.stringContaining("risk control") });
     expect(items.filter((c) => c.clip !== 3).map((c) => c.assetId)).toEqual(["as-clip-1#1", "as-clip-2#1", "as-clip-4#1", "as-clip-5#1"]);
@@ -293,7 +296,7 @@ describe("provider failures", () => {
     expect(approve.status).toBe(409);
     await s.decide("clips", { action: "revise", clips: [3], feedback: "a gentler move" });
     await s.pending("clips", 2);
-    const after = ((await s.get()) as unknown as Clips).checkpoint.artifacts;
+    const after = (await s.get()).checkpoint!.artifacts;
     expect(after.assets).toEqual(["as-clip-1#1", "as-clip-2#1", "as-clip-3#2", "as-clip-4#1", "as-clip-5#1"]);
     expect(after.error).toBeUndefined();
     await s.decide("clips", { action: "approve" });
@@ -378,4 +381,96 @@ describe("decisions that do not fit", () => {
     expect(r.status).toBe(404);
     expect((await s.get()).checkpoint).toMatchObject({ stage: "hero" });
   });
+});
+
+/**
+ * Media jobs (crop, reframe, stitch) that fail, never answer, or land on the dead-letter queue: each
+ * opens its stage's checkpoint with the reason, keeps what was made, and a revise redoes just that
+ * job. The enqueue, wait, re-dispatch, give-up and dead-letter paths are the real code; only the
+ * media service's own answers are stand-ins (it does not run inside workerd).
+ */
+describe("media job failures", () => {
+  /** The media service's answer to a job, as the queue consumer would report it. */
+  const answered = async (m: Modifier, name: string, jobId: string, outputs: string[]) => {
+    await m.mockEvent({ type: `job-${jobId}`, payload: { status: "succeeded" } });
+    const assets = Object.fromEntries(outputs.map((o) => [o, { assetId: `as-${name}-${o}`, key: `test/${name}/${o}`, width: 100, height: 100 }]));
+    await m.mockStepResult({ name: `record ${name}` }, { ok: true, assets, details: { boxes: [], confidence: 0.97 } });
+  };
+  const frameNames = [1, 2, 3, 4, 5, 6].map((i) => `frame-${i}`);
+  const jobsOf = async (s: { id: string; apiKey: string }) =>
+    ((await (await call(`/api/shoots/${s.id}`, { key: s.apiKey })).json()) as Shoot).jobs.filter((j) => j.type === "media");
+
+  it("a reframe that fails opens the frames checkpoint with the reason and the cropped frames; revise redoes only the reframe", async () => {
+    const s = await startShoot({
+      review: ["frames"],
+      aspectRatio: "4:5",
+      modifyWithId: async (m, id) => {
+        await m.mockStepResult({ name: "enqueue reframe#1" }, { jobId: `${id}-reframe-1` });
+        await m.mockEvent({ type: `job-${id}-reframe-1`, payload: { status: "failed", error: "sharp: unsupported image format" } });
+        await m.mockStepResult({ name: "enqueue reframe#2" }, { jobId: `${id}-reframe-2` });
+        await answered(m, "reframe#2", `${id}-reframe-2`, frameNames);
+      },
+    });
+    await using _ = s.instance;
+    await s.pending("frames", 1);
+    const first = (await s.get()).checkpoint!.artifacts;
+    expect(first.error).toContain("reframe to 4:5 failed: sharp: unsupported image format");
+    expect(first.failed).toMatchObject([{ item: "reframe", job: `${s.id}-reframe-1` }]);
+    // The crop's frames are kept and shown; nothing was regenerated.
+    expect(first.assets).toEqual(frameNames.map((f) => `as-crop#1-${f}`));
+    const approve = await call(`/api/shoots/${s.id}/checkpoints/frames/decision`, { method: "POST", key: s.apiKey, body: JSON.stringify({ action: "approve" }) });
+    expect(approve.status).toBe(409);
+    await s.decide("frames", { action: "revise", feedback: "try the reframe again" });
+    await s.pending("frames", 2);
+    const second = (await s.get()).checkpoint!.artifacts;
+    expect(second.error).toBeUndefined();
+    expect(second.assets).toEqual(frameNames.map((f) => `as-reframe#2-${f}`));
+    // Only the reframe ran again: no second crop and no frame regenerated at the provider.
+    expect((await s.get()).timeline.filter((e) => e.type === "job.submitted").map((e) => (e.data as { job: string }).job)).not.toContain(`${s.id}-frame-1-2`);
+  });
+
+  it("a stitch the media service never answers opens the reel checkpoint with the reason and every clip; revise re-stitches only", async () => {
+    const waits = Number(env.MEDIA_MAX_WAITS);
+    const s = await startShoot({
+      review: ["reel"],
+      except: ["stitch#1"],
+      modify: async (m) => {
+        for (let w = 1; w <= waits; w++) await m.forceEventTimeout({ name: `await stitch#1#${w}` });
+      },
+    });
+    await using _ = s.instance;
+    await s.pending("reel", 1);
+    const shoot = await s.get();
+    const artifacts = shoot.checkpoint!.artifacts;
+    expect(artifacts.error).toBe(`stitch#1: the media service gave no result after ${waits} waits of ${env.MEDIA_JOB_TIMEOUT}`);
+    expect(artifacts.failed).toMatchObject([{ item: "stitch", job: `${s.id}-stitch-1` }]);
+    expect(artifacts.assets).toEqual([1, 2, 3, 4, 5].map((n) => `as-clip-${n}#1`));
+    // Each timed-out wait dispatched the job again; then it was given up, so nothing sends it any more.
+    const [job] = (await jobsOf(s)).filter((j) => j.id === `${s.id}-stitch-1`);
+    expect(job).toMatchObject({ status: "failed", error: artifacts.error });
+    expect(job.dispatches).toBe(waits);
+    await s.decide("reel", { action: "revise", feedback: "stitch it again" });
+    await s.pending("reel", 2);
+    expect((await s.get()).checkpoint!.artifacts.assets).toEqual(["as-stitch#2-reel", "as-stitch#2-poster"]);
+    // No clip was made again.
+    expect(shoot.assets.filter((a) => a.kind === "clip")).toEqual((await s.get()).assets.filter((a) => a.kind === "clip"));
+  });
+
+  it("a crop whose every delivery fails lands on the dead-letter queue, which opens the frames checkpoint with the reason; revise crops again", async () => {
+    const s = await startShoot({ review: ["frames"], except: ["crop#1"] });
+    await using _ = s.instance;
+    // The real queue: the consumer cannot reach the media service here, retries, then dead-letters.
+    await s.pending("frames", 1);
+    const artifacts = (await s.get()).checkpoint!.artifacts;
+    expect(artifacts.error).toMatch(/^the media service could not run this job: every delivery of it failed \(last: .+\)$/);
+    expect(artifacts.failed).toMatchObject([{ item: "crop", job: `${s.id}-crop-1` }]);
+    // The contact sheet it was cutting is kept and shown.
+    expect(artifacts.assets).toEqual(["as-contact-sheet#1"]);
+    const [job] = await jobsOf(s);
+    expect(job).toMatchObject({ id: `${s.id}-crop-1`, status: "failed" });
+    expect((await s.get()).timeline).toContainEqual(expect.objectContaining({ type: "job.failed", data: expect.objectContaining({ job: job.id, by: "dead-letter" }) }));
+    await s.decide("frames", { action: "revise", feedback: "crop it again" });
+    await s.pending("frames", 2);
+    expect((await s.get()).checkpoint!.artifacts.assets).toEqual(frameNames.map((f) => `as-crop#2-${f}`));
+  }, 240_000);
 });

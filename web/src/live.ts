@@ -3,6 +3,7 @@
  * fetch and reconnects itself, sending Last-Event-ID so no event is missed or repeated.
  */
 import { apiKey } from "./api.ts";
+import { isFinalEvent } from "./contract.ts";
 
 export interface LiveEvent { id: number; type: string; data: unknown }
 
@@ -33,7 +34,7 @@ export function followShoot(shootId: string, onEvent: (e: LiveEvent) => void, on
             if (ev) {
               lastId = ev.id || lastId;
               onEvent(ev);
-              if (/^shoot\.(completed|failed|cancelled|expired)$/.test(ev.type)) return;
+              if (isFinalEvent(ev.type)) return;
             }
           }
         }

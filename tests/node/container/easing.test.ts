@@ -7,7 +7,7 @@ import {
   isEasingSpec,
   resolveEasing,
   sourceFrameIndices,
-} from "../../../src/domain/easing.ts";
+} from "../../../common/easing.ts";
 
 describe("easing library", () => {
   it("has the 45 names of the predecessor: 31 Penner, 11 bezier presets, 3 hybrids", () => {

@@ -10,7 +10,7 @@
  * the field; an accepted one starts the job, whose input is missing, so it ends as a 422 saying so.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EASING_NAMES } from "../../../src/domain/easing.ts";
+import { EASING_NAMES } from "../../../common/easing.ts";
 import { CreateShootSchema, DecisionSchema } from "../../../src/domain/shoot.ts";
 import { postJob, startBlobServer, startService, type BlobServer } from "./helpers.ts";
 

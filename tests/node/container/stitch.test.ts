@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sourceFrameIndices, type EasingSpec } from "../../../src/domain/easing.ts";
+import { sourceFrameIndices, type EasingSpec } from "../../../common/easing.ts";
 import {
   makeBarcodeClip,
   mp4TopLevelBoxes,

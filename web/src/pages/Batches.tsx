@@ -9,13 +9,13 @@ import { STAGE_LABEL, STATUS_LABEL, age, usd } from "../format.ts";
 import { linkClick, navigate } from "../router.ts";
 import type { components } from "../../../src/api/openapi.gen.ts";
 import type { CheckpointStage, ProblemBody } from "../types.ts";
+import { STAGES } from "../contract.ts";
 
 type BatchStatus = components["schemas"]["BatchStatus"];
 type BatchList = components["schemas"]["BatchList"];
 
 const STATE_LABEL: Record<string, string> = { ...STATUS_LABEL, queued: "Queued", dead: "Not placed" };
 const STATE_ORDER = ["completed", "awaiting_review", "running", "queued", "failed", "dead", "cancelled", "expired"];
-const STAGES: CheckpointStage[] = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
 
 export function BatchesPage() {
   const [list, setList] = useState<BatchList | null>(null);

@@ -10,9 +10,8 @@ import { CheckpointReview, type DecideResult } from "../review/CheckpointReview.
 import { ReelView } from "../review/ReelView.tsx";
 import type { CheckpointStage, Decision, ShootDetail, Stage } from "../types.ts";
 import { latest } from "./Shoots.tsx";
+import { isFinal, STAGES } from "../contract.ts";
 
-const STAGES: Stage[] = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
-const FINAL = new Set(["completed", "failed", "cancelled", "expired"]);
 
 export function ShootPage({ id }: { id: string }) {
   const [shoot, setShoot] = useState<ShootDetail | null>(null);
@@ -75,7 +74,7 @@ export function ShootPage({ id }: { id: string }) {
         </div>
         <div class="row">
           <ArchiveButton id={shoot.id} />
-          {!FINAL.has(shoot.status) && <CancelButton id={shoot.id} onDone={load} />}
+          {!isFinal(shoot.status) && <CancelButton id={shoot.id} onDone={load} />}
         </div>
       </div>
 
@@ -91,7 +90,7 @@ export function ShootPage({ id }: { id: string }) {
           <CheckpointReview key={`${cp.stage}-${cp.attempt}`} checkpoint={cp} assets={shoot.assets} plan={shoot.plan} decide={(d) => decide(cp.stage, d)} />
         </section>
       )}
-      {!cp && !FINAL.has(shoot.status) && <p class="working" role="status">{progress(shoot)}</p>}
+      {!cp && !isFinal(shoot.status) && <p class="working" role="status">{progress(shoot)}</p>}
       {shoot.status === "completed" && reel && (
         <section class="panel" aria-labelledby="reel-title">
           <h2 id="reel-title">Reel</h2>
@@ -129,7 +128,7 @@ function Timeline({ shoot }: { shoot: ShootDetail }) {
       {STAGES.map((s, i) => {
         const cost = shoot.costs.byStage.filter((c) => c.stage === s).reduce((a, c) => a + c.usd, 0);
         const attempts = shoot.checkpoints.filter((c) => c.stage === s).length;
-        const state = i < at || shoot.status === "completed" ? "done" : i === at ? (shoot.status === "awaiting_review" ? "review" : FINAL.has(shoot.status) ? shoot.status : "active") : "todo";
+        const state = i < at || shoot.status === "completed" ? "done" : i === at ? (shoot.status === "awaiting_review" ? "review" : isFinal(shoot.status) ? shoot.status : "active") : "todo";
         const label = { done: "done", review: "awaiting review", active: "in progress", todo: "not started" }[state as "done"] ?? STATUS_LABEL[state] ?? state;
         return (
           <li class={`step ${state}`} aria-current={i === at ? "step" : undefined}>

@@ -4,8 +4,8 @@ import { ApiError, client, ok, okAs } from "../api.ts";
 import { age, STAGE_LABEL, STATUS_LABEL, usd } from "../format.ts";
 import { linkClick } from "../router.ts";
 import type { Asset, ShootDetail, ShootSummary } from "../types.ts";
+import { SHOOT_STATUSES } from "../contract.ts";
 
-const STATUSES = ["running", "awaiting_review", "completed", "failed", "cancelled", "expired"];
 
 export function ShootsPage() {
   const [status, setStatus] = useState("");
@@ -31,7 +31,7 @@ export function ShootsPage() {
       <label for="status-filter">Status</label>
       <select id="status-filter" value={status} onChange={(e) => { setStatus(e.currentTarget.value); setCursors([null]); }}>
         <option value="">All</option>
-        {STATUSES.map((s) => <option value={s}>{STATUS_LABEL[s]}</option>)}
+        {SHOOT_STATUSES.map((s) => <option value={s}>{STATUS_LABEL[s]}</option>)}
       </select>
       {error && <p role="alert" class="error">Could not load the shoots: {error}</p>}
       {!page && !error && <p role="status">Loading shoots…</p>}

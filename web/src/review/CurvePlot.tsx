@@ -3,7 +3,7 @@
  * where each output frame samples the clip, and draggable handles for a custom cubic-bezier.
  */
 import { useRef } from "preact/hooks";
-import { resolveEasing, type EasingSpec } from "../../../src/domain/easing.ts";
+import { resolveEasing, type EasingSpec } from "../../../common/easing.ts";
 
 const W = 320;
 const H = 320;
