@@ -5,7 +5,7 @@ import { archive } from "./api/archive.ts";
 import { assetsApi } from "./api/assets.ts";
 import { batchesApi } from "./api/batches.ts";
 import { internal } from "./api/internal.ts";
-import { documentConfig, DOCUMENT_PATH, registerSecuritySchemes, registerSharedComponents, router } from "./api/openapi.ts";
+import { documentConfig, DOCUMENT_PATH, registerSecuritySchemes, router } from "./api/openapi.ts";
 import { presets } from "./api/presets.ts";
 import { notFound, renderProblem } from "./api/problem.ts";
 import { review, reviewLinks } from "./api/review.ts";
@@ -67,4 +67,3 @@ app
   });
 app.onError((err, c) => renderProblem(c, err));
 registerSecuritySchemes(app);
-registerSharedComponents(app);

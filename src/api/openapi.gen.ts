@@ -417,8 +417,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @enum {string} */
-        FinalShootStatus: "completed" | "failed" | "cancelled" | "expired";
         Health: {
             ok: boolean;
             checks: {
@@ -1028,6 +1026,8 @@ export interface components {
             aspectRatios: string[];
             stages: components["schemas"]["Stage"][];
             defaultReview: components["schemas"]["Stage"][];
+            /** @description The statuses a shoot ends in (a live view stops following it there) */
+            finalStatuses: components["schemas"]["FinalShootStatus"][];
             easings: string[];
             bezierPresets: {
                 [key: string]: [
@@ -1043,6 +1043,8 @@ export interface components {
             id: string;
             description: string;
         };
+        /** @enum {string} */
+        FinalShootStatus: "completed" | "failed" | "cancelled" | "expired";
         BatchStatus: {
             id: string;
             /** @enum {string} */
@@ -2844,7 +2846,6 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
-export const finalShootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FinalShootStatus"]> = ["completed", "failed", "cancelled", "expired"];
 export const healthChecksDatabaseValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["checks"]["database"]> = ["ok", "unavailable"];
 export const shootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootStatus"]> = ["running", "awaiting_review", "completed", "failed", "cancelled", "expired"];
 export const stageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
@@ -2894,6 +2895,7 @@ export const decisionAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<comp
 export const decisionSplitValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Decision"]["split"]> = ["detect", "equal"];
 export const cancelAcceptedStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CancelAccepted"]["status"]> = ["cancelled"];
 export const reviewDecisionActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReviewDecision"]["action"]> = ["approve", "revise"];
+export const finalShootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FinalShootStatus"]> = ["completed", "failed", "cancelled", "expired"];
 export const batchStatusStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchStatus"]["status"]> = ["open", "completed"];
 export const batchAcceptedStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchAccepted"]["status"]> = ["open"];
 export const batchListBatchesStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchList"]["batches"]["status"]> = ["open", "completed"];

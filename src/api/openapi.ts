@@ -6,16 +6,10 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./auth.ts";
 import { validationProblem } from "./problem.ts";
-import { FinalShootStatus } from "./schemas.ts";
 
 export const router = () => new OpenAPIHono<AppEnv>({ defaultHook: validationProblem });
 
 export const DOCUMENT_PATH = "/api/openapi.json";
-
-/** Components no route names but clients need: the final shoot statuses (the UI stops its live stream on them). */
-export function registerSharedComponents(app: OpenAPIHono<AppEnv>) {
-  app.openAPIRegistry.register("FinalShootStatus", FinalShootStatus);
-}
 
 export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>) {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -3,6 +3,7 @@ import { $, createRoute } from "@hono/zod-openapi";
 import { ASPECT_RATIOS } from "../domain/aspect.ts";
 import { BEZIER_PRESETS, EASING_NAMES } from "../../common/easing.ts";
 import { BACKGROUNDS, DEFAULT_BACKGROUND, DEFAULT_POSE, DEFAULT_STYLE, POSES, STYLES } from "../domain/presets.ts";
+import { FINAL_SHOOT_STATUSES } from "../domain/contract.ts";
 import { DEFAULT_REVIEW, DEFAULT_STITCH, STAGES } from "../domain/shoot.ts";
 import { requireApiKey } from "./auth.ts";
 import { router } from "./openapi.ts";
@@ -31,6 +32,7 @@ export const presets = $(router().use(requireApiKey))
           aspectRatios: [...ASPECT_RATIOS],
           stages: [...STAGES],
           defaultReview: DEFAULT_REVIEW,
+          finalStatuses: [...FINAL_SHOOT_STATUSES],
           easings: [...EASING_NAMES],
           bezierPresets: Object.fromEntries(Object.entries(BEZIER_PRESETS).map(([k, v]) => [k, [...v] as [number, number, number, number]])),
           defaultStitch: DEFAULT_STITCH,

@@ -345,6 +345,7 @@ export const PresetOptions = z
     aspectRatios: z.array(z.string()),
     stages: z.array(Stage),
     defaultReview: z.array(Stage),
+    finalStatuses: z.array(FinalShootStatus).openapi({ description: "The statuses a shoot ends in (a live view stops following it there)" }),
     easings: z.array(z.string()),
     bezierPresets: z.record(z.string(), z.tuple([z.number(), z.number(), z.number(), z.number()])),
     defaultStitch: ResolvedStitchSettings,
