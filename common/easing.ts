@@ -23,55 +23,48 @@ function outBounce(t: number): number {
   const n1 = 7.5625;
   const d1 = 2.75;
   if (t < 1 / d1) return n1 * t * t;
-  if (t < 2 / d1) return n1 * (t -= 1.5 / d1) * t + 0.75;
-  if (t < 2.5 / d1) return n1 * (t -= 2.25 / d1) * t + 0.9375;
-  return n1 * (t -= 2.625 / d1) * t + 0.984375;
+  if (t < 2 / d1) return n1 * (t - 1.5 / d1) ** 2 + 0.75;
+  if (t < 2.5 / d1) return n1 * (t - 2.25 / d1) ** 2 + 0.9375;
+  return n1 * (t - 2.625 / d1) ** 2 + 0.984375;
 }
 
 const PENNER = {
   linear: (t: number) => t,
   easeInQuad: (t: number) => t * t,
   easeOutQuad: (t: number) => 1 - (1 - t) * (1 - t),
-  easeInOutQuad: (t: number) => (t < 0.5 ? 2 * t * t : 1 - Math.pow(-2 * t + 2, 2) / 2),
+  easeInOutQuad: (t: number) => (t < 0.5 ? 2 * t * t : 1 - (-2 * t + 2) ** 2 / 2),
   easeInCubic: (t: number) => t * t * t,
-  easeOutCubic: (t: number) => 1 - Math.pow(1 - t, 3),
-  easeInOutCubic: (t: number) => (t < 0.5 ? 4 * t * t * t : 1 - Math.pow(-2 * t + 2, 3) / 2),
+  easeOutCubic: (t: number) => 1 - (1 - t) ** 3,
+  easeInOutCubic: (t: number) => (t < 0.5 ? 4 * t * t * t : 1 - (-2 * t + 2) ** 3 / 2),
   easeInQuart: (t: number) => t * t * t * t,
-  easeOutQuart: (t: number) => 1 - Math.pow(1 - t, 4),
-  easeInOutQuart: (t: number) => (t < 0.5 ? 8 * t * t * t * t : 1 - Math.pow(-2 * t + 2, 4) / 2),
+  easeOutQuart: (t: number) => 1 - (1 - t) ** 4,
+  easeInOutQuart: (t: number) => (t < 0.5 ? 8 * t * t * t * t : 1 - (-2 * t + 2) ** 4 / 2),
   easeInQuint: (t: number) => t * t * t * t * t,
-  easeOutQuint: (t: number) => 1 - Math.pow(1 - t, 5),
-  easeInOutQuint: (t: number) => (t < 0.5 ? 16 * t * t * t * t * t : 1 - Math.pow(-2 * t + 2, 5) / 2),
+  easeOutQuint: (t: number) => 1 - (1 - t) ** 5,
+  easeInOutQuint: (t: number) => (t < 0.5 ? 16 * t * t * t * t * t : 1 - (-2 * t + 2) ** 5 / 2),
   easeInSine: (t: number) => 1 - Math.cos((t * Math.PI) / 2),
   easeOutSine: (t: number) => Math.sin((t * Math.PI) / 2),
   easeInOutSine: (t: number) => -(Math.cos(Math.PI * t) - 1) / 2,
   // Expo is pinned at the ends: the formula alone gives 2^-10, not 0, at t = 0.
-  easeInExpo: (t: number) => (t === 0 ? 0 : Math.pow(2, 10 * t - 10)),
-  easeOutExpo: (t: number) => (t === 1 ? 1 : 1 - Math.pow(2, -10 * t)),
-  easeInOutExpo: (t: number) =>
-    t === 0 ? 0 : t === 1 ? 1 : t < 0.5 ? Math.pow(2, 20 * t - 10) / 2 : (2 - Math.pow(2, -20 * t + 10)) / 2,
+  easeInExpo: (t: number) => (t === 0 ? 0 : 2 ** (10 * t - 10)),
+  easeOutExpo: (t: number) => (t === 1 ? 1 : 1 - 2 ** (-10 * t)),
+  easeInOutExpo: (t: number) => (t === 0 ? 0 : t === 1 ? 1 : t < 0.5 ? 2 ** (20 * t - 10) / 2 : (2 - 2 ** (-20 * t + 10)) / 2),
   easeInCirc: (t: number) => 1 - Math.sqrt(1 - t * t),
   easeOutCirc: (t: number) => Math.sqrt(1 - (t - 1) * (t - 1)),
-  easeInOutCirc: (t: number) =>
-    t < 0.5 ? (1 - Math.sqrt(1 - Math.pow(2 * t, 2))) / 2 : (Math.sqrt(1 - Math.pow(-2 * t + 2, 2)) + 1) / 2,
+  easeInOutCirc: (t: number) => (t < 0.5 ? (1 - Math.sqrt(1 - (2 * t) ** 2)) / 2 : (Math.sqrt(1 - (-2 * t + 2) ** 2) + 1) / 2),
   easeInBack: (t: number) => C3 * t * t * t - C1 * t * t,
-  easeOutBack: (t: number) => 1 + C3 * Math.pow(t - 1, 3) + C1 * Math.pow(t - 1, 2),
-  easeInOutBack: (t: number) =>
-    t < 0.5
-      ? (Math.pow(2 * t, 2) * ((C2 + 1) * 2 * t - C2)) / 2
-      : (Math.pow(2 * t - 2, 2) * ((C2 + 1) * (t * 2 - 2) + C2) + 2) / 2,
-  easeInElastic: (t: number) =>
-    t === 0 ? 0 : t === 1 ? 1 : -Math.pow(2, 10 * t - 10) * Math.sin((t * 10 - 10.75) * C4),
-  easeOutElastic: (t: number) =>
-    t === 0 ? 0 : t === 1 ? 1 : Math.pow(2, -10 * t) * Math.sin((t * 10 - 0.75) * C4) + 1,
+  easeOutBack: (t: number) => 1 + C3 * (t - 1) ** 3 + C1 * (t - 1) ** 2,
+  easeInOutBack: (t: number) => (t < 0.5 ? ((2 * t) ** 2 * ((C2 + 1) * 2 * t - C2)) / 2 : ((2 * t - 2) ** 2 * ((C2 + 1) * (t * 2 - 2) + C2) + 2) / 2),
+  easeInElastic: (t: number) => (t === 0 ? 0 : t === 1 ? 1 : -(2 ** (10 * t - 10)) * Math.sin((t * 10 - 10.75) * C4)),
+  easeOutElastic: (t: number) => (t === 0 ? 0 : t === 1 ? 1 : 2 ** (-10 * t) * Math.sin((t * 10 - 0.75) * C4) + 1),
   easeInOutElastic: (t: number) =>
     t === 0
       ? 0
       : t === 1
         ? 1
         : t < 0.5
-          ? -(Math.pow(2, 20 * t - 10) * Math.sin((20 * t - 11.125) * C5)) / 2
-          : (Math.pow(2, -20 * t + 10) * Math.sin((20 * t - 11.125) * C5)) / 2 + 1,
+          ? -(2 ** (20 * t - 10) * Math.sin((20 * t - 11.125) * C5)) / 2
+          : (2 ** (-20 * t + 10) * Math.sin((20 * t - 11.125) * C5)) / 2 + 1,
   easeInBounce: (t: number) => 1 - outBounce(1 - t),
   easeOutBounce: outBounce,
   easeInOutBounce: (t: number) => (t < 0.5 ? (1 - outBounce(1 - 2 * t)) / 2 : (1 + outBounce(2 * t - 1)) / 2),
@@ -115,9 +108,7 @@ export const EASING_NAMES: readonly EasingName[] = Object.freeze([
 ]);
 
 /** Curves that can move backwards in time (overshoot or oscillate), so frame picks are not monotonic. */
-export const NON_MONOTONIC_EASINGS: readonly EasingName[] = Object.freeze(
-  (Object.keys(PENNER) as EasingName[]).filter((n) => /Back|Elastic|Bounce/.test(n)),
-);
+export const NON_MONOTONIC_EASINGS: readonly EasingName[] = Object.freeze((Object.keys(PENNER) as EasingName[]).filter((n) => /Back|Elastic|Bounce/.test(n)));
 
 // --- Cubic bezier solver ---
 
@@ -177,9 +168,7 @@ function assertBezier(points: readonly unknown[]): asserts points is BezierPoint
   }
   const [x1, , x2] = points as number[];
   if (x1 < 0 || x1 > 1 || x2 < 0 || x2 > 1) {
-    throw new Error(
-      `Invalid cubic-bezier [${points.join(", ")}]: x1 and x2 must be between 0 and 1 (time cannot run backwards)`,
-    );
+    throw new Error(`Invalid cubic-bezier [${points.join(", ")}]: x1 and x2 must be between 0 and 1 (time cannot run backwards)`);
   }
 }
 
@@ -192,7 +181,7 @@ for (const [name, p] of Object.entries(BEZIER_PRESETS)) NAMED[name] = cubicBezie
  */
 export function resolveEasing(spec: EasingSpec): EasingFn {
   if (typeof spec === "string") {
-    const fn = Object.prototype.hasOwnProperty.call(NAMED, spec) ? NAMED[spec] : undefined;
+    const fn = Object.hasOwn(NAMED, spec) ? NAMED[spec] : undefined;
     if (!fn) {
       throw new Error(`Unknown easing "${spec}". Use one of: ${EASING_NAMES.join(", ")}, or { bezier: [x1, y1, x2, y2] }`);
     }
@@ -255,7 +244,7 @@ export function sourceFrameIndices(opts: SourceFrameOptions): number[] {
     const t = ease(p) * duration;
     // Nearest frame, ties up; the tiny bias absorbs float noise so 2.4999999999 (really 2.5) rounds like 2.5.
     const idx = Math.round(t * sourceFps + 1e-9);
-    out[k] = idx < 0 ? 0 : idx > last ? last : idx;
+    out[k] = Math.min(Math.max(idx, 0), last);
   }
   return out;
 }

@@ -21,7 +21,14 @@ async function crop(job: CropJob, inputs: Map<string, string>, dir: string): Pro
   const r = await cropSheet(inputs.get("sheet")!, dir, job.params);
   return {
     files: r.frames.map((f) => ({ name: f.name, path: f.path, mime: "image/png", width: f.width, height: f.height })),
-    extra: { boxes: r.boxes, confidence: r.confidence, ...(r.problem ? { problem: r.problem } : {}), sheet: r.sheet, frameSize: r.frameSize, mode: job.params.mode },
+    extra: {
+      boxes: r.boxes,
+      confidence: r.confidence,
+      ...(r.problem ? { problem: r.problem } : {}),
+      sheet: r.sheet,
+      frameSize: r.frameSize,
+      mode: job.params.mode,
+    },
   };
 }
 
@@ -38,12 +45,19 @@ async function reframe(job: ReframeJob, inputs: Map<string, string>, dir: string
 }
 
 async function stitch(job: StitchJob, inputs: Map<string, string>, dir: string): Promise<Produced> {
-  const clips = job.inputs
-    .map((i) => ({ name: i.name, path: inputs.get(i.name)! }))
-    .sort((a, b) => clipNumber(a.name)! - clipNumber(b.name)!);
+  const clips = job.inputs.map((i) => ({ name: i.name, path: inputs.get(i.name)! })).sort((a, b) => clipNumber(a.name)! - clipNumber(b.name)!);
   const r = await stitchClips(clips, dir, job.params);
   const files: OutputFile[] = [
-    { name: "reel", path: r.reel.path, mime: "video/mp4", width: r.reel.width, height: r.reel.height, duration: r.reel.duration, frames: r.reel.frames, fps: r.reel.fps },
+    {
+      name: "reel",
+      path: r.reel.path,
+      mime: "video/mp4",
+      width: r.reel.width,
+      height: r.reel.height,
+      duration: r.reel.duration,
+      frames: r.reel.frames,
+      fps: r.reel.fps,
+    },
   ];
   if (job.outputs.poster) files.push({ name: "poster", path: r.poster.path, mime: "image/jpeg", width: r.poster.width, height: r.poster.height });
   return {

@@ -130,9 +130,7 @@ export async function downloadInputs(inputs: NamedUrl[], dir: string): Promise<M
         if (err instanceof InputError || signal.aborted) throw err;
         const status = err instanceof HttpStatusError ? err.status : 0;
         if (status === 404 || status === 410) {
-          throw new InputError(
-            `input "${input.name}" could not be downloaded (HTTP ${status} from ${describeUrl(input.url)}); check that the file exists`,
-          );
+          throw new InputError(`input "${input.name}" could not be downloaded (HTTP ${status} from ${describeUrl(input.url)}); check that the file exists`);
         }
         if (status && !retryable(status)) {
           // 401/403/400: the signed link itself is wrong or expired, not something a reviewer can fix.

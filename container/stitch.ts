@@ -20,7 +20,7 @@
 import path from "node:path";
 import type { Readable } from "node:stream";
 import sharp from "sharp";
-import { resolveEasing, sourceFrameIndices, type EasingFn, type EasingSpec } from "../common/easing.ts";
+import { resolveEasing, sourceFrameIndices, type EasingFn } from "../common/easing.ts";
 import { StitchJobParamsSchema, type StitchOptions } from "../src/domain/stitch.ts";
 import { InputError } from "./errors.ts";
 import { spawnTool, stderrTail, type Spawned } from "../common/ffmpeg.ts";

@@ -34,7 +34,15 @@ const SHOOTS = Number(values.shoots);
 const KILLS = Number(values.kills);
 const seed = values.seed ? Number(values.seed) : randomBytes(4).readUInt32BE();
 const random = mulberry32(seed);
-const EXPECTED = ["plan-0-v1", "hero-0-v1", "contact-sheet-0-v1", ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`), ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`), "reel-0-v1", "poster-0-v1"];
+const EXPECTED = [
+  "plan-0-v1",
+  "hero-0-v1",
+  "contact-sheet-0-v1",
+  ...[1, 2, 3, 4, 5, 6].map((i) => `frame-${i}-v1`),
+  ...[1, 2, 3, 4, 5].map((i) => `clip-${i}-v1`),
+  "reel-0-v1",
+  "poster-0-v1",
+];
 
 interface Summary {
   id: string;

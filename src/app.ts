@@ -44,7 +44,9 @@ app.use("/api/*", corsAllowList);
 app.use(bodyLimits);
 app
   .openapi(healthRoute, async (c) => {
-    const db = await c.env.DB.prepare("select 1 as ok").first<{ ok: number }>().catch(() => null);
+    const db = await c.env.DB.prepare("select 1 as ok")
+      .first<{ ok: number }>()
+      .catch(() => null);
     const ok = db?.ok === 1;
     return ok ? c.json({ ok, checks: { database: "ok" as const } }, 200) : c.json({ ok, checks: { database: "unavailable" as const } }, 503);
   })

@@ -53,10 +53,13 @@ interface ObjectHead {
 export interface DoctorBucket {
   get(key: string): Promise<(ObjectHead & { arrayBuffer(): Promise<ArrayBuffer> }) | null>;
   head(key: string): Promise<ObjectHead | null>;
-  list(o: { prefix: string; cursor?: string; limit: number }): Promise<{ objects: { key: string; size: number; uploaded: Date }[]; truncated: boolean; cursor?: string }>;
+  list(o: {
+    prefix: string;
+    cursor?: string;
+    limit: number;
+  }): Promise<{ objects: { key: string; size: number; uploaded: Date }[]; truncated: boolean; cursor?: string }>;
   delete(key: string): Promise<void>;
 }
-
 
 export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const now = opts.now ?? Date.now();
@@ -64,7 +67,8 @@ export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: Doctor
   const deep = opts.deep ?? true;
   const problems: DoctorProblem[] = [];
 
-  const rows = (await d1.prepare("SELECT id, r2_key AS key, bytes, sha256 FROM assets").all<{ id: string; key: string; bytes: number; sha256: string }>()).results;
+  const rows = (await d1.prepare("SELECT id, r2_key AS key, bytes, sha256 FROM assets").all<{ id: string; key: string; bytes: number; sha256: string }>())
+    .results;
   const byKey = new Map(rows.map((r) => [r.key, r]));
   for (const row of rows) {
     const body = deep ? await bucket.get(row.key) : null;
@@ -80,7 +84,11 @@ export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: Doctor
     if (body) sha = await sha256Hex(await body.arrayBuffer());
     else sha = obj.customMetadata?.sha256 ?? (obj.checksums.sha256 ? hex(obj.checksums.sha256) : undefined);
     if (sha && sha !== row.sha256) {
-      problems.push({ kind: "sha256-mismatch", subject: row.id, detail: `asset ${row.id}: row sha256 ${row.sha256.slice(0, 12)}…, object ${sha.slice(0, 12)}…` });
+      problems.push({
+        kind: "sha256-mismatch",
+        subject: row.id,
+        detail: `asset ${row.id}: row sha256 ${row.sha256.slice(0, 12)}…, object ${sha.slice(0, 12)}…`,
+      });
     }
   }
 

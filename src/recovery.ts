@@ -70,7 +70,11 @@ export async function wakeStrandedShoots(env: Env, now = Date.now()): Promise<Re
     if (status.status in ended) {
       // The row missed the instance's last step: bring it in line with what the engine says.
       const final = ended[status.status as keyof typeof ended];
-      await endShoot(env, { shootId: s.id, accountId: s.accountId }, final, { error: status.error?.message, stage: s.stage, data: { by: "recovery", instance: status.status } });
+      await endShoot(env, { shootId: s.id, accountId: s.accountId }, final, {
+        error: status.error?.message,
+        stage: s.stage,
+        data: { by: "recovery", instance: status.status },
+      });
       report.finished.push({ shoot: s.id, status: final });
       console.log(JSON.stringify({ msg: "recovery: finished a shoot whose instance had ended", shoot: s.id, instance: status.status, status: final }));
       continue;

@@ -43,7 +43,9 @@ export async function runRetention(env: Env, now = Date.now(), limit = 20): Prom
 
   for (const s of due) {
     const reason = `${s.status}, past ${s.status === "completed" ? env.RETENTION_COMPLETED : env.RETENTION_ENDED}`;
-    await env.DB.prepare("INSERT OR IGNORE INTO retention_log (subject, account_id, kind, reason) VALUES (?1, ?2, 'shoot', ?3)").bind(s.id, s.accountId, reason).run();
+    await env.DB.prepare("INSERT OR IGNORE INTO retention_log (subject, account_id, kind, reason) VALUES (?1, ?2, 'shoot', ?3)")
+      .bind(s.id, s.accountId, reason)
+      .run();
     // Every object of the shoot: its asset rows, and anything under its prefix without a row.
     const rows = (await env.DB.prepare("SELECT r2_key AS key, bytes FROM assets WHERE shoot_id = ?1").bind(s.id).all<{ key: string; bytes: number }>()).results;
     const keys = new Set(rows.map((r) => r.key));
@@ -51,7 +53,11 @@ export async function runRetention(env: Env, now = Date.now(), limit = 20): Prom
     let cursor: string | undefined;
     do {
       const page = await env.BUCKET.list({ prefix: `accounts/${s.accountId}/shoots/${s.id}/`, cursor });
-      for (const o of page.objects) if (!keys.has(o.key)) { keys.add(o.key); bytes += o.size; }
+      for (const o of page.objects)
+        if (!keys.has(o.key)) {
+          keys.add(o.key);
+          bytes += o.size;
+        }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
     const all = [...keys];
@@ -69,9 +75,7 @@ export async function runRetention(env: Env, now = Date.now(), limit = 20): Prom
     ]);
     const removedRows = results.slice(1).reduce((n, r) => n + (r.meta?.changes ?? 0), 0);
     await closeBatchesOf(env, db(env.DB), s.id);
-    await env.DB.prepare(
-      "UPDATE retention_log SET objects = objects + ?2, bytes = bytes + ?3, rows = rows + ?4, finished_at = ?5 WHERE subject = ?1",
-    )
+    await env.DB.prepare("UPDATE retention_log SET objects = objects + ?2, bytes = bytes + ?3, rows = rows + ?4, finished_at = ?5 WHERE subject = ?1")
       .bind(s.id, all.length, bytes, removedRows, new Date(now).toISOString())
       .run();
     report.shoots.push({ id: s.id, reason, objects: all.length, bytes });
@@ -97,7 +101,11 @@ export async function runRetention(env: Env, now = Date.now(), limit = 20): Prom
       await env.BUCKET.delete(u.key);
       await env.DB.batch([
         env.DB.prepare("DELETE FROM assets WHERE id = ?1").bind(u.id),
-        env.DB.prepare("UPDATE retention_log SET objects = 1, bytes = ?2, rows = 1, finished_at = ?3 WHERE subject = ?1").bind(u.id, u.bytes, new Date(now).toISOString()),
+        env.DB.prepare("UPDATE retention_log SET objects = 1, bytes = ?2, rows = 1, finished_at = ?3 WHERE subject = ?1").bind(
+          u.id,
+          u.bytes,
+          new Date(now).toISOString(),
+        ),
       ]);
       report.uploads.push({ id: u.id, objects: 1, bytes: u.bytes });
     }

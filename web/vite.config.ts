@@ -23,7 +23,9 @@ function initialJsBudget(): Plugin {
       const srcs = [...html.matchAll(/<script[^>]+src="([^"]+)"|<link[^>]+rel="modulepreload"[^>]+href="([^"]+)"/g)].map((m) => m[1] ?? m[2]);
       const sizes = srcs.map((s) => gzipSync(readFileSync(path.join(outDir, s.replace(/^\//, "")))).length);
       const kb = sizes.reduce((a, b) => a + b, 0) / 1024;
-      console.log(`initial JavaScript (${srcs.length} file${srcs.length === 1 ? "" : "s"} loaded by index.html): ${kb.toFixed(1)} KB gzipped (budget ${INITIAL_JS_BUDGET_KB} KB)`);
+      console.log(
+        `initial JavaScript (${srcs.length} file${srcs.length === 1 ? "" : "s"} loaded by index.html): ${kb.toFixed(1)} KB gzipped (budget ${INITIAL_JS_BUDGET_KB} KB)`,
+      );
       if (kb >= INITIAL_JS_BUDGET_KB) throw new Error(`initial JavaScript is ${kb.toFixed(1)} KB gzipped, over the ${INITIAL_JS_BUDGET_KB} KB budget`);
     },
   };

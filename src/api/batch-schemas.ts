@@ -11,8 +11,16 @@ import { CreateShoot, Presets, Stage } from "./schemas.ts";
 // --- batches ---
 
 export const CreateBatch = CreateBatchSchema.extend({
-  shoots: CreateBatchSchema.shape.shoots.openapi({ type: "array", items: { $ref: "#/components/schemas/CreateShoot" }, description: "1–500 shoot specs, each validated like POST /api/shoots; errors name `shoots[i].field`" }),
-  review: z.array(Stage).max(STAGES.length).optional().openapi({ description: 'The stages a human reviews in every shoot unless a row says otherwise: `[]` for none, `["reel"]` for the reel only' }),
+  shoots: CreateBatchSchema.shape.shoots.openapi({
+    type: "array",
+    items: { $ref: "#/components/schemas/CreateShoot" },
+    description: "1–500 shoot specs, each validated like POST /api/shoots; errors name `shoots[i].field`",
+  }),
+  review: z
+    .array(Stage)
+    .max(STAGES.length)
+    .optional()
+    .openapi({ description: 'The stages a human reviews in every shoot unless a row says otherwise: `[]` for none, `["reel"]` for the reel only' }),
   presets: Presets.optional().openapi({ description: "Presets for every row; a row's own presets override them" }),
 }).openapi("CreateBatch");
 // Referenced by CreateBatch.shoots (rows are validated one by one, so errors can name the row).
@@ -24,7 +32,14 @@ export const BatchListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 export const BatchRetry = z
-  .object({ shoots: z.array(z.string().min(1).max(64)).min(1).max(500).optional().openapi({ description: "Only these shoot ids (default: every dead row and failed shoot)" }) })
+  .object({
+    shoots: z
+      .array(z.string().min(1).max(64))
+      .min(1)
+      .max(500)
+      .optional()
+      .openapi({ description: "Only these shoot ids (default: every dead row and failed shoot)" }),
+  })
   .strict()
   .openapi("BatchRetry");
 
@@ -72,7 +87,14 @@ export const BatchStatus = z
 export const BatchList = z
   .object({
     batches: z.array(
-      z.object({ id: z.string(), status: z.enum(BATCH_STATUSES), total: z.number().int(), createdAt: z.string(), completedAt: z.string().nullable(), counts: z.record(z.string(), z.number().int()) }),
+      z.object({
+        id: z.string(),
+        status: z.enum(BATCH_STATUSES),
+        total: z.number().int(),
+        createdAt: z.string(),
+        completedAt: z.string().nullable(),
+        counts: z.record(z.string(), z.number().int()),
+      }),
     ),
     nextCursor: z.string().nullable(),
   })
@@ -115,7 +137,9 @@ export const WebhookEndpoint = z
     events: z.array(z.string()),
     status: z.enum(["active", "disabled"]),
     disabledReason: z.string().nullable(),
-    signingSecrets: z.array(z.object({ id: z.string(), createdAt: z.string(), expiresAt: z.string().nullable() })).openapi({ description: "The secrets signing now (never their values)" }),
+    signingSecrets: z
+      .array(z.object({ id: z.string(), createdAt: z.string(), expiresAt: z.string().nullable() }))
+      .openapi({ description: "The secrets signing now (never their values)" }),
     createdAt: z.string(),
   })
   .openapi("WebhookEndpoint");
@@ -140,7 +164,9 @@ export const WebhookDelivery = z
     deliveredAt: z.string().nullable(),
     createdAt: z.string(),
     payload: z.unknown(),
-    attemptLog: z.array(z.object({ attempt: z.number().int(), status: z.number().int().nullable(), error: z.string().nullable(), durationMs: z.number().int(), at: z.string() })),
+    attemptLog: z.array(
+      z.object({ attempt: z.number().int(), status: z.number().int().nullable(), error: z.string().nullable(), durationMs: z.number().int(), at: z.string() }),
+    ),
   })
   .openapi("WebhookDelivery");
 

@@ -5,10 +5,22 @@
  */
 import { createRoute, type z } from "@hono/zod-openapi";
 import { assetsByIds } from "../db/assets.ts";
-import { batchCost, completeBatchIfDone, getBatch, insertBatch, listBatches, rowsOfBatch, rowState, rowsWithShoots, stateCounts, waitingShoots, type BatchRecord } from "../db/batches.ts";
+import {
+  batchCost,
+  completeBatchIfDone,
+  getBatch,
+  insertBatch,
+  listBatches,
+  rowsOfBatch,
+  rowState,
+  rowsWithShoots,
+  stateCounts,
+  waitingShoots,
+  type BatchRecord,
+} from "../db/batches.ts";
 import { db, type Db } from "../db/client.ts";
 import { STAGES } from "../domain/shoot.ts";
-import { batchSettingsFromFields, canonical, CreateBatchSchema, MAX_BATCH_ROWS, resolveRows, rowsFromCsv } from "../batches/spec.ts";
+import { batchSettingsFromFields, CreateBatchSchema, canonical, resolveRows, rowsFromCsv } from "../batches/spec.ts";
 import { enqueueRows, retryRows, rowShootId } from "../batches/submissions.ts";
 import { emitBatchCompleted } from "../notify/emit.ts";
 import { sha256Hex } from "../lib/crypto.ts";
@@ -39,7 +51,9 @@ const createBatchRoute = createRoute({
         "application/json": { schema: B.CreateBatch },
         "text/csv": { schema: { type: "string", description: "CSV with a header row" } },
         // A plain schema (not zod): the handler reads the form itself.
-        "multipart/form-data": { schema: { type: "object", properties: { file: { type: "string", format: "binary" }, review: { type: "string" } }, required: ["file"] } },
+        "multipart/form-data": {
+          schema: { type: "object", properties: { file: { type: "string", format: "binary" }, review: { type: "string" } }, required: ["file"] },
+        },
       },
     },
   },
@@ -100,11 +114,18 @@ batchesApi.openapi(createBatchRoute, async (c) => {
   if (errors.length) throw badRequest(errors);
 
   const keys = resolved.rows.map((r) => r.idempotencyKey);
-  const batchKey = settings.idempotencyKey ?? c.req.header("idempotency-key") ?? `rows-${(await sha256Hex(canonical({ keys, review: settings.review, presets: settings.presets }))).slice(0, 32)}`;
+  const batchKey =
+    settings.idempotencyKey ??
+    c.req.header("idempotency-key") ??
+    `rows-${(await sha256Hex(canonical({ keys, review: settings.review, presets: settings.presets }))).slice(0, 32)}`;
   const batchId = `ba_${(await sha256Hex(`${accountId}\nbatch\n${batchKey}`)).slice(0, 24)}`;
   const withIds = await Promise.all(resolved.rows.map(async (r) => ({ ...r, shootId: await rowShootId(accountId, r.idempotencyKey, 1) })));
 
-  const isNew = await insertBatch(d, { id: batchId, accountId, idempotencyKey: batchKey, review: settings.review ?? null, presets: settings.presets ?? null }, withIds);
+  const isNew = await insertBatch(
+    d,
+    { id: batchId, accountId, idempotencyKey: batchKey, review: settings.review ?? null, presets: settings.presets ?? null },
+    withIds,
+  );
   if (!isNew) {
     const existing = await rowsOfBatch(d, batchId);
     if (existing.length !== keys.length || existing.some((r, i) => r.idempotencyKey !== keys[i])) {
@@ -113,12 +134,23 @@ batchesApi.openapi(createBatchRoute, async (c) => {
     return c.json(await batchStatus(c.env, d, (await getBatch(d, accountId, batchId))!), 200);
   }
   try {
-    await enqueueRows(c.env, withIds.map((r) => ({ batchId, index: r.index })));
+    await enqueueRows(
+      c.env,
+      withIds.map((r) => ({ batchId, index: r.index })),
+    );
   } catch (err) {
     // The rows are recorded; the watchdog re-sends rows that stay queued, so none is lost.
     console.error(JSON.stringify({ msg: "submission enqueue failed", batch: batchId, error: String(err) }));
   }
-  return c.json({ id: batchId, status: "open" as const, total: withIds.length, shoots: withIds.map((r) => ({ index: r.index, id: r.shootId, idempotencyKey: r.idempotencyKey })) }, 202);
+  return c.json(
+    {
+      id: batchId,
+      status: "open" as const,
+      total: withIds.length,
+      shoots: withIds.map((r) => ({ index: r.index, id: r.shootId, idempotencyKey: r.idempotencyKey })),
+    },
+    202,
+  );
 });
 
 batchesApi.openapi(listBatchesRoute, async (c) => {
@@ -127,7 +159,10 @@ batchesApi.openapi(listBatchesRoute, async (c) => {
   const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
   const rows = await listBatches(d, c.get("accountId"), { cursor, limit: q.limit });
   const page = rows.slice(0, q.limit);
-  const counts = await stateCounts(d, page.map((b) => b.id));
+  const counts = await stateCounts(
+    d,
+    page.map((b) => b.id),
+  );
   const last = page[page.length - 1];
   return c.json(
     {
@@ -199,7 +234,10 @@ async function readSubmission(req: Request, contentType: string, json: z.infer<t
 
 /** Every reference must be an upload of this account; errors name the row and the position. */
 async function referenceErrors(d: Db, accountId: string, rows: unknown[], prefix: string): Promise<FieldError[]> {
-  const refsOf = (r: unknown) => (Array.isArray((r as { references?: unknown })?.references) ? ((r as { references: unknown[] }).references.filter((x) => typeof x === "string") as string[]) : []);
+  const refsOf = (r: unknown) =>
+    Array.isArray((r as { references?: unknown })?.references)
+      ? ((r as { references: unknown[] }).references.filter((x) => typeof x === "string") as string[])
+      : [];
   const ids = [...new Set(rows.flatMap(refsOf))];
   const known = new Set<string>();
   for (let i = 0; i < ids.length; i += 90) {
@@ -229,7 +267,13 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
   }
   const failures = rows
     .filter((r) => r.state === "dead" || rowState(r) === "failed")
-    .map((r) => ({ index: r.index, shootId: r.shootId, state: state(r), reason: r.state === "dead" ? r.rowError : r.shootError, retry: `/api/batches/${batch.id}/retry` }));
+    .map((r) => ({
+      index: r.index,
+      shootId: r.shootId,
+      state: state(r),
+      reason: r.state === "dead" ? r.rowError : r.shootError,
+      retry: `/api/batches/${batch.id}/retry`,
+    }));
   return {
     id: batch.id,
     status: batch.status,

@@ -25,8 +25,7 @@ export function documentConfig(origin: string) {
     info: {
       title: "Atelier API",
       version: "1.0.0",
-      description:
-        "Durable AI fashion shoots: uploads, shoots, checkpoints, media. Errors are `application/problem+json` naming the offending field.",
+      description: "Durable AI fashion shoots: uploads, shoots, checkpoints, media. Errors are `application/problem+json` naming the offending field.",
     },
     servers: [{ url: origin }],
     tags: [

@@ -22,17 +22,13 @@ export class Problem extends Error {
   }
 }
 
-export const badRequest = (errors: FieldError[]) =>
-  new Problem(400, "Invalid request", errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors);
+export const badRequest = (errors: FieldError[]) => new Problem(400, "Invalid request", errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors);
 export const notFound = (what: string) => new Problem(404, "Not found", `${what} was not found`);
 export const conflict = (detail: string) => new Problem(409, "Conflict", detail);
 
 export function fieldErrors(error: z.ZodError, prefix = ""): FieldError[] {
   return error.issues.flatMap((i) => {
-    const at = i.path.reduce<string>(
-      (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
-      prefix,
-    );
+    const at = i.path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), prefix);
     // An unknown key is named itself, so the client sees which field to drop.
     if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, message: "is not a known field" }));
     return [{ field: at || "body", message: i.message }];
@@ -47,7 +43,11 @@ export function validationProblem(result: { target: string; success: boolean; er
   if (result.success || !result.error) return;
   if (result.target === "param") {
     const params = c.req.param() as Record<string, string>;
-    throw notFound(fieldErrors(result.error).map((e) => `${e.field} "${params[e.field] ?? ""}"`).join(", "));
+    throw notFound(
+      fieldErrors(result.error)
+        .map((e) => `${e.field} "${params[e.field] ?? ""}"`)
+        .join(", "),
+    );
   }
   throw badRequest(fieldErrors(result.error));
 }
@@ -64,13 +64,12 @@ export function renderProblem(c: Context, err: unknown): Response {
   if (err instanceof HTTPException && err.status < 500) {
     // Hono's own rejections (a body that is not JSON, a wrong content type) in the same shape.
     const status = err.status as Problem["status"];
-    const body = err.status === 400 ? badRequest([{ field: "body", message: err.message || "is not valid" }]) : new Problem(status, "Unsupported request", err.message);
+    const body =
+      err.status === 400 ? badRequest([{ field: "body", message: err.message || "is not valid" }]) : new Problem(status, "Unsupported request", err.message);
     return renderProblem(c, body);
   }
   console.error(JSON.stringify({ msg: "unhandled error", path: new URL(c.req.url).pathname, error: String(err), stack: (err as Error)?.stack }));
-  return c.json(
-    { type: "about:blank", title: "Internal error", status: 500, detail: "Something went wrong on our side; nothing was changed." },
-    500,
-    { "content-type": "application/problem+json" },
-  );
+  return c.json({ type: "about:blank", title: "Internal error", status: 500, detail: "Something went wrong on our side; nothing was changed." }, 500, {
+    "content-type": "application/problem+json",
+  });
 }

@@ -22,34 +22,33 @@ const MAX_LINK_TTL_MS = 30 * 86_400_000;
 const tags = ["review links"];
 
 /** `POST /api/shoots/:id/checkpoints/:stage/links`, mounted beside the shoots router. */
-export const reviewLinks = $(router().use(requireApiKey))
-  .openapi(
-    createRoute({
-      method: "post",
-      path: "/{id}/checkpoints/{stage}/links",
-      operationId: "createReviewLink",
-      summary: "A signed review link for the pending checkpoint: one decision, expiring",
-      tags,
-      security: S.bearer,
-      request: { params: S.DecisionParams, body: { required: false, content: { "application/json": { schema: S.CreateReviewLink } } } },
-      responses: { 201: S.json(S.ReviewLink, "The link"), ...S.problems(400, 401, 404, 409) },
-    }),
-    async (c) => {
-      const { id, stage } = c.req.valid("param");
-      const body = c.req.valid("json") ?? {};
-      const ttl = durationMs(body.expiresIn ?? DEFAULT_LINK_TTL);
-      if (ttl > MAX_LINK_TTL_MS) throw badRequest([{ field: "expiresIn", message: "must be at most 30 days" }]);
-      const d = db(c.env.DB);
-      const shoot = await getShoot(d, c.get("accountId"), id);
-      if (!shoot) throw notFound(`shoot ${id}`);
-      const pending = await pendingCheckpoint(d, shoot.id);
-      if (!pending || pending.stage !== stage) throw conflict(`the ${stage} checkpoint is not waiting for review`);
-      const exp = Math.floor((Date.now() + ttl) / 1000);
-      const token = await signReviewLink(c.env, { sh: shoot.id, ac: shoot.accountId, st: stage, at: pending.attempt, exp });
-      const origin = new URL(c.req.url).origin;
-      return c.json({ url: `${origin}/review/${token}`, expiresAt: new Date(exp * 1000).toISOString(), stage, attempt: pending.attempt }, 201);
-    },
-  );
+export const reviewLinks = $(router().use(requireApiKey)).openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/checkpoints/{stage}/links",
+    operationId: "createReviewLink",
+    summary: "A signed review link for the pending checkpoint: one decision, expiring",
+    tags,
+    security: S.bearer,
+    request: { params: S.DecisionParams, body: { required: false, content: { "application/json": { schema: S.CreateReviewLink } } } },
+    responses: { 201: S.json(S.ReviewLink, "The link"), ...S.problems(400, 401, 404, 409) },
+  }),
+  async (c) => {
+    const { id, stage } = c.req.valid("param");
+    const body = c.req.valid("json") ?? {};
+    const ttl = durationMs(body.expiresIn ?? DEFAULT_LINK_TTL);
+    if (ttl > MAX_LINK_TTL_MS) throw badRequest([{ field: "expiresIn", message: "must be at most 30 days" }]);
+    const d = db(c.env.DB);
+    const shoot = await getShoot(d, c.get("accountId"), id);
+    if (!shoot) throw notFound(`shoot ${id}`);
+    const pending = await pendingCheckpoint(d, shoot.id);
+    if (!pending || pending.stage !== stage) throw conflict(`the ${stage} checkpoint is not waiting for review`);
+    const exp = Math.floor((Date.now() + ttl) / 1000);
+    const token = await signReviewLink(c.env, { sh: shoot.id, ac: shoot.accountId, st: stage, at: pending.attempt, exp });
+    const origin = new URL(c.req.url).origin;
+    return c.json({ url: `${origin}/review/${token}`, expiresAt: new Date(exp * 1000).toISOString(), stage, attempt: pending.attempt }, 201);
+  },
+);
 
 /** `GET`/`POST /api/review/:token`: public, the token is the credential. */
 export const review = router()
@@ -82,8 +81,18 @@ export const review = router()
           },
           assets: await Promise.all(
             shown.map(async (a) => ({
-              id: a.id, kind: a.kind, stage: a.stage, index: a.index, version: a.version, url: await assetUrl(c.env, origin, a.id, 3600),
-              mime: a.mime, bytes: a.bytes, width: a.width, height: a.height, duration: a.duration, createdAt: a.createdAt,
+              id: a.id,
+              kind: a.kind,
+              stage: a.stage,
+              index: a.index,
+              version: a.version,
+              url: await assetUrl(c.env, origin, a.id, 3600),
+              mime: a.mime,
+              bytes: a.bytes,
+              width: a.width,
+              height: a.height,
+              duration: a.duration,
+              createdAt: a.createdAt,
             })),
           ),
           linkExpiresAt: new Date(claim.exp * 1000).toISOString(),
@@ -105,7 +114,7 @@ export const review = router()
     }),
     async (c) => {
       const { reviewer, ...decision } = c.req.valid("json");
-      const { claim, shoot, checkpoint } = await openLink(c.env, c.req.valid("param").token);
+      const { shoot, checkpoint } = await openLink(c.env, c.req.valid("param").token);
       checkDecision(checkpoint, decision);
       const by = `review:${reviewer}`;
       await applyDecision(c.env, db(c.env.DB), shoot, checkpoint, decision, by, { reviewer, via: "review-link" });
@@ -116,8 +125,10 @@ export const review = router()
 /** A link is usable only while its exact checkpoint attempt is pending; otherwise a clear 4xx. */
 async function openLink(env: Env, token: string) {
   const check = await verifyReviewLink(env, token);
-  if (!check.ok && check.reason === "invalid") throw new Problem(403, "Invalid review link", "this review link is not valid (it may have been altered); ask for a new one");
-  if (!check.ok) throw new Problem(410, "Review link expired", `this review link expired at ${new Date(check.claim!.exp * 1000).toISOString()}; ask for a new one`);
+  if (!check.ok && check.reason === "invalid")
+    throw new Problem(403, "Invalid review link", "this review link is not valid (it may have been altered); ask for a new one");
+  if (!check.ok)
+    throw new Problem(410, "Review link expired", `this review link expired at ${new Date(check.claim!.exp * 1000).toISOString()}; ask for a new one`);
   const claim: ReviewClaim = check.claim;
   const d = db(env.DB);
   const shoot = await getShootById(d, claim.sh);
@@ -130,7 +141,11 @@ async function openLink(env: Env, token: string) {
   if (!cp) throw new Problem(403, "Invalid review link", "this review link is not valid; ask for a new one");
   if (cp.status !== "pending") {
     const who = cp.decidedBy?.replace(/^review:/, "") ?? "someone";
-    throw new Problem(410, "Review link used", `this checkpoint was already decided (${cp.status} by ${who} at ${cp.decidedAt ?? "an earlier time"}); the link takes no more decisions`);
+    throw new Problem(
+      410,
+      "Review link used",
+      `this checkpoint was already decided (${cp.status} by ${who} at ${cp.decidedAt ?? "an earlier time"}); the link takes no more decisions`,
+    );
   }
   return { claim, shoot, checkpoint: cp };
 }

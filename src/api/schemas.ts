@@ -5,7 +5,6 @@
  * here and declares itself with `createRoute` using `json`, `problems` and `bearer` below.
  */
 import { z } from "@hono/zod-openapi";
-import { ASPECT_RATIOS } from "../domain/aspect.ts";
 import { PlanSchema } from "../domain/plan.ts";
 import {
   ASSET_KINDS,
@@ -17,7 +16,6 @@ import {
   JOB_TYPES,
   SHOOT_STATUSES,
   STAGES,
-  TIMEOUT_POLICIES,
 } from "../domain/contract.ts";
 import { StageArtifacts } from "../domain/artifacts.ts";
 import { EVENT_TYPES, EVENTS, type EventType } from "../domain/events.ts";
@@ -95,8 +93,7 @@ export const StitchSettings = StitchSchema.openapi("StitchSettings", {
   description: "Reel settings; omitted fields keep their current value (defaults: dramaticSwoop, 1.5 s, 60 fps, no loop, cut)",
 });
 /** The settings a shoot runs with: every field present. */
-export const ResolvedStitchSettings = StitchSchema.required()
-  .openapi("ResolvedStitchSettings");
+export const ResolvedStitchSettings = StitchSchema.required().openapi("ResolvedStitchSettings");
 
 // --- requests ---
 
@@ -129,9 +126,7 @@ export const EventsHeaders = z.object({
 
 // --- responses ---
 
-export const Health = z
-  .object({ ok: z.boolean(), checks: z.object({ database: z.enum(["ok", "unavailable"]) }) })
-  .openapi("Health");
+export const Health = z.object({ ok: z.boolean(), checks: z.object({ database: z.enum(["ok", "unavailable"]) }) }).openapi("Health");
 
 export const Upload = z
   .object({
@@ -174,7 +169,9 @@ export const CheckpointArtifacts = z
   .extend({
     failed: frames.shape.failed.openapi({ description: "Items whose latest try failed, with the reason; revise them to try again" }),
     clips: reel.shape.clips.openapi({ description: "Clips and reel checkpoints: each clip's asset, or the provider's error" }),
-    budget: budget.shape.budget.optional().openapi({ description: "Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on" }),
+    budget: budget.shape.budget
+      .optional()
+      .openapi({ description: "Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on" }),
     stitch: ResolvedStitchSettings.optional(),
   })
   .openapi("CheckpointArtifacts", { description: "What the checkpoint shows its reviewer; which fields are present depends on its stage" });
@@ -203,7 +200,11 @@ export const Job = z
     stage: z.string(),
     attempt: z.number().int(),
     status: z.enum(JOB_STATUSES),
-    duplicateOf: z.string().nullable().optional().openapi({ description: "Set on a second provider request for one job: its cost counts, its output is discarded" }),
+    duplicateOf: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: "Set on a second provider request for one job: its cost counts, its output is discarded" }),
     dispatches: z.number().int(),
     costUsd: z.number().nullable(),
     error: z.string().nullable(),
@@ -213,9 +214,7 @@ export const Job = z
   })
   .openapi("Job");
 
-export const CostLine = z
-  .object({ stage: z.string(), attempt: z.number().int(), usd: z.number(), jobs: z.number().int() })
-  .openapi("CostLine");
+export const CostLine = z.object({ stage: z.string(), attempt: z.number().int(), usd: z.number(), jobs: z.number().int() }).openapi("CostLine");
 export const Costs = z
   .object({
     totalUsd: z.number(),
@@ -234,15 +233,11 @@ const eventOf = <T extends EventType>(type: T) =>
 
 // A plain union (each member's `type` is a literal, so exactly one matches): a `discriminator`
 // would make openapi-typescript type TimelineEvent's `type` as "TimelineEvent".
-export const ShootEvent = z
-  .union(EVENT_TYPES.map(eventOf) as unknown as [ReturnType<typeof eventOf>, ...ReturnType<typeof eventOf>[]])
-  .openapi("ShootEvent", {
-    description: "One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id",
-  });
+export const ShootEvent = z.union(EVENT_TYPES.map(eventOf) as unknown as [ReturnType<typeof eventOf>, ...ReturnType<typeof eventOf>[]]).openapi("ShootEvent", {
+  description: "One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id",
+});
 
-export const TimelineEvent = z
-  .intersection(z.object({ id: z.number().int() }), ShootEvent)
-  .openapi("TimelineEvent");
+export const TimelineEvent = z.intersection(z.object({ id: z.number().int() }), ShootEvent).openapi("TimelineEvent");
 
 // --- shoots ---
 
@@ -257,9 +252,7 @@ export const ShootSummary = z
     completedAt: z.string().nullable(),
   })
   .openapi("ShootSummary");
-export const ShootList = z
-  .object({ shoots: z.array(ShootSummary), nextCursor: z.string().nullable() })
-  .openapi("ShootList");
+export const ShootList = z.object({ shoots: z.array(ShootSummary), nextCursor: z.string().nullable() }).openapi("ShootList");
 
 export const ShootParams = ShootParamsSchema.extend({
   presets: Presets,
@@ -285,9 +278,7 @@ export const Shoot = ShootSummary.extend({
   timeline: z.array(TimelineEvent),
 }).openapi("Shoot");
 
-export const ShootCreated = z
-  .object({ id: z.string(), status: ShootStatus, stage: Stage })
-  .openapi("ShootCreated");
+export const ShootCreated = z.object({ id: z.string(), status: ShootStatus, stage: Stage }).openapi("ShootCreated");
 export const DecisionAccepted = z
   .object({ id: z.string(), stage: CheckpointStage, attempt: z.number().int(), action: DecisionAction })
   .openapi("DecisionAccepted");
@@ -296,15 +287,27 @@ export const CancelAccepted = z.object({ id: z.string(), status: z.literal("canc
 // --- provider callbacks ---
 
 export const WebhookAck = z
-  .object({ ok: z.literal(true), applied: z.boolean().optional(), notified: z.boolean().optional(), ignored: z.string().optional(), duplicate: z.boolean().optional() })
+  .object({
+    ok: z.literal(true),
+    applied: z.boolean().optional(),
+    notified: z.boolean().optional(),
+    ignored: z.string().optional(),
+    duplicate: z.boolean().optional(),
+  })
   .openapi("WebhookAck", {
-    description: "Received; `applied` says whether it finished the job (a duplicate does not); `notified` that an unsigned callback woke the workflow, which reads the outcome from the provider; `duplicate` that a second provider request for one job was recorded",
+    description:
+      "Received; `applied` says whether it finished the job (a duplicate does not); `notified` that an unsigned callback woke the workflow, which reads the outcome from the provider; `duplicate` that a second provider request for one job was recorded",
   });
 
 // --- review links, archive, presets ---
 
 export const CreateReviewLink = z
-  .object({ expiresIn: DurationSchema.optional().openapi({ description: 'How long the link works, e.g. "72 hours" (the default), at most 30 days', example: "72 hours" }) })
+  .object({
+    expiresIn: DurationSchema.optional().openapi({
+      description: 'How long the link works, e.g. "72 hours" (the default), at most 30 days',
+      example: "72 hours",
+    }),
+  })
   .strict()
   .openapi("CreateReviewLink");
 export const ReviewLink = z

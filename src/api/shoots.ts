@@ -54,9 +54,7 @@ export const shootsApi = $(router().use(requireApiKey))
         if (existing) return c.json({ id: existing.id, status: existing.status, stage: existing.stage }, 200);
       }
       const refs = await assetsByIds(d, accountId, body.references);
-      const missing = body.references
-        .map((id, i) => ({ id, i }))
-        .filter(({ id }) => !refs.some((r) => r.id === id && r.kind === "reference"));
+      const missing = body.references.map((id, i) => ({ id, i })).filter(({ id }) => !refs.some((r) => r.id === id && r.kind === "reference"));
       if (missing.length) throw badRequest(missing.map(({ i }) => ({ field: `references[${i}]`, message: "is not an upload of this account" })));
 
       const params: ShootParams = {

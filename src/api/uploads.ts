@@ -65,11 +65,23 @@ export const uploads = $(router().use(requireApiKey)).openapi(uploadRoute, async
   const checked: { bytes: Uint8Array; name: string; mime: string; stripped: string[] }[] = [];
   for (const [i, f] of files.entries()) {
     const field = `files[${i}]`;
-    if (typeof f === "string") { errors.push({ field, message: "must be a file, not text" }); continue; }
-    if (f.size === 0) { errors.push({ field, message: "is empty" }); continue; }
-    if (f.size > MAX_UPLOAD_BYTES) { errors.push({ field, message: `is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB` }); continue; }
+    if (typeof f === "string") {
+      errors.push({ field, message: "must be a file, not text" });
+      continue;
+    }
+    if (f.size === 0) {
+      errors.push({ field, message: "is empty" });
+      continue;
+    }
+    if (f.size > MAX_UPLOAD_BYTES) {
+      errors.push({ field, message: `is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB` });
+      continue;
+    }
     const check = checkImage(new Uint8Array(await f.arrayBuffer()));
-    if (!check.ok) { errors.push({ field, message: check.reason }); continue; }
+    if (!check.ok) {
+      errors.push({ field, message: check.reason });
+      continue;
+    }
     checked.push({ bytes: check.bytes, name: f.name, mime: check.mime, stripped: check.stripped });
   }
   if (errors.length) throw badRequest(errors);

@@ -24,7 +24,8 @@ const create = createRoute({
   path: "/",
   operationId: "createWebhookEndpoint",
   summary: "Register an outbound webhook endpoint (its signing secret is shown once)",
-  description: "Events: `checkpoint.pending`, `shoot.completed`, `shoot.failed`, `batch.completed`, as `{ type, timestamp, data }`, signed in the Standard Webhooks format (`webhook-id`, `webhook-timestamp`, `webhook-signature`).",
+  description:
+    "Events: `checkpoint.pending`, `shoot.completed`, `shoot.failed`, `batch.completed`, as `{ type, timestamp, data }`, signed in the Standard Webhooks format (`webhook-id`, `webhook-timestamp`, `webhook-signature`).",
   tags,
   security: S.bearer,
   request: { body: { required: true, content: { "application/json": { schema: B.CreateWebhookEndpoint } } } },
@@ -133,7 +134,10 @@ webhookEndpointsApi.openapi(rotate, async (c) => {
   const kept = (e.secrets as StoredSecret[])
     .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now)
     .map((s) => ({ ...s, expiresAt: s.expiresAt && Date.parse(s.expiresAt) < Date.parse(previousExpiresAt) ? s.expiresAt : previousExpiresAt }));
-  const secrets: StoredSecret[] = [{ id: newId("sec"), enc: await sealSecret(c.env, secret), createdAt: new Date(now).toISOString(), expiresAt: null }, ...kept];
+  const secrets: StoredSecret[] = [
+    { id: newId("sec"), enc: await sealSecret(c.env, secret), createdAt: new Date(now).toISOString(), expiresAt: null },
+    ...kept,
+  ];
   await d
     .update(schema.webhookEndpoints)
     .set({ secrets })
@@ -146,7 +150,10 @@ webhookEndpointsApi.openapi(deliveries, async (c) => {
   const e = await getEndpoint(d, c.get("accountId"), c.req.valid("param").id);
   if (!e) throw notFound(`webhook endpoint ${c.req.valid("param").id}`);
   const rows = await deliveriesOf(d, e.id, c.req.valid("query").limit);
-  const attempts = await attemptsOf(d, rows.map((r) => r.id));
+  const attempts = await attemptsOf(
+    d,
+    rows.map((r) => r.id),
+  );
   return c.json(
     {
       deliveries: rows.map((r) => ({
@@ -161,7 +168,9 @@ webhookEndpointsApi.openapi(deliveries, async (c) => {
         deliveredAt: r.deliveredAt,
         createdAt: r.createdAt,
         payload: JSON.parse(r.payload) as unknown,
-        attemptLog: attempts.filter((a) => a.deliveryId === r.id).map((a) => ({ attempt: a.attempt, status: a.status, error: a.error, durationMs: a.durationMs, at: a.createdAt })),
+        attemptLog: attempts
+          .filter((a) => a.deliveryId === r.id)
+          .map((a) => ({ attempt: a.attempt, status: a.status, error: a.error, durationMs: a.durationMs, at: a.createdAt })),
       })),
     },
     200,
@@ -178,7 +187,9 @@ function view(e: EndpointRow) {
     events: e.events as string[],
     status: e.disabledAt ? ("disabled" as const) : ("active" as const),
     disabledReason: e.disabledReason ?? null,
-    signingSecrets: secrets.filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > Date.now()).map((s) => ({ id: s.id, createdAt: s.createdAt, expiresAt: s.expiresAt })),
+    signingSecrets: secrets
+      .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > Date.now())
+      .map((s) => ({ id: s.id, createdAt: s.createdAt, expiresAt: s.expiresAt })),
     createdAt: e.createdAt,
   };
 }

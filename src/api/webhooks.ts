@@ -87,10 +87,16 @@ export const webhooks = router()
       return c.json({ ok: true as const, ignored: "unknown request" }, 200);
     }
     const owner = await getJob(d, named);
-    if (!owner || owner.provider !== "fal") return c.json({ ok: true as const, ignored: "unknown job" }, 200);
+    if (owner?.provider !== "fal") return c.json({ ok: true as const, ignored: "unknown job" }, 200);
     if (await adoptExternalId(d, owner.id, body.request_id)) {
       await logEvent(d, { shootId: owner.shootId, accountId: owner.accountId, type: "job.recovered", data: { job: owner.id, provider: "fal" } });
-      return c.json({ ok: true as const, applied: await completeJob(c.env, { ...owner, status: "submitted", externalId: body.request_id }, result, "webhook", { receivedAt }) }, 200);
+      return c.json(
+        {
+          ok: true as const,
+          applied: await completeJob(c.env, { ...owner, status: "submitted", externalId: body.request_id }, result, "webhook", { receivedAt }),
+        },
+        200,
+      );
     }
     return c.json({ ok: true as const, duplicate: await recordDuplicate(c.env, owner, body.request_id, result) }, 200);
   })
@@ -103,7 +109,7 @@ export const webhooks = router()
     }
     const body = (await c.req.json().catch(() => ({}))) as { task_status?: string };
     const job = await getJob(db(c.env.DB), jobId);
-    if (!job || job.provider !== "kling" || !job.externalId) throw notFound(`job ${jobId}`);
+    if (job?.provider !== "kling" || !job.externalId) throw notFound(`job ${jobId}`);
     if (body.task_status !== "succeed" && body.task_status !== "failed") return c.json({ ok: true as const, ignored: "not final" }, 200);
     if (job.result) return c.json({ ok: true as const, applied: false }, 200);
     // Callbacks are unsigned, so nothing in one is trusted: it only wakes the waiting workflow, whose
@@ -145,4 +151,3 @@ async function recordDuplicate(env: Env, owner: JobRow, requestId: string, resul
   if (added) await logEvent(d, { shootId: owner.shootId, accountId: owner.accountId, type: "job.duplicate", data: { job: owner.id, duplicate: id } });
   return added;
 }
-

@@ -47,7 +47,7 @@ export async function resolveRows(
   for (let i = 0; i < rows.length; i++) {
     const parsed = BatchRowSchema.safeParse(rows[i]);
     if (!parsed.success) {
-      errors.push(...parsed.error.issues.map((issue) => issueToError(issue, `${prefix}[${i}]`)).flat());
+      errors.push(...parsed.error.issues.flatMap((issue) => issueToError(issue, `${prefix}[${i}]`)));
       continue;
     }
     const r = parsed.data;
@@ -66,7 +66,9 @@ export async function resolveRows(
     if (dup !== undefined) {
       errors.push({
         field: `${prefix}[${i}]${r.idempotencyKey ? ".idempotencyKey" : ""}`,
-        message: r.idempotencyKey ? `repeats the key of ${prefix}[${dup}]` : `has the same content as ${prefix}[${dup}]; give each an idempotencyKey to shoot it twice`,
+        message: r.idempotencyKey
+          ? `repeats the key of ${prefix}[${dup}]`
+          : `has the same content as ${prefix}[${dup}]; give each an idempotencyKey to shoot it twice`,
       });
       continue;
     }
@@ -120,7 +122,9 @@ export function rowsFromCsv(text: string): { rows: unknown[]; errors: FieldError
     const review = cell("review");
     return {
       brief: cell("brief"),
-      references: cell("references").split(/[\s;,]+/).filter(Boolean),
+      references: cell("references")
+        .split(/[\s;,]+/)
+        .filter(Boolean),
       ...(Object.keys(presets).length ? { presets } : {}),
       ...(cell("aspectRatio") ? { aspectRatio: cell("aspectRatio") } : {}),
       ...(review ? { review: review === "none" ? [] : review.split(/[\s;,]+/).filter(Boolean) } : {}),
@@ -140,4 +144,3 @@ export function batchSettingsFromFields(get: (name: string) => string | undefine
     ...(get("idempotencyKey")?.trim() ? { idempotencyKey: get("idempotencyKey")!.trim() } : {}),
   };
 }
-

@@ -46,7 +46,7 @@ export async function handleSubmissionBatch(batch: MessageBatch<SubmissionMessag
     for (const msg of msgs) {
       const row = rows.find((r) => r.index === msg.body.index);
       // Unknown, already placed or given up: nothing to do, and nothing to retry.
-      if (!row || row.state !== "queued") msg.ack();
+      if (row?.state !== "queued") msg.ack();
       else work.push({ msg, row });
     }
   }
@@ -73,11 +73,20 @@ async function placeRows(env: Env, d: Db, rows: BatchRowRecord[]): Promise<{ fai
       chunk.map((r) =>
         d
           .insert(schema.shoots)
-          .values({ id: r.shootId, accountId: r.accountId, brief: r.brief, params: r.params, status: "running", stage: "plan", idempotencyKey: r.attempt === 1 ? r.idempotencyKey : `${r.idempotencyKey}#${r.attempt}`, batchId: r.batchId })
+          .values({
+            id: r.shootId,
+            accountId: r.accountId,
+            brief: r.brief,
+            params: r.params,
+            status: "running",
+            stage: "plan",
+            idempotencyKey: r.attempt === 1 ? r.idempotencyKey : `${r.idempotencyKey}#${r.attempt}`,
+            batchId: r.batchId,
+          })
           .onConflictDoNothing(),
       ) as [never, ...never[]],
     );
-    let placed: BatchRowRecord[] = [];
+    const placed: BatchRowRecord[] = [];
     let created = new Set<string>();
     try {
       const res = await env.SHOOT.createBatch({ instances: chunk.map((r) => ({ id: r.shootId, params: { shootId: r.shootId, accountId: r.accountId } })) });
@@ -92,7 +101,13 @@ async function placeRows(env: Env, d: Db, rows: BatchRowRecord[]): Promise<{ fai
       // The whole call failed (a limit, an outage): every row of the chunk is retried.
       for (const r of chunk) failed.set(r.shootId, String(err instanceof Error ? err.message : err));
     }
-    for (const [batchId, list] of group(placed)) await markRows(d, batchId, list.map((r) => r.index), { state: "created", error: null });
+    for (const [batchId, list] of group(placed))
+      await markRows(
+        d,
+        batchId,
+        list.map((r) => r.index),
+        { state: "created", error: null },
+      );
     for (const r of placed.filter((r) => created.has(r.shootId))) {
       await logEvent(d, { shootId: r.shootId, accountId: r.accountId, type: "shoot.created", data: { brief: r.brief, batch: r.batchId, row: r.index } });
     }
@@ -125,7 +140,11 @@ export async function handleDeadSubmissions(batch: MessageBatch<SubmissionMessag
         await markRows(d, row.batchId, [row.index], { state: "dead", error: reason });
         // Its shoot never got an instance: it ends as failed like any other (event, webhook, batch),
         // announced even when intake had not written its shoot row yet (replay: the row is dead for sure).
-        await endShoot(env, { shootId: row.shootId, accountId: row.accountId }, "failed", { error: reason, data: { by: "dead-letter", batch: row.batchId, row: row.index }, replay: true });
+        await endShoot(env, { shootId: row.shootId, accountId: row.accountId }, "failed", {
+          error: reason,
+          data: { by: "dead-letter", batch: row.batchId, row: row.index },
+          replay: true,
+        });
       }
     }
     msg.ack();
@@ -186,7 +205,10 @@ export async function retryRows(env: Env, d: Db, batchId: string, onlyShootIds?:
   }
   if (retried.length) {
     await d.update(schema.batches).set({ status: "open", completedAt: null }).where(eq(schema.batches.id, batchId));
-    await enqueueRows(env, retried.map((r) => ({ batchId, index: r.index })));
+    await enqueueRows(
+      env,
+      retried.map((r) => ({ batchId, index: r.index })),
+    );
   }
   return { retried };
 }
@@ -196,4 +218,3 @@ function group(rows: BatchRowRecord[]): Map<string, BatchRowRecord[]> {
   for (const r of rows) m.set(r.batchId, [...(m.get(r.batchId) ?? []), r]);
   return m;
 }
-

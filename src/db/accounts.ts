@@ -21,7 +21,11 @@ export async function createAccountWithKey(
 
 /** Revocation is a timestamp: the key stays listed, and the next request with it is refused. */
 export async function revokeKey(d: Db, keyId: string, now = new Date()): Promise<boolean> {
-  const res = await d.update(apiKeys).set({ revokedAt: now.toISOString() }).where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt))).run();
+  const res = await d
+    .update(apiKeys)
+    .set({ revokedAt: now.toISOString() })
+    .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
+    .run();
   return (res.meta?.changes ?? 0) > 0;
 }
 
@@ -31,11 +35,7 @@ export async function accountForKey(d: Db, apiKey: string, now = new Date()): Pr
     .select({ accountId: apiKeys.accountId, keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt })
     .from(apiKeys)
     .where(
-      and(
-        eq(apiKeys.keyHash, await sha256Hex(apiKey)),
-        isNull(apiKeys.revokedAt),
-        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now.toISOString())),
-      ),
+      and(eq(apiKeys.keyHash, await sha256Hex(apiKey)), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now.toISOString()))),
     )
     .get();
   return row ?? null;

@@ -52,7 +52,11 @@ export function getAssetById(d: Db, id: string) {
 
 export function assetsByIds(d: Db, accountId: string, ids: string[]) {
   if (ids.length === 0) return Promise.resolve([] as AssetRow[]);
-  return d.select().from(assets).where(and(eq(assets.accountId, accountId), inArray(assets.id, ids))).all();
+  return d
+    .select()
+    .from(assets)
+    .where(and(eq(assets.accountId, accountId), inArray(assets.id, ids)))
+    .all();
 }
 
 export function assetsForShoot(d: Db, shootId: string) {

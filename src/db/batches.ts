@@ -9,7 +9,11 @@ export type BatchRowRecord = typeof batchRows.$inferSelect;
 export type BatchRecord = typeof batches.$inferSelect;
 
 export function getBatch(d: Db, accountId: string, id: string) {
-  return d.select().from(batches).where(and(eq(batches.id, id), eq(batches.accountId, accountId))).get();
+  return d
+    .select()
+    .from(batches)
+    .where(and(eq(batches.id, id), eq(batches.accountId, accountId)))
+    .get();
 }
 
 /** Inserts the batch and every row in one transaction; an existing batch is left as it is. Returns whether it was new. */
@@ -22,11 +26,22 @@ export async function insertBatch(
   if (existing) return false;
   // One statement per row: D1 binds at most 100 parameters per statement.
   const [first] = await d.batch([
-    d.insert(batches).values({ ...b, total: rows.length }).onConflictDoNothing(),
+    d
+      .insert(batches)
+      .values({ ...b, total: rows.length })
+      .onConflictDoNothing(),
     ...rows.map((r) =>
       d
         .insert(batchRows)
-        .values({ batchId: b.id, accountId: b.accountId, index: r.index, idempotencyKey: r.idempotencyKey, shootId: r.shootId, brief: r.brief, params: r.params })
+        .values({
+          batchId: b.id,
+          accountId: b.accountId,
+          index: r.index,
+          idempotencyKey: r.idempotencyKey,
+          shootId: r.shootId,
+          brief: r.brief,
+          params: r.params,
+        })
         .onConflictDoNothing(),
     ),
   ]);
@@ -41,7 +56,13 @@ export function rowsOfBatch(d: Db, batchId: string) {
 export async function rowsByIndex(d: Db, batchId: string, indices: number[]): Promise<BatchRowRecord[]> {
   const out: BatchRowRecord[] = [];
   for (let i = 0; i < indices.length; i += 90) {
-    out.push(...(await d.select().from(batchRows).where(and(eq(batchRows.batchId, batchId), inArray(batchRows.index, indices.slice(i, i + 90)))).all()));
+    out.push(
+      ...(await d
+        .select()
+        .from(batchRows)
+        .where(and(eq(batchRows.batchId, batchId), inArray(batchRows.index, indices.slice(i, i + 90))))
+        .all()),
+    );
   }
   return out;
 }
@@ -77,7 +98,12 @@ export async function touchRows(d: Db, keys: { batchId: string; index: number }[
   for (let i = 0; i < keys.length; i += 50) {
     const chunk = keys.slice(i, i + 50);
     await d.batch(
-      chunk.map((k) => d.update(batchRows).set({ updatedAt: now }).where(and(eq(batchRows.batchId, k.batchId), eq(batchRows.index, k.index)))) as [never, ...never[]],
+      chunk.map((k) =>
+        d
+          .update(batchRows)
+          .set({ updatedAt: now })
+          .where(and(eq(batchRows.batchId, k.batchId), eq(batchRows.index, k.index))),
+      ) as [never, ...never[]],
     );
   }
 }
@@ -125,14 +151,20 @@ export async function completeBatchIfDone(d: Db, batchId: string): Promise<boole
     WHERE id = ${batchId} AND status = 'open' AND NOT EXISTS (
       SELECT 1 FROM batch_rows r LEFT JOIN shoots s ON s.id = r.shoot_id
       WHERE r.batch_id = ${batchId} AND r.state != 'dead'
-        AND (r.state != 'created' OR coalesce(r.outcome, s.status) IS NULL OR coalesce(r.outcome, s.status) NOT IN (${sql.join(FINAL_SHOOT_STATUSES.map((s) => sql`${s}`), sql`, `)}))
+        AND (r.state != 'created' OR coalesce(r.outcome, s.status) IS NULL OR coalesce(r.outcome, s.status) NOT IN (${sql.join(
+          FINAL_SHOOT_STATUSES.map((s) => sql`${s}`),
+          sql`, `,
+        )}))
     )`);
   return (res.meta?.changes ?? 0) > 0;
 }
 
 /** Sets the outcome of the row(s) whose current shoot this is (a retried row has a new shoot id, so an old shoot cannot touch it). */
 export async function recordOutcome(d: Db, shootId: string, status: FinalShootStatus) {
-  await d.update(batchRows).set({ outcome: status, updatedAt: new Date().toISOString() }).where(and(eq(batchRows.shootId, shootId), sql`${batchRows.outcome} IS NULL`));
+  await d
+    .update(batchRows)
+    .set({ outcome: status, updatedAt: new Date().toISOString() })
+    .where(and(eq(batchRows.shootId, shootId), sql`${batchRows.outcome} IS NULL`));
 }
 
 /** A row's state for the batch status: queued or dead, else its shoot's (its recorded outcome first: the shoot row may be gone). */

@@ -68,17 +68,9 @@ export async function resolveCheckpoint(
 
 /** Undo for a decision whose event could not be delivered, so nothing changed after all. */
 export async function reopenCheckpoint(d: Db, id: string): Promise<void> {
-  await d
-    .update(checkpoints)
-    .set({ status: "pending", decision: null, feedback: null, decidedBy: null, decidedAt: null })
-    .where(eq(checkpoints.id, id));
+  await d.update(checkpoints).set({ status: "pending", decision: null, feedback: null, decidedBy: null, decidedAt: null }).where(eq(checkpoints.id, id));
 }
 
 export function checkpointsForShoot(d: Db, shootId: string) {
-  return d
-    .select()
-    .from(checkpoints)
-    .where(eq(checkpoints.shootId, shootId))
-    .orderBy(asc(checkpoints.createdAt), asc(checkpoints.attempt))
-    .all();
+  return d.select().from(checkpoints).where(eq(checkpoints.shootId, shootId)).orderBy(asc(checkpoints.createdAt), asc(checkpoints.attempt)).all();
 }

@@ -8,7 +8,10 @@ const makeDb = (d1: D1Database) => drizzle(d1, { schema });
 const instances = new WeakMap<D1Database, Db>();
 export const db = (d1: D1Database): Db => {
   let d = instances.get(d1);
-  if (!d) instances.set(d1, (d = makeDb(d1)));
+  if (!d) {
+    d = makeDb(d1);
+    instances.set(d1, d);
+  }
   return d;
 };
 export { schema };

@@ -4,7 +4,6 @@ import { checkEventData, type EventType, type ShootEventInput } from "../domain/
 import type { Db } from "./client.ts";
 import { events } from "./schema.ts";
 
-
 /** The row for an event, its payload checked against the event's schema (src/domain/events.ts). */
 export function eventRow<T extends EventType>(e: ShootEventInput<T>) {
   return { shootId: e.shootId, accountId: e.accountId, type: e.type, data: checkEventData(e.type, e.data ?? null) ?? null };

@@ -20,7 +20,11 @@ export function getJob(d: Db, id: string) {
 }
 
 export function jobByExternalId(d: Db, provider: string, externalId: string) {
-  return d.select().from(jobs).where(and(eq(jobs.provider, provider), eq(jobs.externalId, externalId))).get();
+  return d
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.provider, provider), eq(jobs.externalId, externalId)))
+    .get();
 }
 
 /**
@@ -56,10 +60,7 @@ export async function adoptExternalId(d: Db, id: string, externalId: string): Pr
 }
 
 export async function markSubmitted(d: Db, id: string, externalId: string | null): Promise<void> {
-  await d
-    .update(jobs)
-    .set({ status: "submitted", externalId, submittedAt: new Date().toISOString() })
-    .where(eq(jobs.id, id));
+  await d.update(jobs).set({ status: "submitted", externalId, submittedAt: new Date().toISOString() }).where(eq(jobs.id, id));
 }
 
 /**
@@ -100,7 +101,10 @@ export async function finishJob(
 
 /** The last reason a dispatch of a job failed (the job stays as it was: a later delivery may still run it). */
 export async function noteDispatchError(d: Db, id: string, error: string): Promise<void> {
-  await d.update(jobs).set({ error }).where(and(eq(jobs.id, id), isNull(jobs.result)));
+  await d
+    .update(jobs)
+    .set({ error })
+    .where(and(eq(jobs.id, id), isNull(jobs.result)));
 }
 
 export async function countDispatch(d: Db, id: string, dispatches: number): Promise<void> {

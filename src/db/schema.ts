@@ -29,7 +29,9 @@ export const apiKeys = sqliteTable(
   "api_keys",
   {
     id: text("id").primaryKey(),
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     name: text("name").notNull(),
     /** sha256 hex of the key; the key itself is shown once and never stored. */
     keyHash: text("key_hash").notNull(),
@@ -49,7 +51,9 @@ export const shoots = sqliteTable(
   "shoots",
   {
     id: text("id").primaryKey(),
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     status: text("status", { enum: SHOOT_STATUSES }).notNull(),
     stage: text("stage", { enum: STAGES }).notNull(),
     brief: text("brief").notNull(),
@@ -63,17 +67,16 @@ export const shoots = sqliteTable(
     updatedAt: text("updated_at").notNull().default(now),
     completedAt: text("completed_at"),
   },
-  (t) => [
-    index("shoots_account_created").on(t.accountId, t.createdAt),
-    uniqueIndex("shoots_idempotency").on(t.accountId, t.idempotencyKey),
-  ],
+  (t) => [index("shoots_account_created").on(t.accountId, t.createdAt), uniqueIndex("shoots_idempotency").on(t.accountId, t.idempotencyKey)],
 );
 
 export const checkpoints = sqliteTable(
   "checkpoints",
   {
     id: text("id").primaryKey(),
-    shootId: text("shoot_id").notNull().references(() => shoots.id),
+    shootId: text("shoot_id")
+      .notNull()
+      .references(() => shoots.id),
     stage: text("stage").notNull(),
     attempt: integer("attempt").notNull(),
     status: text("status", { enum: CHECKPOINT_STATUSES }).notNull(),
@@ -95,7 +98,9 @@ export const assets = sqliteTable(
   "assets",
   {
     id: text("id").primaryKey(),
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     /** Null for uploaded references, which several shoots may use. */
     shootId: text("shoot_id"),
     kind: text("kind", { enum: ASSET_KINDS }).notNull(),
@@ -113,10 +118,7 @@ export const assets = sqliteTable(
     provenance: text("provenance", { mode: "json" }),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [
-    uniqueIndex("assets_r2_key").on(t.r2Key),
-    index("assets_shoot").on(t.shootId, t.kind, t.index, t.version),
-  ],
+  (t) => [uniqueIndex("assets_r2_key").on(t.r2Key), index("assets_shoot").on(t.shootId, t.kind, t.index, t.version)],
 );
 
 export const jobs = sqliteTable(
@@ -184,7 +186,9 @@ export const batches = sqliteTable(
   "batches",
   {
     id: text("id").primaryKey(),
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     idempotencyKey: text("idempotency_key").notNull(),
     /** The batch-level review policy and presets the rows were built from (rows may override them). */
     review: text("review", { mode: "json" }),
@@ -225,11 +229,7 @@ export const batchRows = sqliteTable(
     history: text("history", { mode: "json" }),
     updatedAt: text("updated_at").notNull().default(now),
   },
-  (t) => [
-    uniqueIndex("batch_rows_pk").on(t.batchId, t.index),
-    index("batch_rows_shoot").on(t.shootId),
-    index("batch_rows_state").on(t.state, t.updatedAt),
-  ],
+  (t) => [uniqueIndex("batch_rows_pk").on(t.batchId, t.index), index("batch_rows_shoot").on(t.shootId), index("batch_rows_state").on(t.state, t.updatedAt)],
 );
 
 /** Outbound webhook endpoints of an account. Secrets are stored encrypted (AES-GCM under SIGNING_SECRET). */
@@ -237,7 +237,9 @@ export const webhookEndpoints = sqliteTable(
   "webhook_endpoints",
   {
     id: text("id").primaryKey(),
-    accountId: text("account_id").notNull().references(() => accounts.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
     url: text("url").notNull(),
     description: text("description"),
     /** Event types it receives. */

@@ -13,7 +13,11 @@ export async function idempotentShootId(accountId: string, key: string): Promise
 }
 
 export function getShoot(d: Db, accountId: string, id: string) {
-  return d.select().from(shoots).where(and(eq(shoots.id, id), eq(shoots.accountId, accountId))).get();
+  return d
+    .select()
+    .from(shoots)
+    .where(and(eq(shoots.id, id), eq(shoots.accountId, accountId)))
+    .get();
 }
 
 export function getShootById(d: Db, id: string) {
@@ -78,12 +82,7 @@ export function listShoots(d: Db, accountId: string, f: ListFilter) {
   if (f.status) where.push(eq(shoots.status, f.status));
   if (f.stage) where.push(eq(shoots.stage, f.stage));
   if (f.cursor) {
-    where.push(
-      or(
-        lt(shoots.createdAt, f.cursor.createdAt),
-        and(eq(shoots.createdAt, f.cursor.createdAt), lt(shoots.id, f.cursor.id)),
-      )!,
-    );
+    where.push(or(lt(shoots.createdAt, f.cursor.createdAt), and(eq(shoots.createdAt, f.cursor.createdAt), lt(shoots.id, f.cursor.id)))!);
   }
   return d
     .select()

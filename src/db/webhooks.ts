@@ -7,7 +7,11 @@ export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 
 export function getEndpoint(d: Db, accountId: string, id: string) {
-  return d.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId))).get();
+  return d
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)))
+    .get();
 }
 
 export function getEndpointById(d: Db, id: string) {
@@ -31,14 +35,27 @@ export function getDelivery(d: Db, id: string) {
 }
 
 export function deliveriesOf(d: Db, endpointId: string, limit: number) {
-  return d.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpointId)).orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id)).limit(limit).all();
+  return d
+    .select()
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.endpointId, endpointId))
+    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+    .limit(limit)
+    .all();
 }
 
 /** In chunks: D1 binds at most 100 parameters per statement. */
 export async function attemptsOf(d: Db, deliveryIds: string[]) {
   const out: (typeof webhookAttempts.$inferSelect)[] = [];
   for (let i = 0; i < deliveryIds.length; i += 90) {
-    out.push(...(await d.select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, deliveryIds.slice(i, i + 90))).orderBy(webhookAttempts.deliveryId, webhookAttempts.attempt).all()));
+    out.push(
+      ...(await d
+        .select()
+        .from(webhookAttempts)
+        .where(inArray(webhookAttempts.deliveryId, deliveryIds.slice(i, i + 90)))
+        .orderBy(webhookAttempts.deliveryId, webhookAttempts.attempt)
+        .all()),
+    );
   }
   return out;
 }

@@ -15,9 +15,7 @@ export interface MediaJobMessage {
   jobId: string;
 }
 
-const fileName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a simple name such as clip-1 (letters, digits, . _ -)");
+const fileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a simple name such as clip-1 (letters, digits, . _ -)");
 
 const httpUrl = z.string().refine((s) => {
   try {
@@ -45,7 +43,10 @@ export const ProbeParamsSchema = z.object({});
 
 const base = {
   id: z.string().optional(),
-  inputs: z.array(z.object({ name: fileName, url: httpUrl })).min(1).max(64),
+  inputs: z
+    .array(z.object({ name: fileName, url: httpUrl }))
+    .min(1)
+    .max(64),
   outputs: z.record(fileName, httpUrl).prefault({}),
 };
 

@@ -31,8 +31,7 @@ export function planShoot({ brief, presets }: PlanInput): Plan {
   const glasses = /\b(glasses|sunglasses|eyewear|aviators?)\b/i.test(brief);
   return {
     ...chosen,
-    wardrobeNotes:
-      "Keep every garment and accessory from the references exactly as shown: cut, colour, fabric, logos and hardware.",
+    wardrobeNotes: "Keep every garment and accessory from the references exactly as shown: cut, colour, fabric, logos and hardware.",
     styleDetails: glasses ? "There are harsh white reflections on the glasses frames." : "",
     shots: SHOT_LIST.map((s) => ({ name: s.name, description: s.description })),
     motions: CAMERA_MOVES.map((m) => ({ name: m.name, prompt: m.prompt })),

@@ -28,10 +28,8 @@ export const STYLES = {
     "shot on fuji velvia film on a 55mm prime lens with a hard flash, the light is concentrated on the subject " +
     "and fades slightly toward the edges of the frame. The image is over exposed showing significant film grain " +
     "and is oversaturated. The skin appears shiny (almost oily).",
-  "clean-digital":
-    "crisp digital capture on a medium-format camera, soft key light with gentle fill, true-to-life colour, no grain.",
-  "soft-film":
-    "shot on 35mm colour negative film, soft natural light, muted pastel palette, fine grain, gentle halation.",
+  "clean-digital": "crisp digital capture on a medium-format camera, soft key light with gentle fill, true-to-life colour, no grain.",
+  "soft-film": "shot on 35mm colour negative film, soft natural light, muted pastel palette, fine grain, gentle halation.",
 } as const;
 
 export type PoseId = keyof typeof POSES;

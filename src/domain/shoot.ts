@@ -28,9 +28,7 @@ export const PresetsSchema = z
 export { StitchSettingsSchema as StitchSchema, STITCH_DEFAULTS as DEFAULT_STITCH, type StitchSettings } from "./stitch.ts";
 
 /** Durations like "7 days", "90 seconds", "2 hours" (the Workflows duration format). */
-export const DurationSchema = z
-  .string()
-  .regex(/^\d+ (second|minute|hour|day)s?$/, 'must look like "30 minutes" or "7 days"');
+export const DurationSchema = z.string().regex(/^\d+ (second|minute|hour|day)s?$/, 'must look like "30 minutes" or "7 days"');
 
 export const CreateShootSchema = z
   .object({

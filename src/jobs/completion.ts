@@ -54,7 +54,14 @@ export async function pollAndComplete(env: Env, job: JobRow, by: "poll" | "callb
 }
 
 /** Wakes the waiting workflow; a shoot that has ended meanwhile simply has no one waiting. */
-export async function notifyWorkflow(env: Env, shootId: string, jobId: string, payload: JobEventPayload, found?: WorkflowInstance, receivedAt?: number): Promise<void> {
+export async function notifyWorkflow(
+  env: Env,
+  shootId: string,
+  jobId: string,
+  payload: JobEventPayload,
+  found?: WorkflowInstance,
+  receivedAt?: number,
+): Promise<void> {
   const started = Date.now();
   try {
     const instance = found ?? (await env.SHOOT.get(shootId));

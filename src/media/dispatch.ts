@@ -46,16 +46,14 @@ export async function handleDeadMediaJobs(batch: MessageBatch<MediaJobMessage>, 
 async function runJob(env: Env, jobId: string): Promise<void> {
   const d = db(env.DB);
   const job = await getJob(d, jobId);
-  if (!job || job.type !== "media") return; // nothing to do for an unknown id
+  if (job?.type !== "media") return; // nothing to do for an unknown id
   if (!job.result) {
     // A media job row's request is the MediaJobRequest its workflow step stored.
     const req = job.request as MediaJobRequest;
     const body: MediaJobBody = {
       ...req,
       inputs: await Promise.all(req.inputs.map(async (i) => ({ name: i.name, url: await blobUrl(env, "GET", i.key, URL_TTL_SECONDS) }))),
-      outputs: Object.fromEntries(
-        await Promise.all(req.outputs.map(async (o) => [o.name, await blobUrl(env, "PUT", o.key, URL_TTL_SECONDS)] as const)),
-      ),
+      outputs: Object.fromEntries(await Promise.all(req.outputs.map(async (o) => [o.name, await blobUrl(env, "PUT", o.key, URL_TTL_SECONDS)] as const))),
     };
     const res = await mediaFetch(env, `/jobs/${encodeURIComponent(jobId)}`, {
       method: "POST",

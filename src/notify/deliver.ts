@@ -54,18 +54,28 @@ export async function handleDeliveryBatch(batch: MessageBatch<DeliveryMessage>, 
 export async function attempt(env: Env, deliveryId: string, policy: DeliveryPolicy): Promise<number | null> {
   const d = db(env.DB);
   const delivery = await getDelivery(d, deliveryId);
-  if (!delivery || delivery.status !== "pending") return null;
+  if (delivery?.status !== "pending") return null;
   const endpoint = await getEndpointById(d, delivery.endpointId);
   const n = delivery.attempts + 1;
   if (!endpoint || endpoint.disabledAt) {
-    await recordAttempt(d, delivery, { attempt: n, status: null, error: "endpoint disabled or deleted", durationMs: 0 }, { status: "failed", nextAttemptAt: null });
+    await recordAttempt(
+      d,
+      delivery,
+      { attempt: n, status: null, error: "endpoint disabled or deleted", durationMs: 0 },
+      { status: "failed", nextAttemptAt: null },
+    );
     return null;
   }
 
   // Checked again at send time: the allow flag may have been on when the endpoint was registered.
   const refused = webhookUrlProblem(endpoint.url, env.WEBHOOK_ALLOW_LOCAL === "true");
   if (refused) {
-    await recordAttempt(d, delivery, { attempt: n, status: null, error: `not sent: the URL ${refused}`, durationMs: 0 }, { status: "failed", nextAttemptAt: null });
+    await recordAttempt(
+      d,
+      delivery,
+      { attempt: n, status: null, error: `not sent: the URL ${refused}`, durationMs: 0 },
+      { status: "failed", nextAttemptAt: null },
+    );
     return null;
   }
   const secrets = await Promise.all(activeSecrets(endpoint.secrets as StoredSecret[]).map((s) => openSecret(env, s.enc)));
@@ -93,7 +103,10 @@ export async function attempt(env: Env, deliveryId: string, policy: DeliveryPoli
     if (status < 200 || status >= 300) error = `HTTP ${status}`;
   } catch (err) {
     const e = err as Error;
-    error = e?.name === "TimeoutError" || /timed? ?out|abort/i.test(e?.message ?? "") ? `no answer within ${policy.timeoutMs} ms` : `request failed: ${e?.message ?? String(err)}`;
+    error =
+      e?.name === "TimeoutError" || /timed? ?out|abort/i.test(e?.message ?? "")
+        ? `no answer within ${policy.timeoutMs} ms`
+        : `request failed: ${e?.message ?? String(err)}`;
   }
   const durationMs = Date.now() - started;
 
@@ -111,11 +124,21 @@ export async function attempt(env: Env, deliveryId: string, policy: DeliveryPoli
     return null;
   }
   if (n >= policy.maxTries) {
-    await recordAttempt(d, delivery, { attempt: n, status, error: `${error}; gave up after ${n} tries`, durationMs }, { status: "failed", nextAttemptAt: null });
+    await recordAttempt(
+      d,
+      delivery,
+      { attempt: n, status, error: `${error}; gave up after ${n} tries`, durationMs },
+      { status: "failed", nextAttemptAt: null },
+    );
     return null;
   }
   const delay = backoffSeconds(policy, n + 1);
-  await recordAttempt(d, delivery, { attempt: n, status, error, durationMs }, { status: "pending", nextAttemptAt: new Date(Date.now() + delay * 1000).toISOString() });
+  await recordAttempt(
+    d,
+    delivery,
+    { attempt: n, status, error, durationMs },
+    { status: "pending", nextAttemptAt: new Date(Date.now() + delay * 1000).toISOString() },
+  );
   return delay;
 }
 
@@ -123,7 +146,9 @@ export async function attempt(env: Env, deliveryId: string, policy: DeliveryPoli
 export async function resendOverdueDeliveries(env: Env): Promise<number> {
   const overdue = await overdueDeliveries(db(env.DB), new Date(Date.now() - 60_000).toISOString());
   for (let i = 0; i < overdue.length; i += 100) {
-    await env.WEBHOOK_DELIVERIES.sendBatch(overdue.slice(i, i + 100).map((r) => ({ body: { deliveryId: r.id } satisfies DeliveryMessage, contentType: "json" as const })));
+    await env.WEBHOOK_DELIVERIES.sendBatch(
+      overdue.slice(i, i + 100).map((r) => ({ body: { deliveryId: r.id } satisfies DeliveryMessage, contentType: "json" as const })),
+    );
   }
   return overdue.length;
 }

@@ -63,8 +63,15 @@ export async function closeBatchesOf(env: Env, d: Db, shootId: string): Promise<
   }
 }
 
-export async function notifyCheckpointPending(env: Env, shoot: { shootId: string; accountId: string }, checkpoint: { stage: string; attempt: number; expiresAt: string }) {
-  await emit(env, db(env.DB), shoot.accountId, "checkpoint.pending", `${shoot.shootId}:${checkpoint.stage}:${checkpoint.attempt}`, { shootId: shoot.shootId, ...checkpoint });
+export async function notifyCheckpointPending(
+  env: Env,
+  shoot: { shootId: string; accountId: string },
+  checkpoint: { stage: string; attempt: number; expiresAt: string },
+) {
+  await emit(env, db(env.DB), shoot.accountId, "checkpoint.pending", `${shoot.shootId}:${checkpoint.stage}:${checkpoint.attempt}`, {
+    shootId: shoot.shootId,
+    ...checkpoint,
+  });
 }
 
 export async function emitBatchCompleted(env: Env, d: Db, batchId: string): Promise<void> {

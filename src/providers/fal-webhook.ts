@@ -35,7 +35,7 @@ export async function verifyFalWebhook(jwksUrl: string, headers: Headers, rawBod
     return { ok: false, reason: "timestamp outside the allowed window" };
   }
   const signature = fromHex(signatureHex);
-  if (!signature || signature.length !== 64) return { ok: false, reason: "malformed signature" };
+  if (signature?.length !== 64) return { ok: false, reason: "malformed signature" };
   const message = new TextEncoder().encode(`${requestId}\n${userId}\n${timestamp}\n${await sha256Hex(rawBody)}`);
   for (const fresh of [false, true]) {
     let keys: CryptoKey[];

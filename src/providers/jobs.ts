@@ -53,7 +53,9 @@ function klingCost(env: Pick<Env, "KLING_UNIT_USD">, task: KlingTask): { costUsd
 export function klingResult(task: KlingTask, env: Pick<Env, "KLING_UNIT_USD"> = { KLING_UNIT_USD: "" }): JobResult | null {
   if (task.task_status === "succeed") {
     const url = task.task_result?.videos?.[0]?.url;
-    return url ? { status: "succeeded", outputUrl: url, ...klingCost(env, task) } : { status: "failed", error: "Kling reported success without a video", retryable: true };
+    return url
+      ? { status: "succeeded", outputUrl: url, ...klingCost(env, task) }
+      : { status: "failed", error: "Kling reported success without a video", retryable: true };
   }
   if (task.task_status === "failed") {
     const error = task.task_status_msg || "Kling task failed";
@@ -65,7 +67,15 @@ export function klingResult(task: KlingTask, env: Pick<Env, "KLING_UNIT_USD"> = 
 /** The provider's message for a failed FAL job: the error line plus the model's `detail`. */
 function falError(error: string | undefined, payload: unknown): string {
   const detail = (payload as { detail?: unknown } | null)?.detail;
-  const text = typeof detail === "string" ? detail : Array.isArray(detail) ? detail.map((d) => (d as { msg?: string }).msg ?? "").filter(Boolean).join("; ") : "";
+  const text =
+    typeof detail === "string"
+      ? detail
+      : Array.isArray(detail)
+        ? detail
+            .map((d) => (d as { msg?: string }).msg ?? "")
+            .filter(Boolean)
+            .join("; ")
+        : "";
   return [error || "FAL job failed", text].filter(Boolean).join(": ").slice(0, 1000);
 }
 

@@ -32,7 +32,10 @@ const TARGET_FIELDS = Object.keys(TARGETS) as (keyof typeof TARGETS)[];
 export function checkDecision(pending: CheckpointRow, d: Decision): void {
   const stage = pending.stage as CheckpointStage;
   const artifacts = pending.artifacts as CheckpointArtifacts | null;
-  if (stage === "budget") return checkBudgetDecision(d, artifacts);
+  if (stage === "budget") {
+    checkBudgetDecision(d, artifacts);
+    return;
+  }
   if (d.budgetUsd !== undefined) throw badRequest([{ field: "budgetUsd", message: "is accepted only at the budget checkpoint" }]);
   const given = TARGET_FIELDS.filter((f) => d[f] !== undefined);
   const errors: FieldError[] = given
@@ -66,7 +69,15 @@ function checkBudgetDecision(d: Decision, artifacts: CheckpointArtifacts | null)
  * event; when the event cannot be delivered the checkpoint is reopened and the caller gets a 503,
  * so nothing changed.
  */
-export async function applyDecision(env: Env, d: Db, shoot: ShootRow, pending: CheckpointRow, decision: Decision, by: string, extra: Record<string, unknown> = {}) {
+export async function applyDecision(
+  env: Env,
+  d: Db,
+  shoot: ShootRow,
+  pending: CheckpointRow,
+  decision: Decision,
+  by: string,
+  extra: Record<string, unknown> = {},
+) {
   const stage = pending.stage as CheckpointStage;
   if (!(await resolveCheckpoint(d, pending.id, DECIDED_STATUS[decision.action], decision, by))) {
     throw conflict(`the ${stage} checkpoint was already decided`);

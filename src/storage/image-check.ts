@@ -12,9 +12,7 @@ export const MIN_IMAGE_SIDE = 64;
 
 export type ImageMime = "image/png" | "image/jpeg" | "image/webp";
 
-export type ImageCheck =
-  | { ok: true; mime: ImageMime; width: number; height: number; bytes: Uint8Array; stripped: string[] }
-  | { ok: false; reason: string };
+export type ImageCheck = { ok: true; mime: ImageMime; width: number; height: number; bytes: Uint8Array; stripped: string[] } | { ok: false; reason: string };
 
 class Refused extends Error {}
 const refuse = (reason: string): never => {
@@ -123,8 +121,11 @@ function checkJpeg(b: Uint8Array) {
   while (i < b.length) {
     if (b[i] !== 0xff) refuse("is corrupt (a JPEG marker is missing)");
     let m = b[i + 1];
-    let start = i;
-    while (m === 0xff) { i++; m = b[i + 1]; } // fill bytes
+    const start = i;
+    while (m === 0xff) {
+      i++;
+      m = b[i + 1];
+    } // fill bytes
     if (m === undefined) break;
     if (m === 0xd9) {
       keep.push([i, i + 2]);
@@ -132,7 +133,11 @@ function checkJpeg(b: Uint8Array) {
       ended = true;
       break;
     }
-    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { keep.push([start, i + 2]); i += 2; continue; }
+    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      keep.push([start, i + 2]);
+      i += 2;
+      continue;
+    }
     if (i + 4 > b.length) break;
     const len = dv.getUint16(i + 2);
     if (len < 2) refuse("is corrupt (a JPEG segment has an impossible length)");
@@ -299,7 +304,10 @@ function join(b: Uint8Array, ranges: [number, number][]): Uint8Array {
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 

@@ -21,7 +21,10 @@ export function sniffImage(b: Uint8Array): MediaInfo | null {
     while (i + 9 < b.length) {
       if (b[i] !== 0xff) return null;
       const marker = b[i + 1];
-      if (marker === 0xff) { i++; continue; }
+      if (marker === 0xff) {
+        i++;
+        continue;
+      }
       const len = dv.getUint16(i + 2);
       const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
       if (isSof) return { mime: "image/jpeg", height: dv.getUint16(i + 5), width: dv.getUint16(i + 7) };
@@ -57,7 +60,10 @@ export function sniffMp4(b: Uint8Array): MediaInfo | null {
       let size = dv.getUint32(i);
       const type = ascii(b, i + 4, i + 8);
       let header = 8;
-      if (size === 1 && i + 16 <= end) { size = Number(dv.getBigUint64(i + 8)); header = 16; }
+      if (size === 1 && i + 16 <= end) {
+        size = Number(dv.getBigUint64(i + 8));
+        header = 16;
+      }
       if (size === 0) size = end - i;
       if (size < header || i + size > end) return;
       if (type === "moov" || type === "trak") walk(i + header, i + size);
@@ -72,7 +78,10 @@ export function sniffMp4(b: Uint8Array): MediaInfo | null {
         const o = i + header + (v === 1 ? 92 : 80);
         const w = dv.getUint32(o) / 65536;
         const h = dv.getUint32(o + 4) / 65536;
-        if (w > 0 && h > 0) { info.width = Math.round(w); info.height = Math.round(h); }
+        if (w > 0 && h > 0) {
+          info.width = Math.round(w);
+          info.height = Math.round(h);
+        }
       }
       i += size;
     }

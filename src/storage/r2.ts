@@ -21,14 +21,7 @@ export function uploadKey(accountId: string, assetId: string, mime: string): str
   return `accounts/${accountId}/uploads/${assetId}.${extensionFor(mime)}`;
 }
 
-export function shootKey(
-  accountId: string,
-  shootId: string,
-  kind: string,
-  index: number,
-  version: number,
-  mime: string,
-): string {
+export function shootKey(accountId: string, shootId: string, kind: string, index: number, version: number, mime: string): string {
   const slot = index > 0 ? `${kind}-${index}` : kind;
   return `accounts/${accountId}/shoots/${shootId}/${slot}/v${version}.${extensionFor(mime)}`;
 }

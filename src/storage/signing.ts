@@ -12,12 +12,7 @@ function secretOf(env: Pick<Env, "SIGNING_SECRET">): string {
   return env.SIGNING_SECRET;
 }
 
-export async function signPath(
-  env: Pick<Env, "SIGNING_SECRET">,
-  method: SignedMethod,
-  path: string,
-  ttlSeconds: number,
-): Promise<string> {
+export async function signPath(env: Pick<Env, "SIGNING_SECRET">, method: SignedMethod, path: string, ttlSeconds: number): Promise<string> {
   const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
   const sig = base64url(await hmacSha256(secretOf(env), `${method}\n${path}\n${exp}`));
   return `${path}?exp=${exp}&sig=${sig}`;

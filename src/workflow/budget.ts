@@ -54,7 +54,11 @@ export async function ensureBudget(ctx: RunContext, name: string, models: string
       await ctx.step.do(`raise budget#${attempt}`, DB_STEP, async () => {
         const d = db(ctx.env.DB);
         const row = await getShootById(d, ctx.shootId);
-        if (row) await d.update(schema.shoots).set({ params: { ...(row.params as object), budgetUsd: raised } }).where(eq(schema.shoots.id, ctx.shootId));
+        if (row)
+          await d
+            .update(schema.shoots)
+            .set({ params: { ...(row.params as object), budgetUsd: raised } })
+            .where(eq(schema.shoots.id, ctx.shootId));
       });
     }
   }

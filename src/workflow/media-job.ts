@@ -38,9 +38,7 @@ export interface MediaDetails {
   problem?: string;
 }
 
-export type MediaJobOutcome =
-  | { ok: true; assets: Record<string, StoredRef>; details: MediaDetails }
-  | { ok: false; error: string; jobId: string };
+export type MediaJobOutcome = { ok: true; assets: Record<string, StoredRef>; details: MediaDetails } | { ok: false; error: string; jobId: string };
 
 export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<MediaJobOutcome> {
   const { env, step, shootId, accountId } = ctx;

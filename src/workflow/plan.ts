@@ -31,7 +31,14 @@ export async function makePlan(
       // A refusal, a timeout or an answer that fails the schema: the rules plan, saying why.
       plannerError = err instanceof Error ? err.message : String(err);
       const reason = err instanceof PlannerFallback ? err.reason : "error";
-      plan = { ...planShoot({ brief: a.brief, presets: a.presets }), plannerReason: `rules: Claude ${reason === "error" ? "failed" : reason === "invalid" ? "answered an invalid plan" : reason === "refusal" ? "refused" : "timed out"} (${plannerError})`.slice(0, 500) };
+      plan = {
+        ...planShoot({ brief: a.brief, presets: a.presets }),
+        plannerReason:
+          `rules: Claude ${reason === "error" ? "failed" : reason === "invalid" ? "answered an invalid plan" : reason === "refusal" ? "refused" : "timed out"} (${plannerError})`.slice(
+            0,
+            500,
+          ),
+      };
     }
   } else {
     plan = { ...planShoot({ brief: a.brief, presets: a.presets }), plannerReason: "rules: no ANTHROPIC_API_KEY configured" };
@@ -48,6 +55,11 @@ export async function makePlan(
     provenance: { planner: plan.planner, model: plan.planner === "claude" ? env.ANTHROPIC_MODEL : null, feedback: a.feedback, plannerError },
   });
   await updateShoot(d, shootId, { plan });
-  await logEvent(d, { shootId, accountId, type: "asset.stored", data: { asset: row.id, kind: "plan", version: a.attempt, planner: plan.planner, plannerError } });
+  await logEvent(d, {
+    shootId,
+    accountId,
+    type: "asset.stored",
+    data: { asset: row.id, kind: "plan", version: a.attempt, planner: plan.planner, plannerError },
+  });
   return { plan, assetId: row.id };
 }

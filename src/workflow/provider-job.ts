@@ -12,18 +12,7 @@
 import { recordAsset, type AssetKind } from "../db/assets.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
-import {
-  adoptExternalId,
-  ensureJob,
-  getJob,
-  markRefused,
-  markSubmitted,
-  markSubmitting,
-  type JobEventPayload,
-  type JobResult,
-  type JobSignal,
-  toSignal,
-} from "../db/jobs.ts";
+import { adoptExternalId, ensureJob, getJob, markRefused, markSubmitted, markSubmitting, type JobResult, type JobSignal, toSignal } from "../db/jobs.ts";
 import { pollAndComplete } from "../jobs/completion.ts";
 import { durationMs } from "../lib/duration.ts";
 import { priceOf } from "../lib/prices.ts";
@@ -155,7 +144,12 @@ function submit(ctx: RunContext, spec: ProviderJobSpec, id: string, name: string
     } catch (err) {
       if (!(err instanceof ProviderRefusal)) throw err;
       await markRefused(d, id, err.message);
-      await logEvent(d, { shootId, accountId, type: "job.failed", data: { job: id, provider: spec.request.provider, stage: spec.stage, error: err.message, refused: err.status } });
+      await logEvent(d, {
+        shootId,
+        accountId,
+        type: "job.failed",
+        data: { job: id, provider: spec.request.provider, stage: spec.stage, error: err.message, refused: err.status },
+      });
       return { jobId: id, refused: true, transient: err.transient, retryAfterMs: err.retryAfterMs, error: err.message };
     }
     await markSubmitted(d, id, externalId);

@@ -37,7 +37,10 @@ export interface ShootInput {
 
 /** Ends the run early without an error: the reviewer cancelled, or a checkpoint expired. */
 class Stop {
-  constructor(readonly status: "cancelled" | "expired", readonly stage: Stage) {}
+  constructor(
+    readonly status: "cancelled" | "expired",
+    readonly stage: Stage,
+  ) {}
 }
 
 export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
@@ -175,7 +178,7 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
   const frameOutputs = () => indices.map((i) => ({ name: `frame-${i}`, kind: "frame" as const, index: i, version: versions[i - 1] + 1, mime: "image/png" }));
   const adopt = (assets: Record<string, StoredRef>) => {
     frames = indices.map((i) => assets[`frame-${i}`]);
-    versions.forEach((_, i) => versions[i]++);
+    for (let i = 0; i < versions.length; i++) versions[i]++;
   };
   const cut = async (mode: "detect" | "equal") => {
     cropAttempts++;
@@ -233,7 +236,12 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
     const media = cropFailed ?? reframeFailed;
     const artifacts: ArtifactsOf<"frames"> = cropFailed
       ? { assets: [sheet.assetId], error: cropFailed.error, failed: [cropFailed] }
-      : { assets: frames.map((f) => f.assetId), ...crop, ...(media ? { error: media.error } : {}), ...(failed.length || media ? { failed: [...failed, ...(media ? [media] : [])] } : {}) };
+      : {
+          assets: frames.map((f) => f.assetId),
+          ...crop,
+          ...(media ? { error: media.error } : {}),
+          ...(failed.length || media ? { failed: [...failed, ...(media ? [media] : [])] } : {}),
+        };
     failed = [];
     const revise = revisionOrDone(await awaitDecision(ctx, "frames", attempt, artifacts), "frames");
     if (!revise) return frames;
@@ -248,7 +256,11 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
     }
     const targets = revise.frames ?? (revise.feedback ? indices : []);
     if (!targets.length) continue;
-    const budget = await ensureBudget(ctx, `frames#${attempt}`, targets.map(() => ctx.env.IMAGE_MODEL));
+    const budget = await ensureBudget(
+      ctx,
+      `frames#${attempt}`,
+      targets.map(() => ctx.env.IMAGE_MODEL),
+    );
     if (budget) revisionOrDone(budget, "frames");
     await Promise.all(targets.map((n) => regenerate(n, revise.feedback || "refine the image")));
   }
@@ -267,7 +279,14 @@ interface ClipSet {
 async function clipsStage(ctx: RunContext, plan: Plan, frames: StoredRef[]): Promise<ClipSet> {
   await enter(ctx, "clips");
   const set: ClipSet = { clips: [], versions: Array<number>(6).fill(0), failed: new Map(), stitch: { ...ctx.params.stitch } };
-  await makeClips(ctx, plan, frames, set, wantedClips(set).map((n) => ({ n, feedback: null })), "clips#1");
+  await makeClips(
+    ctx,
+    plan,
+    frames,
+    set,
+    wantedClips(set).map((n) => ({ n, feedback: null })),
+    "clips#1",
+  );
   for (let attempt = 1; ; attempt++) {
     const outcome = await awaitDecision(ctx, "clips", attempt, clipArtifacts(set));
     const revise = revisionOrDone(outcome, "clips");
@@ -311,7 +330,11 @@ async function makeClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
       return { n, feedback, prompt, request: clipRequest(ctx.env, prompt, frames[n - 1].key, frames[n % FRAME_COUNT].key) };
     });
     const stage = label.startsWith("reel") ? "reel" : "clips";
-    const budget = await ensureBudget(ctx, `${label} batch ${i / cap + 1}`, requests.map((r) => r.request.model));
+    const budget = await ensureBudget(
+      ctx,
+      `${label} batch ${i / cap + 1}`,
+      requests.map((r) => r.request.model),
+    );
     if (budget) revisionOrDone(budget, stage);
     await Promise.all(
       requests.map(async ({ n, feedback, prompt, request }) => {
@@ -366,13 +389,26 @@ async function reelStage(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
       const failed = clipArtifacts(set).failed;
       artifacts = out.ok
         ? { assets: [out.assets.reel.assetId, out.assets.poster.assetId], stitch: set.stitch, ...(failed ? { failed } : {}) }
-        : { assets: (clips as StoredRef[]).map((c) => c.assetId), stitch: set.stitch, error: out.error, failed: [...(failed ?? []), { item: "stitch", error: out.error, job: out.jobId }] };
+        : {
+            assets: (clips as StoredRef[]).map((c) => c.assetId),
+            stitch: set.stitch,
+            error: out.error,
+            failed: [...(failed ?? []), { item: "stitch", error: out.error, job: out.jobId }],
+          };
     }
     const revise = revisionOrDone(await awaitDecision(ctx, "reel", attempt, artifacts), "reel");
     if (!revise) return;
     set.stitch = { ...set.stitch, ...revise.stitch };
     const missing = wantedClips(set).filter((n) => !set.clips[n - 1] || revise.clips?.includes(n));
-    if (missing.length) await makeClips(ctx, plan, frames, set, missing.map((n) => ({ n, feedback: revise.feedback ?? null })), `reel#${attempt + 1}`);
+    if (missing.length)
+      await makeClips(
+        ctx,
+        plan,
+        frames,
+        set,
+        missing.map((n) => ({ n, feedback: revise.feedback ?? null })),
+        `reel#${attempt + 1}`,
+      );
   }
 }
 

@@ -29,7 +29,9 @@ describe("a batch survives SIGKILL of the runtime while it is being placed", () 
   it("loses no row and makes no duplicate", async () => {
     const api = client(env.stack);
     const form = new FormData();
-    const png = await sharp({ create: { width: 240, height: 320, channels: 3, background: { r: 120, g: 90, b: 60 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 240, height: 320, channels: 3, background: { r: 120, g: 90, b: 60 } } })
+      .png()
+      .toBuffer();
     form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${env.stack.identity.apiKey}` }, body: form });
     const refs = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
@@ -62,10 +64,15 @@ describe("a batch survives SIGKILL of the runtime while it is being placed", () 
     expect(again.status).toBe(200);
     expect(again.body.shoots.map((s) => s.id)).toEqual(ids);
 
-    const placed = await until("every row placed", async () => {
-      const s = (await api<Batch>("GET", `/api/batches/${batchId}`)).body;
-      return (s.counts.byState.queued ?? 0) === 0 ? s : null;
-    }, 180_000, 1000);
+    const placed = await until(
+      "every row placed",
+      async () => {
+        const s = (await api<Batch>("GET", `/api/batches/${batchId}`)).body;
+        return (s.counts.byState.queued ?? 0) === 0 ? s : null;
+      },
+      180_000,
+      1000,
+    );
     expect(placed.shoots.map((s) => s.id)).toEqual(ids);
     expect(placed.counts.byState.dead ?? 0).toBe(0);
 
@@ -73,7 +80,10 @@ describe("a batch survives SIGKILL of the runtime while it is being placed", () 
     const listed: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { shoots: { id: string }[]; nextCursor: string | null } } = await api("GET", `/api/shoots?limit=100${cursor ? `&cursor=${cursor}` : ""}`);
+      const page: { body: { shoots: { id: string }[]; nextCursor: string | null } } = await api(
+        "GET",
+        `/api/shoots?limit=100${cursor ? `&cursor=${cursor}` : ""}`,
+      );
       listed.push(...page.body.shoots.map((s) => s.id));
       cursor = page.body.nextCursor;
     } while (cursor);
@@ -82,10 +92,15 @@ describe("a batch survives SIGKILL of the runtime while it is being placed", () 
 
     // And each is a live workflow: none stays `running` (the watchdog wakes what the restart left
     // mid-step), and every one reaches its plan checkpoint; none fails.
-    const settled = await until("every shoot at its plan checkpoint", async () => {
-      const s = (await api<Batch & { failures: { shootId: string; reason: string | null }[] }>("GET", `/api/batches/${batchId}`)).body;
-      return (s.counts.byState.running ?? 0) === 0 ? s : null;
-    }, 300_000, 2000);
+    const settled = await until(
+      "every shoot at its plan checkpoint",
+      async () => {
+        const s = (await api<Batch & { failures: { shootId: string; reason: string | null }[] }>("GET", `/api/batches/${batchId}`)).body;
+        return (s.counts.byState.running ?? 0) === 0 ? s : null;
+      },
+      300_000,
+      2000,
+    );
     expect(settled.failures).toEqual([]);
     expect(settled.counts.byState).toEqual({ awaiting_review: ROWS });
     expect(settled.shoots.every((s) => s.stage === "plan")).toBe(true);

@@ -51,9 +51,7 @@ export function contractChecker(doc: OpenApiDocument) {
     return v;
   };
   const fail = (what: string, v: ValidateFunction, value: unknown) =>
-    new ContractViolation(
-      `${what} does not match the document: ${ajv.errorsText(v.errors, { separator: "; " })}\n${JSON.stringify(value).slice(0, 600)}`,
-    );
+    new ContractViolation(`${what} does not match the document: ${ajv.errorsText(v.errors, { separator: "; " })}\n${JSON.stringify(value).slice(0, 600)}`);
 
   /** The operation and response a request got, or why it is not one the document allows. */
   function response(method: string, url: URL, status: number, contentType: string | null) {

@@ -28,13 +28,23 @@ describe("npm run demo against the local stack", () => {
   it("completes a shoot with revisions and keeps every version", async () => {
     const lines: string[] = [];
     const checked = contractFetch(env.stack);
-    const result = await runDemo({ url: env.stack.url, apiKey: env.stack.identity.apiKey, log: (l) => lines.push(l), timeoutMs: 12 * 60_000, fetch: checked }).catch((err) => {
+    const result = await runDemo({
+      url: env.stack.url,
+      apiKey: env.stack.identity.apiKey,
+      log: (l) => lines.push(l),
+      timeoutMs: 12 * 60_000,
+      fetch: checked,
+    }).catch((err) => {
       throw new Error(`${err}\n--- demo log ---\n${lines.join("\n")}\n--- stack log (tail) ---\n${env.logs.slice(-60).join("\n")}`);
     });
     const { shoot } = result;
     expect(shoot.status).toBe("completed");
 
-    const versions = (kind: string, index = 0) => shoot.assets.filter((a) => a.kind === kind && a.index === index).map((a) => a.version).sort();
+    const versions = (kind: string, index = 0) =>
+      shoot.assets
+        .filter((a) => a.kind === kind && a.index === index)
+        .map((a) => a.version)
+        .sort();
     expect(versions("hero")).toEqual([1, 2]);
     expect(versions("frame", 3)).toEqual([1, 2]);
     for (const i of [1, 2, 4, 5, 6]) expect(versions("frame", i)).toEqual([1]);
@@ -95,7 +105,11 @@ describe("npm run demo against the local stack", () => {
       ["/api/shoots?limit=500", { headers: auth }, 400],
       ["/api/shoots", { headers: { authorization: "Bearer atl_wrong" } }, 401],
       ["/api/shoots/sh_missing", { headers: auth }, 404],
-      [`/api/shoots/${result.shootId}/checkpoints/reel/decision`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ action: "approve" }) }, 409],
+      [
+        `/api/shoots/${result.shootId}/checkpoints/reel/decision`,
+        { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ action: "approve" }) },
+        409,
+      ],
       [`/api/shoots/${result.shootId}/cancel`, { method: "POST", headers: auth }, 409],
     ];
     for (const [p, init, status] of problems) {

@@ -73,6 +73,7 @@ function portFree(port: number): Promise<boolean> {
 export function client(stack: Stack) {
   const key = () => stack.identity.apiKey;
   const checkedFetch = contractFetch(stack);
+  // biome-ignore lint/suspicious/noExplicitAny: callers name the body type they expect; untyped calls read it loosely
   return async <T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
     const res = await checkedFetch(`${stack.url}${p}`, {
       method,
@@ -98,16 +99,43 @@ export async function until<T>(what: string, fn: () => Promise<T | null | undefi
   }
 }
 
-export interface VideoFacts { codec: string; pixFmt: string; fps: number; frames: number; width: number; height: number; moovFirst: boolean }
+export interface VideoFacts {
+  codec: string;
+  pixFmt: string;
+  fps: number;
+  frames: number;
+  width: number;
+  height: number;
+  moovFirst: boolean;
+}
 
 /** What a player would see: codec, pixel format, frame rate, counted frames, and faststart. */
 export async function videoFacts(bytes: Uint8Array, file: string): Promise<VideoFacts> {
   const { writeFileSync } = await import("node:fs");
   writeFileSync(file, bytes);
-  const { stdout } = await runTool("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=codec_name,pix_fmt,r_frame_rate,nb_read_frames,width,height", "-of", "json", file]);
+  const { stdout } = await runTool("ffprobe", [
+    "-v",
+    "error",
+    "-select_streams",
+    "v:0",
+    "-count_frames",
+    "-show_entries",
+    "stream=codec_name,pix_fmt,r_frame_rate,nb_read_frames,width,height",
+    "-of",
+    "json",
+    file,
+  ]);
   const s = JSON.parse(stdout.toString()).streams[0];
   const [n, d] = String(s.r_frame_rate).split("/").map(Number);
-  return { codec: s.codec_name, pixFmt: s.pix_fmt, fps: n / d, frames: Number(s.nb_read_frames), width: s.width, height: s.height, moovFirst: moovBeforeMdat(bytes) };
+  return {
+    codec: s.codec_name,
+    pixFmt: s.pix_fmt,
+    fps: n / d,
+    frames: Number(s.nb_read_frames),
+    width: s.width,
+    height: s.height,
+    moovFirst: moovBeforeMdat(bytes),
+  };
 }
 
 function moovBeforeMdat(b: Uint8Array): boolean {

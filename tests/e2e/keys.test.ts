@@ -5,7 +5,6 @@
  * pool; this shows the binding holds in the product mode `npm start` runs.
  */
 import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
 import { startTestStack } from "./helpers.ts";
@@ -58,13 +57,18 @@ describe("keys and rate limits under wrangler dev", () => {
       otherStatuses.push((await get(other.apiKey)).status);
     }
     const limited = statuses.filter((s) => s === 429).length;
-    console.log(`burst: ${limited} of 300 answered 429 (Retry-After ${[...retryAfter].join(",")}); other key: ${otherStatuses.length} requests, all 200: ${otherStatuses.every((s) => s === 200)}`);
+    console.log(
+      `burst: ${limited} of 300 answered 429 (Retry-After ${[...retryAfter].join(",")}); other key: ${otherStatuses.length} requests, all 200: ${otherStatuses.every((s) => s === 200)}`,
+    );
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
     // wrangler.jsonc: 100 per 10 s window. A burst that spans two windows may pass up to ~200.
     expect(limited).toBeGreaterThanOrEqual(100);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(90);
     expect([...retryAfter]).toEqual(["10"]);
-    expect(otherStatuses.every((s) => s === 200), `other key: ${otherStatuses.join(",")}`).toBe(true);
+    expect(
+      otherStatuses.every((s) => s === 200),
+      `other key: ${otherStatuses.join(",")}`,
+    ).toBe(true);
 
     // The CLI shows the key without its secret, with its last use; revocation holds from the next request.
     const listed = keys(persistDir, "list", "--account", "Second studio");

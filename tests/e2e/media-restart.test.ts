@@ -20,7 +20,9 @@ describe("the media service killed mid-job", () => {
   it("is retried by the queue and the job completes once", async () => {
     const api = client(env.stack);
     const form = new FormData();
-    const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: 90, g: 40, b: 30 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: 90, g: 40, b: 30 } } })
+      .png()
+      .toBuffer();
     form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${env.stack.identity.apiKey}` }, body: form });
     const refs = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
@@ -34,11 +36,15 @@ describe("the media service killed mid-job", () => {
     await env.stack.kill("media", "SIGKILL");
     await env.stack.start(["media"]);
 
-    const atReel = await until("the reel checkpoint", async () => {
-      const s = await get();
-      if (s.status === "failed") throw new Error(`shoot failed: ${s.error}`);
-      return s.checkpoint?.stage === "reel" ? s : null;
-    }, 300_000);
+    const atReel = await until(
+      "the reel checkpoint",
+      async () => {
+        const s = await get();
+        if (s.status === "failed") throw new Error(`shoot failed: ${s.error}`);
+        return s.checkpoint?.stage === "reel" ? s : null;
+      },
+      300_000,
+    );
     const stitch = atReel.jobs.filter((j) => j.stage === "reel");
     expect(stitch).toHaveLength(1);
     expect(stitch[0]).toMatchObject({ status: "succeeded", dispatches: 1 });

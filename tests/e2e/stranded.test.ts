@@ -22,7 +22,13 @@ interface Shoot {
 describe("a shoot stranded by a runtime crash mid-step is woken by the watchdog", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;
   beforeAll(async () => {
-    env = await startTestStack("stranded", 23100, { STRANDED_AFTER: "30 seconds", MEDIA_JOB_TIMEOUT: "15 seconds", PROVIDER_WAIT_TIMEOUT: "20 seconds" }, { SIM_CLIP_SECONDS: "2" }, { rawLogs: true });
+    env = await startTestStack(
+      "stranded",
+      23100,
+      { STRANDED_AFTER: "30 seconds", MEDIA_JOB_TIMEOUT: "15 seconds", PROVIDER_WAIT_TIMEOUT: "20 seconds" },
+      { SIM_CLIP_SECONDS: "2" },
+      { rawLogs: true },
+    );
   });
   afterAll(async () => {
     await env?.cleanup();
@@ -34,7 +40,9 @@ describe("a shoot stranded by a runtime crash mid-step is woken by the watchdog"
     const sim = env.stack.procs.get("sim")!;
 
     const form = new FormData();
-    const png = await sharp({ create: { width: 320, height: 480, channels: 3, background: { r: 120, g: 80, b: 60 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 320, height: 480, channels: 3, background: { r: 120, g: 80, b: 60 } } })
+      .png()
+      .toBuffer();
     form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${env.stack.identity.apiKey}` }, body: form });
     expect(up.status).toBe(201);

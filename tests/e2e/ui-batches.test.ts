@@ -14,7 +14,15 @@ import { ROOT } from "../../scripts/stack.ts";
 import { client, startTestStack } from "./helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const LAUNCH_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const SHOTS = path.join(ROOT, "test-artifacts/ui");
 const haveChromium = existsSync(CHROMIUM);
 
@@ -33,7 +41,9 @@ describe.skipIf(!haveChromium)("batch page in Chromium", () => {
     env = await startTestStack("ui-batches", 19300);
     api = client(env.stack);
     const form = new FormData();
-    const png = await sharp({ create: { width: 240, height: 320, channels: 3, background: { r: 120, g: 90, b: 60 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 240, height: 320, channels: 3, background: { r: 120, g: 90, b: 60 } } })
+      .png()
+      .toBuffer();
     form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${env.stack.identity.apiKey}` }, body: form });
     refs = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
@@ -55,7 +65,9 @@ describe.skipIf(!haveChromium)("batch page in Chromium", () => {
     await page.getByRole("link", { name: "Batches" }).click();
     await page.getByRole("heading", { name: "Upload a batch" }).waitFor();
     await page.getByText("No batches yet.").waitFor();
-    await page.getByLabel("Shoots file").setInputFiles({ name: "looks.csv", mimeType: "text/csv", buffer: csv([`wool coat in fog,${refs[0]},`, `silk dress,${refs[0]},cartwheel`]) });
+    await page
+      .getByLabel("Shoots file")
+      .setInputFiles({ name: "looks.csv", mimeType: "text/csv", buffer: csv([`wool coat in fog,${refs[0]},`, `silk dress,${refs[0]},cartwheel`]) });
     await page.getByRole("button", { name: "Start batch" }).click();
     const errors = page.getByRole("list", { name: "Row errors" });
     await errors.getByText("rows[1].presets.pose").waitFor();
@@ -67,7 +79,11 @@ describe.skipIf(!haveChromium)("batch page in Chromium", () => {
   });
 
   it("starts a batch from a CSV and shows its progress bars moving to the plan checkpoint", async () => {
-    await page.getByLabel("Shoots file").setInputFiles({ name: "looks.csv", mimeType: "text/csv", buffer: csv([`wool coat in fog,${refs[0]},`, `linen suit at the harbour,${refs[0]},`, `raincoat in the city,${refs[0]},`]) });
+    await page.getByLabel("Shoots file").setInputFiles({
+      name: "looks.csv",
+      mimeType: "text/csv",
+      buffer: csv([`wool coat in fog,${refs[0]},`, `linen suit at the harbour,${refs[0]},`, `raincoat in the city,${refs[0]},`]),
+    });
     await page.getByLabel("Review").selectOption({ label: "The plan only" });
     await page.getByRole("button", { name: "Start batch" }).click();
     await page.getByRole("heading", { name: "Batch of 3 shoots" }).waitFor();

@@ -17,11 +17,23 @@ import { client, startTestStack } from "./helpers.ts";
 // for Node, so the few browser globals the callbacks touch are declared here, not the whole DOM lib.
 declare const document: { activeElement: unknown; documentElement: { scrollWidth: number; clientWidth: number } };
 declare const DataTransfer: new () => { items: { add(file: unknown): void } };
-interface HTMLVideoElement { muted: boolean; currentTime: number; play(): Promise<void> }
+interface HTMLVideoElement {
+  muted: boolean;
+  currentTime: number;
+  play(): Promise<void>;
+}
 
 const CHROMIUM = "/usr/bin/chromium";
 // SPEC section 8: without the background-networking flags Chromium keeps dialling out.
-const LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const LAUNCH_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const SHOTS = path.join(ROOT, "test-artifacts/ui");
 const STAGE_WAIT = 300_000;
 const haveChromium = existsSync(CHROMIUM);
@@ -65,17 +77,27 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
   async function axe(name: string, p: Page = page) {
     const r = await new AxeBuilder({ page: p }).analyze();
     axeChecks += r.passes.length;
-    for (const v of r.violations) if (v.impact === "serious" || v.impact === "critical") axeFindings.push(`${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+    for (const v of r.violations)
+      if (v.impact === "serious" || v.impact === "critical")
+        axeFindings.push(
+          `${name}: ${v.id} (${v.impact}) ${v.nodes
+            .map((n) => n.target.join(" "))
+            .slice(0, 3)
+            .join(", ")}`,
+        );
   }
   async function reviewOf(stage: string, attempt: number, p: Page = page) {
     await p.getByRole("heading", { name: `Review: ${stage} (attempt ${attempt})` }).waitFor({ timeout: STAGE_WAIT });
   }
   async function drop(p: Page, files: { name: string; type: string; bytes: Buffer }[]) {
-    const dt = await p.evaluateHandle((fs) => {
-      const d = new DataTransfer();
-      for (const f of fs) d.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
-      return d;
-    }, files.map((f) => ({ ...f, bytes: [...f.bytes] })));
+    const dt = await p.evaluateHandle(
+      (fs) => {
+        const d = new DataTransfer();
+        for (const f of fs) d.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+        return d;
+      },
+      files.map((f) => ({ ...f, bytes: [...f.bytes] })),
+    );
     await p.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: dt });
   }
 
@@ -90,7 +112,9 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
 
   it("refuses an empty brief at the field before any request, and a non-image at that file, creating nothing", async () => {
     const posts: string[] = [];
-    page.on("request", (r) => { if (r.method() === "POST") posts.push(new URL(r.url()).pathname); });
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
+    });
     await page.getByRole("link", { name: "New shoot" }).first().click();
     await page.getByRole("heading", { name: "New shoot" }).waitFor();
     await page.getByRole("button", { name: "Start shoot" }).click();
@@ -113,7 +137,9 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
 
   it("creates a shoot from files dropped on the form", async () => {
     const png = (seed: number) =>
-      sharp({ create: { width: 384, height: 512, channels: 3, background: { r: 40 + seed * 60, g: 90, b: 160 - seed * 40 } } }).png().toBuffer();
+      sharp({ create: { width: 384, height: 512, channels: 3, background: { r: 40 + seed * 60, g: 90, b: 160 - seed * 40 } } })
+        .png()
+        .toBuffer();
     await drop(page, [
       { name: "model.png", type: "image/png", bytes: await png(1) },
       { name: "jacket.png", type: "image/png", bytes: await png(2) },
@@ -188,9 +214,17 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     const tampered = `${token.slice(0, 12)}${token[12] === "A" ? "B" : "A"}${token.slice(13)}`;
     await rp.goto(url.replace(token, tampered));
     await rp.getByRole("heading", { name: "Invalid review link" }).waitFor();
-    const replay = await fetch(`${env.stack.url}/api/review/${token}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "revise", feedback: "again", reviewer: "Mallory" }) });
+    const replay = await fetch(`${env.stack.url}/api/review/${token}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action: "revise", feedback: "again", reviewer: "Mallory" }),
+    });
     expect(replay.status).toBe(410);
-    const forged = await fetch(`${env.stack.url}/api/review/${tampered}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "approve", reviewer: "Mallory" }) });
+    const forged = await fetch(`${env.stack.url}/api/review/${tampered}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action: "approve", reviewer: "Mallory" }),
+    });
     expect(forged.status).toBe(403);
 
     const sheetCp = (await shoot()).checkpoints.find((c) => c.stage === "contact-sheet");
@@ -203,7 +237,11 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     await new Promise((r) => setTimeout(r, 1500));
     await rp.goto(short.body.url);
     await rp.getByRole("heading", { name: "Review link expired" }).waitFor();
-    const late = await fetch(`${env.stack.url}/api/review/${short.body.url.split("/review/")[1]}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "approve", reviewer: "Mallory" }) });
+    const late = await fetch(`${env.stack.url}/api/review/${short.body.url.split("/review/")[1]}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action: "approve", reviewer: "Mallory" }),
+    });
     expect(late.status).toBe(410);
     const after = await shoot();
     expect(after.checkpoints.filter((c) => c.decidedBy?.includes("Mallory"))).toEqual([]);
@@ -221,7 +259,12 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     await page.getByRole("img", { name: /Contact sheet v1 with the detected frames outlined/ }).waitFor();
     // The boxes and the confidence the crop found (issue 11): six outlined, the percentage shown.
     await page.getByRole("figure", { name: /Detected 6 frames, confidence \d+%/ }).waitFor();
-    expect(await page.getByRole("figure", { name: /Detected 6 frames/ }).locator("svg rect").count()).toBe(6);
+    expect(
+      await page
+        .getByRole("figure", { name: /Detected 6 frames/ })
+        .locator("svg rect")
+        .count(),
+    ).toBe(6);
     await shot("09-frames");
     await page.getByLabel("Select frame 3").check();
     await page.getByLabel("Feedback").fill("tighter crop on the jacket");
@@ -235,11 +278,20 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
 
     await reviewOf("Frames", 2);
     const s = await shoot();
-    expect(s.assets.filter((a) => a.kind === "frame" && a.index === 3).map((a) => a.version).sort()).toEqual([1, 2]);
+    expect(
+      s.assets
+        .filter((a) => a.kind === "frame" && a.index === 3)
+        .map((a) => a.version)
+        .sort(),
+    ).toEqual([1, 2]);
     expect(s.assets.filter((a) => a.kind === "frame" && a.index === 2).map((a) => a.version)).toEqual([1]);
     await page.getByRole("img", { name: "Frame 3 v2" }).waitFor();
     // The keyboard: → moves to the next frame, R goes to the feedback box, A approves.
-    const item = (n: number) => page.getByRole("list", { name: "Frames" }).getByRole("listitem").filter({ hasText: `Select frame ${n}` });
+    const item = (n: number) =>
+      page
+        .getByRole("list", { name: "Frames" })
+        .getByRole("listitem")
+        .filter({ hasText: `Select frame ${n}` });
     await page.getByRole("heading", { name: "Review: Frames (attempt 2)" }).click();
     await page.keyboard.press("ArrowRight");
     await expect.poll(() => item(2).getAttribute("data-active")).toBe("true");
@@ -272,7 +324,10 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     await axe("shoot-reel");
     await shot("12-reel");
     const video = page.getByRole("region", { name: /Review: Reel/ }).locator("video");
-    await video.evaluate((v: HTMLVideoElement) => { v.muted = true; return v.play(); });
+    await video.evaluate((v: HTMLVideoElement) => {
+      v.muted = true;
+      return v.play();
+    });
     await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 15_000 }).toBeGreaterThan(1);
 
     const reel = (await shoot()).assets.find((a) => a.kind === "reel")!;
@@ -304,7 +359,11 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
 
   it("the list, the shoot page and the new-shoot form work at 375 px wide", async () => {
     await page.setViewportSize({ width: 375, height: 800 });
-    for (const [name, p] of [["14-shoot-375", `/shoots/${shootId}`], ["15-list-375", "/"], ["16-new-375", "/new"]] as const) {
+    for (const [name, p] of [
+      ["14-shoot-375", `/shoots/${shootId}`],
+      ["15-list-375", "/"],
+      ["16-new-375", "/new"],
+    ] as const) {
       await page.goto(`${env.stack.url}${p}`);
       await page.getByRole("heading").first().waitFor();
       await page.waitForLoadState("networkidle").catch(() => undefined);

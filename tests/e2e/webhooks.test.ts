@@ -72,13 +72,21 @@ describe("outbound webhooks", () => {
     expect(JSON.stringify((await api("GET", `/api/webhook-endpoints/${goodEp.id}`)).body)).not.toContain(goodEp.secret);
 
     const form = new FormData();
-    for (const c of [[30, 40, 90], [190, 170, 140]]) {
-      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } }).png().toBuffer();
+    for (const c of [
+      [30, 40, 90],
+      [190, 170, 140],
+    ]) {
+      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
+        .png()
+        .toBuffer();
       form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
     }
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${env.stack.identity.apiKey}` }, body: form });
     const refs = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
-    const batch = await api<{ id: string; shoots: { id: string }[] }>("POST", "/api/batches", { review: ["hero"], shoots: [{ brief: "linen suit, harbour at dawn", references: refs }] });
+    const batch = await api<{ id: string; shoots: { id: string }[] }>("POST", "/api/batches", {
+      review: ["hero"],
+      shoots: [{ brief: "linen suit, harbour at dawn", references: refs }],
+    });
     expect(batch.status).toBe(202);
     const shootId = batch.body.shoots[0].id;
 
@@ -105,16 +113,26 @@ describe("outbound webhooks", () => {
     expect(flaky.got).toHaveLength(3);
     expect(new Set(flaky.got.map((d) => d.headers["webhook-id"])).size).toBe(1);
     for (const d of flaky.got) expect(new Webhook(flakyEp.secret).verify(d.body, d.headers)).toBeTruthy();
-    const flakyLog = await api<{ deliveries: { status: string; attempts: number; attemptLog: { status: number | null }[] }[] }>("GET", `/api/webhook-endpoints/${flakyEp.id}/deliveries`);
+    const flakyLog = await api<{ deliveries: { status: string; attempts: number; attemptLog: { status: number | null }[] }[] }>(
+      "GET",
+      `/api/webhook-endpoints/${flakyEp.id}/deliveries`,
+    );
     expect(flakyLog.body.deliveries).toHaveLength(1);
     expect(flakyLog.body.deliveries[0]).toMatchObject({ status: "succeeded", attempts: 3 });
     expect(flakyLog.body.deliveries[0].attemptLog.map((a) => a.status)).toEqual([500, 500, 200]);
 
     // Never answers: three tries that time out, then given up, all in the log.
-    const silentLog = await until("the silent delivery given up", async () => {
-      const r = await api<{ deliveries: { status: string; attempts: number; lastError: string; attemptLog: { status: number | null; error: string; durationMs: number }[] }[] }>("GET", `/api/webhook-endpoints/${silentEp.id}/deliveries`);
-      return r.body.deliveries[0]?.status === "failed" ? r.body.deliveries[0] : null;
-    }, 120_000, 1000);
+    const silentLog = await until(
+      "the silent delivery given up",
+      async () => {
+        const r = await api<{
+          deliveries: { status: string; attempts: number; lastError: string; attemptLog: { status: number | null; error: string; durationMs: number }[] }[];
+        }>("GET", `/api/webhook-endpoints/${silentEp.id}/deliveries`);
+        return r.body.deliveries[0]?.status === "failed" ? r.body.deliveries[0] : null;
+      },
+      120_000,
+      1000,
+    );
     expect(silent.got).toHaveLength(3);
     expect(silentLog.attempts).toBe(3);
     expect(silentLog.lastError).toMatch(/gave up after 3 tries/);

@@ -12,7 +12,12 @@ describe("health and auth", () => {
   });
 
   it("every other /api route needs a valid key", async () => {
-    for (const [method, path] of [["GET", "/api/shoots"], ["POST", "/api/shoots"], ["POST", "/api/uploads"], ["GET", "/api/shoots/x"]]) {
+    for (const [method, path] of [
+      ["GET", "/api/shoots"],
+      ["POST", "/api/shoots"],
+      ["POST", "/api/uploads"],
+      ["GET", "/api/shoots/x"],
+    ]) {
       const res = await call(path, { method });
       expect(res.status, `${method} ${path}`).toBe(401);
       expect(res.headers.get("content-type")).toContain("application/problem+json");
@@ -163,7 +168,10 @@ describe("listing", () => {
     }
     const first = (await (await call("/api/shoots?limit=2", { key: apiKey })).json()) as { shoots: { id: string }[]; nextCursor: string };
     expect(first.shoots).toHaveLength(2);
-    const second = (await (await call(`/api/shoots?limit=2&cursor=${first.nextCursor}`, { key: apiKey })).json()) as { shoots: { id: string }[]; nextCursor: string | null };
+    const second = (await (await call(`/api/shoots?limit=2&cursor=${first.nextCursor}`, { key: apiKey })).json()) as {
+      shoots: { id: string }[];
+      nextCursor: string | null;
+    };
     expect(second.shoots).toHaveLength(1);
     expect(second.nextCursor).toBeNull();
     expect([...first.shoots, ...second.shoots].map((s) => s.id).sort()).toEqual([...ids].sort());

@@ -74,7 +74,9 @@ describe("batch intake", () => {
     expect(big.status).toBe(400);
     expect(((await big.json()) as { errors: { field: string }[] }).errors[0].field).toBe("shoots");
     const dup = await post(apiKey, { shoots: [row, row] });
-    expect(((await dup.json()) as { errors: { field: string; message: string }[] }).errors).toEqual([{ field: "shoots[1]", message: expect.stringContaining("shoots[0]") }]);
+    expect(((await dup.json()) as { errors: { field: string; message: string }[] }).errors).toEqual([
+      { field: "shoots[1]", message: expect.stringContaining("shoots[0]") },
+    ]);
     expect(await shootCount(apiKey)).toBe(0);
   });
 
@@ -84,7 +86,11 @@ describe("batch intake", () => {
     const body = {
       review: ["reel"],
       presets: { background: "studio-white" },
-      shoots: Array.from({ length: 12 }, (_, i) => ({ brief: `look ${i + 1}: tailored wool coat`, references: refs, ...(i % 3 === 0 ? { idempotencyKey: `look-${i + 1}` } : {}) })),
+      shoots: Array.from({ length: 12 }, (_, i) => ({
+        brief: `look ${i + 1}: tailored wool coat`,
+        references: refs,
+        ...(i % 3 === 0 ? { idempotencyKey: `look-${i + 1}` } : {}),
+      })),
     };
     const first = await post(apiKey, body);
     expect(first.status).toBe(202);
@@ -103,16 +109,25 @@ describe("batch intake", () => {
     expect(((await (await post(apiKey, body)).json()) as BatchStatus).shoots.map((s) => s.id)).toEqual(a.shoots.map((s) => s.id));
     expect(await shootCount(apiKey)).toBe(12);
     // Batch presets and review policy reached each shoot; a row key gives the id a single create with that key gets.
-    const shoot = (await (await call(`/api/shoots/${a.shoots[0].id}`, { key: apiKey })).json()) as { params: { review: string[]; presets: { background: string } } };
+    const shoot = (await (await call(`/api/shoots/${a.shoots[0].id}`, { key: apiKey })).json()) as {
+      params: { review: string[]; presets: { background: string } };
+    };
     expect(shoot.params).toMatchObject({ review: ["reel"], presets: { background: "studio-white" } });
-    const single = await call("/api/shoots", { method: "POST", key: apiKey, body: JSON.stringify({ brief: "look 1: tailored wool coat", references: refs, idempotencyKey: "look-1" }) });
+    const single = await call("/api/shoots", {
+      method: "POST",
+      key: apiKey,
+      body: JSON.stringify({ brief: "look 1: tailored wool coat", references: refs, idempotencyKey: "look-1" }),
+    });
     expect(((await single.json()) as { id: string }).id).toBe(a.shoots[0].id);
   });
 
   it("places a batch larger than one queue delivery (150 rows, two createBatch calls)", { timeout: 120_000 }, async () => {
     const { apiKey } = await newAccount();
     const refs = await uploadRefs(apiKey, 1);
-    const res = await post(apiKey, { review: ["plan"], shoots: Array.from({ length: 150 }, (_, i) => ({ brief: `catalogue look ${i + 1}`, references: refs })) });
+    const res = await post(apiKey, {
+      review: ["plan"],
+      shoots: Array.from({ length: 150 }, (_, i) => ({ brief: `catalogue look ${i + 1}`, references: refs })),
+    });
     expect(res.status).toBe(202);
     const batch = (await res.json()) as { id: string; shoots: { id: string }[] };
     const done = await placed(apiKey, batch.id, 100_000);
@@ -135,7 +150,10 @@ describe("batch intake", () => {
     expect((JSON.parse(badBody) as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual(["rows[1].brief", "rows[2].presets.pose"]);
 
     const form = new FormData();
-    form.append("file", new File([csv([`silk dress in a garden,${refs[0]} ${refs[1]},,csv-1`, `velvet blazer,${refs[1]},,csv-2`])], "looks.csv", { type: "text/csv" }));
+    form.append(
+      "file",
+      new File([csv([`silk dress in a garden,${refs[0]} ${refs[1]},,csv-1`, `velvet blazer,${refs[1]},,csv-2`])], "looks.csv", { type: "text/csv" }),
+    );
     form.append("review", "none");
     const good = await call("/api/batches", { method: "POST", key: apiKey, body: form });
     expect(good.status).toBe(202);
@@ -150,7 +168,11 @@ describe("batch intake", () => {
   it("a row whose shoot already exists is placed without a second shoot, next to new ones", async () => {
     const { apiKey } = await newAccount();
     const refs = await uploadRefs(apiKey, 1);
-    const existing = await call("/api/shoots", { method: "POST", key: apiKey, body: JSON.stringify({ brief: "trench coat in rain", references: refs, idempotencyKey: "trench" }) });
+    const existing = await call("/api/shoots", {
+      method: "POST",
+      key: apiKey,
+      body: JSON.stringify({ brief: "trench coat in rain", references: refs, idempotencyKey: "trench" }),
+    });
     const existingId = ((await existing.json()) as { id: string }).id;
     const res = await post(apiKey, {
       shoots: [
@@ -180,11 +202,21 @@ describe("batch intake", () => {
 });
 
 describe("how a batch's shoots end", () => {
-  it("cancel, recovery of an ended instance and retention each end the shoot through one path: event, webhook, and the batch follows", { timeout: 60_000 }, async () => {
+  it("cancel, recovery of an ended instance and retention each end the shoot through one path: event, webhook, and the batch follows", {
+    timeout: 60_000,
+  }, async () => {
     const { apiKey } = await newAccount();
     const refs = await uploadRefs(apiKey, 1);
-    const ep = (await (await call("/api/webhook-endpoints", { method: "POST", key: apiKey, body: JSON.stringify({ url: "https://hooks.studio.example/in" }) })).json()) as { id: string };
-    const res = await post(apiKey, { review: [], shoots: [{ brief: "look A: camel coat", references: refs }, { brief: "look B: silk scarf", references: refs }] });
+    const ep = (await (
+      await call("/api/webhook-endpoints", { method: "POST", key: apiKey, body: JSON.stringify({ url: "https://hooks.studio.example/in" }) })
+    ).json()) as { id: string };
+    const res = await post(apiKey, {
+      review: [],
+      shoots: [
+        { brief: "look A: camel coat", references: refs },
+        { brief: "look B: silk scarf", references: refs },
+      ],
+    });
     const batch = (await res.json()) as { id: string; shoots: { id: string }[] };
     await placed(apiKey, batch.id);
     const [a, b] = batch.shoots.map((s) => s.id);
@@ -196,7 +228,10 @@ describe("how a batch's shoots end", () => {
     // B: its instance ends behind its row's back (terminated directly); recovery brings the row in line.
     await (await env.SHOOT.get(b)).terminate();
     const old = new Date(Date.now() - 3600_000).toISOString();
-    await env.DB.batch([env.DB.prepare("UPDATE shoots SET updated_at = ?1 WHERE id = ?2").bind(old, b), env.DB.prepare("UPDATE events SET created_at = ?1 WHERE shoot_id = ?2").bind(old, b)]);
+    await env.DB.batch([
+      env.DB.prepare("UPDATE shoots SET updated_at = ?1 WHERE id = ?2").bind(old, b),
+      env.DB.prepare("UPDATE events SET created_at = ?1 WHERE shoot_id = ?2").bind(old, b),
+    ]);
     await env.DB.prepare("DELETE FROM jobs WHERE shoot_id = ?1").bind(b).run();
     const report = await wakeStrandedShoots(env);
     expect(report.finished).toContainEqual({ shoot: b, status: "cancelled" });
@@ -204,10 +239,16 @@ describe("how a batch's shoots end", () => {
     const done = await status(apiKey, batch.id);
     expect(done.status).toBe("completed");
     expect(done.shoots.map((s) => s.state)).toEqual(["cancelled", "cancelled"]);
-    const ended = async (id: string) => (await env.DB.prepare("SELECT data FROM events WHERE shoot_id = ?1 AND type = 'shoot.cancelled'").bind(id).all<{ data: string }>()).results.map((r) => JSON.parse(r.data));
+    const ended = async (id: string) =>
+      (await env.DB.prepare("SELECT data FROM events WHERE shoot_id = ?1 AND type = 'shoot.cancelled'").bind(id).all<{ data: string }>()).results.map((r) =>
+        JSON.parse(r.data),
+      );
     expect(await ended(a)).toEqual([expect.objectContaining({ by: expect.stringContaining("key") })]);
     expect(await ended(b)).toEqual([expect.objectContaining({ by: "recovery", instance: "terminated" })]);
-    const deliveries = async () => ((await (await call(`/api/webhook-endpoints/${ep.id}/deliveries`, { key: apiKey })).json()) as { deliveries: { type: string }[] }).deliveries.map((x) => x.type);
+    const deliveries = async () =>
+      ((await (await call(`/api/webhook-endpoints/${ep.id}/deliveries`, { key: apiKey })).json()) as { deliveries: { type: string }[] }).deliveries.map(
+        (x) => x.type,
+      );
     expect((await deliveries()).filter((t) => t === "batch.completed")).toHaveLength(1);
 
     // Retention deletes both shoots; the batch keeps each row's final state and stays completed.
@@ -226,12 +267,20 @@ describe("the dead-letter queue", () => {
   it("marks a row the queue gave up on as dead with its reason, and the retry places it", async () => {
     const { apiKey, accountId } = await newAccount();
     const refs = await uploadRefs(apiKey, 1);
-    const ep = (await (await call("/api/webhook-endpoints", { method: "POST", key: apiKey, body: JSON.stringify({ url: "https://hooks.studio.example/in" }) })).json()) as { id: string };
+    const ep = (await (
+      await call("/api/webhook-endpoints", { method: "POST", key: apiKey, body: JSON.stringify({ url: "https://hooks.studio.example/in" }) })
+    ).json()) as { id: string };
     // A row recorded at intake whose message the submission queue gave up on.
     const shootId = await rowShootId(accountId, "stuck-row", 1);
     const batchId = `ba_dlq_${accountId.slice(-8)}`;
     await insertBatch(db(env.DB), { id: batchId, accountId, idempotencyKey: "dlq", review: null, presets: null }, [
-      { index: 0, idempotencyKey: "stuck-row", shootId, brief: "bomber jacket", params: { references: refs, presets: {}, aspectRatio: null, review: [], checkpointTimeout: "7 days", timeoutPolicy: "expire", stitch: DEFAULT_STITCH } },
+      {
+        index: 0,
+        idempotencyKey: "stuck-row",
+        shootId,
+        brief: "bomber jacket",
+        params: { references: refs, presets: {}, aspectRatio: null, review: [], checkpointTimeout: "7 days", timeoutPolicy: "expire", stitch: DEFAULT_STITCH },
+      },
     ]);
     const batch = createMessageBatch("atelier-submissions-dlq", [{ id: "m1", timestamp: new Date(), attempts: 6, body: { batchId, index: 0 } }]);
     const ctx = createExecutionContext();
@@ -242,10 +291,14 @@ describe("the dead-letter queue", () => {
 
     const dead = await status(apiKey, batchId);
     expect(dead.counts.byState).toEqual({ dead: 1 });
-    expect(dead.failures).toEqual([{ index: 0, shootId, state: "dead", reason: expect.stringContaining("not placed after 6 tries"), retry: `/api/batches/${batchId}/retry` }]);
+    expect(dead.failures).toEqual([
+      { index: 0, shootId, state: "dead", reason: expect.stringContaining("not placed after 6 tries"), retry: `/api/batches/${batchId}/retry` },
+    ]);
     expect(dead.status).toBe("completed");
     // Announced like any shoot that fails, and its batch's completion too.
-    const types = ((await (await call(`/api/webhook-endpoints/${ep.id}/deliveries`, { key: apiKey })).json()) as { deliveries: { type: string }[] }).deliveries.map((x) => x.type);
+    const types = (
+      (await (await call(`/api/webhook-endpoints/${ep.id}/deliveries`, { key: apiKey })).json()) as { deliveries: { type: string }[] }
+    ).deliveries.map((x) => x.type);
     expect(types.sort()).toEqual(["batch.completed", "shoot.failed"]);
 
     const retry = await call(`/api/batches/${batchId}/retry`, { method: "POST", key: apiKey });

@@ -74,7 +74,19 @@ describe("the OpenAPI document", () => {
 
   it("names the schemas a client needs as components, and references them from responses", async () => {
     const doc = await served();
-    for (const name of ["Shoot", "ShootSummary", "Checkpoint", "Asset", "Upload", "TimelineEvent", "Costs", "Problem", "ShootEvent", "JobCompletedEvent", "CheckpointPendingEvent"]) {
+    for (const name of [
+      "Shoot",
+      "ShootSummary",
+      "Checkpoint",
+      "Asset",
+      "Upload",
+      "TimelineEvent",
+      "Costs",
+      "Problem",
+      "ShootEvent",
+      "JobCompletedEvent",
+      "CheckpointPendingEvent",
+    ]) {
       expect(doc.components.schemas[name], name).toBeDefined();
     }
     const get = doc.paths["/api/shoots/{id}"].get;
@@ -88,7 +100,13 @@ describe("the OpenAPI document", () => {
     expect(params.stage.schema).toEqual({ $ref: "#/components/schemas/Stage" });
     expect(params.limit.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 20 });
     const { apiKey } = await newAccount();
-    for (const [query, field] of [["limit=0", "limit"], ["limit=2.5", "limit"], ["limit=101", "limit"], ["stage=nope", "stage"], ["status=done", "status"]]) {
+    for (const [query, field] of [
+      ["limit=0", "limit"],
+      ["limit=2.5", "limit"],
+      ["limit=101", "limit"],
+      ["stage=nope", "stage"],
+      ["status=done", "status"],
+    ]) {
       const res = await call(`/api/shoots?${query}`, { key: apiKey });
       expect(res.status, query).toBe(400);
       expect(res.headers.get("content-type")).toContain("application/problem+json");
@@ -104,7 +122,11 @@ describe("the OpenAPI document", () => {
     const text = await call("/api/shoots", { method: "POST", key: apiKey, body: new TextEncoder().encode("hello"), headers: { "content-type": "text/plain" } });
     expect(text.status).toBe(415);
     expect(text.headers.get("content-type")).toContain("application/problem+json");
-    const unknownStage = await call("/api/shoots/sh_x/checkpoints/poster/decision", { method: "POST", key: apiKey, body: JSON.stringify({ action: "approve" }) });
+    const unknownStage = await call("/api/shoots/sh_x/checkpoints/poster/decision", {
+      method: "POST",
+      key: apiKey,
+      body: JSON.stringify({ action: "approve" }),
+    });
     expect(unknownStage.status).toBe(404);
     expect(((await unknownStage.json()) as { detail: string }).detail).toBe('stage "poster" was not found');
     // Authentication comes before validation: no key, no hints about the body.

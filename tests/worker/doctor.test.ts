@@ -18,7 +18,9 @@ describe("doctor", () => {
     await env.BUCKET.put(`accounts/${accountId}/uploads/orphan.png`, new Uint8Array([9]));
     await env.DB.batch([
       env.DB.prepare("insert into shoots (id, account_id, status, stage, brief, params) values ('sh_doc', ?, 'completed', 'reel', 'b', '{}')").bind(accountId),
-      env.DB.prepare("insert into jobs (id, shoot_id, account_id, type, provider, stage, status) values ('sh_doc-stitch-1', 'sh_doc', ?, 'media', 'media', 'reel', 'submitted')").bind(accountId),
+      env.DB.prepare(
+        "insert into jobs (id, shoot_id, account_id, type, provider, stage, status) values ('sh_doc-stitch-1', 'sh_doc', ?, 'media', 'media', 'reel', 'submitted')",
+      ).bind(accountId),
     ]);
 
     const found = await runDoctor(env.DB, env.BUCKET, { orphanGraceMs: 0 });

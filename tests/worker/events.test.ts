@@ -23,9 +23,13 @@ describe("the event log", () => {
     const d = db(env.DB);
     // A kind no asset has, and a checkpoint event without its attempt: both bugs in the writer.
     const badKind = { asset: "as_1", kind: "sketch", version: 1 } as unknown as EventData<"asset.stored">;
-    await expect(logEvent(d, { shootId, accountId: "ac_test", type: "asset.stored", data: badKind })).rejects.toThrow(/asset\.stored has an invalid payload \(kind: /);
+    await expect(logEvent(d, { shootId, accountId: "ac_test", type: "asset.stored", data: badKind })).rejects.toThrow(
+      /asset\.stored has an invalid payload \(kind: /,
+    );
     const noAttempt = { stage: "hero", expiresAt: new Date().toISOString() } as unknown as EventData<"checkpoint.pending">;
-    await expect(logEvent(d, { shootId, accountId: "ac_test", type: "checkpoint.pending", data: noAttempt })).rejects.toThrow(/checkpoint\.pending has an invalid payload \(attempt: /);
+    await expect(logEvent(d, { shootId, accountId: "ac_test", type: "checkpoint.pending", data: noAttempt })).rejects.toThrow(
+      /checkpoint\.pending has an invalid payload \(attempt: /,
+    );
     expect(await rowsOf(shootId)).toEqual([]);
   });
 });

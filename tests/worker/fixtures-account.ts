@@ -50,12 +50,39 @@ export async function addBatchAndEndpoint(acct: { accountId: string; apiKey: str
   const batchId = `ba_iso_${acct.accountId.slice(-10)}`;
   const shootId = await idempotentShootId(acct.accountId, "iso-row");
   await insertBatch(d, { id: batchId, accountId: acct.accountId, idempotencyKey: "iso", review: null, presets: null }, [
-    { index: 0, idempotencyKey: "iso-row", shootId, brief: "unreleased autumn collection, batch row", params: { references: acct.refs, presets: {}, aspectRatio: null, review: [], checkpointTimeout: "7 days", timeoutPolicy: "expire", stitch: DEFAULT_STITCH } },
+    {
+      index: 0,
+      idempotencyKey: "iso-row",
+      shootId,
+      brief: "unreleased autumn collection, batch row",
+      params: {
+        references: acct.refs,
+        presets: {},
+        aspectRatio: null,
+        review: [],
+        checkpointTimeout: "7 days",
+        timeoutPolicy: "expire",
+        stitch: DEFAULT_STITCH,
+      },
+    },
   ]);
-  const res = await call("/api/webhook-endpoints", { method: "POST", key: acct.apiKey, body: JSON.stringify({ url: "https://studio.example/unreleased-autumn-hooks" }) });
+  const res = await call("/api/webhook-endpoints", {
+    method: "POST",
+    key: acct.apiKey,
+    body: JSON.stringify({ url: "https://studio.example/unreleased-autumn-hooks" }),
+  });
   if (res.status !== 201) throw new Error(`endpoint: ${res.status} ${await res.text()}`);
   const endpointId = ((await res.json()) as { id: string }).id;
-  await d.insert(schema.webhookDeliveries).values({ id: `dl_iso_${acct.accountId.slice(-10)}`, endpointId, accountId: acct.accountId, eventId: "evt_iso", type: "shoot.completed", payload: '{"type":"shoot.completed","data":{"brief":"unreleased autumn"}}', status: "failed", attempts: 1 });
+  await d.insert(schema.webhookDeliveries).values({
+    id: `dl_iso_${acct.accountId.slice(-10)}`,
+    endpointId,
+    accountId: acct.accountId,
+    eventId: "evt_iso",
+    type: "shoot.completed",
+    payload: '{"type":"shoot.completed","data":{"brief":"unreleased autumn"}}',
+    status: "failed",
+    attempts: 1,
+  });
   return { batchId, endpointId };
 }
 
@@ -64,7 +91,9 @@ export async function extraKeys(accountId: string, n: number): Promise<string[]>
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const k = await mintKey();
-    await db(env.DB).insert(schema.apiKeys).values({ id: k.id, accountId, name: `extra-${i}`, keyHash: k.keyHash, prefix: k.prefix });
+    await db(env.DB)
+      .insert(schema.apiKeys)
+      .values({ id: k.id, accountId, name: `extra-${i}`, keyHash: k.keyHash, prefix: k.prefix });
     out.push(k.apiKey);
   }
   return out;

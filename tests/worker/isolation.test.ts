@@ -59,6 +59,8 @@ describe("isolation matrix", () => {
     expect((await call(`/api/shoots/${a.shootId}/checkpoints/hero/links`, { method: "POST", key: a.apiKey, body: "{}" })).status).toBe(201);
     expect((await call(`/api/batches/${batchId}`, { key: a.apiKey })).status).toBe(200);
     expect((await call(`/api/webhook-endpoints/${endpointId}/deliveries`, { key: a.apiKey })).status).toBe(200);
-    expect((await call(`/api/shoots/${a.shootId}/checkpoints/hero/decision`, { method: "POST", key: a.apiKey, body: JSON.stringify({ action: "cancel" }) })).status).toBe(202);
+    expect(
+      (await call(`/api/shoots/${a.shootId}/checkpoints/hero/decision`, { method: "POST", key: a.apiKey, body: JSON.stringify({ action: "cancel" }) })).status,
+    ).toBe(202);
   });
 });

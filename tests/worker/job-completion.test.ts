@@ -116,7 +116,9 @@ describe("jobs finished without their webhook", () => {
     await s.instance.waitForStepResult({ name: "open hero#1" });
     const shoot = await s.get();
     const completed = shoot.timeline.filter((e) => e.type === "job.completed" && e.data?.job === s.jobId);
-    expect(completed).toEqual([{ type: "job.completed", data: { job: s.jobId, provider: "fal", stage: "hero", by: "poll" }, id: expect.any(Number), at: expect.any(String) }]);
+    expect(completed).toEqual([
+      { type: "job.completed", data: { job: s.jobId, provider: "fal", stage: "hero", by: "poll" }, id: expect.any(Number), at: expect.any(String) },
+    ]);
     await expectHeroStored(shoot, s.jobId);
 
     // A webhook arriving late, or a contradicting one, changes nothing and adds nothing.
@@ -144,7 +146,9 @@ describe("jobs finished without their webhook", () => {
     await s.instance.waitForStepResult({ name: "open hero#1" });
     const shoot = await s.get();
     const completed = shoot.timeline.filter((e) => e.type === "job.completed" && e.data?.job === s.jobId);
-    expect(completed).toEqual([{ type: "job.completed", data: { job: s.jobId, provider: "fal", stage: "hero", by: "watchdog" }, id: expect.any(Number), at: expect.any(String) }]);
+    expect(completed).toEqual([
+      { type: "job.completed", data: { job: s.jobId, provider: "fal", stage: "hero", by: "watchdog" }, id: expect.any(Number), at: expect.any(String) },
+    ]);
     await expectHeroStored(shoot, s.jobId);
 
     // A second pass finds nothing to do and logs nothing twice.

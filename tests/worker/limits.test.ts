@@ -5,7 +5,13 @@ import { describe, expect, it } from "vitest";
 import { poolFor } from "../../src/limits/pools.ts";
 
 const pool = (name: string) => env.PROVIDER_POOL.get(env.PROVIDER_POOL.idFromName(name));
-const req = (leaseId: string, accountId: string, caps = { global: 2, perAccount: 1 }, ttlMs = 60_000) => ({ leaseId, accountId, instanceId: `sh_${leaseId}`, caps, ttlMs });
+const req = (leaseId: string, accountId: string, caps = { global: 2, perAccount: 1 }, ttlMs = 60_000) => ({
+  leaseId,
+  accountId,
+  instanceId: `sh_${leaseId}`,
+  caps,
+  ttlMs,
+});
 
 describe("provider pool leases", () => {
   it("caps jobs in flight in all and per account, serving waiters in arrival order", async () => {
@@ -44,8 +50,17 @@ describe("provider pool leases", () => {
   });
 
   it("names pools by provider and model family, with caps from PROVIDER_CAPS", () => {
-    expect(poolFor(env, { provider: "fal", model: "fal-ai/nano-banana-pro/edit", input: {} })).toMatchObject({ name: "fal:image", label: "FAL images", caps: { global: 8, perAccount: 8 } });
-    expect(poolFor(env, { provider: "fal", model: "fal-ai/kling-video/v2.6/pro/image-to-video", input: {} })).toMatchObject({ name: "fal:video", caps: { global: 4 } });
-    expect(poolFor(env, { provider: "kling", model: "kling-v2-6", image: "", imageTail: "", prompt: "", negativePrompt: "", duration: "5" } as never)).toMatchObject({ name: "kling:video", label: "Kling", caps: { global: 4 } });
+    expect(poolFor(env, { provider: "fal", model: "fal-ai/nano-banana-pro/edit", input: {} })).toMatchObject({
+      name: "fal:image",
+      label: "FAL images",
+      caps: { global: 8, perAccount: 8 },
+    });
+    expect(poolFor(env, { provider: "fal", model: "fal-ai/kling-video/v2.6/pro/image-to-video", input: {} })).toMatchObject({
+      name: "fal:video",
+      caps: { global: 4 },
+    });
+    expect(
+      poolFor(env, { provider: "kling", model: "kling-v2-6", image: "", imageTail: "", prompt: "", negativePrompt: "", duration: "5" } as never),
+    ).toMatchObject({ name: "kling:video", label: "Kling", caps: { global: 4 } });
   });
 });

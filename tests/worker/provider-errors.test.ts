@@ -5,8 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { falResult } from "../../src/providers/jobs.ts";
 
-const webhook = (type: string, msg: string) =>
-  falResult("ERROR", { detail: [{ loc: ["body", "image_urls", 0], msg, type }] }, "Invalid status code: 422");
+const webhook = (type: string, msg: string) => falResult("ERROR", { detail: [{ loc: ["body", "image_urls", 0], msg, type }] }, "Invalid status code: 422");
 
 describe("FAL job failures", () => {
   it("a 422 file_download_error (our input URL was unreachable) is retryable", () => {

@@ -24,13 +24,20 @@ async function shootWithAssets(accountId: string, id: string, status: string, en
       .bind(`as_${id}_${kind}`, accountId, id, kind, key)
       .run();
   }
-  await env.DB.prepare("insert into checkpoints (id, shoot_id, stage, attempt, status, artifacts, timeout_policy) values (?1, ?2, 'hero', 1, 'approved', '{}', 'expire')").bind(`${id}-hero-1`, id).run();
+  await env.DB.prepare(
+    "insert into checkpoints (id, shoot_id, stage, attempt, status, artifacts, timeout_policy) values (?1, ?2, 'hero', 1, 'approved', '{}', 'expire')",
+  )
+    .bind(`${id}-hero-1`, id)
+    .run();
   await env.DB.prepare("insert into events (shoot_id, account_id, type) values (?1, ?2, 'shoot.created')").bind(id, accountId).run();
   // An object the media service wrote whose row was never recorded: under the shoot's prefix too.
   await env.BUCKET.put(`accounts/${accountId}/shoots/${id}/frame-1/v9.png`, new Uint8Array(7));
 }
 
-const count = async (sql: string, ...b: unknown[]) => (await env.DB.prepare(sql).bind(...b).first<{ n: number }>())!.n;
+const count = async (sql: string, ...b: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...b)
+    .first<{ n: number }>())!.n;
 
 describe("retention", () => {
   it("deletes ended shoots' objects and rows together, keeps the rest, and records it", async () => {
@@ -47,9 +54,12 @@ describe("retention", () => {
     expect(report.shoots.map((s) => s.id).sort()).toEqual(["sh_old_cancelled", "sh_old_completed"]);
     for (const id of ["sh_old_cancelled", "sh_old_completed"]) {
       expect((await env.BUCKET.list({ prefix: `accounts/${accountId}/shoots/${id}/` })).objects).toHaveLength(0);
-      for (const t of ["assets", "checkpoints", "events"]) expect(await count(`select count(*) as n from ${t} where shoot_id = ?1`, id), `${t} of ${id}`).toBe(0);
+      for (const t of ["assets", "checkpoints", "events"])
+        expect(await count(`select count(*) as n from ${t} where shoot_id = ?1`, id), `${t} of ${id}`).toBe(0);
       expect(await count("select count(*) as n from shoots where id = ?1", id)).toBe(0);
-      const log = await env.DB.prepare("select * from retention_log where subject = ?1").bind(id).first<{ objects: number; bytes: number; finished_at: string | null }>();
+      const log = await env.DB.prepare("select * from retention_log where subject = ?1")
+        .bind(id)
+        .first<{ objects: number; bytes: number; finished_at: string | null }>();
       expect(log).toMatchObject({ objects: 3, bytes: 207 });
       expect(log?.finished_at).toBeTruthy();
     }
@@ -76,6 +86,8 @@ describe("retention", () => {
     expect(report.shoots.map((s) => s.id)).toContain("sh_crashed");
     expect(await count("select count(*) as n from shoots where id = 'sh_crashed'")).toBe(0);
     expect(await count("select count(*) as n from assets where shoot_id = 'sh_crashed'")).toBe(0);
-    expect((await env.DB.prepare("select finished_at from retention_log where subject = 'sh_crashed'").first<{ finished_at: string | null }>())?.finished_at).toBeTruthy();
+    expect(
+      (await env.DB.prepare("select finished_at from retention_log where subject = 'sh_crashed'").first<{ finished_at: string | null }>())?.finished_at,
+    ).toBeTruthy();
   });
 });

@@ -15,7 +15,15 @@ async function shootAtHero() {
   const refs = await uploadRefs(apiKey, 1);
   const res = await call("/api/shoots", { method: "POST", key: apiKey, body: JSON.stringify({ brief: "studio portrait, calm", references: refs }) });
   const { id } = (await res.json()) as { id: string };
-  await openCheckpoint(db(env.DB), { shootId: id, stage: "hero", attempt: 1, artifacts: { assets: [] }, timeoutPolicy: "expire", expiresAt: null, autoApprove: false });
+  await openCheckpoint(db(env.DB), {
+    shootId: id,
+    stage: "hero",
+    attempt: 1,
+    artifacts: { assets: [] },
+    timeoutPolicy: "expire",
+    expiresAt: null,
+    autoApprove: false,
+  });
   return { apiKey, id };
 }
 
@@ -46,7 +54,8 @@ describe("review links", () => {
     await using _ = await parkedWorkflows();
     const { apiKey, id } = await shootAtHero();
     const mk = async (body: unknown = {}) =>
-      ((await (await call(`/api/shoots/${id}/checkpoints/hero/links`, { method: "POST", key: apiKey, body: JSON.stringify(body) })).json()) as { url: string }).url;
+      ((await (await call(`/api/shoots/${id}/checkpoints/hero/links`, { method: "POST", key: apiKey, body: JSON.stringify(body) })).json()) as { url: string })
+        .url;
     const token = new URL(await mk()).pathname.split("/review/")[1];
     const expired = new URL(await mk({ expiresIn: "1 second" })).pathname.split("/review/")[1];
     const tampered = token.replace(/.(?=\.)/, (ch) => (ch === "A" ? "B" : "A"));

@@ -33,7 +33,8 @@ describe("API keys", () => {
     expect((await call("/api/shoots", { key: apiKey })).status).toBe(200);
     let after: string | null = null;
     for (let i = 0; i < 20 && !after; i++) {
-      after = (await env.DB.prepare("select last_used_at from api_keys where id = ?").bind(keyId).first<{ last_used_at: string | null }>())?.last_used_at ?? null;
+      after =
+        (await env.DB.prepare("select last_used_at from api_keys where id = ?").bind(keyId).first<{ last_used_at: string | null }>())?.last_used_at ?? null;
       if (!after) await new Promise((r) => setTimeout(r, 50));
     }
     expect(Date.parse(after!)).toBeGreaterThan(Date.now() - 60_000);
@@ -102,7 +103,10 @@ describe("headers", () => {
   it("CORS answers only origins on the allow-list", async () => {
     // The test config allows https://studio.example (vitest.config.ts); anything else gets no CORS headers.
     const pre = (origin: string) =>
-      call("/api/shoots", { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" } });
+      call("/api/shoots", {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+      });
     const allowed = await pre("https://studio.example");
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://studio.example");
     expect(allowed.headers.get("access-control-allow-headers")).toContain("authorization");

@@ -16,7 +16,10 @@ const latin1 = (b: Uint8Array) => Array.from(b, (c) => String.fromCharCode(c)).j
 function cat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -54,14 +57,41 @@ describe("the upload attack set is refused, naming the reason, and nothing is st
   const attacks: [string, () => Promise<{ bytes: Uint8Array; name: string; type: string }[]>, RegExp, string?][] = [
     ["zero bytes", async () => [{ bytes: new Uint8Array(), name: "empty.png", type: "image/png" }], /empty/],
     ["11 MB", async () => [{ bytes: cat(await makePng(64, 64), new Uint8Array(11 * 1024 * 1024)), name: "big.png", type: "image/png" }], /larger than 10 MB/],
-    ["text named .png", async () => [{ bytes: text("just some notes about the shoot, not an image at all\n".repeat(4)), name: "notes.png", type: "image/png" }], /is text/],
-    ["HTML named .jpg", async () => [{ bytes: text("<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"), name: "photo.jpg", type: "image/jpeg" }], /HTML/],
-    ["an SVG with script", async () => [{ bytes: text('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'), name: "logo.svg", type: "image/svg+xml" }], /SVG/],
+    [
+      "text named .png",
+      async () => [{ bytes: text("just some notes about the shoot, not an image at all\n".repeat(4)), name: "notes.png", type: "image/png" }],
+      /is text/,
+    ],
+    [
+      "HTML named .jpg",
+      async () => [{ bytes: text("<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"), name: "photo.jpg", type: "image/jpeg" }],
+      /HTML/,
+    ],
+    [
+      "an SVG with script",
+      async () => [
+        { bytes: text('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'), name: "logo.svg", type: "image/svg+xml" },
+      ],
+      /SVG/,
+    ],
     ["a truncated JPEG", async () => [{ bytes: JPEG_WITH_GPS.slice(0, JPEG_WITH_GPS.length - 120), name: "cut.jpg", type: "image/jpeg" }], /truncated/],
-    ["a PNG header claiming 20000×20000", async () => [{ bytes: await pngClaiming(20000, 20000), name: "bomb.png", type: "image/png" }], /20000×20000 \(400 megapixels\); at most 40 megapixels/],
+    [
+      "a PNG header claiming 20000×20000",
+      async () => [{ bytes: await pngClaiming(20000, 20000), name: "bomb.png", type: "image/png" }],
+      /20000×20000 \(400 megapixels\); at most 40 megapixels/,
+    ],
     ["a JPEG/HTML polyglot", async () => [{ bytes: jpegHtmlPolyglot(), name: "poly.jpg", type: "image/jpeg" }], /polyglot/],
-    ["a JPEG with HTML after its end", async () => [{ bytes: cat(JPEG_WITH_GPS, text("<html><script>alert(1)</script></html>")), name: "tail.jpg", type: "image/jpeg" }], /polyglot/],
-    ["nine files at once", async () => Promise.all(Array.from({ length: 9 }, async (_, i) => ({ bytes: await makePng(64 + i, 64), name: `r${i}.png`, type: "image/png" }))), /at most 8 files/, "files"],
+    [
+      "a JPEG with HTML after its end",
+      async () => [{ bytes: cat(JPEG_WITH_GPS, text("<html><script>alert(1)</script></html>")), name: "tail.jpg", type: "image/jpeg" }],
+      /polyglot/,
+    ],
+    [
+      "nine files at once",
+      async () => Promise.all(Array.from({ length: 9 }, async (_, i) => ({ bytes: await makePng(64 + i, 64), name: `r${i}.png`, type: "image/png" }))),
+      /at most 8 files/,
+      "files",
+    ],
   ];
 
   for (const [name, make, reason, field = "files[0]"] of attacks) {
@@ -91,13 +121,21 @@ describe("the upload attack set is refused, naming the reason, and nothing is st
 
   it("a request body over the upload limit is a 413", async () => {
     const { apiKey } = await newAccount();
-    const res = await call("/api/uploads", { method: "POST", key: apiKey, headers: { "content-type": "multipart/form-data; boundary=x" }, body: new Uint8Array(81 * 1024 * 1024) });
+    const res = await call("/api/uploads", {
+      method: "POST",
+      key: apiKey,
+      headers: { "content-type": "multipart/form-data; boundary=x" },
+      body: new Uint8Array(81 * 1024 * 1024),
+    });
     expect(res.status).toBe(413);
   });
 });
 
 describe("accepted images are stored without their metadata", () => {
-  for (const [name, bytes, mime] of [["JPEG", JPEG_WITH_GPS, "image/jpeg"], ["WebP", WEBP_WITH_GPS, "image/webp"]] as const) {
+  for (const [name, bytes, mime] of [
+    ["JPEG", JPEG_WITH_GPS, "image/jpeg"],
+    ["WebP", WEBP_WITH_GPS, "image/webp"],
+  ] as const) {
     it(`strips EXIF and GPS from a ${name} and records the stored bytes' sha256`, async () => {
       expect(latin1(bytes)).toContain("SECRET-OWNER-NAME"); // the fixture does carry it
       const { apiKey } = await newAccount();

@@ -46,7 +46,10 @@ describe("webhook endpoints", () => {
       const res = await create(apiKey, { url });
       expect(res.status, url).toBe(400);
       const problem = (await res.json()) as { errors: { field: string; message: string }[] };
-      expect(problem.errors.map((e) => e.field), url).toEqual(["url"]);
+      expect(
+        problem.errors.map((e) => e.field),
+        url,
+      ).toEqual(["url"]);
     }
     expect(((await (await call("/api/webhook-endpoints", { key: apiKey })).json()) as { endpoints: unknown[] }).endpoints).toHaveLength(0);
     // Public hosts and addresses are taken.
@@ -70,7 +73,10 @@ describe("webhook endpoints", () => {
     expect(read).not.toContain(ep.secret.slice(6));
     expect(JSON.parse(read)).toMatchObject({ status: "active", signingSecrets: [{ expiresAt: null }] });
 
-    const rotated = (await (await call(`/api/webhook-endpoints/${ep.id}/rotate-secret`, { method: "POST", key: a.apiKey, body: "{}" })).json()) as { secret: string; previousExpiresAt: string };
+    const rotated = (await (await call(`/api/webhook-endpoints/${ep.id}/rotate-secret`, { method: "POST", key: a.apiKey, body: "{}" })).json()) as {
+      secret: string;
+      previousExpiresAt: string;
+    };
     expect(rotated.secret).not.toBe(ep.secret);
     expect(Date.parse(rotated.previousExpiresAt) - Date.now()).toBeGreaterThan(23 * 3600_000);
     const during = (await (await call(`/api/webhook-endpoints/${ep.id}`, { key: a.apiKey })).json()) as { signingSecrets: { expiresAt: string | null }[] };
@@ -79,7 +85,12 @@ describe("webhook endpoints", () => {
     const after = (await (await call(`/api/webhook-endpoints/${ep.id}`, { key: a.apiKey })).json()) as { signingSecrets: unknown[] };
     expect(after.signingSecrets).toHaveLength(1);
 
-    for (const [method, path] of [["GET", ""], ["GET", "/deliveries"], ["POST", "/rotate-secret"], ["DELETE", ""]]) {
+    for (const [method, path] of [
+      ["GET", ""],
+      ["GET", "/deliveries"],
+      ["POST", "/rotate-secret"],
+      ["DELETE", ""],
+    ]) {
       expect((await call(`/api/webhook-endpoints/${ep.id}${path}`, { method, key: b.apiKey })).status, `${method} ${path}`).toBe(404);
       expect((await call(`/api/webhook-endpoints/${ep.id}${path}`, { method })).status, `${method} ${path} without a key`).toBe(401);
     }

@@ -44,7 +44,12 @@ async function mockJobs(m: Modifier, shootId: string, except: string[] = []) {
   for (const v of [1, 2]) {
     await provider(`hero#${v}`, "hero", 0, v);
     await provider(`contact-sheet#${v}`, "contact-sheet", 0, v);
-    await media(`crop#${v}`, "crop", v, [1, 2, 3, 4, 5, 6].map((i) => `frame-${i}`));
+    await media(
+      `crop#${v}`,
+      "crop",
+      v,
+      [1, 2, 3, 4, 5, 6].map((i) => `frame-${i}`),
+    );
     await media(`stitch#${v}`, "stitch", v, ["reel", "poster"]);
     for (let n = 1; n <= 6; n++) await provider(`clip-${n}#${v}`, "clip", n, v);
   }
@@ -79,7 +84,14 @@ async function startShoot(
   const res = await call("/api/shoots", {
     method: "POST",
     key: apiKey,
-    body: JSON.stringify({ brief: "streetwear editorial, confident energy", references: refs, idempotencyKey: key, review: opts.review, timeoutPolicy: opts.timeoutPolicy, aspectRatio: opts.aspectRatio }),
+    body: JSON.stringify({
+      brief: "streetwear editorial, confident energy",
+      references: refs,
+      idempotencyKey: key,
+      review: opts.review,
+      timeoutPolicy: opts.timeoutPolicy,
+      aspectRatio: opts.aspectRatio,
+    }),
   });
   expect(res.status).toBe(201);
   const get = async () => (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as Shoot;
@@ -183,7 +195,11 @@ describe("ShootWorkflow", () => {
       expect(shoot.status).toBe("cancelled");
       expect(shoot.stage).toBe(stage);
       // A decision after the end changes nothing.
-      const late = await call(`/api/shoots/${s.id}/checkpoints/${stage}/decision`, { method: "POST", key: s.apiKey, body: JSON.stringify({ action: "approve" }) });
+      const late = await call(`/api/shoots/${s.id}/checkpoints/${stage}/decision`, {
+        method: "POST",
+        key: s.apiKey,
+        body: JSON.stringify({ action: "approve" }),
+      });
       expect(late.status).toBe(409);
     });
   }
@@ -273,7 +289,9 @@ describe("provider failures", () => {
     expect(shoot.checkpoint!.artifacts.error).toContain("risk control");
     // The first submit is mocked; a second try is not, so it would have reached FAL (the simulator
     // the global setup runs): the simulator saw no hero request for this shoot.
-    const simJobs = (await (await fetch(`${env.FAL_QUEUE_URL.replace(/\/fal$/, "")}/__sim/jobs`)).json()) as { jobs: { provider: string; webhookUrl?: string }[] };
+    const simJobs = (await (await fetch(`${env.FAL_QUEUE_URL.replace(/\/fal$/, "")}/__sim/jobs`)).json()) as {
+      jobs: { provider: string; webhookUrl?: string }[];
+    };
     expect(simJobs.jobs.filter((j) => j.provider === "fal" && j.webhookUrl?.includes(`job=${s.id}-hero`))).toEqual([]);
     expect(shoot.jobs.filter((j) => j.stage === "hero")).toEqual([]);
   });
@@ -292,7 +310,11 @@ describe("provider failures", () => {
     expect(items[2]).toMatchObject({ assetId: null, error: expect.stringContaining("risk control") });
     expect(items.filter((c) => c.clip !== 3).map((c) => c.assetId)).toEqual(["as-clip-1#1", "as-clip-2#1", "as-clip-4#1", "as-clip-5#1"]);
     // Approving a set with a missing clip is refused; revising just that clip redoes only it.
-    const approve = await call(`/api/shoots/${s.id}/checkpoints/clips/decision`, { method: "POST", key: s.apiKey, body: JSON.stringify({ action: "approve" }) });
+    const approve = await call(`/api/shoots/${s.id}/checkpoints/clips/decision`, {
+      method: "POST",
+      key: s.apiKey,
+      body: JSON.stringify({ action: "approve" }),
+    });
     expect(approve.status).toBe(409);
     await s.decide("clips", { action: "revise", clips: [3], feedback: "a gentler move" });
     await s.pending("clips", 2);
@@ -340,8 +362,7 @@ describe("decisions that do not fit", () => {
     await using _ = s.instance;
     await s.pending("hero", 1);
     const before = await s.get();
-    const post = (path: string, body: unknown) =>
-      call(path, { method: "POST", key: s.apiKey, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const post = (path: string, body: unknown) => call(path, { method: "POST", key: s.apiKey, body: typeof body === "string" ? body : JSON.stringify(body) });
 
     // wrong stage
     const wrong = await post(`/api/shoots/${s.id}/checkpoints/frames/decision`, { action: "approve" });
@@ -418,7 +439,11 @@ describe("media job failures", () => {
     expect(first.failed).toMatchObject([{ item: "reframe", job: `${s.id}-reframe-1` }]);
     // The crop's frames are kept and shown; nothing was regenerated.
     expect(first.assets).toEqual(frameNames.map((f) => `as-crop#1-${f}`));
-    const approve = await call(`/api/shoots/${s.id}/checkpoints/frames/decision`, { method: "POST", key: s.apiKey, body: JSON.stringify({ action: "approve" }) });
+    const approve = await call(`/api/shoots/${s.id}/checkpoints/frames/decision`, {
+      method: "POST",
+      key: s.apiKey,
+      body: JSON.stringify({ action: "approve" }),
+    });
     expect(approve.status).toBe(409);
     await s.decide("frames", { action: "revise", feedback: "try the reframe again" });
     await s.pending("frames", 2);
@@ -468,7 +493,9 @@ describe("media job failures", () => {
     expect(artifacts.assets).toEqual(["as-contact-sheet#1"]);
     const [job] = await jobsOf(s);
     expect(job).toMatchObject({ id: `${s.id}-crop-1`, status: "failed" });
-    expect((await s.get()).timeline).toContainEqual(expect.objectContaining({ type: "job.failed", data: expect.objectContaining({ job: job.id, by: "dead-letter" }) }));
+    expect((await s.get()).timeline).toContainEqual(
+      expect.objectContaining({ type: "job.failed", data: expect.objectContaining({ job: job.id, by: "dead-letter" }) }),
+    );
     await s.decide("frames", { action: "revise", feedback: "crop it again" });
     await s.pending("frames", 2);
     expect((await s.get()).checkpoint!.artifacts.assets).toEqual(frameNames.map((f) => `as-crop#2-${f}`));

@@ -25,7 +25,10 @@ export function setKey(key: string | null) {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly problem: ProblemBody) {
+  constructor(
+    readonly status: number,
+    readonly problem: ProblemBody,
+  ) {
     super(problem.detail || problem.title);
   }
   /** The message the server gave for one field, e.g. `files[0]`. */
@@ -54,11 +57,19 @@ export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response:
     r = await call;
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
-    throw new ApiError(0, { type: "about:blank", title: "Network error", status: 0, detail: "the server could not be reached; check your connection and try again" });
+    throw new ApiError(0, {
+      type: "about:blank",
+      title: "Network error",
+      status: 0,
+      detail: "the server could not be reached; check your connection and try again",
+    });
   }
   if (r.response.ok) return r.data as T;
   const p = r.error as ProblemBody | undefined;
-  throw new ApiError(r.response.status, p?.title ? p : { type: "about:blank", title: r.response.statusText, status: r.response.status, detail: `the server answered ${r.response.status}` });
+  throw new ApiError(
+    r.response.status,
+    p?.title ? p : { type: "about:blank", title: r.response.statusText, status: r.response.status, detail: `the server answered ${r.response.status}` },
+  );
 }
 
 /**

@@ -5,7 +5,11 @@
 import { apiKey } from "./api.ts";
 import { isFinalEvent } from "./contract.ts";
 
-export interface LiveEvent { id: number; type: string; data: unknown }
+export interface LiveEvent {
+  id: number;
+  type: string;
+  data: unknown;
+}
 
 export function followShoot(shootId: string, onEvent: (e: LiveEvent) => void, onState?: (s: "live" | "reconnecting") => void): () => void {
   const ctrl = new AbortController();
@@ -26,8 +30,7 @@ export function followShoot(shootId: string, onEvent: (e: LiveEvent) => void, on
           const { value, done } = await reader.read();
           if (done) break;
           buf += value;
-          let cut: number;
-          while ((cut = buf.indexOf("\n\n")) >= 0) {
+          for (let cut = buf.indexOf("\n\n"); cut >= 0; cut = buf.indexOf("\n\n")) {
             const block = buf.slice(0, cut);
             buf = buf.slice(cut + 2);
             const ev = parse(block);
@@ -38,7 +41,7 @@ export function followShoot(shootId: string, onEvent: (e: LiveEvent) => void, on
             }
           }
         }
-      } catch (err) {
+      } catch {
         if (ctrl.signal.aborted) return;
       }
       onState?.("reconnecting");

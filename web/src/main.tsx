@@ -40,7 +40,19 @@ function App() {
   return (
     <Shell signedIn>
       <Suspense fallback={<p role="status">Loading…</p>}>
-        {shoot ? <ShootPage id={shoot[1]} /> : batch ? <BatchPage id={batch[1]} /> : p === "/batches" ? <BatchesPage /> : p === "/new" ? <NewShootPage /> : p === "/" ? <ShootsPage /> : <NotFound />}
+        {shoot ? (
+          <ShootPage id={shoot[1]} />
+        ) : batch ? (
+          <BatchPage id={batch[1]} />
+        ) : p === "/batches" ? (
+          <BatchesPage />
+        ) : p === "/new" ? (
+          <NewShootPage />
+        ) : p === "/" ? (
+          <ShootsPage />
+        ) : (
+          <NotFound />
+        )}
       </Suspense>
     </Shell>
   );
@@ -50,13 +62,23 @@ function Shell({ signedIn, children }: { signedIn: boolean; children: preact.Com
   return (
     <>
       <header class="top">
-        <a href="/" class="brand" onClick={linkClick}>Atelier</a>
+        <a href="/" class="brand" onClick={linkClick}>
+          Atelier
+        </a>
         {signedIn && (
           <nav aria-label="Main">
-            <a href="/" onClick={linkClick} aria-current={path.value === "/" ? "page" : undefined}>Shoots</a>
-            <a href="/new" onClick={linkClick} aria-current={path.value === "/new" ? "page" : undefined}>New shoot</a>
-            <a href="/batches" onClick={linkClick} aria-current={path.value.startsWith("/batches") ? "page" : undefined}>Batches</a>
-            <button type="button" class="link" onClick={() => setKey(null)}>Sign out</button>
+            <a href="/" onClick={linkClick} aria-current={path.value === "/" ? "page" : undefined}>
+              Shoots
+            </a>
+            <a href="/new" onClick={linkClick} aria-current={path.value === "/new" ? "page" : undefined}>
+              New shoot
+            </a>
+            <a href="/batches" onClick={linkClick} aria-current={path.value.startsWith("/batches") ? "page" : undefined}>
+              Batches
+            </a>
+            <button type="button" class="link" onClick={() => setKey(null)}>
+              Sign out
+            </button>
           </nav>
         )}
       </header>
@@ -69,7 +91,11 @@ function NotFound() {
   return (
     <section>
       <h1>Page not found</h1>
-      <p><a href="/" onClick={linkClick}>Back to the shoots</a></p>
+      <p>
+        <a href="/" onClick={linkClick}>
+          Back to the shoots
+        </a>
+      </p>
     </section>
   );
 }

@@ -13,7 +13,7 @@ export function navigate(to: string) {
 
 /** Click handler for <a href>: same-origin left clicks navigate in place. */
 export function linkClick(e: MouseEvent) {
-  const a = (e.currentTarget as HTMLAnchorElement);
+  const a = e.currentTarget as HTMLAnchorElement;
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target) return;
   e.preventDefault();
   navigate(a.getAttribute("href")!);

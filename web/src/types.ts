@@ -20,4 +20,9 @@ export type Asset = Schemas["ReviewAsset"];
 export type Checkpoint = ReviewPage["checkpoint"];
 export type Artifacts = Checkpoint["artifacts"];
 /** A detected frame box on the contact sheet (`artifacts.boxes` at the frames checkpoint). */
-export interface Box { x: number; y: number; width: number; height: number }
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}

@@ -29,7 +29,7 @@ const LISTS: Record<string, readonly string[]> = {
 const SUB_LISTS: Record<string, readonly string[]> = { LIVE_SHOOT_STATUSES: C.LIVE_SHOOT_STATUSES, FINAL_SHOOT_STATUSES: C.FINAL_SHOOT_STATUSES };
 
 /** Which contract list a literal list copies, or null. */
-export function copiedList(items: string[]): string | null {
+function copiedList(items: string[]): string | null {
   // A sequence with repeats (expected outcomes in order) is not a list of the contract's values.
   if (items.length < 2 || new Set(items).size < items.length) return null;
   for (const [name, sub] of Object.entries(SUB_LISTS)) {
@@ -42,7 +42,7 @@ export function copiedList(items: string[]): string | null {
 }
 
 /** Every literal list in a source text that copies a contract list, with its line. */
-export function findCopies(text: string): { line: number; list: string; text: string }[] {
+function findCopies(text: string): { line: number; list: string; text: string }[] {
   const found: { line: number; list: string; text: string }[] = [];
   const patterns: [RegExp, (m: RegExpExecArray) => string[]][] = [
     // ["a", "b", ...] (also inside z.enum([...]) and new Set([...]))

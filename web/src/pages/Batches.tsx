@@ -4,7 +4,7 @@
  * bars per state and per stage, each shoot, failures with their reasons, and a retry.
  */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, apiKey, client, ok } from "../api.ts";
+import { type ApiError, apiKey, client, ok } from "../api.ts";
 import { STAGE_LABEL, STATUS_LABEL, age, usd } from "../format.ts";
 import { linkClick, navigate } from "../router.ts";
 import type { components } from "../../../src/api/openapi.gen.ts";
@@ -21,14 +21,20 @@ export function BatchesPage() {
   const [list, setList] = useState<BatchList | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    ok(client.GET("/api/batches", { params: { query: { limit: 20 } } })).then(setList).catch((e: ApiError) => setError(e.message));
+    ok(client.GET("/api/batches", { params: { query: { limit: 20 } } }))
+      .then(setList)
+      .catch((e: ApiError) => setError(e.message));
   }, []);
   return (
     <section>
       <h1>Batches</h1>
       <UploadForm />
       <h2>Your batches</h2>
-      {error && <p role="alert" class="error">Could not load the batches: {error}</p>}
+      {error && (
+        <p role="alert" class="error">
+          Could not load the batches: {error}
+        </p>
+      )}
       {!list && !error && <p role="status">Loading batches…</p>}
       {list && list.batches.length === 0 && <p class="empty">No batches yet.</p>}
       {list && list.batches.length > 0 && (
@@ -37,9 +43,13 @@ export function BatchesPage() {
             const done = STATE_ORDER.filter((s) => !["running", "awaiting_review", "queued"].includes(s)).reduce((n, s) => n + (b.counts[s] ?? 0), 0);
             return (
               <li class="batch-row" key={b.id}>
-                <a href={`/batches/${b.id}`} onClick={linkClick}>{b.total} shoots, {age(b.createdAt)}</a>
+                <a href={`/batches/${b.id}`} onClick={linkClick}>
+                  {b.total} shoots, {age(b.createdAt)}
+                </a>
                 <span class={`badge ${b.status === "completed" ? "completed" : "running"}`}>{b.status === "completed" ? "Completed" : "Open"}</span>
-                <span>{done} of {b.total} ended</span>
+                <span>
+                  {done} of {b.total} ended
+                </span>
               </li>
             );
           })}
@@ -110,11 +120,26 @@ function UploadForm() {
     <form class="panel" onSubmit={submit} noValidate aria-labelledby="upload-title">
       <h2 id="upload-title">Upload a batch</h2>
       <p class="hint">
-        CSV with a header row (<code>brief,references,pose,background,style,aspectRatio,idempotencyKey</code>; references are upload ids separated by spaces) or JSON (an array of shoots). Up to 500 rows; nothing is created unless every row is valid.
+        CSV with a header row (<code>brief,references,pose,background,style,aspectRatio,idempotencyKey</code>; references are upload ids separated by spaces) or
+        JSON (an array of shoots). Up to 500 rows; nothing is created unless every row is valid.
       </p>
       <label for="batch-file">Shoots file</label>
-      <input id="batch-file" type="file" accept=".csv,.json,text/csv,application/json" aria-invalid={fileError ? "true" : undefined} aria-describedby={fileError ? "batch-file-error" : undefined} onChange={(e) => { setFile(e.currentTarget.files?.[0] ?? null); setFileError(null); }} />
-      {fileError && <p id="batch-file-error" class="field-error">{fileError}</p>}
+      <input
+        id="batch-file"
+        type="file"
+        accept=".csv,.json,text/csv,application/json"
+        aria-invalid={fileError ? "true" : undefined}
+        aria-describedby={fileError ? "batch-file-error" : undefined}
+        onChange={(e) => {
+          setFile(e.currentTarget.files?.[0] ?? null);
+          setFileError(null);
+        }}
+      />
+      {fileError && (
+        <p id="batch-file-error" class="field-error">
+          {fileError}
+        </p>
+      )}
       <label for="batch-review">Review</label>
       <select id="batch-review" value={review} onChange={(e) => setReview(e.currentTarget.value)}>
         <option value="none">None: every stage auto-approved</option>
@@ -126,11 +151,19 @@ function UploadForm() {
         <div role="alert" class="error">
           <p>Nothing was created. Fix these rows and upload again:</p>
           <ul aria-label="Row errors">
-            {rowErrors.map((e) => <li key={e.field}><code>{e.field}</code> {e.message}</li>)}
+            {rowErrors.map((e) => (
+              <li key={e.field}>
+                <code>{e.field}</code> {e.message}
+              </li>
+            ))}
           </ul>
         </div>
       )}
-      <div class="row"><button type="submit" class="primary" disabled={submitting}>{submitting ? "Uploading…" : "Start batch"}</button></div>
+      <div class="row">
+        <button type="submit" class="primary" disabled={submitting}>
+          {submitting ? "Uploading…" : "Start batch"}
+        </button>
+      </div>
     </form>
   );
 }
@@ -144,11 +177,19 @@ export function BatchPage({ id }: { id: string }) {
   useEffect(() => {
     let stop = false;
     ok(client.GET("/api/batches/{id}", { params: { path: { id } } }))
-      .then((b) => { if (!stop) { setBatch(b); setError(null); } })
+      .then((b) => {
+        if (!stop) {
+          setBatch(b);
+          setError(null);
+        }
+      })
       .catch((e: ApiError) => !stop && setError(e.message));
     // Progress is polled while the batch is open: a batch has no single event stream.
     const t = setTimeout(() => setTick((n) => n + 1), 2000);
-    return () => { stop = true; clearTimeout(t); };
+    return () => {
+      stop = true;
+      clearTimeout(t);
+    };
   }, [id, tick]);
 
   async function retry() {
@@ -163,20 +204,33 @@ export function BatchPage({ id }: { id: string }) {
     }
   }
 
-  if (error && !batch) return <p role="alert" class="error">Could not load the batch: {error}</p>;
+  if (error && !batch)
+    return (
+      <p role="alert" class="error">
+        Could not load the batch: {error}
+      </p>
+    );
   if (!batch) return <p role="status">Loading the batch…</p>;
   const by = batch.counts.byState;
   return (
     <section>
-      <p><a href="/batches" onClick={linkClick}>All batches</a></p>
+      <p>
+        <a href="/batches" onClick={linkClick}>
+          All batches
+        </a>
+      </p>
       <div class="row between">
         <h1>Batch of {batch.total} shoots</h1>
         <span class={`badge ${batch.status === "completed" ? "completed" : "running"}`}>{batch.status === "completed" ? "Completed" : "Open"}</span>
       </div>
-      <p class="meta">Started {age(batch.createdAt)} · cost so far {usd(batch.costUsd)}</p>
+      <p class="meta">
+        Started {age(batch.createdAt)} · cost so far {usd(batch.costUsd)}
+      </p>
       <section class="panel" aria-labelledby="progress-title">
         <h2 id="progress-title">Progress</h2>
-        {STATE_ORDER.filter((s) => by[s]).map((s) => <Bar key={s} label={STATE_LABEL[s] ?? s} value={by[s]} max={batch.total} />)}
+        {STATE_ORDER.filter((s) => by[s]).map((s) => (
+          <Bar key={s} label={STATE_LABEL[s] ?? s} value={by[s]} max={batch.total} />
+        ))}
         <h3>By stage</h3>
         {STAGES.map((stage) => {
           const n = Object.values(batch.counts.byStage[stage] ?? {}).reduce((a, b) => a + b, 0);
@@ -187,18 +241,30 @@ export function BatchPage({ id }: { id: string }) {
         <section class="panel" aria-labelledby="failures-title">
           <h2 id="failures-title">Failures</h2>
           <ul>
-            {batch.failures.map((f) => <li key={f.shootId}>Row {f.index + 1}: {STATE_LABEL[f.state] ?? f.state}: {f.reason ?? "no reason given"}</li>)}
+            {batch.failures.map((f) => (
+              <li key={f.shootId}>
+                Row {f.index + 1}: {STATE_LABEL[f.state] ?? f.state}: {f.reason ?? "no reason given"}
+              </li>
+            ))}
           </ul>
-          <button type="button" onClick={retry} disabled={retrying}>{retrying ? "Retrying…" : "Retry failed shoots"}</button>
+          <button type="button" onClick={retry} disabled={retrying}>
+            {retrying ? "Retrying…" : "Retry failed shoots"}
+          </button>
         </section>
       )}
       <h2>Shoots</h2>
       <ul class="shoot-list" aria-label="Shoots of this batch">
         {batch.shoots.map((s) => (
           <li class="batch-row" key={s.id}>
-            {s.state === "queued" || s.state === "dead" ? <span>Row {s.index + 1}</span> : <a href={`/shoots/${s.id}`} onClick={linkClick}>Row {s.index + 1}</a>}
+            {s.state === "queued" || s.state === "dead" ? (
+              <span>Row {s.index + 1}</span>
+            ) : (
+              <a href={`/shoots/${s.id}`} onClick={linkClick}>
+                Row {s.index + 1}
+              </a>
+            )}
             <span class={`badge ${s.state}`}>{STATE_LABEL[s.state] ?? s.state}</span>
-            <span>{s.stage ? STAGE_LABEL[s.stage as CheckpointStage] ?? s.stage : ""}</span>
+            <span>{s.stage ? (STAGE_LABEL[s.stage as CheckpointStage] ?? s.stage) : ""}</span>
             <span class="meta">{s.waiting ?? s.error ?? ""}</span>
           </li>
         ))}
@@ -210,9 +276,13 @@ export function BatchPage({ id }: { id: string }) {
 function Bar({ label, value, max }: { label: string; value: number; max: number }) {
   return (
     <div class="bar-row">
-      <span class="bar-label" id={`bar-${label.replace(/\W+/g, "-")}`}>{label}</span>
+      <span class="bar-label" id={`bar-${label.replace(/\W+/g, "-")}`}>
+        {label}
+      </span>
       <progress value={value} max={Math.max(1, max)} aria-labelledby={`bar-${label.replace(/\W+/g, "-")}`} />
-      <span class="bar-count">{value} of {max}</span>
+      <span class="bar-count">
+        {value} of {max}
+      </span>
     </div>
   );
 }

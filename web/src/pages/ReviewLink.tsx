@@ -1,6 +1,6 @@
 /** A review link's page: one checkpoint's artifacts for someone with no key, and one decision under their name. */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, client, ok, okAs } from "../api.ts";
+import { type ApiError, client, ok, okAs } from "../api.ts";
 import { STAGE_LABEL, when } from "../format.ts";
 import { CheckpointReview, type DecideResult } from "../review/CheckpointReview.tsx";
 import type { Decision, ReviewPage } from "../types.ts";
@@ -43,7 +43,9 @@ export function ReviewLinkPage({ token }: { token: string }) {
   return (
     <section>
       <h1>Review: {STAGE_LABEL[page.checkpoint.stage]}</h1>
-      <p class="meta">“{page.shoot.brief}” · attempt {page.checkpoint.attempt} · this link works for one decision until {when(page.linkExpiresAt)}</p>
+      <p class="meta">
+        “{page.shoot.brief}” · attempt {page.checkpoint.attempt} · this link works for one decision until {when(page.linkExpiresAt)}
+      </p>
       <section class="panel" aria-label="Checkpoint">
         <CheckpointReview checkpoint={page.checkpoint} assets={page.assets} plan={null} decide={decide} reviewer />
       </section>

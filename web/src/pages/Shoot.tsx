@@ -3,7 +3,7 @@
  * the pending checkpoint's review view, review links and downloads.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, client, downloadWithKey, ok, okAs } from "../api.ts";
+import { type ApiError, client, downloadWithKey, ok, okAs } from "../api.ts";
 import { decider, STAGE_LABEL, STATUS_LABEL, usd, when } from "../format.ts";
 import { followShoot } from "../live.ts";
 import { CheckpointReview, type DecideResult } from "../review/CheckpointReview.tsx";
@@ -11,7 +11,6 @@ import { ReelView } from "../review/ReelView.tsx";
 import type { CheckpointStage, Decision, ShootDetail, Stage } from "../types.ts";
 import { latest } from "./Shoots.tsx";
 import { isFinal, STAGES } from "../contract.ts";
-
 
 export function ShootPage({ id }: { id: string }) {
   const [shoot, setShoot] = useState<ShootDetail | null>(null);
@@ -23,21 +22,40 @@ export function ShootPage({ id }: { id: string }) {
 
   const load = useCallback(() => {
     okAs<ShootDetail>(client.GET("/api/shoots/{id}", { params: { path: { id } } }))
-      .then((s) => { setShoot(s); setError(null); })
+      .then((s) => {
+        setShoot(s);
+        setError(null);
+      })
       .catch((e: ApiError) => setError(e.status === 404 ? "This shoot does not exist, or belongs to another account." : e.message));
   }, [id]);
 
   useEffect(() => {
     load();
     // Every event means the shoot changed: re-read it, coalescing bursts.
-    const stop = followShoot(id, () => {
-      if (pending.current) return;
-      pending.current = window.setTimeout(() => { pending.current = null; load(); }, 150);
-    }, setLive);
-    return () => { stop(); if (pending.current) clearTimeout(pending.current); pending.current = null; };
+    const stop = followShoot(
+      id,
+      () => {
+        if (pending.current) return;
+        pending.current = window.setTimeout(() => {
+          pending.current = null;
+          load();
+        }, 150);
+      },
+      setLive,
+    );
+    return () => {
+      stop();
+      if (pending.current) clearTimeout(pending.current);
+      pending.current = null;
+    };
   }, [id, load]);
 
-  if (error && !shoot) return <p role="alert" class="error">{error}</p>;
+  if (error && !shoot)
+    return (
+      <p role="alert" class="error">
+        {error}
+      </p>
+    );
   if (!shoot) return <p role="status">Loading the shoot…</p>;
 
   async function decide(stage: CheckpointStage, d: Decision): Promise<DecideResult> {
@@ -68,9 +86,14 @@ export function ShootPage({ id }: { id: string }) {
           <p class="meta">
             <span class={`badge ${shoot.status}`}>{STATUS_LABEL[shoot.status]}</span> at <strong>{STAGE_LABEL[shoot.stage]}</strong>
             {" · "}spent {usd(shoot.costs.totalUsd)}
-            {" · "}<span aria-live="polite">{live === "live" ? "live" : live === "reconnecting" ? "reconnecting…" : "connecting…"}</span>
+            {" · "}
+            <span aria-live="polite">{live === "live" ? "live" : live === "reconnecting" ? "reconnecting…" : "connecting…"}</span>
           </p>
-          {shoot.error && <p role="alert" class="error">{shoot.error}</p>}
+          {shoot.error && (
+            <p role="alert" class="error">
+              {shoot.error}
+            </p>
+          )}
         </div>
         <div class="row">
           <ArchiveButton id={shoot.id} />
@@ -79,18 +102,28 @@ export function ShootPage({ id }: { id: string }) {
       </div>
 
       <Timeline shoot={shoot} />
-      {notice && <p role="alert" class="error notice">{notice}</p>}
+      {notice && (
+        <p role="alert" class="error notice">
+          {notice}
+        </p>
+      )}
 
       {cp && cp.status === "pending" && (
         <section class="panel" aria-labelledby="cp-title">
           <div class="row between wrap">
-            <h2 id="cp-title">Review: {STAGE_LABEL[cp.stage]} (attempt {cp.attempt})</h2>
+            <h2 id="cp-title">
+              Review: {STAGE_LABEL[cp.stage]} (attempt {cp.attempt})
+            </h2>
             <ShareLink shootId={shoot.id} stage={cp.stage} attempt={cp.attempt} />
           </div>
           <CheckpointReview key={`${cp.stage}-${cp.attempt}`} checkpoint={cp} assets={shoot.assets} plan={shoot.plan} decide={(d) => decide(cp.stage, d)} />
         </section>
       )}
-      {!cp && !isFinal(shoot.status) && <p class="working" role="status">{progress(shoot)}</p>}
+      {!cp && !isFinal(shoot.status) && (
+        <p class="working" role="status">
+          {progress(shoot)}
+        </p>
+      )}
       {shoot.status === "completed" && reel && (
         <section class="panel" aria-labelledby="reel-title">
           <h2 id="reel-title">Reel</h2>
@@ -107,7 +140,9 @@ export function ShootPage({ id }: { id: string }) {
 /** What the running stage is doing, e.g. "Making clips: 3 of 5 done". */
 export function progress(shoot: ShootDetail): string {
   const stage = shoot.stage;
-  const starts = shoot.timeline.filter((e) => (e.type === "stage.started" || e.type === "checkpoint.resolved") && (e.data as { stage?: string })?.stage === stage);
+  const starts = shoot.timeline.filter(
+    (e) => (e.type === "stage.started" || e.type === "checkpoint.resolved") && (e.data as { stage?: string })?.stage === stage,
+  );
   const since = starts.length ? starts[starts.length - 1].at : shoot.createdAt;
   const jobs = shoot.jobs.filter((j) => j.stage === stage && j.createdAt >= since);
   if (stage === "clips") {
@@ -116,7 +151,14 @@ export function progress(shoot: ShootDetail): string {
     const done = jobs.filter((j) => j.status === "succeeded").length;
     return `Making clips: ${done} of ${total} done`;
   }
-  const verb: Record<Stage, string> = { plan: "Planning", hero: "Making the hero", "contact-sheet": "Making the contact sheet", frames: "Cutting the frames", clips: "Making clips", reel: "Stitching the reel" };
+  const verb: Record<Stage, string> = {
+    plan: "Planning",
+    hero: "Making the hero",
+    "contact-sheet": "Making the contact sheet",
+    frames: "Cutting the frames",
+    clips: "Making clips",
+    reel: "Stitching the reel",
+  };
   if (jobs.length > 1) return `${verb[stage]}: ${jobs.filter((j) => j.status === "succeeded").length} of ${jobs.length} jobs done`;
   return `${verb[stage]}…`;
 }
@@ -128,14 +170,26 @@ function Timeline({ shoot }: { shoot: ShootDetail }) {
       {STAGES.map((s, i) => {
         const cost = shoot.costs.byStage.filter((c) => c.stage === s).reduce((a, c) => a + c.usd, 0);
         const attempts = shoot.checkpoints.filter((c) => c.stage === s).length;
-        const state = i < at || shoot.status === "completed" ? "done" : i === at ? (shoot.status === "awaiting_review" ? "review" : isFinal(shoot.status) ? shoot.status : "active") : "todo";
+        const state =
+          i < at || shoot.status === "completed"
+            ? "done"
+            : i === at
+              ? shoot.status === "awaiting_review"
+                ? "review"
+                : isFinal(shoot.status)
+                  ? shoot.status
+                  : "active"
+              : "todo";
         const label = { done: "done", review: "awaiting review", active: "in progress", todo: "not started" }[state as "done"] ?? STATUS_LABEL[state] ?? state;
         return (
           <li class={`step ${state}`} aria-current={i === at ? "step" : undefined}>
             <span class="name">{STAGE_LABEL[s]}</span>
             <span class="state">{label}</span>
             {state === "active" && <span class="state">{progress(shoot)}</span>}
-            <span class="cost">{usd(cost)}{attempts > 1 ? ` · ${attempts} attempts` : ""}</span>
+            <span class="cost">
+              {usd(cost)}
+              {attempts > 1 ? ` · ${attempts} attempts` : ""}
+            </span>
           </li>
         );
       })}
@@ -152,11 +206,21 @@ function History({ shoot }: { shoot: ShootDetail }) {
         <p class="empty">No decisions yet.</p>
       ) : (
         <table class="history">
-          <thead><tr><th scope="col">Checkpoint</th><th scope="col">Action</th><th scope="col">Who</th><th scope="col">When</th><th scope="col">Feedback</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Checkpoint</th>
+              <th scope="col">Action</th>
+              <th scope="col">Who</th>
+              <th scope="col">When</th>
+              <th scope="col">Feedback</th>
+            </tr>
+          </thead>
           <tbody>
             {decided.map((c) => (
               <tr>
-                <td>{STAGE_LABEL[c.stage]} #{c.attempt}</td>
+                <td>
+                  {STAGE_LABEL[c.stage]} #{c.attempt}
+                </td>
                 <td>{c.status === "auto_approved" ? "approved" : c.status}</td>
                 <td>{decider(c.decidedBy)}</td>
                 <td>{when(c.decidedAt)}</td>
@@ -178,7 +242,15 @@ function Downloads({ shoot }: { shoot: ShootDetail }) {
       <summary>Every asset and version ({own.length})</summary>
       <ul class="downloads">
         {own.map((a) => (
-          <li><a href={a.url} download>{a.kind}{a.index ? ` ${a.index}` : ""} v{a.version}</a> <span class="hint">{a.mime}, {Math.round(a.bytes / 1024)} KB</span></li>
+          <li>
+            <a href={a.url} download>
+              {a.kind}
+              {a.index ? ` ${a.index}` : ""} v{a.version}
+            </a>{" "}
+            <span class="hint">
+              {a.mime}, {Math.round(a.bytes / 1024)} KB
+            </span>
+          </li>
         ))}
       </ul>
     </details>
@@ -189,7 +261,16 @@ function ArchiveButton({ id }: { id: string }) {
   const [state, setState] = useState<string | null>(null);
   return (
     <>
-      <button type="button" onClick={() => { setState("Preparing…"); downloadWithKey(`/api/shoots/${id}/archive`, `${id}.zip`).then(() => setState(null), (e: Error) => setState(e.message)); }}>
+      <button
+        type="button"
+        onClick={() => {
+          setState("Preparing…");
+          downloadWithKey(`/api/shoots/${id}/archive`, `${id}.zip`).then(
+            () => setState(null),
+            (e: Error) => setState(e.message),
+          );
+        }}
+      >
         Download approved (zip)
       </button>
       {state && <span role="status">{state}</span>}
@@ -199,12 +280,21 @@ function ArchiveButton({ id }: { id: string }) {
 
 function CancelButton({ id, onDone }: { id: string; onDone: () => void }) {
   const [confirming, setConfirming] = useState(false);
-  if (!confirming) return <button type="button" class="danger" onClick={() => setConfirming(true)}>Cancel shoot</button>;
+  if (!confirming)
+    return (
+      <button type="button" class="danger" onClick={() => setConfirming(true)}>
+        Cancel shoot
+      </button>
+    );
   return (
     <span class="row">
       <span>Cancel this shoot? It keeps what it made.</span>
-      <button type="button" class="danger" onClick={() => ok(client.POST("/api/shoots/{id}/cancel", { params: { path: { id } } })).finally(onDone)}>Yes, cancel</button>
-      <button type="button" onClick={() => setConfirming(false)}>No</button>
+      <button type="button" class="danger" onClick={() => ok(client.POST("/api/shoots/{id}/cancel", { params: { path: { id } } })).finally(onDone)}>
+        Yes, cancel
+      </button>
+      <button type="button" onClick={() => setConfirming(false)}>
+        No
+      </button>
     </span>
   );
 }
@@ -220,7 +310,17 @@ function ShareLink({ shootId, stage, attempt }: { shootId: string; stage: Checkp
         <div class="row">
           <label for="link-hours">Link valid for (hours)</label>
           <input id="link-hours" type="number" min={1} max={720} value={hours} onInput={(e) => setHours(e.currentTarget.value)} class="short" />
-          <button type="button" onClick={() => ok(client.POST("/api/shoots/{id}/checkpoints/{stage}/links", { params: { path: { id: shootId, stage } }, body: { expiresIn: `${Math.max(1, Math.round(Number(hours) || 72))} hours` } })).then(setLink, (e: Error) => setError(e.message))}>
+          <button
+            type="button"
+            onClick={() =>
+              ok(
+                client.POST("/api/shoots/{id}/checkpoints/{stage}/links", {
+                  params: { path: { id: shootId, stage } },
+                  body: { expiresIn: `${Math.max(1, Math.round(Number(hours) || 72))} hours` },
+                }),
+              ).then(setLink, (e: Error) => setError(e.message))
+            }
+          >
             Create review link
           </button>
         </div>
@@ -229,11 +329,17 @@ function ShareLink({ shootId, stage, attempt }: { shootId: string; stage: Checkp
           <label for="link-url">Review link (one decision, expires {when(link.expiresAt)})</label>
           <div class="row">
             <input id="link-url" readOnly value={link.url} onFocus={(e) => e.currentTarget.select()} />
-            <button type="button" onClick={() => navigator.clipboard?.writeText(link.url)}>Copy</button>
+            <button type="button" onClick={() => navigator.clipboard?.writeText(link.url)}>
+              Copy
+            </button>
           </div>
         </div>
       )}
-      {error && <p role="alert" class="error">{error}</p>}
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

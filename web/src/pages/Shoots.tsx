@@ -1,11 +1,10 @@
 /** The shoot list: status, stage, thumbnail, age, cost; filter by status; cursor paging. */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, client, ok, okAs } from "../api.ts";
+import { type ApiError, client, ok, okAs } from "../api.ts";
 import { age, STAGE_LABEL, STATUS_LABEL, usd } from "../format.ts";
 import { linkClick } from "../router.ts";
 import type { Asset, ShootDetail, ShootSummary } from "../types.ts";
 import { SHOOT_STATUSES } from "../contract.ts";
-
 
 export function ShootsPage() {
   const [status, setStatus] = useState("");
@@ -17,7 +16,11 @@ export function ShootsPage() {
   useEffect(() => {
     setPage(null);
     setError(null);
-    ok(client.GET("/api/shoots", { params: { query: { limit: 20, ...(status ? { status: status as ShootSummary["status"] } : {}), ...(cursor ? { cursor } : {}) } } }))
+    ok(
+      client.GET("/api/shoots", {
+        params: { query: { limit: 20, ...(status ? { status: status as ShootSummary["status"] } : {}), ...(cursor ? { cursor } : {}) } },
+      }),
+    )
       .then(setPage)
       .catch((e: ApiError) => setError(e.message));
   }, [status, cursor]);
@@ -26,26 +29,49 @@ export function ShootsPage() {
     <section>
       <div class="row between">
         <h1>Shoots</h1>
-        <a class="button primary" href="/new" onClick={linkClick}>New shoot</a>
+        <a class="button primary" href="/new" onClick={linkClick}>
+          New shoot
+        </a>
       </div>
       <label for="status-filter">Status</label>
-      <select id="status-filter" value={status} onChange={(e) => { setStatus(e.currentTarget.value); setCursors([null]); }}>
+      <select
+        id="status-filter"
+        value={status}
+        onChange={(e) => {
+          setStatus(e.currentTarget.value);
+          setCursors([null]);
+        }}
+      >
         <option value="">All</option>
-        {SHOOT_STATUSES.map((s) => <option value={s}>{STATUS_LABEL[s]}</option>)}
+        {SHOOT_STATUSES.map((s) => (
+          <option value={s}>{STATUS_LABEL[s]}</option>
+        ))}
       </select>
-      {error && <p role="alert" class="error">Could not load the shoots: {error}</p>}
-      {!page && !error && <p role="status">Loading shoots…</p>}
-      {page && page.shoots.length === 0 && (
-        <p class="empty">{status ? "No shoots with this status." : "No shoots yet. Start one with New shoot."}</p>
+      {error && (
+        <p role="alert" class="error">
+          Could not load the shoots: {error}
+        </p>
       )}
+      {!page && !error && <p role="status">Loading shoots…</p>}
+      {page && page.shoots.length === 0 && <p class="empty">{status ? "No shoots with this status." : "No shoots yet. Start one with New shoot."}</p>}
       {page && page.shoots.length > 0 && (
         <ul class="shoot-list" aria-label="Shoots">
-          {page.shoots.map((s) => <ShootRow key={s.id} shoot={s} />)}
+          {page.shoots.map((s) => (
+            <ShootRow key={s.id} shoot={s} />
+          ))}
         </ul>
       )}
       <div class="row">
-        {cursors.length > 1 && <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</button>}
-        {page?.nextCursor && <button type="button" onClick={() => setCursors([...cursors, page.nextCursor])}>Next page</button>}
+        {cursors.length > 1 && (
+          <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>
+            Previous page
+          </button>
+        )}
+        {page?.nextCursor && (
+          <button type="button" onClick={() => setCursors([...cursors, page.nextCursor])}>
+            Next page
+          </button>
+        )}
       </div>
     </section>
   );
@@ -55,7 +81,9 @@ export function ShootsPage() {
 function ShootRow({ shoot }: { shoot: ShootSummary }) {
   const [detail, setDetail] = useState<ShootDetail | null>(null);
   useEffect(() => {
-    okAs<ShootDetail>(client.GET("/api/shoots/{id}", { params: { path: { id: shoot.id } } })).then(setDetail).catch(() => undefined);
+    okAs<ShootDetail>(client.GET("/api/shoots/{id}", { params: { path: { id: shoot.id } } }))
+      .then(setDetail)
+      .catch(() => undefined);
   }, [shoot.id, shoot.updatedAt]);
   const thumb = detail && (latest(detail.assets, "poster") ?? latest(detail.assets, "hero"));
   return (

@@ -8,7 +8,9 @@ export function SignIn() {
   return (
     <section class="narrow">
       <h1>Sign in</h1>
-      <p>Paste an API key for your studio. <code>npm start</code> prints a link that signs the local account in.</p>
+      <p>
+        Paste an API key for your studio. <code>npm start</code> prints a link that signs the local account in.
+      </p>
       <form
         noValidate
         onSubmit={(e) => {
@@ -18,10 +20,26 @@ export function SignIn() {
         }}
       >
         <label for="apikey">API key</label>
-        <input id="apikey" type="password" autoComplete="off" value={key} aria-invalid={!!error} aria-describedby={error ? "apikey-err" : undefined}
-          onInput={(e) => { setValue(e.currentTarget.value); setError(""); }} />
-        {error && <p id="apikey-err" class="field-error">{error}</p>}
-        <button type="submit" class="primary">Sign in</button>
+        <input
+          id="apikey"
+          type="password"
+          autoComplete="off"
+          value={key}
+          aria-invalid={!!error}
+          aria-describedby={error ? "apikey-err" : undefined}
+          onInput={(e) => {
+            setValue(e.currentTarget.value);
+            setError("");
+          }}
+        />
+        {error && (
+          <p id="apikey-err" class="field-error">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="primary">
+          Sign in
+        </button>
       </form>
     </section>
   );

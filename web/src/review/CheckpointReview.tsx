@@ -78,48 +78,122 @@ export function CheckpointReview(props: {
       const t = e.target as HTMLElement;
       if (e.ctrlKey || e.metaKey || e.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) || t.isContentEditable) return;
       const n = ITEMS[stage] ?? 0;
-      if (e.key === "a" || e.key === "A") { e.preventDefault(); void send(build("approve")); }
-      else if (e.key === "r" || e.key === "R") { e.preventDefault(); feedbackRef.current?.focus(); }
-      else if (e.key === "ArrowRight" && n) { e.preventDefault(); setActive((i) => (i + 1) % n); }
-      else if (e.key === "ArrowLeft" && n) { e.preventDefault(); setActive((i) => (i + n - 1) % n); }
-      else if (e.key === " " && t.tagName !== "BUTTON") {
+      if (e.key === "a" || e.key === "A") {
+        e.preventDefault();
+        void send(build("approve"));
+      } else if (e.key === "r" || e.key === "R") {
+        e.preventDefault();
+        feedbackRef.current?.focus();
+      } else if (e.key === "ArrowRight" && n) {
+        e.preventDefault();
+        setActive((i) => (i + 1) % n);
+      } else if (e.key === "ArrowLeft" && n) {
+        e.preventDefault();
+        setActive((i) => (i + n - 1) % n);
+      } else if (e.key === " " && t.tagName !== "BUTTON") {
         const v = root.current?.querySelector<HTMLVideoElement>("[data-active='true'] video, video.main");
-        if (v) { e.preventDefault(); if (v.paused) void v.play(); else v.pause(); }
+        if (v) {
+          e.preventDefault();
+          if (v.paused) void v.play();
+          else v.pause();
+        }
       }
     };
     addEventListener("keydown", onKey);
     return () => removeEventListener("keydown", onKey);
   });
 
-  const view: ViewProps = { checkpoint: cp, assets: props.assets, plan: props.plan, targets, setTargets, active, setActive, limited: !!props.reviewer, decide: (d) => void send(build(d.action as "approve", d)) };
-  const View = { plan: PlanView, hero: HeroView, "contact-sheet": SheetView, frames: FramesView, clips: ClipsView, reel: ReelCheckpoint, budget: BudgetView }[stage];
+  const view: ViewProps = {
+    checkpoint: cp,
+    assets: props.assets,
+    plan: props.plan,
+    targets,
+    setTargets,
+    active,
+    setActive,
+    limited: !!props.reviewer,
+    decide: (d) => void send(build(d.action as "approve", d)),
+  };
+  const View = { plan: PlanView, hero: HeroView, "contact-sheet": SheetView, frames: FramesView, clips: ClipsView, reel: ReelCheckpoint, budget: BudgetView }[
+    stage
+  ];
 
-  if (result?.ok) return <p role="status" class="done">Decision sent. {props.reviewer ? `Recorded as ${name.trim()}.` : "The shoot goes on."}</p>;
+  if (result?.ok)
+    return (
+      <p role="status" class="done">
+        Decision sent. {props.reviewer ? `Recorded as ${name.trim()}.` : "The shoot goes on."}
+      </p>
+    );
 
   return (
     <div ref={root} class="review">
       <View {...view} />
-      {cp.artifacts.error && <p role="alert" class="error">This stage reported: {cp.artifacts.error}</p>}
+      {cp.artifacts.error && (
+        <p role="alert" class="error">
+          This stage reported: {cp.artifacts.error}
+        </p>
+      )}
       <div class="decide">
         {props.reviewer && (
           <>
             <label for="reviewer">Your name</label>
-            <input id="reviewer" ref={nameRef} value={name} autoComplete="name" aria-invalid={!!fieldErr.reviewer} aria-describedby={fieldErr.reviewer ? "reviewer-err" : undefined}
-              onInput={(e) => { setName(e.currentTarget.value); setFieldErr((x) => ({ ...x, reviewer: "" })); }} />
-            {fieldErr.reviewer && <p id="reviewer-err" class="field-error">{fieldErr.reviewer}</p>}
+            <input
+              id="reviewer"
+              ref={nameRef}
+              value={name}
+              autoComplete="name"
+              aria-invalid={!!fieldErr.reviewer}
+              aria-describedby={fieldErr.reviewer ? "reviewer-err" : undefined}
+              onInput={(e) => {
+                setName(e.currentTarget.value);
+                setFieldErr((x) => ({ ...x, reviewer: "" }));
+              }}
+            />
+            {fieldErr.reviewer && (
+              <p id="reviewer-err" class="field-error">
+                {fieldErr.reviewer}
+              </p>
+            )}
           </>
         )}
         <label for="feedback">Feedback</label>
-        <textarea id="feedback" ref={feedbackRef} rows={2} maxLength={2000} value={feedback} aria-invalid={!!fieldErr.feedback} aria-describedby={fieldErr.feedback ? "feedback-err" : "keys-hint"}
-          onInput={(e) => { setFeedback(e.currentTarget.value); setFieldErr((x) => ({ ...x, feedback: "" })); }} />
-        {fieldErr.feedback && <p id="feedback-err" class="field-error">{fieldErr.feedback}</p>}
+        <textarea
+          id="feedback"
+          ref={feedbackRef}
+          rows={2}
+          maxLength={2000}
+          value={feedback}
+          aria-invalid={!!fieldErr.feedback}
+          aria-describedby={fieldErr.feedback ? "feedback-err" : "keys-hint"}
+          onInput={(e) => {
+            setFeedback(e.currentTarget.value);
+            setFieldErr((x) => ({ ...x, feedback: "" }));
+          }}
+        />
+        {fieldErr.feedback && (
+          <p id="feedback-err" class="field-error">
+            {fieldErr.feedback}
+          </p>
+        )}
         <div class="row">
-          <button type="button" class="primary" disabled={busy || !!cp.artifacts.error} onClick={() => send(build("approve"))}>Approve</button>
+          <button type="button" class="primary" disabled={busy || !!cp.artifacts.error} onClick={() => send(build("approve"))}>
+            Approve
+          </button>
           {/* The budget checkpoint takes approve with a new cap, or cancel: there is nothing to redo. */}
-          {stage !== "budget" && <button type="button" disabled={busy} onClick={() => send(build("revise"))}>Revise</button>}
+          {stage !== "budget" && (
+            <button type="button" disabled={busy} onClick={() => send(build("revise"))}>
+              Revise
+            </button>
+          )}
         </div>
-        <p id="keys-hint" class="hint">Keys: A approve · R feedback · ←/→ move · Space play/pause</p>
-        {result && !result.ok && <p role="alert" class="error">{result.message}</p>}
+        <p id="keys-hint" class="hint">
+          Keys: A approve · R feedback · ←/→ move · Space play/pause
+        </p>
+        {result && !result.ok && (
+          <p role="alert" class="error">
+            {result.message}
+          </p>
+        )}
       </div>
     </div>
   );
@@ -128,17 +202,31 @@ export function CheckpointReview(props: {
 /** The budget checkpoint: what was spent, what the next step costs, and the new cap to go on with. */
 function BudgetView(p: ViewProps) {
   const b = p.checkpoint.artifacts.budget;
-  if (!b) return <p role="alert" class="error">This checkpoint carries no budget figures.</p>;
+  if (!b)
+    return (
+      <p role="alert" class="error">
+        This checkpoint carries no budget figures.
+      </p>
+    );
   const value = p.targets.budgetUsd ?? b.neededUsd;
   return (
     <div class="budget">
       <p>
-        Spent so far <strong>${b.spentUsd.toFixed(2)}</strong> of a <strong>${b.capUsd.toFixed(2)}</strong> cap; the next step
-        ({b.before}) costs about <strong>${b.nextUsd.toFixed(2)}</strong>. Approve with a cap of at least ${b.neededUsd.toFixed(2)} to go on, or cancel.
+        Spent so far <strong>${b.spentUsd.toFixed(2)}</strong> of a <strong>${b.capUsd.toFixed(2)}</strong> cap; the next step ({b.before}) costs about{" "}
+        <strong>${b.nextUsd.toFixed(2)}</strong>. Approve with a cap of at least ${b.neededUsd.toFixed(2)} to go on, or cancel.
       </p>
       <label for="budget-usd">New budget (USD)</label>
-      <input id="budget-usd" type="number" min={b.neededUsd} step={0.01} value={value}
-        onInput={(e) => { const v = Number(e.currentTarget.value); if (Number.isFinite(v)) p.setTargets({ budgetUsd: v }); }} />
+      <input
+        id="budget-usd"
+        type="number"
+        min={b.neededUsd}
+        step={0.01}
+        value={value}
+        onInput={(e) => {
+          const v = Number(e.currentTarget.value);
+          if (Number.isFinite(v)) p.setTargets({ budgetUsd: v });
+        }}
+      />
     </div>
   );
 }

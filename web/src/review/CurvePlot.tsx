@@ -23,7 +23,17 @@ export function curvePath(spec: EasingSpec, samples = 120): string {
   return d;
 }
 
-export function CurvePlot({ spec, frames, onBezier, label }: { spec: EasingSpec; frames: number; onBezier?: (b: [number, number, number, number]) => void; label: string }) {
+export function CurvePlot({
+  spec,
+  frames,
+  onBezier,
+  label,
+}: {
+  spec: EasingSpec;
+  frames: number;
+  onBezier?: (b: [number, number, number, number]) => void;
+  label: string;
+}) {
   const svg = useRef<SVGSVGElement>(null);
   const ease = resolveEasing(spec);
   const n = Math.max(2, Math.min(frames, 400));
@@ -36,14 +46,17 @@ export function CurvePlot({ spec, frames, onBezier, label }: { spec: EasingSpec;
     el.setPointerCapture(e.pointerId);
     const move = (ev: PointerEvent) => {
       const r = svg.current!.getBoundingClientRect();
-      const x = Math.min(1, Math.max(0, ((ev.clientX - r.left) / r.width * W - PAD) / (W - 2 * PAD)));
-      const y = Math.min(Y_MAX, Math.max(Y_MIN, Y_MIN + ((H - PAD - (ev.clientY - r.top) / r.height * H) / (H - 2 * PAD)) * (Y_MAX - Y_MIN)));
+      const x = Math.min(1, Math.max(0, (((ev.clientX - r.left) / r.width) * W - PAD) / (W - 2 * PAD)));
+      const y = Math.min(Y_MAX, Math.max(Y_MIN, Y_MIN + ((H - PAD - ((ev.clientY - r.top) / r.height) * H) / (H - 2 * PAD)) * (Y_MAX - Y_MIN)));
       const next = [...bez] as [number, number, number, number];
       next[which * 2] = Math.round(x * 1000) / 1000;
       next[which * 2 + 1] = Math.round(y * 1000) / 1000;
       onBezier(next);
     };
-    const up = () => { el.removeEventListener("pointermove", move); el.removeEventListener("pointerup", up); };
+    const up = () => {
+      el.removeEventListener("pointermove", move);
+      el.removeEventListener("pointerup", up);
+    };
     el.addEventListener("pointermove", move);
     el.addEventListener("pointerup", up);
   };
@@ -52,8 +65,12 @@ export function CurvePlot({ spec, frames, onBezier, label }: { spec: EasingSpec;
     <svg ref={svg} class="curve-plot" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
       <rect x={sx(0)} y={sy(1)} width={sx(1) - sx(0)} height={sy(0) - sy(1)} class="frame" />
       <line x1={sx(0)} y1={sy(0)} x2={sx(1)} y2={sy(1)} class="diag" />
-      {marks.map((y, k) => <line class="mark" x1={sx(0) - 6} x2={sx(0)} y1={sy(y)} y2={sy(y)} data-k={k} />)}
-      {marks.map((y, k) => <circle class="sample" cx={sx(k / (n - 1))} cy={sy(y)} r={1.4} />)}
+      {marks.map((y, k) => (
+        <line class="mark" x1={sx(0) - 6} x2={sx(0)} y1={sy(y)} y2={sy(y)} data-k={k} />
+      ))}
+      {marks.map((y, k) => (
+        <circle class="sample" cx={sx(k / (n - 1))} cy={sy(y)} r={1.4} />
+      ))}
       <path class="curve" d={curvePath(spec)} />
       {bez && (
         <>
@@ -63,8 +80,12 @@ export function CurvePlot({ spec, frames, onBezier, label }: { spec: EasingSpec;
           <circle class="handle" cx={sx(bez[2])} cy={sy(bez[3])} r={9} onPointerDown={drag(1)} />
         </>
       )}
-      <text x={sx(0.5)} y={H - 4} class="axis">output frame →</text>
-      <text x={10} y={sy(0.5)} class="axis" transform={`rotate(-90 10 ${sy(0.5)})`}>source time →</text>
+      <text x={sx(0.5)} y={H - 4} class="axis">
+        output frame →
+      </text>
+      <text x={10} y={sy(0.5)} class="axis" transform={`rotate(-90 10 ${sy(0.5)})`}>
+        source time →
+      </text>
     </svg>
   );
 }

@@ -15,10 +15,16 @@ export function FramesView(p: ViewProps) {
     return (
       <div>
         {sheet && <img class="sheet" src={sheet.url} alt={`Contact sheet v${sheet.version}`} />}
-        <p role="alert" class="error">The grid was not detected: {a.error}</p>
+        <p role="alert" class="error">
+          The grid was not detected: {a.error}
+        </p>
         <div class="row">
-          <button type="button" onClick={() => p.decide({ action: "revise", split: "equal" })}>Equal split</button>
-          <button type="button" onClick={() => p.decide({ action: "revise", split: "detect" })}>Detect the grid again</button>
+          <button type="button" onClick={() => p.decide({ action: "revise", split: "equal" })}>
+            Equal split
+          </button>
+          <button type="button" onClick={() => p.decide({ action: "revise", split: "detect" })}>
+            Detect the grid again
+          </button>
         </div>
       </div>
     );
@@ -37,7 +43,9 @@ export function FramesView(p: ViewProps) {
                 {boxes.map((b, i) => (
                   <g class={p.active === i ? "active" : ""}>
                     <rect x={b.x} y={b.y} width={b.width} height={b.height} />
-                    <text x={b.x + b.width - 48} y={b.y + b.height - 20}>{i + 1}</text>
+                    <text x={b.x + b.width - 48} y={b.y + b.height - 20}>
+                      {i + 1}
+                    </text>
                   </g>
                 ))}
               </svg>
@@ -53,14 +61,21 @@ export function FramesView(p: ViewProps) {
           const n = f.index;
           const on = p.targets.frames.includes(n);
           return (
+            // biome-ignore lint/a11y/useKeyWithClickEvents: a click on the tile is a mouse shortcut to show it in the viewer; the checkbox inside is the keyboard path
             <li class={`item${on ? " selected" : ""}`} data-active={p.active === n - 1} onClick={() => p.setActive(n - 1)}>
               <img src={f.url} alt={`Frame ${n} v${f.version}`} />
-              <label class="check"><input type="checkbox" checked={on} onChange={() => toggle(n)} /> Select frame {n}</label>
+              <label class="check">
+                <input type="checkbox" checked={on} onChange={() => toggle(n)} /> Select frame {n}
+              </label>
             </li>
           );
         })}
       </ul>
-      {frames[0]?.width && <p class="hint">Frames are {frames[0].width}×{frames[0].height}.</p>}
+      {frames[0]?.width && (
+        <p class="hint">
+          Frames are {frames[0].width}×{frames[0].height}.
+        </p>
+      )}
       {!p.limited && <AspectPicker value={p.targets.aspectRatio} set={(aspectRatio) => p.setTargets({ aspectRatio })} />}
     </div>
   );

@@ -13,19 +13,28 @@ export function HeroView(p: ViewProps) {
   return (
     <div>
       {versions.length > 1 && (
-        <div class="row" role="group" aria-label="Hero versions">
+        <fieldset class="row versions" aria-label="Hero versions">
           {versions.map((v) => (
-            <button type="button" aria-pressed={v.version === showing.version} onClick={() => setShown(v.version)}>v{v.version}{v.id === current.id ? " (current)" : ""}</button>
+            <button type="button" aria-pressed={v.version === showing.version} onClick={() => setShown(v.version)}>
+              v{v.version}
+              {v.id === current.id ? " (current)" : ""}
+            </button>
           ))}
-        </div>
+        </fieldset>
       )}
       <ZoomViewer asset={showing} label={`Hero v${showing.version}`} />
       {previous && (
         <section aria-labelledby="hero-compare">
           <h3 id="hero-compare">Current beside previous</h3>
           <div class="pair">
-            <figure><img src={previous.url} alt={`Hero v${previous.version}`} /><figcaption>v{previous.version} (previous)</figcaption></figure>
-            <figure><img src={current.url} alt={`Hero v${current.version}`} /><figcaption>v{current.version} (current)</figcaption></figure>
+            <figure>
+              <img src={previous.url} alt={`Hero v${previous.version}`} />
+              <figcaption>v{previous.version} (previous)</figcaption>
+            </figure>
+            <figure>
+              <img src={current.url} alt={`Hero v${current.version}`} />
+              <figcaption>v{current.version} (current)</figcaption>
+            </figure>
           </div>
           <CompareSlider before={previous} after={current} beforeLabel={`v${previous.version}`} afterLabel={`v${current.version}`} />
         </section>

@@ -10,11 +10,22 @@ export function ReelView({ assets, ids }: { assets: Asset[]; ids?: string[] }) {
   if (!reel) return <p class="empty">No reel yet.</p>;
   return (
     <div class="reel">
+      {/* biome-ignore lint/a11y/useMediaCaption: the reel is silent (clips are generated without audio): there is nothing to caption */}
       <video class="main" src={reel.url} poster={poster?.url} controls playsInline preload="metadata" aria-label={`Reel v${reel.version}`} />
       <div class="row">
-        <a class="button" href={reel.url} download={`reel-v${reel.version}.mp4`}>Download reel</a>
-        {poster && <a class="button" href={poster.url} download={`poster-v${poster.version}.jpg`}>Download poster</a>}
-        {reel.duration && <span class="hint">{reel.duration.toFixed(2)} s · {Math.round(reel.bytes / 1024)} KB</span>}
+        <a class="button" href={reel.url} download={`reel-v${reel.version}.mp4`}>
+          Download reel
+        </a>
+        {poster && (
+          <a class="button" href={poster.url} download={`poster-v${poster.version}.jpg`}>
+            Download poster
+          </a>
+        )}
+        {reel.duration && (
+          <span class="hint">
+            {reel.duration.toFixed(2)} s · {Math.round(reel.bytes / 1024)} KB
+          </span>
+        )}
       </div>
     </div>
   );

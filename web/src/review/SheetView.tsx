@@ -12,9 +12,13 @@ export function SheetView(p: ViewProps) {
   return (
     <div>
       {versions.length > 1 && (
-        <div class="row" role="group" aria-label="Contact sheet versions">
-          {versions.map((v) => <button type="button" aria-pressed={v.version === showing.version} onClick={() => setShown(v.version)}>v{v.version}</button>)}
-        </div>
+        <fieldset class="row versions" aria-label="Contact sheet versions">
+          {versions.map((v) => (
+            <button type="button" aria-pressed={v.version === showing.version} onClick={() => setShown(v.version)}>
+              v{v.version}
+            </button>
+          ))}
+        </fieldset>
       )}
       <ZoomViewer asset={showing} label={`Contact sheet v${showing.version}`} />
     </div>
