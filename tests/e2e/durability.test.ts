@@ -10,6 +10,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Shoot } from "../../src/api/types.ts";
 import { client, startTestStack, until } from "./helpers.ts";
+import { isFinalStatus } from "../../src/domain/contract.ts";
 
 describe("a shoot survives SIGKILL of the runtime and the media service", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;
@@ -35,7 +36,7 @@ describe("a shoot survives SIGKILL of the runtime and the media service", () => 
         `the ${stage} checkpoint`,
         async () => {
           const s = await get();
-          if (["failed", "cancelled", "expired"].includes(s.status)) throw new Error(`shoot ${s.status}: ${s.error}\n${env.logs.slice(-40).join("\n")}`);
+          if (isFinalStatus(s.status) && s.status !== "completed") throw new Error(`shoot ${s.status}: ${s.error}\n${env.logs.slice(-40).join("\n")}`);
           return s.checkpoint?.stage === stage ? s : null;
         },
         300_000,

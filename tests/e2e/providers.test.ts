@@ -14,6 +14,7 @@ import { ROOT } from "../../scripts/stack.ts";
 import type { components, paths } from "../../src/api/openapi.gen.ts";
 import { priceOf } from "../../src/lib/prices.ts";
 import { contractFetch, startTestStack, until } from "./helpers.ts";
+import { isFinalStatus } from "../../src/domain/contract.ts";
 
 type Decision = components["schemas"]["Decision"];
 type SimJob = { provider: string; model: string; externalId?: string; status: string; error?: string; webhookAttempts: { kind: string; ok: boolean }[] };
@@ -83,8 +84,7 @@ describe("providers under failure", () => {
       `the ${stage}#${attempt} checkpoint`,
       async () => {
         const s = await get(id);
-        if (["failed", "cancelled", "expired", "completed"].includes(s.status))
-          throw new Error(`shoot ${s.status}: ${s.error}\n${env.logs.slice(-40).join("\n")}`);
+        if (isFinalStatus(s.status)) throw new Error(`shoot ${s.status}: ${s.error}\n${env.logs.slice(-40).join("\n")}`);
         return s.checkpoint?.stage === stage && s.checkpoint.attempt === attempt ? s : null;
       },
       300_000,
@@ -94,7 +94,7 @@ describe("providers under failure", () => {
       "completion",
       async () => {
         const s = await get(id);
-        if (["failed", "cancelled", "expired"].includes(s.status)) throw new Error(`shoot ${s.status}: ${s.error}`);
+        if (isFinalStatus(s.status) && s.status !== "completed") throw new Error(`shoot ${s.status}: ${s.error}`);
         return s.status === "completed" ? s : null;
       },
       300_000,
