@@ -11,7 +11,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { mulberry32 } from "../sim/faults.ts";
+import { mulberry32 } from "../common/prng.ts";
 import { doctor } from "./doctor.ts";
 import { findSecrets } from "./log-secrets.ts";
 import { ROOT, Stack } from "./stack.ts";

@@ -4,6 +4,7 @@
  * comes from one seeded PRNG so a run is reproducible.
  */
 import { z } from "zod";
+import { mulberry32 } from "../common/prng.ts";
 
 const rate = z.number().min(0).max(1);
 
@@ -51,18 +52,6 @@ export const FaultsSchema = z.object({
 });
 export type Faults = z.infer<typeof FaultsSchema>;
 export const FaultsPatchSchema = FaultsSchema.partial().strict();
-
-/** mulberry32: tiny, fast, good enough for "fail 30% of jobs" (and for test fixtures). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type SubmitFault = { kind: "rate-limit"; retryAfterSeconds: number } | { kind: "error" } | null;
 export type WebhookFate = { drop: boolean; duplicate: boolean; delayMs: number; reorder: boolean };

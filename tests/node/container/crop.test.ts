@@ -9,8 +9,8 @@ import { describe, expect, it } from "vitest";
 import { cropSheet, detectGrid, detectSheet, loadRgb, type Box } from "../../../container/crop.ts";
 import { withRgb } from "../../../container/pixels.ts";
 import { InputError } from "../../../container/errors.ts";
-import { makeSheet, withinTolerance, type Rect, type SheetSpec } from "./fixtures/sheets.ts";
-import { noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "./fixtures/sheet-kinds.ts";
+import { makeSheet, withinTolerance, type Rect, type SheetSpec } from "../../../common/sheets/draw.ts";
+import { noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "../../../common/sheets/kinds.ts";
 import { tempDir } from "./helpers.ts";
 
 // ../shared beside the checkout; a clone without it skips the fixture cases.
@@ -182,7 +182,7 @@ describe("crop: sheets whose grid is not perfect", () => {
     expectCleanBoxes(result.boxes, sheet.cells);
   });
 
-  // Bench sheets that failed before (`whiteSpec` in fixtures/sheet-kinds.ts): #2, cells ±2 px off
+  // Bench sheets that failed before (`whiteSpec` in common/sheets/kinds.ts): #2, cells ±2 px off
   // against a margin matching the backdrop (the top boxes began in the margin); #5 and #8, refused
   // for a faint row gutter; #7, the backdrop taken for the gutter colour; #0, #9 and #11, cells ending
   // 10-16 px short where a faint edge lies in another JPEG block than the figure behind it (the block
@@ -217,7 +217,7 @@ describe("crop: sheets whose grid is not perfect", () => {
   }
 
   // Found on a clone without the fixtures (the bench now draws such sheets: `bareWhiteSpec` in
-  // fixtures/sheet-kinds.ts): a painted seamless white studio against white gutters with no sheet
+  // common/sheets/kinds.ts): a painted seamless white studio against white gutters with no sheet
   // margin, no grain and cells up to 3 px off was refused on seeds 35, 37 and 39: the studio's flat
   // rows were taken for the gutter colour, its top rows for a margin, and the row gutter, between
   // figures' edges ringing above and the studio two levels off below, scored unclear. Boxes of cells

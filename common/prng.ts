@@ -1,0 +1,13 @@
+/** Seeded PRNGs shared by the simulator, the chaos scripts and the sheet generator. */
+
+/** mulberry32: tiny, fast, good enough for "fail 30% of jobs" (and for test fixtures). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
