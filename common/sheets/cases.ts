@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { SheetSpec } from "./draw.ts";
-import { bareWhiteSpec, noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "./kinds.ts";
+import { bareWhiteSpec, greyMixedSpec, noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "./kinds.ts";
 
 export interface BenchCase {
   label: string;
@@ -57,13 +57,20 @@ function fixtureCases(): BenchCase[] {
 }
 
 /**
+ * First seed of the held-out sheets of the issue 18 kinds: crop was tuned on seeds 0–29 of them (the
+ * bench's own), never on these.
+ */
+export const HELD_OUT_FIRST = 1000;
+
+/**
  * Every sheet of the bench: `count` of the generator's usual variety, `hard` of each kind from issue 11,
  * and the fixture sheets; only those whose label contains `only`. `first` and `firstHard` are the
  * first seed index of the usual and the hard kinds: the bench draws from 0, and other indices draw
  * sheets it has never drawn (a check that a change is not fitted to the bench's own sheets).
- * Interleaved by kind, so progress lines printed on the way cover every kind.
+ * `heldOut` sheets of the kinds from issue 18 come from seeds never tuned on (from `HELD_OUT_FIRST`),
+ * labelled apart. Interleaved by kind, so progress lines printed on the way cover every kind.
  */
-export function benchCases({ count, hard, only = "", first = 0, firstHard = 0 }: { count: number; hard: number; only?: string; first?: number; firstHard?: number }): BenchCase[] {
+export function benchCases({ count, hard, heldOut = 0, only = "", first = 0, firstHard = 0 }: { count: number; hard: number; heldOut?: number; only?: string; first?: number; firstHard?: number }): BenchCase[] {
   const kind = (n: number, from: number, label: string, spec: (i: number) => SheetSpec) => Array.from({ length: n }, (_, k) => ({ label: `${label} #${from + k}`, spec: spec(from + k) }));
   return [
     ...kind(count, first, "generated", randomSpec),
@@ -71,6 +78,8 @@ export function benchCases({ count, hard, only = "", first = 0, firstHard = 0 }:
     ...kind(hard, firstHard, "white on white", whiteSpec),
     ...kind(hard, firstHard, "noisy grey", noisyGreySpec),
     ...kind(hard, firstHard, "bare white on white", bareWhiteSpec),
+    ...kind(hard, firstHard, "mid-grey gutters, mixed shots, jittered", greyMixedSpec),
+    ...kind(heldOut, HELD_OUT_FIRST, "mid-grey gutters, mixed shots, jittered, held out", greyMixedSpec),
     ...fixtureCases(),
   ]
     .filter((c) => c.label.includes(only))

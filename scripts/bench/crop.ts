@@ -21,6 +21,8 @@ import { drawSheet } from "./crop-sheets.ts";
 const COUNT = Number(process.env.BENCH_SHEETS ?? 240);
 /** Sheets of each harder kind (offset cells, seamless white on white, noisy grey gutters). */
 const HARD = Number(process.env.BENCH_HARD_SHEETS ?? 30);
+/** Held-out sheets of the issue 18 kinds (seeds from HELD_OUT_FIRST, never tuned on). */
+const HELD_OUT = Number(process.env.BENCH_HELD_OUT_SHEETS ?? 60);
 /** Only cases whose label contains this (to look at one kind). */
 const ONLY = process.env.BENCH_ONLY ?? "";
 /** First seed index of the usual sheets and of each hard kind (0: the bench's own sheets). */
@@ -109,7 +111,7 @@ function report(t: Tally): void {
 }
 
 async function main() {
-  const cases = benchCases({ count: COUNT, hard: HARD, only: ONLY, first: FIRST, firstHard: FIRST_HARD });
+  const cases = benchCases({ count: COUNT, hard: HARD, heldOut: HELD_OUT, only: ONLY, first: FIRST, firstHard: FIRST_HARD });
   const runs = [tally("this tree", current)];
   if (BASELINE) {
     const { name, crop } = await cropAt(BASELINE);
