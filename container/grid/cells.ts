@@ -7,6 +7,7 @@
  */
 import { axisConfidence, type AxisResult, type Noun } from "./axis.ts";
 import type { GridFit } from "./fit.ts";
+import { borderStart } from "./margins.ts";
 import { clamp01, median, quantile } from "./math.ts";
 import {
   BAND_HOLD,
@@ -162,6 +163,19 @@ function studioEdge(s: Strips, b: Boundary, atEdge: (j: number) => number): void
 }
 
 /**
+ * At a margin-less edge, a cell drawn a pixel or two in from the sheet's edge leaves a line or two
+ * of gutter there that JPEG smears toward the cell's content, so no line reads gutter-like and no
+ * margin was found sheet-wide (its neighbours reach the edge). As sheet-wide (borderStart), leading
+ * lines well below the content's level are that smeared gutter: the cell begins after them.
+ */
+function smearedEdge(b: Boundary): void {
+  const skip = borderStart(b.p, b.after ? 1 : -1);
+  if (skip === 0) return;
+  if (b.after) [b.after.start, b.after.guardStart] = [b.from + skip, true];
+  else [b.before!.end, b.before!.guardEnd] = [b.to - skip, true];
+}
+
+/**
  * The valley at the sheet's edge: a margin (or a cell drawn a few pixels in from a margin-less edge)
  * is a run of gutter-like lines from the edge itself. Undefined when there is nothing to refine.
  */
@@ -180,6 +194,10 @@ function sheetEdgeValley(s: Strips, b: Boundary): Valley | undefined {
   }
   if (!guarded && run > STUDIO_RUN) {
     studioEdge(s, b, atEdge);
+    return undefined;
+  }
+  if (!guarded && run === 0) {
+    smearedEdge(b);
     return undefined;
   }
   if (run === 0 || run >= p.length - 1) return undefined;
