@@ -10,7 +10,7 @@ import { cropSheet, detectGrid, detectSheet, loadRgb, type Box } from "../../../
 import { withRgb } from "../../../container/pixels.ts";
 import { InputError } from "../../../container/errors.ts";
 import { makeSheet, withinTolerance, type Rect, type SheetSpec } from "../../../common/sheets/draw.ts";
-import { noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "../../../common/sheets/kinds.ts";
+import { greyMixedSpec, noisyGreySpec, offsetSpec, randomSpec, whiteSpec } from "../../../common/sheets/kinds.ts";
 import { tempDir } from "./helpers.ts";
 
 // ../shared beside the checkout; a clone without it skips the fixture cases.
@@ -257,6 +257,12 @@ describe("crop: sheets whose grid is not perfect", () => {
     for (const i of [7, 10]) await expectCropped(offsetSpec(i));
   });
   it("a saturated edge softened over five lines is placed half way up, not at its foot", () => expectCropped(randomSpec(204)));
+
+  // Issue 18: mid-grey gutters, mixed figures and product shots, cells 1-2 px off (`greyMixedSpec`,
+  // indices 0 and 18; the old crop put a box 1-2 px into the sheet's edge on both).
+  it("JPEG-smeared gutter line at a margin-less edge: a cell drawn a pixel in from the sheet's edge leaves it out", async () => {
+    for (const i of [0, 18]) await expectCropped(greyMixedSpec(i));
+  });
 
   it("noise alone is not a grid: a noisy photo is still refused with its reason", async () => {
     const sheet = await makeSheet({ rows: 1, cols: 1, gutter: 0, gutterColor: [128, 128, 128], margin: 0, backdrop: "grey", noise: 12, seed: 43 });

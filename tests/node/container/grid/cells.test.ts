@@ -20,6 +20,17 @@ describe("grid cells", () => {
     expect(clarity).toEqual([1]);
   });
 
+  it("JPEG-smeared gutter line at a margin-less edge: a cell drawn a pixel in from the sheet's edge starts after it", () => {
+    // Mid-grey gutter (130); the first cell starts 1 px in, and JPEG has smeared that gutter column
+    // to 110, part way to the cell's 60: no line reads gutter-like, yet it is not the cell's.
+    const img = image(100, 60, (x) => (x === 0 ? [110, 110, 110] : x < 45 || x >= 55 ? [60, 60, 60] : [130, 130, 130]));
+    const xs: AxisResult = { ...axis([[0, 45], [55, 100]]), guarded: [[false, true], [true, false]] };
+    const { cells } = refineAxis(img, [130, 130, 130], 0, true, xs, { ...axis([[0, 60]]), guarded: [[false, false]] }, 0);
+    expect(cells[0]![0]).toMatchObject({ start: 1, guardStart: true });
+    // The last cell reaches the sheet's edge itself: nothing is skipped there.
+    expect(cells[0]![1]).toMatchObject({ end: 100, guardEnd: false });
+  });
+
   it("a strip's gutter is clear when both sides stand above its lines, and not when one side does not", () => {
     expect(separation(profile([20, 14], [0, 8], [20, 14]), 14, 22, 0, 4)).toBe(1);
     // One side only 0.2 levels above the gutter: less than the half level a clear edge needs.
