@@ -78,6 +78,7 @@ function clusterByColour(flat: Line[]): Line[][] {
 function clusterScore(members: Line[], sMin: number, axisMin: number[]): number {
   const flattest = members.filter((l) => l.std <= sMin * 2 + FLATTEST_SLACK);
   const [c0, c1] = ([0, 1] as const).map((axis) => members.filter((l) => l.axis === axis && l.std <= axisMin[axis]! * 2 + FLATTEST_SLACK).length);
+  // Ties broken by the count of flattest lines, then by size (weights far below one line).
   return Math.min(c0!, c1!) + flattest.length * 1e-4 + members.length * 1e-9;
 }
 

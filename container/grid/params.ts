@@ -44,8 +44,11 @@ export const WOBBLE_FACTOR = 1.5;
 
 // Runs: a valley's core and its edges (runs.ts) ---------------------------------------------------
 
-/** How far above its minimum a line is still part of a valley's core, by default. */
+/** How far above its minimum a line is still part of a valley's core, by default... */
 export const CORE_TOLERANCE = 1.5;
+/** ...or this fraction of the floor (a JPEG-raised floor wobbles more), or this many wobbles (noise). */
+export const CORE_FLOOR_FRACTION = 0.5;
+export const CORE_WOBBLES = 2;
 /** Quantile of a core's line-to-line changes taken as its steadiness (its steadiest quarter). */
 export const STEADY_QUANTILE = 0.25;
 /** A core needs this many line-to-line changes before its steadiness is measured, not its mean flatness. */
@@ -91,8 +94,10 @@ export const BLOCK_RISE_RATIO = 3;
 export const BLOCK_RISE_MIN = 12;
 /** Lines between the two rises holding their level within this fraction of the first step: a plateau. */
 export const PLATEAU_SPREAD = 0.35;
-/** A plateau starts this many lines past the first step (its own softened lines) and spans ≥ 3 lines. */
+/** A plateau starts this many lines past the first step (its own softened lines)... */
 export const PLATEAU_SKIP = 3;
+/** ...and spans more than this many lines to the larger rise. */
+export const PLATEAU_MIN_SPAN = 3;
 /** An edge further than this from the core is slow (a gradient, not a border). */
 export const SLOW_EDGE_LINES = 20;
 /** Without a clean step, the level beyond the steepest rise is the median of this many lines. */

@@ -12,7 +12,9 @@ import {
   BLOCK_RISE_MIN,
   BLOCK_RISE_RATIO,
   CONTRAST_LINES,
+  CORE_FLOOR_FRACTION,
   CORE_TOLERANCE,
+  CORE_WOBBLES,
   DEPTH_BONUS,
   DEPTH_MIN,
   DEPTH_SPAN,
@@ -41,6 +43,7 @@ import {
   MIN_STEADY_LINES,
   MIN_STEP,
   MIN_STEP_RANGE,
+  PLATEAU_MIN_SPAN,
   PLATEAU_SKIP,
   PLATEAU_SPREAD,
   RISE_WINDOW,
@@ -201,7 +204,7 @@ function riseInBlock(v: Valley, x: number, dir: 1 | -1): number {
     if (rise(v, y, dir) > rise(v, best, dir)) best = y;
   }
   const plateau = (from: number, to: number) => {
-    if ((to - from) * dir < 3) return false;
+    if ((to - from) * dir < PLATEAU_MIN_SPAN) return false;
     let lo = Infinity, hi = -Infinity;
     for (let y = from; y !== to + dir; y += dir) {
       lo = Math.min(lo, r[y]!);
@@ -303,7 +306,7 @@ function runClarity(v: Valley, contrast: number, steadiness: number, slow: boole
 export function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTolerance = CORE_TOLERANCE, origin = 0, faint = false }: RunOptions = {}): Run {
   const n = r.length;
   const probe = coreOf(r, a, b, 0);
-  const { rmin, cs, ce } = coreOf(r, a, b, Math.max(coreTolerance, 0.5 * probe.rmin, 2 * wobble));
+  const { rmin, cs, ce } = coreOf(r, a, b, Math.max(coreTolerance, CORE_FLOOR_FRACTION * probe.rmin, CORE_WOBBLES * wobble));
   const { flatness, steadiness } = coreFlatness(r, cs, ce);
   const minStep = clamp01((flatness - FLATNESS_OFFSET) / FLATNESS_SPAN) * MIN_STEP_RANGE + MIN_STEP;
   const coreLevel = faint ? median(r.subarray(cs, ce + 1)) : rmin;
