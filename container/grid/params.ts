@@ -92,6 +92,8 @@ export const JPEG_LUMA_BLOCK = 8;
 export const BLOCK_RISE_RATIO = 3;
 /** ...and at least this many levels. */
 export const BLOCK_RISE_MIN = 12;
+/** Rises in a block are measured over up to this many lines (JPEG softens a strong edge over several). */
+export const BLOCK_RISE_LINES = 3;
 /** Lines between the two rises holding their level within this fraction of the first step: a plateau. */
 export const PLATEAU_SPREAD = 0.35;
 /** A plateau starts this many lines past the first step (its own softened lines)... */

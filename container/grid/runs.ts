@@ -9,6 +9,7 @@
 import { clamp01, median, quantile } from "./math.ts";
 import {
   BEYOND_LINES,
+  BLOCK_RISE_LINES,
   BLOCK_RISE_MIN,
   BLOCK_RISE_RATIO,
   CONTRAST_LINES,
@@ -212,11 +213,21 @@ function riseInBlock(v: Valley, x: number, dir: 1 | -1): number {
     }
     return hi - lo <= PLATEAU_SPREAD * (lo - r[best]!);
   };
+  // A strong edge JPEG has softened over a few lines rises a little on each: its rise is over them.
+  const blockRise = (y: number) => {
+    let most = -Infinity;
+    for (let k = 1; k <= BLOCK_RISE_LINES; k++) most = Math.max(most, at(v, y + k * dir) - r[y]!);
+    return most;
+  };
   for (let y = best + dir; inside(v, y + dir) && Math.abs(y - best) <= JPEG_BLOCK; y += dir) {
     // Blocks are aligned to the sheet, not to this profile: `origin` is where r[0] lies on the sheet.
     const blockStart = (dir > 0 ? Math.floor((origin + y + 1) / JPEG_BLOCK) * JPEG_BLOCK - 2 : Math.ceil((origin + y) / JPEG_BLOCK) * JPEG_BLOCK + 1) - origin;
     const sameBlock = dir > 0 ? x >= blockStart : x <= blockStart;
-    if (sameBlock && rise(v, y, dir) > BLOCK_RISE_RATIO * rise(v, best, dir) && rise(v, y, dir) > BLOCK_RISE_MIN && !plateau(best + PLATEAU_SKIP * dir, y)) best = y;
+    if (sameBlock && blockRise(y) > BLOCK_RISE_RATIO * blockRise(best) && blockRise(y) > BLOCK_RISE_MIN && !plateau(best + PLATEAU_SKIP * dir, y)) {
+      // The rise starts from its lowest line (ringing may dip just before it).
+      best = y;
+      for (let k = 1; k < BLOCK_RISE_LINES; k++) if (inside(v, y + k * dir) && r[y + k * dir]! < r[best]!) best = y + k * dir;
+    }
   }
   return best;
 }

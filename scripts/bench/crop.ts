@@ -21,7 +21,7 @@ import { drawSheet } from "./crop-sheets.ts";
 const COUNT = Number(process.env.BENCH_SHEETS ?? 240);
 /** Sheets of each harder kind (offset cells, seamless white on white, noisy grey gutters). */
 const HARD = Number(process.env.BENCH_HARD_SHEETS ?? 30);
-/** Held-out sheets of the issue 18 kinds (seeds from HELD_OUT_FIRST, never tuned on). */
+/** Held-out sheets of the issue 18 kind (seeds from HELD_OUT_FIRST in common/sheets/cases.ts, never tuned on). */
 const HELD_OUT = Number(process.env.BENCH_HELD_OUT_SHEETS ?? 60);
 /** Only cases whose label contains this (to look at one kind). */
 const ONLY = process.env.BENCH_ONLY ?? "";
