@@ -255,11 +255,16 @@ function findEdge(v: Valley, coreEdge: number, dir: 1 | -1): Edge {
   return { edge: best, contrast: contentContrast(v, best + dir, dir), slow: Math.abs(best - coreEdge) > SLOW_EDGE_LINES };
 }
 
-/** The valley's core: its lowest line and the lines around it within `tolerance` of it. */
-function coreOf(r: Float64Array, a: number, b: number, tolerance: number): { rmin: number; cs: number; ce: number } {
-  const n = r.length;
+/** The valley's lowest line (the first, if several). */
+function lowestLine(r: Float64Array, a: number, b: number): number {
   let xm = a;
   for (let x = a; x <= b; x++) if (r[x]! < r[xm]!) xm = x;
+  return xm;
+}
+
+/** The valley's core: its lowest line `xm` and the lines around it within `tolerance` of it. */
+function coreOf(r: Float64Array, xm: number, tolerance: number): { rmin: number; cs: number; ce: number } {
+  const n = r.length;
   const rmin = r[xm]!;
   let cs = xm;
   let ce = xm;
@@ -316,8 +321,8 @@ function runClarity(v: Valley, contrast: number, steadiness: number, slow: boole
 /** Turns a valley [a, b] of the profile into a gutter run with precise edges. */
 export function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTolerance = CORE_TOLERANCE, origin = 0, faint = false }: RunOptions = {}): Run {
   const n = r.length;
-  const probe = coreOf(r, a, b, 0);
-  const { rmin, cs, ce } = coreOf(r, a, b, Math.max(coreTolerance, CORE_FLOOR_FRACTION * probe.rmin, CORE_WOBBLES * wobble));
+  const xm = lowestLine(r, a, b);
+  const { rmin, cs, ce } = coreOf(r, xm, Math.max(coreTolerance, CORE_FLOOR_FRACTION * r[xm]!, CORE_WOBBLES * wobble));
   const { flatness, steadiness } = coreFlatness(r, cs, ce);
   const minStep = clamp01((flatness - FLATNESS_OFFSET) / FLATNESS_SPAN) * MIN_STEP_RANGE + MIN_STEP;
   const coreLevel = faint ? median(r.subarray(cs, ce + 1)) : rmin;
