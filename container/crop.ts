@@ -1,14 +1,14 @@
 /**
- * The crop job (SPEC stage 3): decodes a generated contact sheet, finds its grid (grid.ts) or splits
+ * The crop job (SPEC stage 3): decodes a generated contact sheet, finds its grid (grid/) or splits
  * it evenly, and writes the cells as frames of one size.
  */
 import path from "node:path";
 import sharp from "sharp";
 import { InputError } from "./errors.ts";
-import { detectGrid, equalGrid, LineStatsBuilder, median, MIN_CONFIDENCE, type Box, type GridDetection, type LineStats, type RgbImage } from "./grid.ts";
+import { detectGrid, equalGrid, LineStatsBuilder, median, MIN_CONFIDENCE, type Box, type GridDetection, type LineStats, type RgbImage } from "./grid/index.ts";
 import { withRgb, type DecodeOptions } from "./pixels.ts";
 
-export { detectGrid, equalGrid, MIN_CONFIDENCE, type Box, type GridDetection, type RgbImage } from "./grid.ts";
+export { detectGrid, equalGrid, MIN_CONFIDENCE, type Box, type GridDetection, type RgbImage } from "./grid/index.ts";
 export { loadRgb } from "./pixels.ts";
 
 export type CropMode = "detect" | "equal";

@@ -14,7 +14,7 @@ import { open, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { InputError, errorMessage } from "./errors.ts";
-import type { RgbImage } from "./grid.ts";
+import type { RgbImage } from "./grid/index.ts";
 import { openImage } from "./image-limits.ts";
 
 /** Decoded sheets kept for reuse: one per crop running at once; more are allocated and dropped. */

@@ -53,9 +53,6 @@ export const FaultsSchema = z.object({
 export type Faults = z.infer<typeof FaultsSchema>;
 export const FaultsPatchSchema = FaultsSchema.partial().strict();
 
-// Re-exported for tests/node/container/fixtures/sheets.ts, which imports it from here until it moves to common/.
-export { mulberry32 };
-
 export type SubmitFault = { kind: "rate-limit"; retryAfterSeconds: number } | { kind: "error" } | null;
 export type WebhookFate = { drop: boolean; duplicate: boolean; delayMs: number; reorder: boolean };
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeSheet } from "./fixtures/sheets.ts";
+import { makeSheet } from "../../../common/sheets/draw.ts";
 import { makeBarcodeClip, postJob, startBlobServer, startService, tempDir, type BlobServer } from "./helpers.ts";
 
 let blobs: BlobServer;
