@@ -38,9 +38,7 @@ module.exports = {
       name: "scripts-not-tests",
       severity: "error",
       comment: "Scripts ship with the product; what tests and scripts share belongs in common/ (or the script).",
-      // TEMPORARY: the crop benchmarks still import the contact-sheet generator from tests/; the crop branch
-      // moves it to common/sheets/. Delete this pathNot when that lands.
-      from: { path: "^scripts/", pathNot: "^scripts/bench/crop[^/]*\\.ts$" },
+      from: { path: "^scripts/" },
       to: { path: "^tests/" },
     },
     {

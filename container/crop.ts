@@ -42,7 +42,10 @@ export interface CropResult {
  */
 function withSheet<T>(file: string, use: (img: RgbImage, stats: LineStats | undefined) => T | Promise<T>): Promise<T> {
   let stats: LineStatsBuilder | undefined;
-  const onRows: DecodeOptions["onRows"] = (img, y0, y1) => (stats ??= new LineStatsBuilder(img.width, img.height)).add(img.data, y0, y1);
+  const onRows: DecodeOptions["onRows"] = (img, y0, y1) => {
+    stats ??= new LineStatsBuilder(img.width, img.height);
+    stats.add(img.data, y0, y1);
+  };
   return withRgb(file, "sheet", (img) => use(img, stats?.stats), { onRows });
 }
 

@@ -26,7 +26,11 @@ function fixtureCases(): BenchCase[] {
     console.log(`Fixture frames not found at ${framesDir}: generated sheets only.`);
     return [];
   }
-  const read = (dir: string, re: RegExp) => readdirSync(dir).filter((f) => re.test(f)).sort().map((f) => readFileSync(path.join(dir, f)));
+  const read = (dir: string, re: RegExp) =>
+    readdirSync(dir)
+      .filter((f) => re.test(f))
+      .sort()
+      .map((f) => readFileSync(path.join(dir, f)));
   const frames = read(framesDir, /^frame-\d\.png$/);
   const refs = existsSync(refsDir) ? read(refsDir, /\.(png|jpe?g)$/i) : [];
   const variants: [string, Partial<SheetSpec>][] = [
@@ -71,8 +75,23 @@ export const HELD_OUT_FIRST = 2000;
  * `heldOut` sheets of the kinds from issue 18 come from seeds never tuned on (from `HELD_OUT_FIRST`),
  * labelled apart. Interleaved by kind, so progress lines printed on the way cover every kind.
  */
-export function benchCases({ count, hard, heldOut = 0, only = "", first = 0, firstHard = 0 }: { count: number; hard: number; heldOut?: number; only?: string; first?: number; firstHard?: number }): BenchCase[] {
-  const kind = (n: number, from: number, label: string, spec: (i: number) => SheetSpec) => Array.from({ length: n }, (_, k) => ({ label: `${label} #${from + k}`, spec: spec(from + k) }));
+export function benchCases({
+  count,
+  hard,
+  heldOut = 0,
+  only = "",
+  first = 0,
+  firstHard = 0,
+}: {
+  count: number;
+  hard: number;
+  heldOut?: number;
+  only?: string;
+  first?: number;
+  firstHard?: number;
+}): BenchCase[] {
+  const kind = (n: number, from: number, label: string, spec: (i: number) => SheetSpec) =>
+    Array.from({ length: n }, (_, k) => ({ label: `${label} #${from + k}`, spec: spec(from + k) }));
   return [
     ...kind(count, first, "generated", randomSpec),
     ...kind(hard, firstHard, "offset cells", offsetSpec),
@@ -84,7 +103,10 @@ export function benchCases({ count, hard, heldOut = 0, only = "", first = 0, fir
     ...fixtureCases(),
   ]
     .filter((c) => c.label.includes(only))
-    .map((c, i, all) => ({ c, key: all.slice(0, i).filter((d) => kindOf(d.label) === kindOf(c.label)).length / all.filter((d) => kindOf(d.label) === kindOf(c.label)).length }))
+    .map((c, i, all) => ({
+      c,
+      key: all.slice(0, i).filter((d) => kindOf(d.label) === kindOf(c.label)).length / all.filter((d) => kindOf(d.label) === kindOf(c.label)).length,
+    }))
     .sort((a, b) => a.key - b.key)
     .map(({ c }) => c);
 }

@@ -54,8 +54,8 @@ interface ContentArea {
 function contentArea(r: Float64Array, bias: Float64Array, runs: Run[], floor: number, wobble: number): ContentArea {
   const first = runs[0];
   const last = runs[runs.length - 1];
-  const startMargin = first && first.touchesStart && marginLike(r, first, floor, wobble, bias) ? first : undefined;
-  const endMargin = last && last.touchesEnd && last !== startMargin && marginLike(r, last, floor, wobble, bias) ? last : undefined;
+  const startMargin = first?.touchesStart && marginLike(r, first, floor, wobble, bias) ? first : undefined;
+  const endMargin = last?.touchesEnd && last !== startMargin && marginLike(r, last, floor, wobble, bias) ? last : undefined;
   const startSkip = startMargin ? 0 : borderStart(r, 1);
   const endSkip = endMargin ? 0 : borderStart(r, -1);
   return {
@@ -74,7 +74,9 @@ function contentArea(r: Float64Array, bias: Float64Array, runs: Run[], floor: nu
  */
 function innerCandidates(runs: Run[], area: ContentArea, pitch: number, floor: number): Run[] {
   const colourMatch = (g: Run) =>
-    clamp01(1 - (g.rmin - floor - Math.max(COLOUR_MATCH_MIN, 2 * floor, Number.isFinite(g.contrast) ? COLOUR_MATCH_CONTRAST * g.contrast : 0)) / COLOUR_MATCH_SPAN);
+    clamp01(
+      1 - (g.rmin - floor - Math.max(COLOUR_MATCH_MIN, 2 * floor, Number.isFinite(g.contrast) ? COLOUR_MATCH_CONTRAST * g.contrast : 0)) / COLOUR_MATCH_SPAN,
+    );
   return runs
     .filter((g) => !area.margins.includes(g) && g.start > area.lo + GUTTER_ZONE * pitch && g.end < area.hi - GUTTER_ZONE * pitch)
     .map((g) => ({ ...g, clarity: g.clarity * colourMatch(g) }))
@@ -127,7 +129,15 @@ export function regularityOf(spans: Array<[number, number]>): number {
   return clamp01(1 - (dev - REGULARITY_SLACK) / REGULARITY_SPAN);
 }
 
-const failed = (problem: string, gutterLevel: number): AxisResult => ({ spans: [], guarded: [], confidence: 0, problem, gutterLevel, clarities: [], regularity: 0 });
+const failed = (problem: string, gutterLevel: number): AxisResult => ({
+  spans: [],
+  guarded: [],
+  confidence: 0,
+  problem,
+  gutterLevel,
+  clarities: [],
+  regularity: 0,
+});
 
 /**
  * One axis's cells from its distance profile `r` (and `bias`, each line's mean colour's distance to
@@ -157,7 +167,17 @@ export function analyseAxis(r: Float64Array, bias: Float64Array, cells: number, 
     guarded.push([i === 0 ? startGuard : true, g ? true : endGuard]);
     if (g) s = g.end + 1;
   }
-  return { spans, guarded, gutterLevel, ...axisConfidence(spans, pick.map((g) => g.clarity), regularityOf(spans), noun) };
+  return {
+    spans,
+    guarded,
+    gutterLevel,
+    ...axisConfidence(
+      spans,
+      pick.map((g) => g.clarity),
+      regularityOf(spans),
+      noun,
+    ),
+  };
 }
 
 /** An axis's confidence: its weakest gutter's clarity times how evenly sized its cells are. */

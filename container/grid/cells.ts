@@ -101,12 +101,16 @@ export function separation(p: Float64Array, e0: number, s1: number, wobble: numb
   if (median(inner) > gutterLike) return 0;
   // Every line of the gutter and every line of the cell are averages over the strip, so a gap of
   // half a level between the nearest of them, beyond three times their sampling error, is an edge.
-  const side = (gutter: Float64Array, content: Float64Array) => clamp01((Math.min(...content) - Math.max(...gutter) - SEPARATION_WOBBLES * wobble) / SEPARATION_GAP);
+  const side = (gutter: Float64Array, content: Float64Array) =>
+    clamp01((Math.min(...content) - Math.max(...gutter) - SEPARATION_WOBBLES * wobble) / SEPARATION_GAP);
   const near = (a: number, b: number) => inner.subarray(Math.max(0, a), Math.min(inner.length, b));
   // The gutter's lines nearest each side: up to four, and no more than its half on that side (the
   // other half may ring with a strong edge across it).
   const k = Math.max(1, Math.min(SEPARATION_NEAR, inner.length >> 1));
-  return Math.min(side(near(0, k), p.subarray(e0 - SEPARATION_BAND, e0 - 1)), side(near(inner.length - k, inner.length), p.subarray(s1 + 1, s1 + SEPARATION_BAND)));
+  return Math.min(
+    side(near(0, k), p.subarray(e0 - SEPARATION_BAND, e0 - 1)),
+    side(near(inner.length - k, inner.length), p.subarray(s1 + 1, s1 + SEPARATION_BAND)),
+  );
 }
 
 /**
@@ -120,7 +124,15 @@ export function separation(p: Float64Array, e0: number, s1: number, wobble: numb
  * the gutter) or of the first line past its last (`side` -1), or undefined when the content is not
  * steady or no line is below half.
  */
-export function stepFromContent(p: Float64Array, origin: number, va: number, vb: number, side: 1 | -1, wobble: number, more: (lo: number, hi: number) => Float64Array): number | undefined {
+export function stepFromContent(
+  p: Float64Array,
+  origin: number,
+  va: number,
+  vb: number,
+  side: 1 | -1,
+  wobble: number,
+  more: (lo: number, hi: number) => Float64Array,
+): number | undefined {
   const reach = 2 * OFFSET_REACH;
   const content = side > 0 ? more(vb + reach + 1, vb + reach + 1 + CONTENT_BAND) : more(va - reach - CONTENT_BAND, va - reach);
   if (content.length < MIN_CONTENT_LINES) return undefined;
@@ -318,7 +330,11 @@ function refineBoundary(s: Strips, cells: CellSpan[], k: number): number | undef
   if (!v || v.vb < v.va) return undefined;
   // Against a margin whose lines all read gutter-like, the edge is faint, and the margin's own
   // steadiness sets how far its core reaches (a fixed 1.5 levels takes in the edge's first line).
-  const local = refineRun(b.p, v.va, v.vb, { wobble: s.wobble, origin: from, ...(v.faint ? { coreTolerance: measuredCore(b.p, v.va, v.vb), faint: true } : {}) });
+  const local = refineRun(b.p, v.va, v.vb, {
+    wobble: s.wobble,
+    origin: from,
+    ...(v.faint ? { coreTolerance: measuredCore(b.p, v.va, v.vb), faint: true } : {}),
+  });
   if (local.rmin > s.gutterLike) return undefined; // no gutter here after all: keep the shared line
   const taken = takeWalkedEdges(s, b, local, v.faint);
   if (!v.faint) {
@@ -333,7 +349,15 @@ function refineBoundary(s: Strips, cells: CellSpan[], k: number): number | undef
  * clearly a gutter shows in every strip across it (its weakest strip), which is what a person sees:
  * a gutter clear from end to end, however faint one of its sides.
  */
-export function refineAxis(img: RgbImage, g: Rgb, noise: number, vertical: boolean, axis: AxisResult, cross: AxisResult, level: number): { cells: CellSpan[][]; clarity: number[] } {
+export function refineAxis(
+  img: RgbImage,
+  g: Rgb,
+  noise: number,
+  vertical: boolean,
+  axis: AxisResult,
+  cross: AxisResult,
+  level: number,
+): { cells: CellSpan[][]; clarity: number[] } {
   const n = vertical ? img.width : img.height;
   // Per inner boundary, how clearly each strip across it shows the gutter (see separation).
   const seen = axis.spans.slice(1).map((): number[] => []);
@@ -366,7 +390,12 @@ export function refineGrid(img: RgbImage, fit: GridFit) {
   const x = refineAxis(img, g, noise, true, fit.xs, fit.ys, level); // cells [row][col]
   const y = refineAxis(img, g, noise, false, fit.ys, fit.xs, level); // cells [col][row]
   const clearer = (axis: AxisResult, strips: number[], noun: Noun): AxisResult => {
-    const along = axisConfidence(axis.spans, axis.clarities.map((c, i) => Math.max(c, strips[i] ?? 0)), axis.regularity, noun);
+    const along = axisConfidence(
+      axis.spans,
+      axis.clarities.map((c, i) => Math.max(c, strips[i] ?? 0)),
+      axis.regularity,
+      noun,
+    );
     return along.confidence > axis.confidence ? { ...axis, ...along } : axis;
   };
   const xs = clearer(fit.xs, x.clarity, "columns");
@@ -399,10 +428,24 @@ export function trimCell(img: RgbImage, g: Rgb, box: Box, level: number, maxTrim
   const gutterLike = (v: number) => v <= Math.max(level * TRIM_FACTOR + TRIM_SLACK, level + TRIM_MIN);
   for (let pass = 0; pass < maxTrim; pass++) {
     let changed = false;
-    if (w > MIN_CELL_PX && gutterLike(localLine(img, g, true, x, y, y + h))) { x++; w--; changed = true; }
-    if (w > MIN_CELL_PX && gutterLike(localLine(img, g, true, x + w - 1, y, y + h))) { w--; changed = true; }
-    if (h > MIN_CELL_PX && gutterLike(localLine(img, g, false, y, x, x + w))) { y++; h--; changed = true; }
-    if (h > MIN_CELL_PX && gutterLike(localLine(img, g, false, y + h - 1, x, x + w))) { h--; changed = true; }
+    if (w > MIN_CELL_PX && gutterLike(localLine(img, g, true, x, y, y + h))) {
+      x++;
+      w--;
+      changed = true;
+    }
+    if (w > MIN_CELL_PX && gutterLike(localLine(img, g, true, x + w - 1, y, y + h))) {
+      w--;
+      changed = true;
+    }
+    if (h > MIN_CELL_PX && gutterLike(localLine(img, g, false, y, x, x + w))) {
+      y++;
+      h--;
+      changed = true;
+    }
+    if (h > MIN_CELL_PX && gutterLike(localLine(img, g, false, y + h - 1, x, x + w))) {
+      h--;
+      changed = true;
+    }
     if (!changed) break;
   }
   return { x, y, width: w, height: h };

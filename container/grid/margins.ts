@@ -17,7 +17,12 @@ export function marginLike(r: Float64Array, run: Run, floor: number, wobble = 0,
   // from the edge leaves a line or two of gutter before a studio a few levels off, which is no
   // margin; JPEG shifts a saturated margin's colour a level or two, but next to content a hundred off.
   const offColour = bias ? median(bias.subarray(run.start, run.end + 1)) : 0;
-  return run.rmin <= limit && offColour <= Math.max(limit, MARGIN_OFF_COLOUR * run.contrast) && run.rmin <= MARGIN_RMIN_MAX + wobble && width <= MARGIN_FRACTION * r.length;
+  return (
+    run.rmin <= limit &&
+    offColour <= Math.max(limit, MARGIN_OFF_COLOUR * run.contrast) &&
+    run.rmin <= MARGIN_RMIN_MAX + wobble &&
+    width <= MARGIN_FRACTION * r.length
+  );
 }
 
 /**

@@ -13,5 +13,5 @@ export function quantile(values: number[], q: number): number {
 }
 
 export function clamp01(x: number): number {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
+  return Math.min(Math.max(x, 0), 1);
 }

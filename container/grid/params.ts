@@ -262,4 +262,3 @@ export const TRIM_SLACK = 1.5;
 export const TRIM_MIN = 3;
 /** Margins that leave less than this fraction of the sheet are not margins. */
 export const MIN_CONTENT_FRACTION = 0.5;
-

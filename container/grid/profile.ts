@@ -55,30 +55,57 @@ export class LineStatsBuilder {
     const w = this.width;
     const { colSum, colSq, rowSum, rowSq } = this.stats;
     for (let y = y0; y < y1; y++) {
-      let sr = 0, sg = 0, sb = 0, qr = 0, qg = 0, qb = 0;
+      let sr = 0,
+        sg = 0,
+        sb = 0,
+        qr = 0,
+        qg = 0,
+        qb = 0;
       const row = y * w * 3;
       if (y % 2) {
         for (let i = row, end = row + w * 3; i < end; i += 6) {
-          const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
-          sr += r; sg += g; sb += b;
-          qr += r * r; qg += g * g; qb += b * b;
+          const r = data[i]!,
+            g = data[i + 1]!,
+            b = data[i + 2]!;
+          sr += r;
+          sg += g;
+          sb += b;
+          qr += r * r;
+          qg += g * g;
+          qb += b * b;
         }
       } else {
         // Rows the columns are sampled on: one pass for both, each even pixel also counted for the row.
         for (let x3 = 0, i = row; x3 < w * 3; x3 += 3, i += 3) {
-          const r = data[i]!, g = data[i + 1]!, b = data[i + 2]!;
-          const rr = r * r, gg = g * g, bb = b * b;
-          colSum[x3] += r; colSum[x3 + 1] += g; colSum[x3 + 2] += b;
-          colSq[x3] += rr; colSq[x3 + 1] += gg; colSq[x3 + 2] += bb;
+          const r = data[i]!,
+            g = data[i + 1]!,
+            b = data[i + 2]!;
+          const rr = r * r,
+            gg = g * g,
+            bb = b * b;
+          colSum[x3] += r;
+          colSum[x3 + 1] += g;
+          colSum[x3 + 2] += b;
+          colSq[x3] += rr;
+          colSq[x3 + 1] += gg;
+          colSq[x3 + 2] += bb;
           if (x3 % 6 === 0) {
-            sr += r; sg += g; sb += b;
-            qr += rr; qg += gg; qb += bb;
+            sr += r;
+            sg += g;
+            sb += b;
+            qr += rr;
+            qg += gg;
+            qb += bb;
           }
         }
       }
       const y3 = y * 3;
-      rowSum[y3] = sr; rowSum[y3 + 1] = sg; rowSum[y3 + 2] = sb;
-      rowSq[y3] = qr; rowSq[y3 + 1] = qg; rowSq[y3 + 2] = qb;
+      rowSum[y3] = sr;
+      rowSum[y3 + 1] = sg;
+      rowSum[y3 + 2] = sb;
+      rowSq[y3] = qr;
+      rowSq[y3 + 1] = qg;
+      rowSq[y3 + 2] = qb;
     }
   }
 }
@@ -173,12 +200,16 @@ export function stripProfile(img: RgbImage, g: Rgb, noise: number, vertical: boo
   const { data, width } = img;
   const len = to - from;
   const acc = new Float64Array(len);
-  const g0 = g[0]!, g1 = g[1]!, g2 = g[2]!;
+  const g0 = g[0]!,
+    g1 = g[1]!,
+    g2 = g[2]!;
   if (vertical) {
     for (let y = a0; y < a1; y++) {
       let i = (y * width + from) * 3;
       for (let k = 0; k < len; k++, i += 3) {
-        const dr = data[i]! - g0, dg = data[i + 1]! - g1, db = data[i + 2]! - g2;
+        const dr = data[i]! - g0,
+          dg = data[i + 1]! - g1,
+          db = data[i + 2]! - g2;
         acc[k] += dr * dr + dg * dg + db * db;
       }
     }
@@ -186,7 +217,9 @@ export function stripProfile(img: RgbImage, g: Rgb, noise: number, vertical: boo
     for (let k = 0; k < len; k++) {
       let sum = 0;
       for (let i = ((from + k) * width + a0) * 3, end = ((from + k) * width + a1) * 3; i < end; i += 3) {
-        const dr = data[i]! - g0, dg = data[i + 1]! - g1, db = data[i + 2]! - g2;
+        const dr = data[i]! - g0,
+          dg = data[i + 1]! - g1,
+          db = data[i + 2]! - g2;
         sum += dr * dr + dg * dg + db * db;
       }
       acc[k] = sum;
@@ -204,7 +237,9 @@ export function localLine(img: RgbImage, g: Rgb, vertical: boolean, at: number, 
   let count = 0;
   for (let k = from; k < to; k++) {
     const i = vertical ? (k * width + at) * 3 : (at * width + k) * 3;
-    const dr = data[i]! - g[0]!, dg = data[i + 1]! - g[1]!, db = data[i + 2]! - g[2]!;
+    const dr = data[i]! - g[0]!,
+      dg = data[i + 1]! - g[1]!,
+      db = data[i + 2]! - g[2]!;
     acc += dr * dr + dg * dg + db * db;
     count++;
   }

@@ -154,7 +154,11 @@ function halfWayUp(v: Valley, foot: number, dir: 1 | -1): number {
   // The top of the flank: where the rise ends, or levels off for two lines (a strip of backdrop
   // before a figure's edge is not part of the cell's edge).
   let top = foot;
-  for (let y = foot + dir, flat = 0; inside(v, y) && Math.abs(y - foot) <= FLANK_REACH && r[y]! >= r[top]! - DIP_TOLERANCE && flat < LEVEL_OFF_LINES; y += dir) {
+  for (
+    let y = foot + dir, flat = 0;
+    inside(v, y) && Math.abs(y - foot) <= FLANK_REACH && r[y]! >= r[top]! - DIP_TOLERANCE && flat < LEVEL_OFF_LINES;
+    y += dir
+  ) {
     flat = Math.abs(r[y]! - r[y - dir]!) <= Math.max(FLAT_CHANGE, FLAT_FRACTION * (r[top]! - r[foot]!)) && top !== foot ? flat + 1 : 0;
     if (r[y]! > r[top]!) top = y;
   }
@@ -206,7 +210,8 @@ function riseInBlock(v: Valley, x: number, dir: 1 | -1): number {
   }
   const plateau = (from: number, to: number) => {
     if ((to - from) * dir < PLATEAU_MIN_SPAN) return false;
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let y = from; y !== to + dir; y += dir) {
       lo = Math.min(lo, r[y]!);
       hi = Math.max(hi, r[y]!);
@@ -285,7 +290,13 @@ function coreFlatness(r: Float64Array, cs: number, ce: number): { flatness: numb
   let flatness = 0;
   for (let x = cs + 1; x <= ce; x++) flatness += Math.abs(r[x]! - r[x - 1]!);
   flatness = ce > cs ? flatness / (ce - cs) : 1;
-  const steadiness = ce - cs >= MIN_STEADY_LINES ? quantile(Array.from({ length: ce - cs }, (_, k) => Math.abs(r[cs + k + 1]! - r[cs + k]!)), STEADY_QUANTILE) : flatness;
+  const steadiness =
+    ce - cs >= MIN_STEADY_LINES
+      ? quantile(
+          Array.from({ length: ce - cs }, (_, k) => Math.abs(r[cs + k + 1]! - r[cs + k]!)),
+          STEADY_QUANTILE,
+        )
+      : flatness;
   return { flatness, steadiness };
 }
 
@@ -319,7 +330,12 @@ function runClarity(v: Valley, contrast: number, steadiness: number, slow: boole
 }
 
 /** Turns a valley [a, b] of the profile into a gutter run with precise edges. */
-export function refineRun(r: Float64Array, a: number, b: number, { wobble = 0, coreTolerance = CORE_TOLERANCE, origin = 0, faint = false }: RunOptions = {}): Run {
+export function refineRun(
+  r: Float64Array,
+  a: number,
+  b: number,
+  { wobble = 0, coreTolerance = CORE_TOLERANCE, origin = 0, faint = false }: RunOptions = {},
+): Run {
   const n = r.length;
   const xm = lowestLine(r, a, b);
   const { rmin, cs, ce } = coreOf(r, xm, Math.max(coreTolerance, CORE_FLOOR_FRACTION * r[xm]!, CORE_WOBBLES * wobble));

@@ -106,7 +106,9 @@ function report(t: Tally): void {
   for (const [kind, e] of t.perKind) console.log(`  ${kind}: ${e.sheets} sheets, ${e.good}/${e.cells} cells within tolerance`);
   console.log(`  Cells within tolerance: ${t.good}/${t.cells}${t.failures.length ? "" : " (all)"}`);
   for (const f of t.failures.slice(0, 40)) console.log(`    FAIL ${f}`);
-  console.log(`  Whole crop per sheet (decode, detect, cut, normalise, write the PNGs): median ${median(t.cropMs)!.toFixed(0)} ms, p90 ${p90(t.cropMs)!.toFixed(0)} ms (target median < 150 ms)`);
+  console.log(
+    `  Whole crop per sheet (decode, detect, cut, normalise, write the PNGs): median ${median(t.cropMs)!.toFixed(0)} ms, p90 ${p90(t.cropMs)!.toFixed(0)} ms (target median < 150 ms)`,
+  );
   console.log(`  Detection alone (decode + detect): median ${median(t.detectMs)!.toFixed(0)} ms`);
 }
 
@@ -119,7 +121,11 @@ async function main() {
   }
   /** Sheets whose boxes (or refusal) differ between this tree and the baseline. */
   const differ: string[] = [];
-  console.log(`Load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(", ")} (${cpus().length} cores)`);
+  console.log(
+    `Load average at the start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(", ")} (${cpus().length} cores)`,
+  );
   for (const [n, { label, spec }] of cases.entries()) {
     const sheet = await drawSheet(spec);
     const file = path.join(tmp, `sheet-${n}.${spec.format === "jpeg" ? "jpg" : "png"}`);
@@ -141,9 +147,15 @@ async function main() {
   if (runs.length === 2) {
     const [a, b] = runs as [Tally, Tally];
     console.log(`Sheets whose boxes differ from the baseline's: ${differ.length}${differ.length ? ` (${differ.slice(0, 20).join("; ")})` : ""}`);
-    console.log(`Whole crop median, this tree / baseline: ${(median(a.cropMs)! / median(b.cropMs)!).toFixed(3)}; detection: ${(median(a.detectMs)! / median(b.detectMs)!).toFixed(3)}`);
+    console.log(
+      `Whole crop median, this tree / baseline: ${(median(a.cropMs)! / median(b.cropMs)!).toFixed(3)}; detection: ${(median(a.detectMs)! / median(b.detectMs)!).toFixed(3)}`,
+    );
   }
-  console.log(`Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(", ")} (${cpus().length} cores)`);
+  console.log(
+    `Load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(", ")} (${cpus().length} cores)`,
+  );
   if (runs[0]!.failures.length) process.exitCode = 1;
 }
 

@@ -15,9 +15,17 @@ import { tempDir } from "./helpers.ts";
 
 // ../shared beside the checkout; a clone without it skips the fixture cases.
 const FIXTURE_FRAMES = path.resolve(import.meta.dirname, "../../../../shared/fixtures/seed-shoot/frames");
-const fixtureFrames = existsSync(FIXTURE_FRAMES) ? readdirSync(FIXTURE_FRAMES).filter((f) => /^frame-\d+\.png$/.test(f)).sort() : [];
+const fixtureFrames = existsSync(FIXTURE_FRAMES)
+  ? readdirSync(FIXTURE_FRAMES)
+      .filter((f) => /^frame-\d+\.png$/.test(f))
+      .sort()
+  : [];
 const FIXTURE_REFS = path.resolve(import.meta.dirname, "../../../../shared/fixtures/seed-shoot/references");
-const fixtureRefs = existsSync(FIXTURE_REFS) ? readdirSync(FIXTURE_REFS).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort() : [];
+const fixtureRefs = existsSync(FIXTURE_REFS)
+  ? readdirSync(FIXTURE_REFS)
+      .filter((f) => /\.(png|jpe?g)$/i.test(f))
+      .sort()
+  : [];
 // Tests on the fixtures keep their names without them, and skip with this reason.
 const NO_FRAMES = `${FIXTURE_FRAMES}/frame-1..6.png not found (fixtures are not part of a user's clone)`;
 const NO_REFS = `${FIXTURE_REFS} not found (fixtures are not part of a user's clone)`;
@@ -25,7 +33,9 @@ const NO_REFS = `${FIXTURE_REFS} not found (fixtures are not part of a user's cl
 function expectCleanBoxes(boxes: Box[], cells: Rect[]): void {
   expect(boxes).toHaveLength(cells.length);
   // Inside the true cell (not one gutter or margin pixel) and nearly all of it: the bench's tolerance.
-  boxes.forEach((b, i) => expect(withinTolerance(b, cells[i]!), `frame-${i + 1}: box ${JSON.stringify(b)} vs cell ${JSON.stringify(cells[i])}`).toBe(true));
+  for (const [i, b] of boxes.entries()) {
+    expect(withinTolerance(b, cells[i]!), `frame-${i + 1}: box ${JSON.stringify(b)} vs cell ${JSON.stringify(cells[i])}`).toBe(true);
+  }
 }
 
 async function cropGenerated(spec: SheetSpec, mode: "detect" | "equal" = "detect") {
@@ -41,11 +51,26 @@ const CASES: Array<[string, SheetSpec]> = [
   ["white gutters, grey studio, margins, PNG", { gutter: 24, gutterColor: [255, 255, 255], margin: 40, backdrop: "grey", noise: 1 }],
   ["thin black gutters, no margin, JPEG", { gutter: 3, gutterColor: [0, 0, 0], margin: 0, backdrop: "warm", format: "jpeg", quality: 80, noise: 1.5 }],
   ["wide grey gutters, 80 px margins, noise", { gutter: 45, gutterColor: [128, 128, 128], margin: 80, backdrop: "black", noise: 3 }],
-  ["coloured gutters, 1 px margin, unequal cells, JPEG", { gutter: 8, gutterColor: [30, 140, 140], margin: 1, unequal: 0.05, backdrop: "gel", format: "jpeg", quality: 75, noise: 2 }],
-  ["white studio touching white gutters, JPEG", { gutter: 20, gutterColor: [255, 255, 255], margin: 30, backdrop: "white", format: "jpeg", quality: 85, noise: 2, unequal: 0.03 }],
-  ["white studio touching white gutters, no margin", { gutter: 12, gutterColor: [255, 255, 255], margin: 0, backdrop: "white", noise: 1.5, unequal: 0.04, seed: 4 }],
-  ["off-white gutters, 3×3", { rows: 3, cols: 3, gutter: 16, gutterColor: [240, 240, 240], margin: 20, backdrop: "warm", format: "jpeg", quality: 80, noise: 1, seed: 9 }],
-  ["2×2, red gutters, low-quality JPEG", { rows: 2, cols: 2, gutter: 6, gutterColor: [200, 40, 60], margin: 12, backdrop: "black", format: "jpeg", quality: 70, noise: 2.5, seed: 3 }],
+  [
+    "coloured gutters, 1 px margin, unequal cells, JPEG",
+    { gutter: 8, gutterColor: [30, 140, 140], margin: 1, unequal: 0.05, backdrop: "gel", format: "jpeg", quality: 75, noise: 2 },
+  ],
+  [
+    "white studio touching white gutters, JPEG",
+    { gutter: 20, gutterColor: [255, 255, 255], margin: 30, backdrop: "white", format: "jpeg", quality: 85, noise: 2, unequal: 0.03 },
+  ],
+  [
+    "white studio touching white gutters, no margin",
+    { gutter: 12, gutterColor: [255, 255, 255], margin: 0, backdrop: "white", noise: 1.5, unequal: 0.04, seed: 4 },
+  ],
+  [
+    "off-white gutters, 3×3",
+    { rows: 3, cols: 3, gutter: 16, gutterColor: [240, 240, 240], margin: 20, backdrop: "warm", format: "jpeg", quality: 80, noise: 1, seed: 9 },
+  ],
+  [
+    "2×2, red gutters, low-quality JPEG",
+    { rows: 2, cols: 2, gutter: 6, gutterColor: [200, 40, 60], margin: 12, backdrop: "black", format: "jpeg", quality: 70, noise: 2.5, seed: 3 },
+  ],
 ];
 
 describe("crop: grid detection on generated sheets", () => {
@@ -90,7 +115,9 @@ describe("crop: grid detection on generated sheets", () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(InputError);
-    expect((err as Error).message).toMatch(/^Could not find the 2×3 grid with confidence \(0\.\d\d\): .+\. Choose an equal split or revise the contact sheet\.$/);
+    expect((err as Error).message).toMatch(
+      /^Could not find the 2×3 grid with confidence \(0\.\d\d\): .+\. Choose an equal split or revise the contact sheet\.$/,
+    );
 
     const equal = await cropSheet(file, dir, { rows: 2, cols: 3, mode: "equal" });
     expect(equal.frames).toHaveLength(6);
@@ -170,11 +197,20 @@ describe("crop: sheets whose grid is not perfect", () => {
   // Each case runs on painted shots always, and on the seed shoot's frames when they are present.
   const OFFSET_CASES: Array<[string, SheetSpec]> = [
     ["cells ±3 px off the shared lines, white gutters", { gutter: 14, gutterColor: [255, 255, 255], margin: 20, offset: 3, grain: 1, seed: 21 }],
-    ["cells ±3 px off and sheared by a pixel, black gutters, JPEG", { gutter: 12, gutterColor: [0, 0, 0], margin: 6, offset: 3, tilt: 1, format: "jpeg", quality: 82, seed: 22 }],
-    ["cells ±2 px off, 3×3, coloured gutters, no margin", { rows: 3, cols: 3, gutter: 10, gutterColor: [30, 140, 140], margin: 0, offset: 2, noise: 1, seed: 23 }],
+    [
+      "cells ±3 px off and sheared by a pixel, black gutters, JPEG",
+      { gutter: 12, gutterColor: [0, 0, 0], margin: 6, offset: 3, tilt: 1, format: "jpeg", quality: 82, seed: 22 },
+    ],
+    [
+      "cells ±2 px off, 3×3, coloured gutters, no margin",
+      { rows: 3, cols: 3, gutter: 10, gutterColor: [30, 140, 140], margin: 0, offset: 2, noise: 1, seed: 23 },
+    ],
   ];
   for (const [label, spec] of OFFSET_CASES) {
-    for (const [content, cellImages] of [["painted shots", undefined], ["fixture frames", frames]] as const) {
+    for (const [content, cellImages] of [
+      ["painted shots", undefined],
+      ["fixture frames", frames],
+    ] as const) {
       it(`offset cells get their own boxes: ${label} (${content})`, async (ctx) => {
         if (content === "fixture frames" && !frames) return ctx.skip(NO_FRAMES);
         const { sheet, result } = await cropGenerated({ backdrop: "grey", ...spec, cellImages });
@@ -212,7 +248,10 @@ describe("crop: sheets whose grid is not perfect", () => {
     ["white gutters and margin, grain", { gutter: 20, gutterColor: [255, 255, 255], margin: 30, grain: 1, noise: 0.5, seed: 32 }],
     ["white gutters, no grain", { gutter: 28, gutterColor: [255, 255, 255], margin: 28, noise: 1, seed: 33 }],
     ["white gutters, cells ±3 px off", { gutter: 16, gutterColor: [255, 255, 255], margin: 24, offset: 3, grain: 1, noise: 1, seed: 34 }],
-    ["white gutters, no margin, cells ±3 px off, JPEG", { gutter: 14, gutterColor: [255, 255, 255], margin: 0, offset: 3, noise: 1, format: "jpeg", quality: 82, seed: 35 }],
+    [
+      "white gutters, no margin, cells ±3 px off, JPEG",
+      { gutter: 14, gutterColor: [255, 255, 255], margin: 0, offset: 3, noise: 1, format: "jpeg", quality: 82, seed: 35 },
+    ],
   ];
   for (const [label, spec] of WHITE_REF_CASES) {
     it(`white studio shots against white gutters: ${label} (painted seamless studios)`, () => expectCropped({ ...spec, backdrop: "seamless" }));
@@ -225,7 +264,17 @@ describe("crop: sheets whose grid is not perfect", () => {
   // White on white with nothing else: a painted seamless white studio against white gutters with no
   // sheet margin, no grain and cells up to 3 px off (JPEG q82), found on a clone without the
   // fixtures; the bench draws such sheets as `bareWhiteSpec`.
-  const bare = (seed: number): SheetSpec => ({ backdrop: "seamless", gutter: 14, gutterColor: [255, 255, 255], margin: 0, offset: 3, noise: 1, format: "jpeg", quality: 82, seed });
+  const bare = (seed: number): SheetSpec => ({
+    backdrop: "seamless",
+    gutter: 14,
+    gutterColor: [255, 255, 255],
+    margin: 0,
+    offset: 3,
+    noise: 1,
+    format: "jpeg",
+    quality: 82,
+    seed,
+  });
   it("a seamless studio's flat rows are neither the gutter colour nor a margin, and the row gutter under figures' ringing is clear", async () => {
     // Seeds 35, 37 and 39 were refused (0.02-0.22); 36, 38 and 40 are the same sheet drawn otherwise.
     for (const seed of [35, 36, 37, 38, 39, 40]) await expectCropped(bare(seed));
@@ -242,7 +291,10 @@ describe("crop: sheets whose grid is not perfect", () => {
     ["mid-grey gutters under σ 16 noise, JPEG", { gutter: 16, gutterColor: [140, 140, 140], margin: 24, noise: 16, format: "jpeg", quality: 85, seed: 42 }],
   ];
   for (const [label, spec] of NOISY_CASES) {
-    for (const [content, cellImages] of [["painted shots", undefined], ["fixture frames", frames]] as const) {
+    for (const [content, cellImages] of [
+      ["painted shots", undefined],
+      ["fixture frames", frames],
+    ] as const) {
       it(`a noisy sheet with plain gutters is confident: ${label} (${content})`, (ctx) => {
         if (content === "fixture frames" && !frames) return ctx.skip(NO_FRAMES);
         return expectCropped({ backdrop: "warm", ...spec, cellImages }, 0.8);
@@ -309,7 +361,10 @@ describe("crop: decoding into reused memory, and the frames written from it", ()
         const x = box.x + ((box.width - fw) >> 1);
         const y = box.y + ((box.height - fh) >> 1);
         const frame = await sharp(result.frames[i]!.path).raw().toBuffer();
-        const expected = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).extract({ left: x, top: y, width: fw, height: fh }).raw().toBuffer();
+        const expected = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+          .extract({ left: x, top: y, width: fw, height: fh })
+          .raw()
+          .toBuffer();
         expect(frame.equals(expected), `frame ${i + 1}`).toBe(true);
       }
     }

@@ -1,13 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  BEZIER_PRESETS,
-  DEFAULT_EASING,
-  EASING_NAMES,
-  cubicBezier,
-  isEasingSpec,
-  resolveEasing,
-  sourceFrameIndices,
-} from "../../../common/easing.ts";
+import { BEZIER_PRESETS, DEFAULT_EASING, EASING_NAMES, cubicBezier, isEasingSpec, resolveEasing, sourceFrameIndices } from "../../../common/easing.ts";
 
 describe("easing library", () => {
   it("has the 45 names of the predecessor: 31 Penner, 11 bezier presets, 3 hybrids", () => {
@@ -68,7 +60,7 @@ describe("sourceFrameIndices", () => {
     expect(idx).toHaveLength(90);
     expect(idx[0]).toBe(0);
     expect(idx[89]).toBe(120); // clamped to the last decodable frame, never past the end
-    idx.forEach((v, k) => expect(v).toBe(Math.min(120, Math.round((k / 89) * (sourceFrames / sourceFps) * sourceFps))));
+    for (const [k, v] of idx.entries()) expect(v).toBe(Math.min(120, Math.round((k / 89) * (sourceFrames / sourceFps) * sourceFps)));
   });
 
   it("dramaticSwoop lingers at both ends (near-frozen hard cuts)", () => {

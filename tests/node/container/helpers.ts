@@ -102,6 +102,7 @@ export async function startService(stateDir = tempDir("state")): Promise<MediaSe
   return { ...svc, stateDir };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each test reads the answer of the job kind it posted
 export async function postJob(svc: { url: string }, id: string, body: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${svc.url}/jobs/${encodeURIComponent(id)}`, {
     method: "POST",
@@ -134,7 +135,10 @@ const BITS = BARCODE.cols * BARCODE.rows; // 12 bits: 10 of value, a parity bit 
 
 function bitsOf(value: number): number[] {
   const bits = Array.from({ length: 10 }, (_, i) => (value >> i) & 1);
-  bits.push(bits.reduce((a, b) => a ^ b, 0), 1);
+  bits.push(
+    bits.reduce((a, b) => a ^ b, 0),
+    1,
+  );
   return bits;
 }
 
@@ -183,9 +187,27 @@ export async function makeBarcodeClip(file: string, values: number[], opts: { wi
   await run(
     "ffmpeg",
     [
-      "-v", "error", "-y",
-      "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", `${opts.width}x${opts.height}`, "-framerate", String(opts.fps), "-i", "pipe:0",
-      "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p",
+      "-v",
+      "error",
+      "-y",
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      "yuv420p",
+      "-s",
+      `${opts.width}x${opts.height}`,
+      "-framerate",
+      String(opts.fps),
+      "-i",
+      "pipe:0",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "veryfast",
+      "-crf",
+      "16",
+      "-pix_fmt",
+      "yuv420p",
       ...(opts.gop ? ["-g", String(opts.gop)] : []),
       file,
     ],
@@ -196,7 +218,11 @@ export async function makeBarcodeClip(file: string, values: number[], opts: { wi
 /** Decodes every frame of a video to grey and reads its barcode. */
 export async function readBarcodes(data: Buffer | string, width: number, height: number): Promise<Array<number | undefined>> {
   const input = typeof data === "string" ? data : "pipe:0";
-  const raw = await run("ffmpeg", ["-v", "error", "-i", input, "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"], typeof data === "string" ? undefined : data);
+  const raw = await run(
+    "ffmpeg",
+    ["-v", "error", "-i", input, "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"],
+    typeof data === "string" ? undefined : data,
+  );
   const size = width * height;
   const out: Array<number | undefined> = [];
   for (let off = 0; off + size <= raw.length; off += size) out.push(readBarcode(raw.subarray(off, off + size), width, height));

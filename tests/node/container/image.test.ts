@@ -12,8 +12,12 @@ import { tempDir } from "./helpers.ts";
 const root = path.resolve(import.meta.dirname, "../../..");
 const read = (p: string) => readFileSync(path.join(root, p), "utf8");
 const sources = [
-  ...readdirSync(path.join(root, "container")).filter((f) => f.endsWith(".ts")).map((f) => `container/${f}`),
-  ...readdirSync(path.join(root, "src/domain")).filter((f) => f.endsWith(".ts")).map((f) => `src/domain/${f}`),
+  ...readdirSync(path.join(root, "container"))
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => `container/${f}`),
+  ...readdirSync(path.join(root, "src/domain"))
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => `src/domain/${f}`),
 ];
 
 describe("media image", () => {

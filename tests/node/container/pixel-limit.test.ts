@@ -36,7 +36,9 @@ describe("sharp's pixel limit in the media service", () => {
     writeFileSync(file, pngClaiming(20000, 20000));
     const before = process.memoryUsage().rss;
     await expect(loadRgb(file)).rejects.toThrow(/pixel limit/i);
-    await expect(reframeImage(file, path.join(dir, "out.png"), { aspectRatio: "1:1", method: "attention" }, "frame-1")).rejects.toThrow(/pixel limit|not a readable image/i);
+    await expect(reframeImage(file, path.join(dir, "out.png"), { aspectRatio: "1:1", method: "attention" }, "frame-1")).rejects.toThrow(
+      /pixel limit|not a readable image/i,
+    );
     // 20000×20000×3 would be 1.2 GB; refusing from the header keeps the process small.
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
   });

@@ -19,12 +19,21 @@ beforeAll(async () => {
   blobs.set("sheet.png", sheet.buffer);
   blobs.set("photo.png", (await makeSheet({ rows: 1, cols: 1, gutter: 0, gutterColor: [255, 255, 255], margin: 0, backdrop: "warm", noise: 1 })).buffer);
   const dir = tempDir("svc-clips");
-  await makeBarcodeClip(path.join(dir, "a.mp4"), Array.from({ length: 24 }, (_, i) => i), { width: 96, height: 54, fps: 24 });
+  await makeBarcodeClip(
+    path.join(dir, "a.mp4"),
+    Array.from({ length: 24 }, (_, i) => i),
+    { width: 96, height: 54, fps: 24 },
+  );
   clipBytes = readFileSync(path.join(dir, "a.mp4"));
   blobs.set("clip-ok.mp4", clipBytes);
   blobs.set("clip-corrupt.mp4", Buffer.concat([clipBytes.subarray(0, 64), randomBytes(4000)]));
   blobs.set("clip-empty.mp4", Buffer.alloc(0));
-  blobs.set("frame.png", await sharp({ create: { width: 800, height: 600, channels: 3, background: "#7a8a9a" } }).png().toBuffer());
+  blobs.set(
+    "frame.png",
+    await sharp({ create: { width: 800, height: 600, channels: 3, background: "#7a8a9a" } })
+      .png()
+      .toBuffer(),
+  );
 });
 
 afterAll(async () => {
@@ -196,7 +205,15 @@ describe("media service: bad inputs and bad bodies", () => {
       [{ ...good, outputs: {} }, "outputs.reel"],
       [{ ...cropBody("bad"), outputs: { ...frameOutputs("bad"), "frame-6": undefined } }, "outputs.frame-6"],
       [{ ...cropBody("bad"), params: { rows: 2, cols: 3, mode: "guess" } }, "params.mode"],
-      [{ kind: "reframe", inputs: [{ name: "frame-1", url: blobs.inUrl("frame.png") }], outputs: { "frame-1": blobs.outUrl("r") }, params: { aspectRatio: "5:4" } }, "params.aspectRatio"],
+      [
+        {
+          kind: "reframe",
+          inputs: [{ name: "frame-1", url: blobs.inUrl("frame.png") }],
+          outputs: { "frame-1": blobs.outUrl("r") },
+          params: { aspectRatio: "5:4" },
+        },
+        "params.aspectRatio",
+      ],
     ];
     for (const [body, field] of cases) {
       const res = await postJob(svc, `bad-${field}`, body);

@@ -38,7 +38,10 @@ const clips: TestClip[] = [];
 async function addClip(name: string, file: string, fps: number): Promise<void> {
   blobs.set(name, readFileSync(file));
   const truth = await readBarcodes(file, ...(name === "clip-2" ? ([W / 2, H / 2] as const) : ([W, H] as const)));
-  expect(truth.every((v) => v !== undefined), `${name} barcodes readable`).toBe(true);
+  expect(
+    truth.every((v) => v !== undefined),
+    `${name} barcodes readable`,
+  ).toBe(true);
   clips.push({ name, fps, truth: truth as number[] });
 }
 
@@ -63,7 +66,16 @@ beforeAll(async () => {
   await addClip("clip-3", path.join(dir, "c3.mp4"), 24);
   await addClip("clip-4", path.join(dir, "c4.mp4"), 25);
   await addClip("clip-5", path.join(dir, "c5.mp4"), 30);
-  const packets = await run("ffprobe", ["-v", "error", "-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path.join(dir, "c3.mp4")]);
+  const packets = await run("ffprobe", [
+    "-v",
+    "error",
+    "-count_packets",
+    "-show_entries",
+    "stream=nb_read_packets",
+    "-of",
+    "csv=p=0",
+    path.join(dir, "c3.mp4"),
+  ]);
   // Guard the premise of the edit-list case.
   expect(Number(packets.toString().trim())).toBeGreaterThan(clips[2]!.truth.length);
 });
@@ -88,7 +100,16 @@ async function streamInfo(file: Buffer, dir: string) {
   (await import("node:fs")).writeFileSync(f, file);
   const json = JSON.parse(
     (
-      await run("ffprobe", ["-v", "error", "-count_packets", "-show_entries", "stream=codec_name,pix_fmt,width,height,r_frame_rate,nb_read_packets", "-of", "json", f])
+      await run("ffprobe", [
+        "-v",
+        "error",
+        "-count_packets",
+        "-show_entries",
+        "stream=codec_name,pix_fmt,width,height,r_frame_rate,nb_read_packets",
+        "-of",
+        "json",
+        f,
+      ])
     ).toString(),
   );
   return json.streams[0] as { codec_name: string; pix_fmt: string; width: number; height: number; r_frame_rate: string; nb_read_packets: string };
@@ -168,14 +189,24 @@ describe("stitch: frame-exact speed curves", () => {
     const params = { easing: "linear", clipSeconds: 1, fps: 30, transitionSeconds: 0.2, preset: "ultrafast" };
     const sources = [clips[0]!, clips[3]!, clips[4]!]; // 29, 23 and 31 source frames
     const T = 6; // round(0.2 s × 30 fps)
-    const picks = sources.map((c) => sourceFrameIndices({ easing: "linear", outFrames: n, sourceFrames: c.truth.length, sourceFps: c.fps }).map((i) => c.truth[i]!));
+    const picks = sources.map((c) =>
+      sourceFrameIndices({ easing: "linear", outFrames: n, sourceFrames: c.truth.length, sourceFps: c.fps }).map((i) => c.truth[i]!),
+    );
     const bitsOf = (v: number) => {
       const bits = Array.from({ length: 10 }, (_, i) => (v >> i) & 1);
       return [...bits, bits.reduce((a, b) => a ^ b, 0), 1];
     };
     for (const transition of ["crossfade", "fadeblack"] as const) {
       const tag = `transition-${transition}`;
-      const { status, json } = await postJob(svc, tag, stitchBody(sources.map((c) => c.name), { ...params, transition }, tag));
+      const { status, json } = await postJob(
+        svc,
+        tag,
+        stitchBody(
+          sources.map((c) => c.name),
+          { ...params, transition },
+          tag,
+        ),
+      );
       expect(status, JSON.stringify(json)).toBe(200);
       expect(json.result.outputs.reel.frames).toBe(3 * 30 - 2 * T);
       expect(json.result.transitionFrames).toBe(T);
@@ -197,14 +228,17 @@ describe("stitch: frame-exact speed curves", () => {
         const gray = frame(24 + j);
         for (let block = 0; block < 12; block++) {
           const [la, lb] = [16 + 219 * a[block]!, 16 + 219 * b[block]!];
-          const studio =
-            transition === "crossfade" ? la * (1 - p) + lb * p : p < 0.5 ? 16 + (la - 16) * (1 - 2 * p) : 16 + (lb - 16) * (2 * p - 1);
+          const studio = transition === "crossfade" ? la * (1 - p) + lb * p : p < 0.5 ? 16 + (la - 16) * (1 - 2 * p) : 16 + (lb - 16) * (2 * p - 1);
           const want = ((studio - 16) * 255) / 219; // ffmpeg's grey output is full range
           const bx = (block % 4) * (W / 4);
           const by = Math.floor(block / 4) * (H / 3);
           let sum = 0;
           let count = 0;
-          for (let y = by + H / 12; y < by + H / 4; y++) for (let x = bx + W / 16; x < bx + (3 * W) / 16; x++) (sum += gray[y * W + x]!), count++;
+          for (let y = by + H / 12; y < by + H / 4; y++)
+            for (let x = bx + W / 16; x < bx + (3 * W) / 16; x++) {
+              sum += gray[y * W + x]!;
+              count++;
+            }
           expect(Math.abs(sum / count - want), `${transition} j=${j} block=${block}`).toBeLessThan(14);
         }
       }

@@ -9,8 +9,16 @@ describe("grid axis", () => {
   it("three even columns between margins: each cell between the gutters, every side guarded", () => {
     const axis = analyse(profile([0, 10], [30, 100], [0, 8], [30, 100], [0, 8], [30, 100], [0, 10]), 3);
     expect(axis).toMatchObject({
-      spans: [[10, 110], [118, 218], [226, 326]],
-      guarded: [[true, true], [true, true], [true, true]],
+      spans: [
+        [10, 110],
+        [118, 218],
+        [226, 326],
+      ],
+      guarded: [
+        [true, true],
+        [true, true],
+        [true, true],
+      ],
       confidence: 1,
       regularity: 1,
     });
@@ -31,12 +39,36 @@ describe("grid axis", () => {
   it("a flat backdrop band off the gutter's colour loses to the real gutter, even nearer the even spacing", () => {
     // The backdrop (20 levels off, lines 130-137) sits nearer the middle than the gutter (144-151).
     const axis = analyse(profile([0, 10], [30, 120], [20, 8], [30, 6], [0, 8], [30, 120], [0, 10]), 2);
-    expect(axis.spans).toEqual([[10, 144], [152, 272]]);
+    expect(axis.spans).toEqual([
+      [10, 144],
+      [152, 272],
+    ]);
   });
 
   it("confidence is the weakest gutter's clarity times regularity, and names that gutter", () => {
-    expect(axisConfidence([[0, 10], [12, 22], [24, 34]], [1, 0.4], 1, "rows")).toMatchObject({ confidence: 0.4, problem: "gutters between rows 2 and 3 are unclear" });
-    expect(regularityOf([[0, 100], [108, 208]])).toBe(1);
-    expect(regularityOf([[0, 60], [68, 208]])).toBe(0);
+    expect(
+      axisConfidence(
+        [
+          [0, 10],
+          [12, 22],
+          [24, 34],
+        ],
+        [1, 0.4],
+        1,
+        "rows",
+      ),
+    ).toMatchObject({ confidence: 0.4, problem: "gutters between rows 2 and 3 are unclear" });
+    expect(
+      regularityOf([
+        [0, 100],
+        [108, 208],
+      ]),
+    ).toBe(1);
+    expect(
+      regularityOf([
+        [0, 60],
+        [68, 208],
+      ]),
+    ).toBe(0);
   });
 });

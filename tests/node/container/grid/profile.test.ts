@@ -30,7 +30,7 @@ describe("grid profile: line statistics", () => {
 
   it("subtracting the sheet's noise variance leaves a noisy gutter line at 0", () => {
     // A column alternating ±2 around the gutter colour: variance 4.
-    const img = image(4, 40, (x, y) => (y % 2 ? [102, 102, 102] : [98, 98, 98]));
+    const img = image(4, 40, (_x, y) => (y % 2 ? [102, 102, 102] : [98, 98, 98]));
     const st = lineStats(img);
     // Columns are sampled on even rows only, so take the row profile (every other pixel of a row).
     const rows = distanceProfile(st.rowSum, st.rowSq, st.rowN, [100, 100, 100], 4);
@@ -39,7 +39,7 @@ describe("grid profile: line statistics", () => {
 
   it("noise is measured within short stretches of the flattest lines: a backdrop's edge along a line is not noise", () => {
     // Column 3 steps from 0 to 200 half way (on a 32 px stretch boundary): a huge variance, no noise.
-    const img = image(8, 64, (x, y) => (y < 32 ? [0, 0, 0] : [200, 200, 200]));
+    const img = image(8, 64, (_x, y) => (y < 32 ? [0, 0, 0] : [200, 200, 200]));
     expect(noiseVariance(img, [{ axis: 0, index: 3, variance: 10_000 }])).toBe(0);
     expect(noiseWobble(16, 100)).toBeGreaterThan(noiseWobble(16, 1000));
     expect(noiseWobble(0, 100)).toBe(0);
@@ -54,7 +54,16 @@ describe("grid profile: line statistics", () => {
 
 describe("grid profile: the gutter colour", () => {
   it("is the colour of the lines that are flat both ways", () => {
-    const { img } = gridImage({ cols: 3, rows: 2, cellW: 40, cellH: 30, gutter: 4, margin: 3, gutterColour: [20, 140, 140], content: (cx, cy, x) => [100 + cx * 30, 60 + cy * 50, (x * 3) % 256] });
+    const { img } = gridImage({
+      cols: 3,
+      rows: 2,
+      cellW: 40,
+      cellH: 30,
+      gutter: 4,
+      margin: 3,
+      gutterColour: [20, 140, 140],
+      content: (cx, cy, x) => [100 + cx * 30, 60 + cy * 50, (x * 3) % 256],
+    });
     const [first] = gutterColours(lineStats(img));
     expect(first!.colour.map(Math.round)).toEqual([20, 140, 140]);
   });
@@ -62,7 +71,13 @@ describe("grid profile: the gutter colour", () => {
   it("white gutter beside a white studio: the studio's flat rows, three levels off, are not the gutter", () => {
     // Cells: a seamless studio at 252, flat along its top rows, with a dark figure lower down.
     const { img } = gridImage({
-      cols: 3, rows: 2, cellW: 50, cellH: 60, gutter: 6, margin: 0, gutterColour: [255, 255, 255],
+      cols: 3,
+      rows: 2,
+      cellW: 50,
+      cellH: 60,
+      gutter: 6,
+      margin: 0,
+      gutterColour: [255, 255, 255],
       content: (_cx, _cy, x, y) => (y > 30 && x > 15 && x < 35 ? [60, 40, 30] : [252, 252, 251]),
     });
     const [first] = gutterColours(lineStats(img));

@@ -25,7 +25,23 @@ describe("grid runs: edges", () => {
   it("a strong edge JPEG softened over several lines, with ringing dipping just before it, is the edge", () => {
     // Sheet lines 822-831 are content, 832-846 gutter; 847-852 ring (up to 4 levels, dipping at
     // 852) in the 16 px block 848-863 that the cell's edge at 855 lies in, rising over five lines.
-    const p = profile([35, 10], [0.5, 15], [0.9, 1], [2.2, 1], [2.3, 1], [4.1, 1], [3.3, 1], [2.7, 1], [6.7, 1], [16.5, 1], [24.2, 1], [30.2, 1], [34.7, 1], [36.5, 1], [36.9, 15]);
+    const p = profile(
+      [35, 10],
+      [0.5, 15],
+      [0.9, 1],
+      [2.2, 1],
+      [2.3, 1],
+      [4.1, 1],
+      [3.3, 1],
+      [2.7, 1],
+      [6.7, 1],
+      [16.5, 1],
+      [24.2, 1],
+      [30.2, 1],
+      [34.7, 1],
+      [36.5, 1],
+      [36.9, 15],
+    );
     const origin = 822;
     expect(origin + refineRun(p, 12, 20, { origin }).end + 1).toBe(855);
   });
