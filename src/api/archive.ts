@@ -8,7 +8,7 @@ import { assetsByIds, type AssetRow } from "../db/assets.ts";
 import { checkpointsForShoot } from "../db/checkpoints.ts";
 import { db } from "../db/client.ts";
 import { getShoot } from "../db/shoots.ts";
-import { STAGES } from "../domain/shoot.ts";
+import { STAGES } from "../domain/contract.ts";
 import { extensionFor } from "../storage/r2.ts";
 import { requireApiKey } from "./auth.ts";
 import { router } from "./openapi.ts";

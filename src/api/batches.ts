@@ -19,7 +19,7 @@ import {
   type BatchRecord,
 } from "../db/batches.ts";
 import { db, type Db } from "../db/client.ts";
-import { STAGES } from "../domain/shoot.ts";
+import { STAGES } from "../domain/contract.ts";
 import { batchSettingsFromFields, CreateBatchSchema, canonical, resolveRows, rowsFromCsv } from "../batches/spec.ts";
 import { enqueueRows, retryRows, rowShootId } from "../batches/submissions.ts";
 import { emitBatchCompleted } from "../notify/emit.ts";

@@ -8,7 +8,7 @@ import { assetsForShoot, type AssetRow } from "../db/assets.ts";
 import { pendingCheckpoint } from "../db/checkpoints.ts";
 import { db, schema } from "../db/client.ts";
 import { getShoot, getShootById } from "../db/shoots.ts";
-import type { Stage } from "../domain/shoot.ts";
+import type { Stage } from "../domain/contract.ts";
 import { durationMs } from "../lib/duration.ts";
 import { DEFAULT_LINK_TTL, signReviewLink, verifyReviewLink, type ReviewClaim } from "../review/links.ts";
 import { assetUrl } from "../storage/urls.ts";

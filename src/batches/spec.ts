@@ -5,7 +5,8 @@
 import Papa from "papaparse";
 import { z } from "zod";
 import type { FieldError } from "../api/problem.ts";
-import { CreateShootSchema, DEFAULT_REVIEW, DEFAULT_STITCH, PresetsSchema, STAGES, type ShootParams, type Stage } from "../domain/shoot.ts";
+import { DEFAULT_REVIEW, STAGES, type Stage } from "../domain/contract.ts";
+import { CreateShootSchema, DEFAULT_STITCH, PresetsSchema, type ShootParams } from "../domain/shoot.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 
 export const MAX_BATCH_ROWS = 500;

@@ -1,6 +1,7 @@
 /** Shoot rows: the D1 mirror of each workflow instance, for listing, filtering and access checks. */
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
-import type { ShootParams, ShootStatus, Stage } from "../domain/shoot.ts";
+import type { ShootStatus, Stage } from "../domain/contract.ts";
+import type { ShootParams } from "../domain/shoot.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import type { Db } from "./client.ts";
 import { shoots } from "./schema.ts";

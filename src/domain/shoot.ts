@@ -5,16 +5,6 @@ import { DECISION_ACTIONS, FRAME_COUNT, LOOP_CLIP, STAGES, TIMEOUT_POLICIES } fr
 import { BACKGROUND_IDS, POSE_IDS, STYLE_IDS } from "./presets.ts";
 import { StitchSettingsSchema } from "./stitch.ts";
 
-export {
-  CHECKPOINT_STAGES,
-  DEFAULT_REVIEW,
-  SHOOT_STATUSES,
-  STAGES,
-  type CheckpointStage,
-  type ShootStatus,
-  type Stage,
-} from "./contract.ts";
-
 export const PresetsSchema = z
   .object({
     pose: z.enum(POSE_IDS).optional(),

@@ -1,4 +1,5 @@
 /** The fixed six-angle shot list (row-major on the contact sheet) and the camera moves between frames. */
+import type { FRAME_COUNT } from "./contract.ts";
 export const SHOT_LIST = [
   {
     name: "beauty portrait",
@@ -31,5 +32,7 @@ export const CAMERA_MOVES = [
   },
 ] as const;
 
-export const FRAME_COUNT = SHOT_LIST.length;
+/** One shot per frame of the contract: a list of another length does not type-check. */
+const _oneShotPerFrame: typeof FRAME_COUNT = SHOT_LIST.length;
+
 export const NEGATIVE_PROMPT = "blur, distort, and low quality";
