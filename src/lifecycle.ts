@@ -8,8 +8,9 @@ import { db } from "./db/client.ts";
 import { logEvent } from "./db/events.ts";
 import { finishShoot } from "./db/shoots.ts";
 import { notifyShootFinished } from "./notify/emit.ts";
+import type { FinalShootStatus } from "./domain/contract.ts";
 
-export type FinalStatus = "completed" | "failed" | "cancelled" | "expired";
+export type FinalStatus = FinalShootStatus;
 
 export async function endShoot(
   env: Env,

@@ -1,6 +1,6 @@
 /** Shoot rows: the D1 mirror of each workflow instance, for listing, filtering and access checks. */
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
-import type { ShootStatus, Stage } from "../domain/contract.ts";
+import { and, desc, eq, inArray, lt, or, type SQL } from "drizzle-orm";
+import { type FinalShootStatus, LIVE_SHOOT_STATUSES, type ShootStatus, type Stage } from "../domain/contract.ts";
 import type { ShootParams } from "../domain/shoot.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import type { Db } from "./client.ts";
@@ -61,12 +61,12 @@ export async function updateShoot(
 }
 
 /** Moves a shoot to a final state unless it already is in one (a cancel never un-finishes a shoot). */
-export async function finishShoot(d: Db, id: string, status: "completed" | "failed" | "cancelled" | "expired", error?: string) {
+export async function finishShoot(d: Db, id: string, status: FinalShootStatus, error?: string) {
   const now = new Date().toISOString();
   const res = await d
     .update(shoots)
     .set({ status, error: error ?? null, completedAt: now, updatedAt: now })
-    .where(and(eq(shoots.id, id), or(eq(shoots.status, "running"), eq(shoots.status, "awaiting_review"))))
+    .where(and(eq(shoots.id, id), inArray(shoots.status, LIVE_SHOOT_STATUSES)))
     .run();
   return (res.meta?.changes ?? 0) > 0;
 }

@@ -2,6 +2,7 @@
 import { and, desc, eq, inArray, isNull, lt } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints } from "./schema.ts";
+import type { DeliveryStatus } from "../domain/contract.ts";
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -74,7 +75,7 @@ export async function recordAttempt(
   d: Db,
   delivery: DeliveryRow,
   a: { attempt: number; status: number | null; error: string | null; durationMs: number },
-  next: { status: "pending" | "succeeded" | "failed"; nextAttemptAt: string | null },
+  next: { status: DeliveryStatus; nextAttemptAt: string | null },
 ): Promise<boolean> {
   const now = new Date().toISOString();
   const [, res] = await d.batch([

@@ -55,6 +55,7 @@ export type BatchRowState = (typeof BATCH_ROW_STATES)[number];
 export const BATCH_STATUSES = ["open", "completed"] as const;
 /** An outbound webhook delivery: still being tried, delivered, or given up. */
 export const DELIVERY_STATUSES = ["pending", "succeeded", "failed"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** Six frames from the contact sheet's 2 × 3 grid; five clips between them, a sixth closes the loop. */
 export const FRAME_COUNT = 6;

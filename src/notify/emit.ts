@@ -9,6 +9,7 @@ import { activeEndpoints } from "../db/webhooks.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { rowState } from "../db/batches.ts";
 import type { DeliveryMessage, WebhookEvent, WebhookPayload } from "./events.ts";
+import type { FinalShootStatus } from "../domain/contract.ts";
 
 export async function emit(env: Env, d: Db, accountId: string, type: WebhookEvent, key: string, data: Record<string, unknown>): Promise<number> {
   const endpoints = (await activeEndpoints(d, accountId)).filter((e) => (e.events as string[]).includes(type));
@@ -42,7 +43,7 @@ export async function emit(env: Env, d: Db, accountId: string, type: WebhookEven
 export async function notifyShootFinished(
   env: Env,
   shoot: { shootId: string; accountId: string },
-  outcome: { status: "completed" | "failed" | "cancelled" | "expired"; error?: string; stage?: string },
+  outcome: { status: FinalShootStatus; error?: string; stage?: string },
 ): Promise<void> {
   const d = db(env.DB);
   if (outcome.status === "completed" || outcome.status === "failed") {

@@ -2,7 +2,7 @@
  * The contract (src/domain/contract.ts) is the only place a list of stages, statuses or kinds is
  * spelt out. This scans every tracked source file for a literal copy: an array of string literals,
  * a SQL `IN (...)` list or a regex alternation `(a|b|c)` holding three or more members of one
- * contract list, or exactly one of its named sub-lists (the live or the final shoot statuses).
+ * contract list, a type union `"a" | "b" | "c"` likewise, or exactly one of its named sub-lists (the live or the final shoot statuses).
  * Shorter per-stage rules (`clips: ["clips", "reel"]`) are policy, not copies, and pass.
  */
 import { execFileSync } from "node:child_process";
@@ -49,6 +49,8 @@ function findCopies(text: string): { line: number; list: string; text: string }[
     [/\[\s*((?:(["'])[\w-]+\2\s*,\s*)+(["'])[\w-]+\3)\s*,?\s*\]/g, (m) => [...m[1].matchAll(/["']([\w-]+)["']/g)].map((x) => x[1])],
     // SQL: IN ('a','b')
     [/\bIN\s*\(\s*((?:'[\w-]+'\s*,\s*)+'[\w-]+')\s*\)/gi, (m) => [...m[1].matchAll(/'([\w-]+)'/g)].map((x) => x[1])],
+    // a type union: "a" | "b" | "c"
+    [/(["'])[\w-]+\1(?:\s*\|\s*(["'])[\w-]+\2)+/g, (m) => [...m[0].matchAll(/["']([\w-]+)["']/g)].map((x) => x[1])],
     // regex alternation: (a|b|c)
     [/\((?:\?:)?([\w-]+(?:\|[\w-]+)+)\)/g, (m) => m[1].split("|")],
   ];
@@ -68,6 +70,7 @@ describe("the contract's lists", () => {
     expect(findCopies(`const S = z.enum([${stages}]);`)).toMatchObject([{ list: "STAGES" }]);
     expect(findCopies(`if (/^shoot\\.(${finals})$/.test(t))`)).toMatchObject([{ list: "FINAL_SHOOT_STATUSES" }]);
     expect(findCopies(`WHERE s.status NOT IN (${C.FINAL_SHOOT_STATUSES.map((s) => `'${s}'`).join(",")})`)).toMatchObject([{ list: "FINAL_SHOOT_STATUSES" }]);
+    expect(findCopies(`status: ${C.FINAL_SHOOT_STATUSES.map((s) => `"${s}"`).join(" | ")};`)).toMatchObject([{ list: "FINAL_SHOOT_STATUSES" }]);
     // A per-stage rule of two stages is policy, not a copy.
     expect(findCopies(`clips: ["${C.STAGES[4]}", "${C.STAGES[5]}"]`)).toEqual([]);
   });
