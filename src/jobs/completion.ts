@@ -10,6 +10,7 @@ import { db } from "../db/client.ts";
 import { finishJob, toSignal, type JobEventPayload, type JobResult, type JobRow } from "../db/jobs.ts";
 import { priceOf } from "../lib/prices.ts";
 import { pollProviderJob } from "../providers/jobs.ts";
+import { jobEventType } from "../domain/jobs.ts";
 
 /** Who learnt the outcome; the timeline shows it. */
 export type CompletedBy = "webhook" | "callback" | "poll" | "watchdog" | "media" | "dead-letter" | "timeout";
@@ -65,7 +66,7 @@ export async function notifyWorkflow(
   const started = Date.now();
   try {
     const instance = found ?? (await env.SHOOT.get(shootId));
-    await instance.sendEvent({ type: `job-${jobId}`, payload });
+    await instance.sendEvent({ type: jobEventType(jobId), payload });
     // When the outcome arrived, when the event was handed over and how long that took: the resume
     // path's parts (bench:batch measures from the arrival and splits on the rest).
     const received = receivedAt ? new Date(receivedAt).toISOString() : undefined;

@@ -10,7 +10,7 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
 import type { ArtifactsOf, FailedItem } from "../domain/artifacts.ts";
-import { FRAME_COUNT, SHEET_GRID, type Stage } from "../domain/contract.ts";
+import { CLIP_COUNT, FRAME_COUNT, LOOP_CLIP, SHEET_GRID, type Stage } from "../domain/contract.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { getShootById, updateShoot } from "../db/shoots.ts";
@@ -233,14 +233,14 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
 
   await cut("detect");
   for (let attempt = 1; ; attempt++) {
-    const media = cropFailed ?? reframeFailed;
+    const marked = reframeFailed ? [...failed, reframeFailed] : failed;
     const artifacts: ArtifactsOf<"frames"> = cropFailed
       ? { assets: [sheet.assetId], error: cropFailed.error, failed: [cropFailed] }
       : {
           assets: frames.map((f) => f.assetId),
           ...crop,
-          ...(media ? { error: media.error } : {}),
-          ...(failed.length || media ? { failed: [...failed, ...(media ? [media] : [])] } : {}),
+          ...(reframeFailed ? { error: reframeFailed.error } : {}),
+          ...(marked.length ? { failed: marked } : {}),
         };
     failed = [];
     const revise = revisionOrDone(await awaitDecision(ctx, "frames", attempt, artifacts), "frames");
@@ -278,7 +278,7 @@ interface ClipSet {
 
 async function clipsStage(ctx: RunContext, plan: Plan, frames: StoredRef[]): Promise<ClipSet> {
   await enter(ctx, "clips");
-  const set: ClipSet = { clips: [], versions: Array<number>(6).fill(0), failed: new Map(), stitch: { ...ctx.params.stitch } };
+  const set: ClipSet = { clips: [], versions: Array<number>(LOOP_CLIP).fill(0), failed: new Map(), stitch: { ...ctx.params.stitch } };
   await makeClips(
     ctx,
     plan,
@@ -302,7 +302,7 @@ async function clipsStage(ctx: RunContext, plan: Plan, frames: StoredRef[]): Pro
   }
 }
 
-const wantedClips = (set: ClipSet) => [1, 2, 3, 4, 5, ...(set.stitch.loop ? [6] : [])];
+const wantedClips = (set: ClipSet) => [...Array(CLIP_COUNT).keys()].map((i) => i + 1).concat(set.stitch.loop ? [LOOP_CLIP] : []);
 
 /** What the clips checkpoint shows: every wanted clip with its asset or the provider's reason. */
 function clipArtifacts(set: ClipSet): ArtifactsOf<"clips"> {
