@@ -42,6 +42,10 @@ export default defineConfig(async () => {
                   KLING_SECRET_KEY: "test-secret",
                   FAL_QUEUE_URL: `${simUrl}/fal`,
                   ALLOWED_ORIGINS: "https://studio.example",
+                  // Catalogue intake fetches photos the simulator serves on 127.0.0.1 (loopback only;
+                  // private and link-local addresses stay refused).
+                  REFERENCE_FETCH_ALLOW_LOOPBACK: "true",
+                  REFERENCE_FETCH_TIMEOUT: "2 seconds",
                 },
               },
             }),

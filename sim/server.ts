@@ -1,7 +1,7 @@
 /**
  * The provider simulator: one Node server speaking FAL's queue API (/fal), Kling's API (/kling)
- * and Anthropic's Messages API (/anthropic), serving generated media (/files) and test hooks
- * (/__sim). `npm run sim` runs it on 127.0.0.1:8790; tests call startSim({ port: 0 }).
+ * and Anthropic's Messages API (/anthropic), serving generated media (/files), reference photos
+ * (/photos) and test hooks (/__sim). `npm run sim` runs it on 127.0.0.1:8790; tests call startSim({ port: 0 }).
  */
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -17,6 +17,7 @@ import { FaultInjector, defaultFaults } from "./faults.ts";
 import { FileStore } from "./files.ts";
 import { loadOrCreateSigningKey } from "./keys.ts";
 import { klingRoutes } from "./kling.ts";
+import { photoHost, type PhotoHost } from "./photos.ts";
 import { JobStore, publicJob } from "./state.ts";
 import { WebhookSender } from "./webhooks.ts";
 
@@ -35,7 +36,9 @@ export interface StartSimOptions {
 
 /** The simulator's stores, as the request handlers see them, plus test controls. */
 export interface SimState extends Pick<SimContext, "config" | "jobs" | "faults" | "files" | "webhooks" | "signingKey"> {
-  /** Forgets all jobs, stops pending deliveries, restores default faults. */
+  /** Reference photos at /photos and their request counts. */
+  photos: PhotoHost;
+  /** Forgets all jobs, stops pending deliveries, restores default faults, zeroes photo counts. */
   reset(): void;
   /** Resolves once no webhook or callback is being delivered. */
   idle(): Promise<void>;
@@ -64,6 +67,7 @@ export function createApp(ctx: SimContext, state: SimState): Hono {
   app.route("/fal", falRoutes(ctx));
   app.route("/kling", klingRoutes(ctx));
   app.route("/anthropic", anthropicRoutes(ctx));
+  app.route("/photos", state.photos.routes);
 
   app.on(["GET", "HEAD"], "/files/:name", (c) => ctx.files.respond(c.req.param("name"), c.req.method, c.req.header("range")));
 
@@ -85,6 +89,7 @@ export function createApp(ctx: SimContext, state: SimState): Hono {
       throw err;
     }
   });
+  app.get("/__sim/photos/requests", (c) => c.json(state.photos.requests()));
   app.get("/__sim/jobs", (c) => c.json({ jobs: ctx.jobs.list().map(publicJob) }));
   app.get("/__sim/concurrency", (c) => c.json(ctx.jobs.concurrency()));
   app.get("/__sim/jobs/:id", (c) => {
@@ -153,8 +158,10 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
       void p.finally(() => inflight.delete(p));
     },
   };
+  const photos = photoHost();
   const state: SimState = {
     ...stores,
+    photos,
     reset() {
       generation++;
       running.abort();
@@ -162,6 +169,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
       webhooks.cancelAll();
       jobs.clear();
       faults.reset();
+      photos.reset();
     },
     idle: () => webhooks.idle(),
   };
@@ -201,7 +209,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (isMain) {
   const sim = await startSim();
-  console.log(`[sim] provider simulator listening on ${sim.url} (FAL /fal, Kling /kling, Anthropic /anthropic, files /files)`);
+  console.log(`[sim] provider simulator listening on ${sim.url} (FAL /fal, Kling /kling, Anthropic /anthropic, files /files, photos /photos)`);
   console.log(`[sim] state in ${sim.state.config.stateDir}; JWKS at ${sim.url}/fal/.well-known/jwks.json`);
   const stop = async () => {
     await sim.close();

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import { archive } from "./api/archive.ts";
 import { assetsApi } from "./api/assets.ts";
+import { recipesApi } from "./api/recipes.ts";
 import { batchesApi } from "./api/batches.ts";
 import { internal } from "./api/internal.ts";
 import { documentConfig, DOCUMENT_PATH, registerSecuritySchemes, router } from "./api/openapi.ts";
@@ -59,6 +60,7 @@ app
   .route("/api/presets", presets)
   .route("/api/assets", assetsApi)
   .route("/api/batches", batchesApi)
+  .route("/api/recipes", recipesApi)
   .route("/api/webhook-endpoints", webhookEndpointsApi)
   .route("/webhooks", webhooks)
   // Signed-URL blob access for the media service and providers: not part of the public API, so

@@ -22,6 +22,13 @@ export const CreateBatch = CreateBatchSchema.extend({
     .optional()
     .openapi({ description: 'The stages a human reviews in every shoot unless a row says otherwise: `[]` for none, `["reel"]` for the reel only' }),
   presets: Presets.optional().openapi({ description: "Presets for every row; a row's own presets override them" }),
+  recipe: CreateBatchSchema.shape.recipe.openapi({
+    description: "A recipe (`name` or `name@version`) for every row; a row's own recipe and fields override it",
+  }),
+  budgetUsd: CreateBatchSchema.shape.budgetUsd.openapi({
+    description: "The batch budget (USD): no new shoot is placed once spent plus committed (each running shoot's quote) would pass it",
+  }),
+  dryRun: CreateBatchSchema.shape.dryRun.openapi({ description: "Answer the quote (`BatchQuote`) and create nothing" }),
 }).openapi("CreateBatch");
 // Referenced by CreateBatch.shoots (rows are validated one by one, so errors can name the row).
 void CreateShoot;
@@ -48,11 +55,49 @@ export const BatchAccepted = z
     id: z.string(),
     status: z.literal("open"),
     total: z.number().int(),
-    shoots: z.array(z.object({ index: z.number().int(), id: z.string(), idempotencyKey: z.string() })),
+    quoteUsd: z.number().openapi({ description: "What the batch is expected to cost (the dry run's `totalUsd`)" }),
+    shoots: z.array(z.object({ index: z.number().int(), sku: z.string().nullable(), id: z.string(), idempotencyKey: z.string() })),
   })
   .openapi("BatchAccepted");
 
-const RowState = z.string().openapi({ description: "`queued` (not placed yet), `dead` (the queue gave up), or the shoot's status once placed" });
+export const ResolvedReference = z
+  .object({
+    ref: z.string().openapi({ description: "As the row wrote it: a photo's file name, a URL or an upload id" }),
+    source: z.enum(["file", "zip", "url", "upload"]),
+    assetId: z.string().openapi({ description: "The reference asset it is (the same photo is always the same asset)" }),
+    sha256: z.string().nullable().openapi({ description: "Of the photo as received" }),
+  })
+  .openapi("ResolvedReference");
+
+export const BatchQuote = z
+  .object({
+    dryRun: z.literal(true),
+    total: z.number().int(),
+    totalUsd: z
+      .number()
+      .openapi({ description: "Expected cost of every row, at list price, with person-reviewed stages counted 1 + QUOTE_REVISION_RATE times" }),
+    budgetUsd: z.number().nullable(),
+    withinBudget: z.boolean(),
+    placeable: z.number().int().openapi({ description: "How many rows, in order, fit within the batch budget" }),
+    recipe: z.string().nullable().openapi({ description: "The batch's recipe as `name@version`" }),
+    photos: z.object({ used: z.number().int(), unused: z.array(z.string()).openapi({ description: "Photos sent that no row names" }) }),
+    rows: z.array(
+      z.object({
+        index: z.number().int(),
+        sku: z.string().nullable(),
+        brief: z.string(),
+        recipe: z.string().nullable(),
+        review: z.array(z.string()),
+        costUsd: z.number(),
+        references: z.array(ResolvedReference),
+      }),
+    ),
+  })
+  .openapi("BatchQuote");
+
+const RowState = z.string().openapi({
+  description: "`queued` (not placed yet), `dead` (the queue gave up), `held` (the batch budget would be passed), or the shoot's status once placed",
+});
 export const BatchStatus = z
   .object({
     id: z.string(),
@@ -67,9 +112,22 @@ export const BatchStatus = z
       byStage: z.record(z.string(), z.record(z.string(), z.number().int())).openapi({ description: "Placed shoots per stage, by state" }),
     }),
     costUsd: z.number(),
+    recipe: z.string().nullable(),
+    budget: z
+      .object({
+        capUsd: z.number(),
+        spentUsd: z.number(),
+        committedUsd: z.number().openapi({ description: "Spent, plus the rest of each running shoot's quote" }),
+        held: z.number().int().openapi({ description: "Rows not placed because they would pass the cap" }),
+        stopped: z.boolean(),
+      })
+      .nullable()
+      .openapi({ description: "The batch budget, when one was set" }),
     shoots: z.array(
       z.object({
         index: z.number().int(),
+        sku: z.string().nullable(),
+        quoteUsd: z.number(),
         id: z.string(),
         idempotencyKey: z.string(),
         state: RowState,
@@ -99,6 +157,32 @@ export const BatchList = z
     nextCursor: z.string().nullable(),
   })
   .openapi("BatchList");
+
+export const BatchReportQuery = z.object({
+  format: z.enum(["csv", "json"]).default("json").openapi({ description: "`csv` streams a spreadsheet (UTF-8 with BOM); `json` answers `BatchReport`" }),
+});
+export const BatchReport = z
+  .object({
+    id: z.string(),
+    urlsExpireAt: z.string().openapi({ description: "When the signed URLs in this report stop working" }),
+    rows: z.array(
+      z.object({
+        sku: z.string().nullable(),
+        row: z.number().int(),
+        shootId: z.string(),
+        state: RowState,
+        stage: z.string().nullable(),
+        costUsd: z.number(),
+        quoteUsd: z.number(),
+        flags: z.array(z.string()).openapi({ description: "Quality flags (empty until the quality checks land)" }),
+        error: z.string().nullable(),
+        hero: z.string().nullable().openapi({ description: "Signed URL of the approved hero" }),
+        frames: z.array(z.string().nullable()).openapi({ description: "Signed URLs of the six approved frames" }),
+        reel: z.string().nullable().openapi({ description: "Signed URL of the approved reel" }),
+      }),
+    ),
+  })
+  .openapi("BatchReport");
 
 export const BatchRetried = z.object({ retried: z.array(z.object({ index: z.number().int(), shootId: z.string() })) }).openapi("BatchRetried");
 

@@ -3,10 +3,10 @@
  * written), status (counts per stage and state, cost, each shoot, failures) and retry. Rows are
  * written to D1 first and then queued; the submission consumer (src/batches/submissions.ts) places them.
  */
-import { createRoute, type z } from "@hono/zod-openapi";
-import { assetsByIds } from "../db/assets.ts";
+import { createRoute, z } from "@hono/zod-openapi";
 import {
   batchCost,
+  committedUsd,
   completeBatchIfDone,
   getBatch,
   insertBatch,
@@ -20,7 +20,10 @@ import {
 } from "../db/batches.ts";
 import { db, type Db } from "../db/client.ts";
 import { STAGES } from "../domain/contract.ts";
-import { batchSettingsFromFields, CreateBatchSchema, canonical, resolveRows, rowsFromCsv } from "../batches/spec.ts";
+import { prepareBatch, readSubmission, type PreparedBatch } from "../batches/intake.ts";
+import { storePhotos } from "../batches/photos.ts";
+import { REPORT_URL_TTL_SECONDS, reportCsv, reportJson } from "../batches/report.ts";
+import { canonical } from "../lib/canonical.ts";
 import { enqueueRows, retryRows, rowShootId } from "../batches/submissions.ts";
 import { emitBatchCompleted } from "../notify/emit.ts";
 import { sha256Hex } from "../lib/crypto.ts";
@@ -29,19 +32,20 @@ import * as B from "./batch-schemas.ts";
 import { router } from "./openapi.ts";
 import * as S from "./schemas.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
-import { badRequest, conflict, fieldErrors, notFound, Problem, type FieldError } from "./problem.ts";
+import { conflict, notFound } from "./problem.ts";
 
-const MAX_CSV_BYTES = 2_000_000;
-const BatchSettingsSchema = CreateBatchSchema.omit({ shoots: true });
 const tags = ["batches"];
 
 const createBatchRoute = createRoute({
   method: "post",
   path: "/",
   operationId: "createBatch",
-  summary: "Submit a batch of shoots",
-  description:
-    "JSON `{ shoots, review?, presets?, idempotencyKey? }`; or a CSV body (`text/csv`, batch settings as query parameters `review`, `pose`, `background`, `style`, `idempotencyKey`); or multipart with the CSV in field `file` and the same settings as fields. CSV columns: brief, references (upload ids separated by spaces or `;`), pose, background, style, aspectRatio, review (`;`-separated, or `none`), idempotencyKey. Every row is validated before anything is created; errors name `shoots[i].field` (JSON) or `rows[i].column` (CSV). Submitting the same batch again returns it (200) with the same shoot ids.",
+  summary: "Submit a batch of shoots (or, with `dryRun`, quote it)",
+  description: [
+    "Three ways in. JSON `{ shoots, review?, presets?, recipe?, budgetUsd?, idempotencyKey?, dryRun? }`. A CSV body (`text/csv`; batch settings as query parameters). Multipart: the sheet (CSV or JSON) in `file`, the photos in `photos` (many files, zips, or both), the batch settings as fields (`review`, `pose`, `background`, `style`, `recipe`, `budgetUsd`, `idempotencyKey`, `dryRun`).",
+    "CSV columns: sku, brief, references, recipe, pose, background, style, aspectRatio, review (`;`-separated, or `none`), budgetUsd (per shoot), idempotencyKey. A reference is the file name of a photo sent with the batch, an https URL (fetched by the service; non-public addresses and redirects to them are refused before any connection), or an upload id.",
+    "Every row and every photo is checked before anything is created; errors name `rows[i].column` (a sheet), `shoots[i].field` (JSON) or `photos[i]` with the file's name. A photo is stored once per account, by content. The same request again returns the same batch (200) with the same shoot ids; with `dryRun` it answers the quote (200, `BatchQuote`) and changes nothing.",
+  ].join("\n\n"),
   tags,
   security: S.bearer,
   request: {
@@ -52,15 +56,26 @@ const createBatchRoute = createRoute({
         "text/csv": { schema: { type: "string", description: "CSV with a header row" } },
         // A plain schema (not zod): the handler reads the form itself.
         "multipart/form-data": {
-          schema: { type: "object", properties: { file: { type: "string", format: "binary" }, review: { type: "string" } }, required: ["file"] },
+          schema: {
+            type: "object",
+            properties: {
+              file: { type: "string", format: "binary", description: "The sheet: CSV, or JSON (an array of rows or `{ shoots, ...settings }`)" },
+              photos: { type: "array", items: { type: "string", format: "binary" }, description: "PNG, JPEG or WebP files, or zips of them" },
+              review: { type: "string" },
+              recipe: { type: "string" },
+              budgetUsd: { type: "string" },
+              dryRun: { type: "string", enum: ["true", "false"] },
+            },
+            required: ["file"],
+          },
         },
       },
     },
   },
   responses: {
     202: S.json(B.BatchAccepted, "Recorded and queued"),
-    200: S.json(B.BatchStatus, "The same batch, submitted before"),
-    ...S.problems(400, 401, 409, 415),
+    200: S.json(z.union([B.BatchStatus, B.BatchQuote]), "The same batch, submitted before; or, for a dry run, the quote"),
+    ...S.problems(400, 401, 409, 413, 415),
   },
 });
 
@@ -86,6 +101,32 @@ const getBatchRoute = createRoute({
   responses: { 200: S.json(B.BatchStatus, "The batch"), ...S.problems(401, 404) },
 });
 
+const reportRoute = createRoute({
+  method: "get",
+  path: "/{id}/report",
+  operationId: "getBatchReport",
+  summary: "The batch's report per SKU: shoot, state, stage, cost, flags and signed URLs of the approved hero, frames and reel",
+  description: `\`format=csv\` streams a spreadsheet, one row per SKU; \`format=json\` answers the same rows. URLs expire after ${REPORT_URL_TTL_SECONDS / 86400} days.`,
+  tags,
+  security: S.bearer,
+  request: { params: B.BatchIdParam, query: B.BatchReportQuery },
+  responses: {
+    200: {
+      description: "The report",
+      content: {
+        "application/json": { schema: B.BatchReport },
+        "text/csv": {
+          schema: {
+            type: "string" as const,
+            description: "sku, row, shoot_id, state, stage, cost_usd, quote_usd, flags, error, hero_url, frame_1_url … frame_6_url, reel_url",
+          },
+        },
+      },
+    },
+    ...S.problems(400, 401, 404),
+  },
+});
+
 const retryRoute = createRoute({
   method: "post",
   path: "/{id}/retry",
@@ -103,36 +144,45 @@ batchesApi.use(requireApiKey);
 batchesApi.openapi(createBatchRoute, async (c) => {
   const accountId = c.get("accountId");
   const d = db(c.env.DB);
-  const contentType = c.req.header("content-type") ?? "";
   // The route's body has non-zod content types (CSV, multipart), so zod-openapi types no validated
   // input for it; a JSON body is validated against B.CreateBatch all the same.
-  const json = /application\/json/i.test(contentType) ? (c.req.valid("json" as never) as z.output<typeof B.CreateBatch>) : null;
-  const { rows, settings, prefix } = await readSubmission(c.req.raw, contentType, json, (k) => c.req.query(k));
+  const json = /application\/json/i.test(c.req.header("content-type") ?? "") ? (c.req.valid("json" as never) as z.output<typeof B.CreateBatch>) : null;
+  const batch = await prepareBatch(c.env, d, accountId, await readSubmission(c.req.raw, json, (k) => c.req.query(k)));
+  const { settings } = batch;
+  if (settings.dryRun) return c.json(quoteOf(batch), 200);
 
-  const resolved = await resolveRows(rows, settings, { checkpointTimeout: c.env.CHECKPOINT_TIMEOUT }, prefix);
-  const errors: FieldError[] = [...resolved.errors, ...(await referenceErrors(d, accountId, rows, prefix))];
-  if (errors.length) throw badRequest(errors);
-
-  const keys = resolved.rows.map((r) => r.idempotencyKey);
+  const keys = batch.rows.map((r) => r.idempotencyKey);
   const batchKey =
     settings.idempotencyKey ??
     c.req.header("idempotency-key") ??
-    `rows-${(await sha256Hex(canonical({ keys, review: settings.review, presets: settings.presets }))).slice(0, 32)}`;
+    `rows-${(await sha256Hex(canonical({ keys, review: settings.review, presets: settings.presets, recipe: settings.recipe, budgetUsd: settings.budgetUsd }))).slice(0, 32)}`;
   const batchId = `ba_${(await sha256Hex(`${accountId}\nbatch\n${batchKey}`)).slice(0, 24)}`;
-  const withIds = await Promise.all(resolved.rows.map(async (r) => ({ ...r, shootId: await rowShootId(accountId, r.idempotencyKey, 1) })));
+  const withIds = await Promise.all(batch.rows.map(async (r) => ({ ...r, shootId: await rowShootId(accountId, r.idempotencyKey, 1) })));
 
-  const isNew = await insertBatch(
-    d,
-    { id: batchId, accountId, idempotencyKey: batchKey, review: settings.review ?? null, presets: settings.presets ?? null },
-    withIds,
-  );
-  if (!isNew) {
-    const existing = await rowsOfBatch(d, batchId);
-    if (existing.length !== keys.length || existing.some((r, i) => r.idempotencyKey !== keys[i])) {
+  const existing = await getBatch(d, accountId, batchId);
+  if (existing) {
+    const rows = await rowsOfBatch(d, batchId);
+    if (rows.length !== keys.length || rows.some((r, i) => r.idempotencyKey !== keys[i])) {
       throw conflict(`the idempotency key "${batchKey}" was used for a different batch`);
     }
-    return c.json(await batchStatus(c.env, d, (await getBatch(d, accountId, batchId))!), 200);
+    return c.json(await batchStatus(c.env, d, existing), 200);
   }
+  // Photos first (each once, by content): a batch row never names a photo that is not stored.
+  await storePhotos(c.env.BUCKET, d, accountId, batch.photos);
+  const isNew = await insertBatch(
+    d,
+    {
+      id: batchId,
+      accountId,
+      idempotencyKey: batchKey,
+      review: settings.review ?? null,
+      presets: settings.presets ?? null,
+      recipe: batch.recipe ? `${batch.recipe.name}@${batch.recipe.version}` : null,
+      budgetUsd: settings.budgetUsd ?? null,
+    },
+    withIds,
+  );
+  if (!isNew) return c.json(await batchStatus(c.env, d, (await getBatch(d, accountId, batchId))!), 200);
   try {
     await enqueueRows(
       c.env,
@@ -147,11 +197,47 @@ batchesApi.openapi(createBatchRoute, async (c) => {
       id: batchId,
       status: "open" as const,
       total: withIds.length,
-      shoots: withIds.map((r) => ({ index: r.index, id: r.shootId, idempotencyKey: r.idempotencyKey })),
+      quoteUsd: round(batch.rows.reduce((s, r) => s + r.quoteUsd, 0)),
+      shoots: withIds.map((r) => ({ index: r.index, sku: r.sku, id: r.shootId, idempotencyKey: r.idempotencyKey })),
     },
     202,
   );
 });
+
+/** The dry run's answer: what each row would cost and what its references resolved to. */
+function quoteOf(batch: PreparedBatch) {
+  const totalUsd = round(batch.rows.reduce((s, r) => s + r.quoteUsd, 0));
+  const cap = batch.settings.budgetUsd ?? null;
+  // Rows are placed in order, so the budget admits a prefix of them.
+  let placeable = 0;
+  let committed = 0;
+  for (const r of batch.rows) {
+    committed += r.quoteUsd;
+    if (cap !== null && committed > cap + 1e-9) break;
+    placeable++;
+  }
+  return {
+    dryRun: true as const,
+    total: batch.rows.length,
+    totalUsd,
+    budgetUsd: cap,
+    withinBudget: cap === null || totalUsd <= cap + 1e-9,
+    placeable,
+    recipe: batch.recipe ? `${batch.recipe.name}@${batch.recipe.version}` : null,
+    photos: { used: batch.photos.length, unused: batch.unusedPhotos },
+    rows: batch.rows.map((r) => ({
+      index: r.index,
+      sku: r.sku,
+      brief: r.brief,
+      recipe: r.params.recipe ? `${r.params.recipe.name}@${r.params.recipe.version}` : null,
+      review: r.params.review,
+      costUsd: r.quoteUsd,
+      references: r.references,
+    })),
+  };
+}
+
+const round = (n: number) => Math.round(n * 10000) / 10000;
 
 batchesApi.openapi(listBatchesRoute, async (c) => {
   const q = c.req.valid("query");
@@ -187,6 +273,23 @@ batchesApi.openapi(getBatchRoute, async (c) => {
   return c.json(await batchStatus(c.env, d, batch), 200);
 });
 
+batchesApi.openapi(reportRoute, async (c) => {
+  const d = db(c.env.DB);
+  const { id } = c.req.valid("param");
+  const batch = await getBatch(d, c.get("accountId"), id);
+  if (!batch) throw notFound(`batch ${id}`);
+  const origin = new URL(c.req.url).origin;
+  if (c.req.valid("query").format === "csv") {
+    return c.body(reportCsv(c.env, d, batch.id, origin), 200, {
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="${batch.id}-report.csv"`,
+      "cache-control": "no-store",
+    });
+  }
+  const urlsExpireAt = new Date(Date.now() + REPORT_URL_TTL_SECONDS * 1000).toISOString();
+  return c.json({ id: batch.id, urlsExpireAt, rows: await reportJson(c.env, d, batch.id, origin) }, 200);
+});
+
 batchesApi.openapi(retryRoute, async (c) => {
   const d = db(c.env.DB);
   const batch = await getBatch(d, c.get("accountId"), c.req.valid("param").id);
@@ -195,68 +298,17 @@ batchesApi.openapi(retryRoute, async (c) => {
   return c.json(await retryRows(c.env, d, batch.id, body?.shoots), 202);
 });
 
-/** Rows and batch settings from JSON, a CSV body (settings in the query) or a multipart upload (field `file`). */
-async function readSubmission(req: Request, contentType: string, json: z.infer<typeof CreateBatchSchema> | null, query: (k: string) => string | undefined) {
-  let rows: unknown[];
-  let rawSettings: unknown;
-  let prefix = "shoots";
-  if (json) {
-    // Validated by the route's schema (its shape only; rows are checked one by one below).
-    rows = json.shoots;
-    rawSettings = { review: json.review, presets: json.presets, idempotencyKey: json.idempotencyKey };
-  } else if (/text\/csv/i.test(contentType) || /multipart\/form-data/i.test(contentType)) {
-    let text: string;
-    if (/text\/csv/i.test(contentType)) {
-      text = await req.text();
-      rawSettings = batchSettingsFromFields(query);
-    } else {
-      const form = await req.formData().catch(() => null);
-      const file = form?.get("file");
-      if (!form || !file || typeof file === "string") throw badRequest([{ field: "file", message: "attach the CSV as the multipart field `file`" }]);
-      text = await file.text();
-      rawSettings = batchSettingsFromFields((k) => {
-        const v = form.get(k);
-        return typeof v === "string" ? v : undefined;
-      });
-    }
-    if (text.length > MAX_CSV_BYTES) throw new Problem(413, "Too large", `a CSV batch is at most ${MAX_CSV_BYTES} bytes`);
-    const csv = rowsFromCsv(text);
-    if (csv.errors.length) throw badRequest(csv.errors);
-    rows = csv.rows;
-    prefix = "rows";
-  } else {
-    throw new Problem(415, "Unsupported media type", "send application/json, text/csv or multipart/form-data with a `file`");
-  }
-  const settings = BatchSettingsSchema.safeParse(rawSettings);
-  if (!settings.success) throw badRequest(fieldErrors(settings.error));
-  return { rows, settings: settings.data, prefix };
-}
-
-/** Every reference must be an upload of this account; errors name the row and the position. */
-async function referenceErrors(d: Db, accountId: string, rows: unknown[], prefix: string): Promise<FieldError[]> {
-  const refsOf = (r: unknown) =>
-    Array.isArray((r as { references?: unknown })?.references)
-      ? ((r as { references: unknown[] }).references.filter((x) => typeof x === "string") as string[])
-      : [];
-  const ids = [...new Set(rows.flatMap(refsOf))];
-  const known = new Set<string>();
-  for (let i = 0; i < ids.length; i += 90) {
-    for (const a of await assetsByIds(d, accountId, ids.slice(i, i + 90))) if (a.kind === "reference") known.add(a.id);
-  }
-  return rows.flatMap((r, i) =>
-    refsOf(r)
-      .map((id, j) => ({ id, j }))
-      .filter(({ id }) => !known.has(id))
-      .map(({ j }) => ({ field: `${prefix}[${i}].references[${j}]`, message: "is not an upload of this account" })),
-  );
-}
-
 export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
   if (batch.status === "open" && (await completeBatchIfDone(d, batch.id))) {
     await emitBatchCompleted(env, d, batch.id);
     batch = { ...batch, status: "completed" };
   }
-  const [rows, costUsd, waiting] = await Promise.all([rowsWithShoots(d, batch.id), batchCost(d, batch.id), waitingShoots(d, batch.id)]);
+  const [rows, costUsd, waiting, committed] = await Promise.all([
+    rowsWithShoots(d, batch.id),
+    batchCost(d, batch.id),
+    waitingShoots(d, batch.id),
+    batch.budgetUsd == null ? 0 : committedUsd(d, batch.id),
+  ]);
   const state = rowState;
   const byState: Record<string, number> = {};
   const byStage: Record<string, Record<string, number>> = Object.fromEntries(STAGES.map((s) => [s, {}]));
@@ -271,7 +323,7 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
       index: r.index,
       shootId: r.shootId,
       state: state(r),
-      reason: r.state === "dead" ? r.rowError : r.shootError,
+      reason: r.state === "created" ? r.shootError : r.rowError,
       retry: `/api/batches/${batch.id}/retry`,
     }));
   return {
@@ -284,14 +336,27 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
     completedAt: batch.completedAt,
     counts: { byState, byStage },
     costUsd,
+    recipe: batch.recipe,
+    budget:
+      batch.budgetUsd == null
+        ? null
+        : {
+            capUsd: batch.budgetUsd,
+            spentUsd: costUsd,
+            committedUsd: committed,
+            held: byState.held ?? 0,
+            stopped: (byState.held ?? 0) > 0,
+          },
     shoots: rows.map((r) => ({
       index: r.index,
+      sku: r.sku,
+      quoteUsd: r.quoteUsd,
       id: r.shootId,
       idempotencyKey: r.idempotencyKey,
       state: state(r),
       stage: r.stage ?? null,
       attempt: r.attempt,
-      error: r.state === "dead" ? r.rowError : (r.shootError ?? null),
+      error: r.state === "created" ? (r.shootError ?? null) : r.state === "queued" ? null : r.rowError,
       waiting: rowState(r) === "running" ? (waiting.get(r.shootId) ?? null) : null,
       previousShootIds: (r.history as string[] | null) ?? [],
     })),

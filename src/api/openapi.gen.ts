@@ -256,8 +256,12 @@ export interface paths {
         get: operations["listBatches"];
         put?: never;
         /**
-         * Submit a batch of shoots
-         * @description JSON `{ shoots, review?, presets?, idempotencyKey? }`; or a CSV body (`text/csv`, batch settings as query parameters `review`, `pose`, `background`, `style`, `idempotencyKey`); or multipart with the CSV in field `file` and the same settings as fields. CSV columns: brief, references (upload ids separated by spaces or `;`), pose, background, style, aspectRatio, review (`;`-separated, or `none`), idempotencyKey. Every row is validated before anything is created; errors name `shoots[i].field` (JSON) or `rows[i].column` (CSV). Submitting the same batch again returns it (200) with the same shoot ids.
+         * Submit a batch of shoots (or, with `dryRun`, quote it)
+         * @description Three ways in. JSON `{ shoots, review?, presets?, recipe?, budgetUsd?, idempotencyKey?, dryRun? }`. A CSV body (`text/csv`; batch settings as query parameters). Multipart: the sheet (CSV or JSON) in `file`, the photos in `photos` (many files, zips, or both), the batch settings as fields (`review`, `pose`, `background`, `style`, `recipe`, `budgetUsd`, `idempotencyKey`, `dryRun`).
+         *
+         *     CSV columns: sku, brief, references, recipe, pose, background, style, aspectRatio, review (`;`-separated, or `none`), budgetUsd (per shoot), idempotencyKey. A reference is the file name of a photo sent with the batch, an https URL (fetched by the service; non-public addresses and redirects to them are refused before any connection), or an upload id.
+         *
+         *     Every row and every photo is checked before anything is created; errors name `rows[i].column` (a sheet), `shoots[i].field` (JSON) or `photos[i]` with the file's name. A photo is stored once per account, by content. The same request again returns the same batch (200) with the same shoot ids; with `dryRun` it answers the quote (200, `BatchQuote`) and changes nothing.
          */
         post: operations["createBatch"];
         delete?: never;
@@ -283,6 +287,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/batches/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The batch's report per SKU: shoot, state, stage, cost, flags and signed URLs of the approved hero, frames and reel
+         * @description `format=csv` streams a spreadsheet, one row per SKU; `format=json` answers the same rows. URLs expire after 7 days.
+         */
+        get: operations["getBatchReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/batches/{id}/retry": {
         parameters: {
             query?: never;
@@ -294,6 +318,44 @@ export interface paths {
         put?: never;
         /** Retry dead rows (placed again, same shoot id) and failed shoots (a new shoot for the row) */
         post: operations["retryBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recipes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's recipes, each at its latest version */
+        get: operations["listRecipes"];
+        put?: never;
+        /**
+         * Save a recipe: a new name, or new settings for a name, is its next version
+         * @description Settings equal to the latest version's return that version (200); anything else is stored as the next version (201). Versions are never edited.
+         */
+        post: operations["saveRecipe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/recipes/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of one recipe, newest first */
+        get: operations["getRecipe"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -485,6 +547,7 @@ export interface components {
             stitch?: components["schemas"]["StitchSettings"];
             idempotencyKey?: string;
             budgetUsd?: number;
+            recipe?: string;
         };
         Presets: {
             /** @enum {string} */
@@ -570,6 +633,10 @@ export interface components {
             stitch: components["schemas"]["ResolvedStitchSettings"];
             /** @description The shoot's cost cap in USD, or null for none */
             budgetUsd?: number | null;
+            recipe?: {
+                name: string;
+                version: number;
+            };
         };
         ResolvedStitchSettings: {
             easing: ("linear" | "easeInQuad" | "easeOutQuad" | "easeInOutQuad" | "easeInCubic" | "easeOutCubic" | "easeInOutCubic" | "easeInQuart" | "easeOutQuart" | "easeInOutQuart" | "easeInQuint" | "easeOutQuint" | "easeInOutQuint" | "easeInSine" | "easeOutSine" | "easeInOutSine" | "easeInExpo" | "easeOutExpo" | "easeInOutExpo" | "easeInCirc" | "easeOutCirc" | "easeInOutCirc" | "easeInBack" | "easeOutBack" | "easeInOutBack" | "easeInElastic" | "easeOutElastic" | "easeInOutElastic" | "easeInBounce" | "easeOutBounce" | "easeInOutBounce" | "ease" | "easeIn" | "easeOut" | "easeInOut" | "dramaticSwoop" | "gentleSwoop" | "cinematic" | "luxurious" | "materialStandard" | "materialDecelerate" | "materialAccelerate" | "easeInExpoOutCubic" | "easeInQuartOutQuad" | "easeInCircOutQuad") | {
@@ -1068,11 +1135,24 @@ export interface components {
                 };
             };
             costUsd: number;
+            recipe: string | null;
+            /** @description The batch budget, when one was set */
+            budget: {
+                capUsd: number;
+                spentUsd: number;
+                /** @description Spent, plus the rest of each running shoot's quote */
+                committedUsd: number;
+                /** @description Rows not placed because they would pass the cap */
+                held: number;
+                stopped: boolean;
+            } | null;
             shoots: {
                 index: number;
+                sku: string | null;
+                quoteUsd: number;
                 id: string;
                 idempotencyKey: string;
-                /** @description `queued` (not placed yet), `dead` (the queue gave up), or the shoot's status once placed */
+                /** @description `queued` (not placed yet), `dead` (the queue gave up), `held` (the batch budget would be passed), or the shoot's status once placed */
                 state: string;
                 stage: string | null;
                 attempt: number;
@@ -1089,13 +1169,53 @@ export interface components {
                 retry: string;
             }[];
         };
+        BatchQuote: {
+            /** @enum {boolean} */
+            dryRun: true;
+            total: number;
+            /** @description Expected cost of every row, at list price, with person-reviewed stages counted 1 + QUOTE_REVISION_RATE times */
+            totalUsd: number;
+            budgetUsd: number | null;
+            withinBudget: boolean;
+            /** @description How many rows, in order, fit within the batch budget */
+            placeable: number;
+            /** @description The batch's recipe as `name@version` */
+            recipe: string | null;
+            photos: {
+                used: number;
+                /** @description Photos sent that no row names */
+                unused: string[];
+            };
+            rows: {
+                index: number;
+                sku: string | null;
+                brief: string;
+                recipe: string | null;
+                review: string[];
+                costUsd: number;
+                references: components["schemas"]["ResolvedReference"][];
+            }[];
+        };
+        ResolvedReference: {
+            /** @description As the row wrote it: a photo's file name, a URL or an upload id */
+            ref: string;
+            /** @enum {string} */
+            source: "file" | "zip" | "url" | "upload";
+            /** @description The reference asset it is (the same photo is always the same asset) */
+            assetId: string;
+            /** @description Of the photo as received */
+            sha256: string | null;
+        };
         BatchAccepted: {
             id: string;
             /** @enum {string} */
             status: "open";
             total: number;
+            /** @description What the batch is expected to cost (the dry run's `totalUsd`) */
+            quoteUsd: number;
             shoots: {
                 index: number;
+                sku: string | null;
                 id: string;
                 idempotencyKey: string;
             }[];
@@ -1107,6 +1227,12 @@ export interface components {
             review?: components["schemas"]["Stage"][];
             presets?: components["schemas"]["Presets"] & unknown;
             idempotencyKey?: string;
+            /** @description A recipe (`name` or `name@version`) for every row; a row's own recipe and fields override it */
+            recipe?: string;
+            /** @description The batch budget (USD): no new shoot is placed once spent plus committed (each running shoot's quote) would pass it */
+            budgetUsd?: number;
+            /** @description Answer the quote (`BatchQuote`) and create nothing */
+            dryRun?: boolean;
         };
         BatchList: {
             batches: {
@@ -1122,6 +1248,30 @@ export interface components {
             }[];
             nextCursor: string | null;
         };
+        BatchReport: {
+            id: string;
+            /** @description When the signed URLs in this report stop working */
+            urlsExpireAt: string;
+            rows: {
+                sku: string | null;
+                row: number;
+                shootId: string;
+                /** @description `queued` (not placed yet), `dead` (the queue gave up), `held` (the batch budget would be passed), or the shoot's status once placed */
+                state: string;
+                stage: string | null;
+                costUsd: number;
+                quoteUsd: number;
+                /** @description Quality flags (empty until the quality checks land) */
+                flags: string[];
+                error: string | null;
+                /** @description Signed URL of the approved hero */
+                hero: string | null;
+                /** @description Signed URLs of the six approved frames */
+                frames: (string | null)[];
+                /** @description Signed URL of the approved reel */
+                reel: string | null;
+            }[];
+        };
         BatchRetried: {
             retried: {
                 index: number;
@@ -1131,6 +1281,45 @@ export interface components {
         BatchRetry: {
             /** @description Only these shoot ids (default: every dead row and failed shoot) */
             shoots?: string[];
+        };
+        Recipe: {
+            name: string;
+            /** @description Starts at 1; every change of settings is the next version */
+            version: number;
+            settings: components["schemas"]["RecipeSettings"];
+            createdAt: string;
+        };
+        RecipeSettings: {
+            presets?: components["schemas"]["Presets"];
+            /** @enum {string} */
+            aspectRatio?: "16:9" | "9:16" | "4:3" | "3:4" | "1:1" | "3:2" | "2:3" | "4:5";
+            /** @description Stages a human reviews; `[]` for none */
+            review?: components["schemas"]["Stage"][];
+            checkpointTimeout?: string;
+            /** @enum {string} */
+            timeoutPolicy?: "expire" | "approve";
+            stitch?: components["schemas"]["StitchSettings"];
+            /** @description Budget per shoot (USD) */
+            budgetUsd?: number;
+        };
+        CreateRecipe: {
+            /**
+             * @description The recipe's name; rows and batches name it as `name` (latest) or `name@version`
+             * @example ss27-studio
+             */
+            name: string;
+            settings: components["schemas"]["RecipeSettings"];
+        };
+        RecipeList: {
+            recipes: (components["schemas"]["Recipe"] & {
+                /** @description How many versions exist */
+                versions: number;
+            })[];
+        };
+        RecipeVersions: {
+            name: string;
+            /** @description Newest first */
+            versions: components["schemas"]["Recipe"][];
         };
         WebhookEndpointCreated: components["schemas"]["WebhookEndpoint"] & {
             /** @description `whsec_…`: shown once, verify deliveries with it (e.g. the `standardwebhooks` package) */
@@ -2197,20 +2386,29 @@ export interface operations {
                 "application/json": components["schemas"]["CreateBatch"];
                 "text/csv": string;
                 "multipart/form-data": {
-                    /** Format: binary */
+                    /**
+                     * Format: binary
+                     * @description The sheet: CSV, or JSON (an array of rows or `{ shoots, ...settings }`)
+                     */
                     file: string;
+                    /** @description PNG, JPEG or WebP files, or zips of them */
+                    photos?: string[];
                     review?: string;
+                    recipe?: string;
+                    budgetUsd?: string;
+                    /** @enum {string} */
+                    dryRun?: "true" | "false";
                 };
             };
         };
         responses: {
-            /** @description The same batch, submitted before */
+            /** @description The same batch, submitted before; or, for a dry run, the quote */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BatchStatus"];
+                    "application/json": components["schemas"]["BatchStatus"] | components["schemas"]["BatchQuote"];
                 };
             };
             /** @description Recorded and queued */
@@ -2242,6 +2440,15 @@ export interface operations {
             };
             /** @description Conflicts with the resource's current state; nothing changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too large: the body, or a file in it, passes a size limit; nothing was created */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2288,6 +2495,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BatchStatus"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (another account's resources are indistinguishable from missing ones) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getBatchReport: {
+        parameters: {
+            query?: {
+                /** @description `csv` streams a spreadsheet (UTF-8 with BOM); `json` answers `BatchReport` */
+                format?: "csv" | "json";
+            };
+            header?: never;
+            path: {
+                /** @description Batch id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid request: `errors` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials */
@@ -2373,6 +2643,163 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRecipes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recipes by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipeList"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    saveRecipe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRecipe"];
+            };
+        };
+        responses: {
+            /** @description The latest version already has these settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recipe"];
+                };
+            };
+            /** @description A new version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recipe"];
+                };
+            };
+            /** @description Invalid request: `errors` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRecipe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The recipe's name; rows and batches name it as `name` (latest) or `name@version` */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recipe's versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipeVersions"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (another account's resources are indistinguishable from missing ones) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2846,6 +3273,8 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiBatchesPostRequestBodyContentMultipartFormDataDryRunValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/batches"]["post"]["requestBody"]["content"]["multipart/form-data"]["dryRun"]> = ["true", "false"];
+export const pathsApiBatchesIdReportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/batches/{id}/report"]["get"]["parameters"]["query"]["format"]> = ["csv", "json"];
 export const healthChecksDatabaseValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["checks"]["database"]> = ["ok", "unavailable"];
 export const shootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootStatus"]> = ["running", "awaiting_review", "completed", "failed", "cancelled", "expired"];
 export const stageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
@@ -2897,8 +3326,11 @@ export const cancelAcceptedStatusValues: ReadonlyArray<FlattenedDeepRequired<com
 export const reviewDecisionActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReviewDecision"]["action"]> = ["approve", "revise"];
 export const finalShootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FinalShootStatus"]> = ["completed", "failed", "cancelled", "expired"];
 export const batchStatusStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchStatus"]["status"]> = ["open", "completed"];
+export const resolvedReferenceSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResolvedReference"]["source"]> = ["file", "zip", "url", "upload"];
 export const batchAcceptedStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchAccepted"]["status"]> = ["open"];
 export const batchListBatchesStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchList"]["batches"]["status"]> = ["open", "completed"];
+export const recipeSettingsAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["aspectRatio"]> = ["16:9", "9:16", "4:3", "3:4", "1:1", "3:2", "2:3", "4:5"];
+export const recipeSettingsTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["timeoutPolicy"]> = ["expire", "approve"];
 export const webhookEndpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEndpoint"]["status"]> = ["active", "disabled"];
 export const webhookEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEventType"]> = ["checkpoint.pending", "shoot.completed", "shoot.failed", "batch.completed"];
 export const webhookDeliveryStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookDelivery"]["status"]> = ["pending", "succeeded", "failed"];

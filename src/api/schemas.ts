@@ -60,6 +60,7 @@ const PROBLEM_TEXT = {
   404: "Not found (another account's resources are indistinguishable from missing ones)",
   409: "Conflicts with the resource's current state; nothing changed",
   410: "Gone: the review link expired or its checkpoint was already decided; nothing changed",
+  413: "Too large: the body, or a file in it, passes a size limit; nothing was created",
   415: "Unsupported media type",
   416: "Range not satisfiable",
   500: "Something went wrong on our side; nothing was changed",

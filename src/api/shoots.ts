@@ -12,9 +12,10 @@ import { jobsForShoot } from "../db/jobs.ts";
 import { deleteShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
 import type { Plan } from "../domain/plan.ts";
 import type { CheckpointArtifacts } from "../domain/artifacts.ts";
-import { DEFAULT_REVIEW, isFinalStatus, type CheckpointStage } from "../domain/contract.ts";
+import { isFinalStatus, type CheckpointStage } from "../domain/contract.ts";
 import { isFinalEvent } from "../domain/events.ts";
-import { DEFAULT_STITCH, type Decision, type ShootParams } from "../domain/shoot.ts";
+import { ownSettings, resolveParams, type Decision, type ShootParams } from "../domain/shoot.ts";
+import { findRecipe } from "../db/recipes.ts";
 import { newId } from "../lib/crypto.ts";
 import { estimateRemainingUsd } from "../lib/prices.ts";
 import { assetUrl } from "../storage/urls.ts";
@@ -57,16 +58,14 @@ export const shootsApi = $(router().use(requireApiKey))
       const missing = body.references.map((id, i) => ({ id, i })).filter(({ id }) => !refs.some((r) => r.id === id && r.kind === "reference"));
       if (missing.length) throw badRequest(missing.map(({ i }) => ({ field: `references[${i}]`, message: "is not an upload of this account" })));
 
-      const params: ShootParams = {
-        references: body.references,
-        presets: body.presets ?? {},
-        aspectRatio: body.aspectRatio ?? null,
-        review: body.review ?? DEFAULT_REVIEW,
-        checkpointTimeout: body.checkpointTimeout ?? c.env.CHECKPOINT_TIMEOUT,
-        timeoutPolicy: body.timeoutPolicy ?? "expire",
-        stitch: { ...DEFAULT_STITCH, ...body.stitch },
-        budgetUsd: body.budgetUsd ?? null,
-      };
+      const recipe = body.recipe ? await findRecipe(d, accountId, body.recipe) : null;
+      if (body.recipe && !recipe) throw badRequest([{ field: "recipe", message: `no recipe "${body.recipe}" in this account` }]);
+      const params = resolveParams(
+        body.references,
+        [recipe?.settings, ownSettings(body)],
+        { checkpointTimeout: c.env.CHECKPOINT_TIMEOUT },
+        recipe && { name: recipe.name, version: recipe.version },
+      );
       const id = body.idempotencyKey ? await idempotentShootId(accountId, body.idempotencyKey) : newId("sh");
       try {
         await insertShoot(d, { id, accountId, brief: body.brief, params, idempotencyKey: body.idempotencyKey });

@@ -5,14 +5,22 @@
 import Papa from "papaparse";
 import { z } from "zod";
 import type { FieldError } from "../api/problem.ts";
-import { DEFAULT_REVIEW, STAGES, type Stage } from "../domain/contract.ts";
-import { CreateShootSchema, DEFAULT_STITCH, PresetsSchema, type ShootParams } from "../domain/shoot.ts";
+import { STAGES } from "../domain/contract.ts";
+import type { Recipe } from "../db/recipes.ts";
+import { CreateShootSchema, ownSettings, PresetsSchema, resolveParams, type ShootParams } from "../domain/shoot.ts";
+import { canonical } from "../lib/canonical.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 
 export const MAX_BATCH_ROWS = 500;
 
-/** A row is a shoot spec (the same shape as POST /api/shoots). */
-export const BatchRowSchema = CreateShootSchema;
+/**
+ * A row is a shoot spec (the shape of POST /api/shoots) with its SKU. Its references may be upload
+ * ids, names of photos sent with the batch, or https URLs; intake (photos.ts) turns them into ids.
+ */
+export const BatchRowSchema = CreateShootSchema.extend({
+  references: z.array(z.string().min(1).max(2048)).min(1).max(8),
+  sku: z.string().trim().min(1).max(128).optional(),
+});
 export type BatchRow = z.infer<typeof BatchRowSchema>;
 
 /** Review policy for the whole batch: the stages a human reviews (`[]` = none, `["reel"]` = the reel only). */
@@ -24,6 +32,12 @@ export const CreateBatchSchema = z
     review: ReviewSchema.optional(),
     presets: PresetsSchema.optional(),
     idempotencyKey: z.string().min(1).max(128).optional(),
+    /** A recipe for every row that names none (`name` or `name@version`). */
+    recipe: CreateShootSchema.shape.recipe,
+    /** The batch budget: no new shoot is placed once spent plus committed would pass it. */
+    budgetUsd: z.number().positive().max(1_000_000).optional(),
+    /** Answer the quote and change nothing. */
+    dryRun: z.boolean().optional(),
   })
   .strict();
 export type CreateBatch = z.infer<typeof CreateBatchSchema>;
@@ -32,19 +46,28 @@ export interface ResolvedRow {
   index: number;
   idempotencyKey: string;
   brief: string;
+  sku: string | null;
   params: ShootParams;
 }
 
-/** Validates every row (errors name `<prefix>[i].<field>`); returns all errors or all rows, never half. */
+export type BatchSettings = Omit<CreateBatch, "shoots">;
+
+/**
+ * Validates every row (errors name `<prefix>[i].<field>`); returns all errors or all rows, never half.
+ * `recipes` holds every recipe the rows and the batch name, found beforehand (a missing one is an error).
+ */
 export async function resolveRows(
   rows: unknown[],
-  batch: { review?: Stage[]; presets?: BatchRow["presets"] },
+  batch: BatchSettings,
   defaults: { checkpointTimeout: string },
   prefix: string,
+  recipes: Map<string, Recipe>,
 ): Promise<{ rows: ResolvedRow[]; errors: FieldError[] }> {
   const errors: FieldError[] = [];
   const out: ResolvedRow[] = [];
   const seen = new Map<string, number>();
+  const batchRecipe = batch.recipe ? recipes.get(batch.recipe) : undefined;
+  if (batch.recipe && !batchRecipe) errors.push({ field: "recipe", message: `no recipe "${batch.recipe}" in this account` });
   for (let i = 0; i < rows.length; i++) {
     const parsed = BatchRowSchema.safeParse(rows[i]);
     if (!parsed.success) {
@@ -52,17 +75,20 @@ export async function resolveRows(
       continue;
     }
     const r = parsed.data;
-    const params: ShootParams = {
-      references: r.references,
-      presets: { ...batch.presets, ...r.presets },
-      aspectRatio: r.aspectRatio ?? null,
-      review: r.review ?? batch.review ?? DEFAULT_REVIEW,
-      checkpointTimeout: r.checkpointTimeout ?? defaults.checkpointTimeout,
-      timeoutPolicy: r.timeoutPolicy ?? "expire",
-      stitch: { ...DEFAULT_STITCH, ...r.stitch },
-    };
+    const rowRecipe = r.recipe ? recipes.get(r.recipe) : undefined;
+    if (r.recipe && !rowRecipe) {
+      errors.push({ field: `${prefix}[${i}].recipe`, message: `no recipe "${r.recipe}" in this account` });
+      continue;
+    }
+    const used = rowRecipe ?? batchRecipe;
+    const params = resolveParams(
+      r.references,
+      [batchRecipe?.settings, { review: batch.review, presets: batch.presets }, rowRecipe?.settings, ownSettings(r)],
+      defaults,
+      used ? { name: used.name, version: used.version } : null,
+    );
     // Without a key, the row's content is its identity: submitting it again finds the same shoot.
-    const key = r.idempotencyKey ?? `row-${(await sha256Hex(canonical({ brief: r.brief, params }))).slice(0, 32)}`;
+    const key = r.idempotencyKey ?? `row-${(await sha256Hex(canonical({ brief: r.brief, sku: r.sku, params }))).slice(0, 32)}`;
     const dup = seen.get(key);
     if (dup !== undefined) {
       errors.push({
@@ -74,7 +100,7 @@ export async function resolveRows(
       continue;
     }
     seen.set(key, i);
-    out.push({ index: i, idempotencyKey: key, brief: r.brief, params });
+    out.push({ index: i, idempotencyKey: key, brief: r.brief, sku: r.sku ?? null, params });
   }
   return { rows: out, errors };
 }
@@ -85,32 +111,39 @@ function issueToError(issue: z.core.$ZodIssue, at: string): FieldError[] {
   return [{ field: path, message: issue.message }];
 }
 
-/** JSON with sorted keys, so the same content always hashes the same. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") {
-    return `{${Object.keys(v)
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v);
-}
-
 /**
- * CSV columns: `brief`, `references` (upload ids separated by spaces or `;`), and optionally `pose`,
- * `background`, `style`, `aspectRatio`, `review` (stages separated by `;`, `none` for none),
- * `idempotencyKey`. Returns rows in the JSON row shape, or the CSV's own errors.
+ * CSV columns (header names are matched without regard to case): `brief`, `references` (upload ids,
+ * photo file names or https URLs, separated by `;`, spaces or commas), and optionally `sku`,
+ * `recipe`, `pose`, `background`, `style`, `aspectRatio`, `review` (stages separated by `;`, `none`
+ * for none), `budgetUsd` (per shoot), `idempotencyKey`. Returns rows in the JSON row shape, or the
+ * CSV's own errors. A byte-order mark, quoted newlines and Windows line endings are read as a
+ * spreadsheet writes them.
  */
-export const CSV_COLUMNS = ["brief", "references", "pose", "background", "style", "aspectRatio", "review", "idempotencyKey"] as const;
+export const CSV_COLUMNS = [
+  "sku",
+  "brief",
+  "references",
+  "recipe",
+  "pose",
+  "background",
+  "style",
+  "aspectRatio",
+  "review",
+  "budgetUsd",
+  "idempotencyKey",
+] as const;
+const BY_LOWER = new Map<string, string>(CSV_COLUMNS.map((c) => [c.toLowerCase(), c]));
 
 export function rowsFromCsv(text: string): { rows: unknown[]; errors: FieldError[] } {
-  const parsed = Papa.parse<Record<string, string>>(text.replace(/^\uFEFF/, ""), { header: true, skipEmptyLines: "greedy", transformHeader: (h) => h.trim() });
+  const parsed = Papa.parse<Record<string, string>>(text.replace(/^\uFEFF/, ""), {
+    header: true,
+    skipEmptyLines: "greedy",
+    transformHeader: (h) => BY_LOWER.get(h.trim().toLowerCase()) ?? h.trim(),
+  });
   const errors: FieldError[] = parsed.errors.map((e) => ({ field: e.row === undefined ? "csv" : `rows[${e.row}]`, message: e.message }));
   const columns = parsed.meta.fields ?? [];
   for (const col of columns) {
-    if (!(CSV_COLUMNS as readonly string[]).includes(col)) errors.push({ field: `csv.${col}`, message: `is not a known column (${CSV_COLUMNS.join(", ")})` });
+    if (!BY_LOWER.has(col.toLowerCase())) errors.push({ field: `csv.${col}`, message: `is not a known column (${CSV_COLUMNS.join(", ")})` });
   }
   for (const required of ["brief", "references"]) {
     if (!columns.includes(required)) errors.push({ field: `csv.${required}`, message: "the column is required" });
@@ -121,27 +154,41 @@ export function rowsFromCsv(text: string): { rows: unknown[]; errors: FieldError
     const cell = (k: string) => (r[k] ?? "").trim();
     const presets = Object.fromEntries(["pose", "background", "style"].filter((k) => cell(k)).map((k) => [k, cell(k)]));
     const review = cell("review");
+    const budget = cell("budgetUsd");
     return {
       brief: cell("brief"),
       references: cell("references")
         .split(/[\s;,]+/)
         .filter(Boolean),
+      ...(cell("sku") ? { sku: cell("sku") } : {}),
+      ...(cell("recipe") ? { recipe: cell("recipe") } : {}),
       ...(Object.keys(presets).length ? { presets } : {}),
       ...(cell("aspectRatio") ? { aspectRatio: cell("aspectRatio") } : {}),
       ...(review ? { review: review === "none" ? [] : review.split(/[\s;,]+/).filter(Boolean) } : {}),
+      // A number when it reads as one; otherwise the text, which the row schema refuses by name.
+      ...(budget ? { budgetUsd: Number.isFinite(Number(budget)) ? Number(budget) : budget } : {}),
       ...(cell("idempotencyKey") ? { idempotencyKey: cell("idempotencyKey") } : {}),
     };
   });
   return { rows, errors };
 }
 
-/** Query or form fields for a CSV upload's batch settings: `review=hero;reel` (or `none`), `pose=`, `background=`, `style=`. */
+/**
+ * Query or form fields for a CSV upload's batch settings: `review=hero;reel` (or `none`), `pose=`,
+ * `background=`, `style=`, `recipe=`, `budgetUsd=`, `idempotencyKey=`, `dryRun=true`.
+ */
 export function batchSettingsFromFields(get: (name: string) => string | undefined): unknown {
+  const field = (k: string) => get(k)?.trim() || undefined;
   const review = get("review")?.trim();
-  const presets = Object.fromEntries(["pose", "background", "style"].flatMap((k) => (get(k)?.trim() ? [[k, get(k)!.trim()]] : [])));
+  const presets = Object.fromEntries(["pose", "background", "style"].flatMap((k) => (field(k) ? [[k, field(k)]] : [])));
+  const budget = field("budgetUsd");
+  const dryRun = field("dryRun");
   return {
     ...(review !== undefined && review !== "" ? { review: review === "none" ? [] : review.split(/[\s;,]+/).filter(Boolean) } : {}),
     ...(Object.keys(presets).length ? { presets } : {}),
-    ...(get("idempotencyKey")?.trim() ? { idempotencyKey: get("idempotencyKey")!.trim() } : {}),
+    ...(field("idempotencyKey") ? { idempotencyKey: field("idempotencyKey") } : {}),
+    ...(field("recipe") ? { recipe: field("recipe") } : {}),
+    ...(budget ? { budgetUsd: Number.isFinite(Number(budget)) ? Number(budget) : budget } : {}),
+    ...(dryRun ? { dryRun: dryRun === "true" || dryRun === "1" ? true : dryRun === "false" || dryRun === "0" ? false : dryRun } : {}),
   };
 }

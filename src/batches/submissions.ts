@@ -4,9 +4,9 @@
  * the rows' idempotency keys, so a redelivered message, a resubmitted batch or a restarted consumer
  * finds the instance that exists (error 10405) and counts it as placed instead of making a second.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { db, schema, type Db } from "../db/client.ts";
-import { markRows, noteRowFailure, rowsByIndex, staleQueuedRows, touchRows, type BatchRowRecord } from "../db/batches.ts";
+import { admitRow, markRows, noteRowFailure, rowsByIndex, staleQueuedRows, touchRows, type BatchRowRecord } from "../db/batches.ts";
 import { logEvent } from "../db/events.ts";
 import { idempotentShootId } from "../db/shoots.ts";
 import { durationMs } from "../lib/duration.ts";
@@ -52,16 +52,43 @@ export async function handleSubmissionBatch(batch: MessageBatch<SubmissionMessag
   }
   // A row can appear twice in one delivery (a redelivery next to a sweep's re-send): place it once.
   const unique = [...new Map(work.map((w) => [w.row.shootId, w.row])).values()];
-  const outcome = await placeRows(env, d, unique);
+  const held = await holdOverBudget(d, unique);
+  const outcome = await placeRows(
+    env,
+    d,
+    unique.filter((r) => !held.has(r.shootId)),
+  );
   for (const { msg, row } of work) {
     const error = outcome.failed.get(row.shootId);
-    if (error === undefined) {
+    if (error === undefined || held.has(row.shootId)) {
       msg.ack();
       continue;
     }
     // Exponential backoff; after max_retries the queue moves the message to the dead-letter queue.
     msg.retry({ delaySeconds: Math.min(60, 2 ** Math.min(msg.attempts, 6)) });
   }
+}
+
+/**
+ * The batch budget: rows of a batch with one are admitted in order while their quotes fit beside
+ * what is committed; the others are held (not placed, and the batch status says why).
+ */
+async function holdOverBudget(d: Db, rows: BatchRowRecord[]): Promise<Set<string>> {
+  const held = new Set<string>();
+  const ids = [...new Set(rows.map((r) => r.batchId))];
+  const capped = new Set(
+    (
+      await d
+        .select({ id: schema.batches.id })
+        .from(schema.batches)
+        .where(and(inArray(schema.batches.id, ids), isNotNull(schema.batches.budgetUsd)))
+        .all()
+    ).map((b) => b.id),
+  );
+  for (const r of [...rows].sort((a, b) => a.index - b.index)) {
+    if (capped.has(r.batchId) && !r.admitted && (await admitRow(d, r.batchId, r.index)) === "held") held.add(r.shootId);
+  }
+  return held;
 }
 
 /** Shoot rows first (the workflow's first step reads its row), then the instances, 100 per call. */

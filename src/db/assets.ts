@@ -15,6 +15,8 @@ export async function recordAsset(
     accountId: string;
     shootId: string | null;
     kind: AssetKind;
+    /** A chosen id (e.g. derived from the content, so the same photo is one asset); default a new one. */
+    id?: string;
     stage?: string | null;
     index?: number;
     version?: number;
@@ -26,7 +28,7 @@ export async function recordAsset(
   await d
     .insert(assets)
     .values({
-      id: newId("as"),
+      id: a.id ?? newId("as"),
       accountId: a.accountId,
       shootId: a.shootId,
       kind: a.kind,

@@ -19,8 +19,8 @@ export function getBatch(d: Db, accountId: string, id: string) {
 /** Inserts the batch and every row in one transaction; an existing batch is left as it is. Returns whether it was new. */
 export async function insertBatch(
   d: Db,
-  b: { id: string; accountId: string; idempotencyKey: string; review: unknown; presets: unknown },
-  rows: { index: number; idempotencyKey: string; shootId: string; brief: string; params: ShootParams }[],
+  b: { id: string; accountId: string; idempotencyKey: string; review: unknown; presets: unknown; recipe?: string | null; budgetUsd?: number | null },
+  rows: { index: number; idempotencyKey: string; shootId: string; brief: string; sku?: string | null; quoteUsd?: number; params: ShootParams }[],
 ): Promise<boolean> {
   const existing = await d.select({ id: batches.id }).from(batches).where(eq(batches.id, b.id)).get();
   if (existing) return false;
@@ -40,6 +40,8 @@ export async function insertBatch(
           idempotencyKey: r.idempotencyKey,
           shootId: r.shootId,
           brief: r.brief,
+          sku: r.sku ?? null,
+          quoteUsd: r.quoteUsd ?? 0,
           params: r.params,
         })
         .onConflictDoNothing(),
@@ -122,6 +124,8 @@ export function rowsWithShoots(d: Db, batchId: string) {
       outcome: batchRows.outcome,
       history: batchRows.history,
       brief: batchRows.brief,
+      sku: batchRows.sku,
+      quoteUsd: batchRows.quoteUsd,
       status: shoots.status,
       stage: shoots.stage,
       shootError: shoots.error,
@@ -150,7 +154,7 @@ export async function completeBatchIfDone(d: Db, batchId: string): Promise<boole
     UPDATE batches SET status = 'completed', completed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
     WHERE id = ${batchId} AND status = 'open' AND NOT EXISTS (
       SELECT 1 FROM batch_rows r LEFT JOIN shoots s ON s.id = r.shoot_id
-      WHERE r.batch_id = ${batchId} AND r.state != 'dead'
+      WHERE r.batch_id = ${batchId} AND r.state NOT IN ('dead', 'held')
         AND (r.state != 'created' OR coalesce(r.outcome, s.status) IS NULL OR coalesce(r.outcome, s.status) NOT IN (${sql.join(
           FINAL_SHOOT_STATUSES.map((s) => sql`${s}`),
           sql`, `,
@@ -224,4 +228,52 @@ export async function waitingShoots(d: Db, batchId: string): Promise<Map<string,
     if (data.waiting) out.set(r.shoot_id, data.waiting);
   }
   return out;
+}
+
+/**
+ * What the batch's placed rows commit: a shoot that ended, what it cost; one still running, the larger
+ * of its quote and its cost so far; an admitted row not placed yet, its quote. One SQL expression, so
+ * admission can test it and write in one statement.
+ */
+const committedSql = (batchId: string) => sql`(
+  SELECT coalesce(sum(CASE
+    WHEN r.state = 'dead' THEN 0
+    WHEN r.outcome IS NOT NULL THEN coalesce(c.usd, 0)
+    ELSE max(r.quote_usd, coalesce(c.usd, 0)) END), 0)
+  FROM batch_rows r LEFT JOIN (SELECT shoot_id, sum(cost_usd) AS usd FROM jobs GROUP BY shoot_id) c ON c.shoot_id = r.shoot_id
+  WHERE r.batch_id = ${batchId} AND r.admitted = 1)`;
+
+export async function committedUsd(d: Db, batchId: string): Promise<number> {
+  const row = await d.get<{ usd: number }>(sql`SELECT ${committedSql(batchId)} AS usd`);
+  return Math.round((row?.usd ?? 0) * 10000) / 10000;
+}
+
+/**
+ * Lets a row of a batch with a budget be placed when its quote fits beside what is committed, in one
+ * statement (D1 runs them one at a time, so two consumers cannot both take the last dollars). A row
+ * that does not fit is marked `held`. Rows of a batch without a budget, or admitted before, pass.
+ */
+export async function admitRow(d: Db, batchId: string, index: number): Promise<"admitted" | "held"> {
+  const now = new Date().toISOString();
+  await d.run(sql`
+    UPDATE batch_rows SET admitted = 1, updated_at = ${now}
+    WHERE batch_id = ${batchId} AND idx = ${index} AND admitted = 0 AND (
+      (SELECT budget_usd FROM batches WHERE id = ${batchId}) IS NULL
+      OR ${committedSql(batchId)} + quote_usd <= (SELECT budget_usd FROM batches WHERE id = ${batchId}) + 1e-9)`);
+  const row = await d
+    .select({ admitted: batchRows.admitted, quote: batchRows.quoteUsd })
+    .from(batchRows)
+    .where(and(eq(batchRows.batchId, batchId), eq(batchRows.index, index)))
+    .get();
+  if (row?.admitted) return "admitted";
+  const [b, committed] = await Promise.all([d.select({ cap: batches.budgetUsd }).from(batches).where(eq(batches.id, batchId)).get(), committedUsd(d, batchId)]);
+  await d
+    .update(batchRows)
+    .set({
+      state: "held",
+      error: `not placed: the batch budget is $${b?.cap ?? 0}, $${committed} is committed and this shoot is quoted $${row?.quote ?? 0}`,
+      updatedAt: now,
+    })
+    .where(and(eq(batchRows.batchId, batchId), eq(batchRows.index, index), eq(batchRows.state, "queued")));
+  return "held";
 }

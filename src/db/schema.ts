@@ -194,6 +194,10 @@ export const batches = sqliteTable(
     review: text("review", { mode: "json" }),
     presets: text("presets", { mode: "json" }),
     total: integer("total").notNull(),
+    /** The batch budget (USD): rows are placed while spent plus committed stays within it. Null: no cap. */
+    budgetUsd: real("budget_usd"),
+    /** The recipe named for the whole batch (`name@version`), if any. */
+    recipe: text("recipe"),
     status: text("status", { enum: BATCH_STATUSES }).notNull().default("open"),
     createdAt: text("created_at").notNull().default(now),
     completedAt: text("completed_at"),
@@ -217,6 +221,12 @@ export const batchRows = sqliteTable(
     attempt: integer("attempt").notNull().default(1),
     brief: text("brief").notNull(),
     params: text("params", { mode: "json" }).notNull(),
+    /** The row's SKU as the studio's sheet names it (reports are keyed by it). */
+    sku: text("sku"),
+    /** What the row is expected to cost (the quote); placing it commits this much of the batch budget. */
+    quoteUsd: real("quote_usd").notNull().default(0),
+    /** 1 once the batch budget let the row be placed (its quote counts as committed from then on). */
+    admitted: integer("admitted").notNull().default(0),
     state: text("state", { enum: BATCH_ROW_STATES }).notNull().default("queued"),
     tries: integer("tries").notNull().default(0),
     error: text("error"),
@@ -230,6 +240,24 @@ export const batchRows = sqliteTable(
     updatedAt: text("updated_at").notNull().default(now),
   },
   (t) => [uniqueIndex("batch_rows_pk").on(t.batchId, t.index), index("batch_rows_shoot").on(t.shootId), index("batch_rows_state").on(t.state, t.updatedAt)],
+);
+
+/**
+ * Named, versioned settings of an account (presets, review, aspect, stitch, budget per shoot). A
+ * change is a new version; shoots record the version they used in their params.
+ */
+export const recipes = sqliteTable(
+  "recipes",
+  {
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    settings: text("settings", { mode: "json" }).notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("recipes_pk").on(t.accountId, t.name, t.version)],
 );
 
 /** Outbound webhook endpoints of an account. Secrets are stored encrypted (AES-GCM under SIGNING_SECRET). */

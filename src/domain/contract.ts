@@ -50,7 +50,8 @@ export const JOB_STATUSES = ["pending", "submitting", "submitted", "succeeded", 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** A batch row: not placed yet, its workflow instance exists, or the queue gave up on it. */
-export const BATCH_ROW_STATES = ["queued", "created", "dead"] as const;
+/** A row is queued, placed (`created`: its shoot exists), given up by the queue (`dead`), or held back by the batch budget (`held`). */
+export const BATCH_ROW_STATES = ["queued", "created", "dead", "held"] as const;
 export type BatchRowState = (typeof BATCH_ROW_STATES)[number];
 export const BATCH_STATUSES = ["open", "completed"] as const;
 /** An outbound webhook delivery: still being tried, delivered, or given up. */

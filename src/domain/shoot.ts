@@ -1,9 +1,9 @@
 /** What a shoot is asked to do: validated request shapes shared by the API, the workflow and the UI. */
 import { z } from "zod";
 import { ASPECT_RATIOS } from "./aspect.ts";
-import { DECISION_ACTIONS, FRAME_COUNT, LOOP_CLIP, STAGES, TIMEOUT_POLICIES } from "./contract.ts";
+import { DECISION_ACTIONS, DEFAULT_REVIEW, FRAME_COUNT, LOOP_CLIP, STAGES, TIMEOUT_POLICIES } from "./contract.ts";
 import { BACKGROUND_IDS, POSE_IDS, STYLE_IDS } from "./presets.ts";
-import { StitchSettingsSchema } from "./stitch.ts";
+import { STITCH_DEFAULTS, StitchSettingsSchema } from "./stitch.ts";
 
 export const PresetsSchema = z
   .object({
@@ -33,9 +33,64 @@ export const CreateShootSchema = z
     idempotencyKey: z.string().min(1).max(128).optional(),
     /** A cap on what the shoot may spend at the providers; it pauses at a `budget` checkpoint before passing it. */
     budgetUsd: z.number().positive().max(100_000).optional(),
+    /** A recipe of the account (`name`, or `name@version`); the shoot's own fields override its settings. */
+    recipe: z
+      .string()
+      .regex(/^[A-Za-z0-9][\w.-]{0,62}(@\d{1,6})?$/, 'must be a recipe name, or "name@version"')
+      .optional(),
   })
   .strict();
 export type CreateShoot = z.infer<typeof CreateShootSchema>;
+
+/** A recipe name: letters, digits, `.`, `_`, `-` (no `@`, which separates the version). */
+export const RecipeNameSchema = z.string().regex(/^[A-Za-z0-9][\w.-]{0,62}$/, "must be 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit");
+
+/** What a recipe holds: the settings a brand reuses, in the shape of a shoot's own fields. */
+export const RecipeSettingsSchema = CreateShootSchema.pick({
+  presets: true,
+  aspectRatio: true,
+  review: true,
+  checkpointTimeout: true,
+  timeoutPolicy: true,
+  stitch: true,
+  budgetUsd: true,
+}).strict();
+export type RecipeSettings = z.infer<typeof RecipeSettingsSchema>;
+
+/** The recipe-shaped fields a shoot spec sets itself. */
+export function ownSettings(spec: Partial<CreateShoot>): RecipeSettings {
+  const keys = Object.keys(RecipeSettingsSchema.shape) as (keyof RecipeSettings)[];
+  return Object.fromEntries(keys.filter((k) => spec[k] !== undefined).map((k) => [k, spec[k]]));
+}
+export interface RecipeRef {
+  name: string;
+  version: number;
+}
+
+/**
+ * A shoot's params from layers of settings, lowest first (a batch's recipe, the batch, a row's
+ * recipe, the row): presets and stitch merge field by field, the rest the highest layer that sets it.
+ */
+export function resolveParams(
+  references: string[],
+  layers: (RecipeSettings | undefined)[],
+  defaults: { checkpointTimeout: string },
+  recipe: RecipeRef | null,
+): ShootParams {
+  const set = layers.filter((l): l is RecipeSettings => Boolean(l));
+  const last = <K extends keyof RecipeSettings>(k: K) => set.reduce<RecipeSettings[K] | undefined>((v, l) => (l[k] !== undefined ? l[k] : v), undefined);
+  return {
+    references,
+    presets: Object.assign({}, ...set.map((l) => l.presets ?? {})),
+    aspectRatio: last("aspectRatio") ?? null,
+    review: last("review") ?? DEFAULT_REVIEW,
+    checkpointTimeout: last("checkpointTimeout") ?? defaults.checkpointTimeout,
+    timeoutPolicy: last("timeoutPolicy") ?? "expire",
+    stitch: Object.assign({ ...STITCH_DEFAULTS }, ...set.map((l) => l.stitch ?? {})),
+    budgetUsd: last("budgetUsd") ?? null,
+    ...(recipe ? { recipe } : {}),
+  };
+}
 
 export const DecisionSchema = z
   .object({
@@ -65,5 +120,7 @@ export const ShootParamsSchema = z.object({
   stitch: StitchSettingsSchema.required(),
   /** USD cap on provider spend; null for none. */
   budgetUsd: z.number().nullable().optional(),
+  /** The recipe (and its version) the shoot's settings came from. */
+  recipe: z.object({ name: z.string(), version: z.number().int() }).optional(),
 });
 export type ShootParams = z.infer<typeof ShootParamsSchema>;
