@@ -51,6 +51,13 @@ module.exports = {
       to: { dependencyTypes: ["local"], path: "^(?!web/)", pathNot: ["^src/api/openapi\\.gen\\.ts$", "^common/easing\\.ts$"] },
     },
     {
+      name: "cli-self-contained",
+      severity: "error",
+      comment: "The command line is a client like any other: of src/ it imports the generated OpenAPI types (and their names in src/api/types.ts) alone.",
+      from: { path: "^cli/" },
+      to: { dependencyTypes: ["local"], path: "^(?!cli/)", pathNot: ["^src/api/openapi\\.gen\\.ts$", "^src/api/types\\.ts$"] },
+    },
+    {
       name: "container-only-domain",
       severity: "error",
       comment: "The media image copies container/, common/ and src/domain/ only: nothing else of src/ may be imported.",

@@ -45,7 +45,13 @@ export const BatchRetry = z
       .min(1)
       .max(500)
       .optional()
-      .openapi({ description: "Only these shoot ids (default: every dead row and failed shoot)" }),
+      .openapi({ description: "Only these shoot ids (default: every dead or held row and failed shoot)" }),
+    budgetUsd: z
+      .number()
+      .positive()
+      .max(1_000_000)
+      .optional()
+      .openapi({ description: "A new batch budget, set before held rows are queued again (they are placed while they fit)" }),
   })
   .strict()
   .openapi("BatchRetry");

@@ -14,6 +14,7 @@ import {
   rowsOfBatch,
   rowState,
   rowsWithShoots,
+  setBatchBudget,
   stateCounts,
   waitingShoots,
   type BatchRecord,
@@ -61,9 +62,13 @@ const createBatchRoute = createRoute({
             properties: {
               file: { type: "string", format: "binary", description: "The sheet: CSV, or JSON (an array of rows or `{ shoots, ...settings }`)" },
               photos: { type: "array", items: { type: "string", format: "binary" }, description: "PNG, JPEG or WebP files, or zips of them" },
-              review: { type: "string" },
+              review: { type: "string", description: "`none`, or stages separated by `;`" },
+              pose: { type: "string" },
+              background: { type: "string" },
+              style: { type: "string" },
               recipe: { type: "string" },
-              budgetUsd: { type: "string" },
+              budgetUsd: { type: "string", description: "The batch budget in USD" },
+              idempotencyKey: { type: "string" },
               dryRun: { type: "string", enum: ["true", "false"] },
             },
             required: ["file"],
@@ -131,7 +136,8 @@ const retryRoute = createRoute({
   method: "post",
   path: "/{id}/retry",
   operationId: "retryBatch",
-  summary: "Retry dead rows (placed again, same shoot id) and failed shoots (a new shoot for the row)",
+  summary:
+    "Retry dead and held rows (placed again, same shoot id; held ones while the budget, raised or not, allows) and failed shoots (a new shoot for the row)",
   tags,
   security: S.bearer,
   request: { params: B.BatchIdParam, body: { required: false, content: { "application/json": { schema: B.BatchRetry } } } },
@@ -295,6 +301,7 @@ batchesApi.openapi(retryRoute, async (c) => {
   const batch = await getBatch(d, c.get("accountId"), c.req.valid("param").id);
   if (!batch) throw notFound(`batch ${c.req.valid("param").id}`);
   const body = (c.req.header("content-type") ?? "").includes("json") ? c.req.valid("json") : {};
+  if (body?.budgetUsd !== undefined) await setBatchBudget(d, batch.id, body.budgetUsd);
   return c.json(await retryRows(c.env, d, batch.id, body?.shoots), 202);
 });
 

@@ -316,7 +316,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Retry dead rows (placed again, same shoot id) and failed shoots (a new shoot for the row) */
+        /** Retry dead and held rows (placed again, same shoot id; held ones while the budget, raised or not, allows) and failed shoots (a new shoot for the row) */
         post: operations["retryBatch"];
         delete?: never;
         options?: never;
@@ -1279,8 +1279,10 @@ export interface components {
             }[];
         };
         BatchRetry: {
-            /** @description Only these shoot ids (default: every dead row and failed shoot) */
+            /** @description Only these shoot ids (default: every dead or held row and failed shoot) */
             shoots?: string[];
+            /** @description A new batch budget, set before held rows are queued again (they are placed while they fit) */
+            budgetUsd?: number;
         };
         Recipe: {
             name: string;
@@ -2393,9 +2395,15 @@ export interface operations {
                     file: string;
                     /** @description PNG, JPEG or WebP files, or zips of them */
                     photos?: string[];
+                    /** @description `none`, or stages separated by `;` */
                     review?: string;
+                    pose?: string;
+                    background?: string;
+                    style?: string;
                     recipe?: string;
+                    /** @description The batch budget in USD */
                     budgetUsd?: string;
+                    idempotencyKey?: string;
                     /** @enum {string} */
                     dryRun?: "true" | "false";
                 };

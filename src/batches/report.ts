@@ -75,7 +75,7 @@ export async function* reportRows(env: Env, d: Db, batchId: string, origin: stri
         flags: [],
         error: r.state === "created" ? (r.shootError ?? null) : r.rowError,
         hero: await url("hero:0"),
-        frames: await Promise.all(Array.from({ length: FRAME_COUNT }, (_, k) => url(`frame:${k}`))),
+        frames: await Promise.all(Array.from({ length: FRAME_COUNT }, (_, k) => url(`frame:${k + 1}`))),
         reel: await url("reel:0"),
       });
     }

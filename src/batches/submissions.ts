@@ -193,7 +193,7 @@ export async function resendStaleRows(env: Env): Promise<number> {
   return stale.length;
 }
 
-/** Retry from the batch status: dead rows are queued again; failed shoots get a new attempt (a new shoot id). */
+/** Retry from the batch status: dead and held rows are queued again; failed shoots get a new attempt (a new shoot id). */
 export async function retryRows(env: Env, d: Db, batchId: string, onlyShootIds?: string[]): Promise<{ retried: { index: number; shootId: string }[] }> {
   const rows = await d
     .select({ row: schema.batchRows, shootStatus: schema.shoots.status })
@@ -206,7 +206,15 @@ export async function retryRows(env: Env, d: Db, batchId: string, onlyShootIds?:
     const status = row.outcome ?? shootStatus;
     if (onlyShootIds && !onlyShootIds.includes(row.shootId)) continue;
     const now = new Date().toISOString();
-    if (row.state === "dead") {
+    if (row.state === "held") {
+      // Not placed for the budget: queued again, admitted (or held again) against the budget as it is now.
+      const res = await d
+        .update(schema.batchRows)
+        .set({ state: "queued", tries: 0, error: null, updatedAt: now })
+        .where(and(eq(schema.batchRows.batchId, batchId), eq(schema.batchRows.index, row.index), eq(schema.batchRows.state, "held")))
+        .run();
+      if ((res.meta?.changes ?? 0) > 0) retried.push({ index: row.index, shootId: row.shootId });
+    } else if (row.state === "dead") {
       await d.batch([
         d
           .update(schema.batchRows)

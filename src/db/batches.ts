@@ -277,3 +277,7 @@ export async function admitRow(d: Db, batchId: string, index: number): Promise<"
     .where(and(eq(batchRows.batchId, batchId), eq(batchRows.index, index), eq(batchRows.state, "queued")));
   return "held";
 }
+
+export async function setBatchBudget(d: Db, batchId: string, budgetUsd: number) {
+  await d.update(batches).set({ budgetUsd }).where(eq(batches.id, batchId));
+}

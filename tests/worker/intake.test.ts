@@ -357,8 +357,17 @@ describe("recipes, the quote and the batch budget", () => {
     expect(status.shoots.filter((s) => s.state === "held").map((s) => s.sku)).toEqual(["B-2", "B-3", "B-4"]);
     expect(status.shoots.find((s) => s.state === "held")?.error).toMatch(/batch budget is \$7/);
     expect(status.budget).toMatchObject({ capUsd: 7, held: 3, stopped: true });
-    const shoots = ((await (await call("/api/shoots?limit=100", { key: apiKey })).json()) as { shoots: unknown[] }).shoots;
-    expect(shoots).toHaveLength(2);
+    const shoots = async () => ((await (await call("/api/shoots?limit=100", { key: apiKey })).json()) as { shoots: unknown[] }).shoots;
+    expect(await shoots()).toHaveLength(2);
+
+    // Raising the budget with the retry places the held rows, with the shoot ids they always had.
+    const retry = await call(`/api/batches/${accepted.id}/retry`, { method: "POST", key: apiKey, body: JSON.stringify({ budgetUsd: 100 }) });
+    expect(((await retry.json()) as { retried: { index: number }[] }).retried.map((r) => r.index)).toEqual([2, 3, 4]);
+    const after = await placed(apiKey, accepted.id);
+    expect(after.shoots.map((s) => s.state).filter((s) => s === "held")).toEqual([]);
+    expect(after.shoots.map((s) => s.id)).toEqual(accepted.shoots.map((s) => s.id));
+    expect(after.budget).toMatchObject({ capUsd: 100, held: 0, stopped: false });
+    expect(await shoots()).toHaveLength(5);
   });
 });
 
