@@ -10,7 +10,7 @@ import { type Command, commandHelp } from "./command.ts";
 import { CliError, EXIT, type ExitCode, usageError } from "./exit.ts";
 import { note, out } from "./output.ts";
 
-const COMMANDS: Command[] = [batch.submit, batch.status, batch.report, shoots.list, recipes.list, recipes.create];
+const COMMANDS: Command[] = [batch.submit, batch.status, batch.report, batch.retry, shoots.list, recipes.list, recipes.create];
 
 function help(commands = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length + c.args.join(" ").length + 1));

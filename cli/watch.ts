@@ -44,7 +44,7 @@ export function outcome(status: BatchStatus): { lines: string[]; code: ExitCode 
     lines: [
       `${failed.length} of ${status.total} shoots did not complete (cost so far ${usd(status.costUsd)}):`,
       ...failed.map((s) => `  ${s.sku ?? s.id} (row ${s.index + 1}): ${s.state}${s.stage ? ` at ${s.stage}` : ""}${s.error ? ` — ${s.error}` : ""}`),
-      `retry them with POST /api/batches/${status.id}/retry`,
+      `retry them with: atelier batch retry ${status.id}`,
     ],
     code: EXIT.failures,
   };

@@ -112,3 +112,19 @@ export const report = command({
     return EXIT.ok;
   },
 });
+
+export const retry = command({
+  name: "batch retry",
+  args: ["ID"],
+  summary: "Place again the rows the queue gave up on or the budget held, and give failed shoots a new attempt.",
+  details: ["atelier batch retry ID --budget 500   # raise the batch budget first, so held rows can be placed"],
+  options: { budget: { type: "string", value: "USD", help: "A new batch budget, set before held rows are queued again" } },
+  async run([id], o) {
+    const budgetUsd = o.budget === undefined ? undefined : Number(o.budget);
+    if (budgetUsd !== undefined && !(budgetUsd > 0)) throw usageError(`--budget is a positive number of USD, not ${o.budget}`);
+    const body = budgetUsd === undefined ? {} : { budgetUsd };
+    const { retried } = await ok(connect().POST("/api/batches/{id}/retry", { params: { path: { id } }, body }));
+    out(retried.length ? retried.map((r) => `row ${r.index + 1}: ${r.shootId}`).join("\n") : "nothing to retry");
+    return EXIT.ok;
+  },
+});

@@ -24,8 +24,8 @@ const FETCH_CONCURRENCY = 6;
 export interface Photo {
   /** The file name rows use, or the URL. */
   name: string;
-  /** Where it came from, for messages: `photos[2]`, `photos[0] (looks.zip)` or the row that named the URL. */
-  field: string;
+  /** Where it came from, for messages: `photos[2]`, `photos[0] in looks.zip`, or the URL. */
+  where: string;
   source: "file" | "zip" | "url";
   bytes: Uint8Array;
   mime: ImageMime;
@@ -73,11 +73,11 @@ export async function photoAssetId(accountId: string, sha256: string): Promise<s
 export async function collectPhotos(accountId: string, parts: (File | string)[]): Promise<{ photos: Map<string, Photo>; errors: FieldError[] }> {
   const photos = new Map<string, Photo>();
   const errors: FieldError[] = [];
-  const add = async (name: string, field: string, source: Photo["source"], raw: Uint8Array) => {
-    const label = source === "zip" ? `"${printable(name)}" in the zip` : `"${printable(name)}"`;
+  const add = async (name: string, field: string, raw: Uint8Array, zip?: string) => {
+    const label = zip ? `"${printable(name)}" in ${zip}` : `"${printable(name)}"`;
     const nameProblem = fileNameProblem(name);
     if (nameProblem) return errors.push({ field, message: `${label} ${nameProblem}` });
-    if (photos.has(name)) return errors.push({ field, message: `${label}: another photo has the same name (${photos.get(name)!.field})` });
+    if (photos.has(name)) return errors.push({ field, message: `${label}: another photo has the same name (${photos.get(name)!.where})` });
     if (raw.byteLength === 0) return errors.push({ field, message: `${label} is empty` });
     if (raw.byteLength > MAX_PHOTO_BYTES) return errors.push({ field, message: `${label} is larger than ${MAX_PHOTO_BYTES / 1024 / 1024} MB` });
     const check = checkImage(raw);
@@ -85,8 +85,8 @@ export async function collectPhotos(accountId: string, parts: (File | string)[])
     const sha256 = await sha256Hex(raw);
     photos.set(name, {
       name,
-      field,
-      source,
+      where: zip ? `${field} in ${zip}` : field,
+      source: zip ? "zip" : "file",
       bytes: check.bytes,
       mime: check.mime,
       stripped: check.stripped,
@@ -107,8 +107,8 @@ export async function collectPhotos(accountId: string, parts: (File | string)[])
         continue;
       }
       for (const e of entries.files) {
-        if (e.unsafe) errors.push({ field, message: `"${printable(e.path)}" in the zip ${e.unsafe}` });
-        else await add(e.name, `${field} (${printable(part.name)})`, "zip", e.bytes);
+        if (e.unsafe) errors.push({ field, message: `"${printable(e.path)}" in ${printable(part.name)} ${e.unsafe}` });
+        else await add(e.name, field, e.bytes, printable(part.name));
       }
       continue;
     }
@@ -116,7 +116,7 @@ export async function collectPhotos(accountId: string, parts: (File | string)[])
       errors.push({ field, message: `"${printable(part.name)}" is larger than ${MAX_PHOTO_BYTES / 1024 / 1024} MB` });
       continue;
     }
-    await add(part.name, field, "file", new Uint8Array(await part.arrayBuffer()));
+    await add(part.name, field, new Uint8Array(await part.arrayBuffer()));
   }
   if (photos.size > MAX_PHOTOS) errors.push({ field: "photos", message: `at most ${MAX_PHOTOS} photos per batch` });
   return { photos, errors };
@@ -191,7 +191,7 @@ export async function resolveReferences(
         const sha256 = await sha256Hex(got.bytes);
         urls.set(url, {
           name: url,
-          field: url,
+          where: url,
           source: "url",
           bytes: check.bytes,
           mime: check.mime,

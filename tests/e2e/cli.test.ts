@@ -166,6 +166,11 @@ describe("atelier, the command line", () => {
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain(`batch ${batchId}: completed, 3 shoots`);
     for (const sku of SKUS) expect(human.stdout).toMatch(new RegExp(`^${sku} +\\d +completed`, "m"));
+
+    // Every shoot completed: a retry finds nothing to place again, and a bad budget is a usage error.
+    const retry = await atelier(["batch", "retry", batchId]);
+    expect([retry.code, retry.stdout.trim()]).toEqual([0, "nothing to retry"]);
+    expect((await atelier(["batch", "retry", batchId, "--budget", "-3"])).code).toBe(2);
   });
 
   it("lists shoots and saves and lists recipes", async () => {

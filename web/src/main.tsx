@@ -11,7 +11,7 @@ import "./styles.css";
 const NewShootPage = lazy(() => import("./pages/NewShoot.tsx").then((m) => m.NewShootPage));
 const ShootPage = lazy(() => import("./pages/Shoot.tsx").then((m) => m.ShootPage));
 const BatchesPage = lazy(() => import("./pages/Batches.tsx").then((m) => m.BatchesPage));
-const BatchPage = lazy(() => import("./pages/Batches.tsx").then((m) => m.BatchPage));
+const BatchPage = lazy(() => import("./pages/batches/BatchPage.tsx").then((m) => m.BatchPage));
 const ReviewLinkPage = lazy(() => import("./pages/ReviewLink.tsx").then((m) => m.ReviewLinkPage));
 
 adoptKeyFromFragment();
