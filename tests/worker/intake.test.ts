@@ -208,7 +208,7 @@ describe("every bad case is refused with its row and column or file named, and n
     expect(at("photos[1]")).toEqual([expect.stringMatching(/"look-01\.png".*same name/)]);
     expect(at("photos[2]")).toEqual([expect.stringMatching(/"look-02\.png"/)]);
     expect(at("photos[3]")).toEqual([expect.stringMatching(/"look-03\.png" is larger than 10 MB/)]);
-    expect(at("photos[4]")).toEqual([expect.stringMatching(/"\.\.\/\.\.\/etc\/look-09\.png" in the zip is a path/)]);
+    expect(at("photos[4]")).toEqual([expect.stringMatching(/"\.\.\/\.\.\/etc\/look-09\.png" in bad\.zip is a path/)]);
     expect(at("rows[1].references[0]")).toEqual([expect.stringContaining('did you mean "look-01.png"')]);
     expect(at("rows[2].references[0]")).toEqual([expect.stringContaining("is a path, not a file name")]);
     expect(at("rows[3].references[0]")).toEqual([expect.stringContaining('no photo named "look-05.png"')]);
