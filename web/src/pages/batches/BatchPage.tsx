@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type ApiError, client, downloadWithKey, ok } from "../../api.ts";
 import type { components } from "../../../../src/api/openapi.gen.ts";
-import { STAGES } from "../../contract.ts";
+import { SHOOT_STATUSES, STAGES } from "../../contract.ts";
 import { STAGE_LABEL, STATUS_LABEL, age, usd } from "../../format.ts";
 import { linkClick } from "../../router.ts";
 import type { CheckpointStage } from "../../types.ts";
@@ -124,12 +124,13 @@ export function BatchPage({ id }: { id: string }) {
       <ul class="shoot-list" aria-label="Shoots of this batch">
         {batch.shoots.map((s) => (
           <li class="batch-row" key={s.id}>
-            {["queued", "dead", "held"].includes(s.state) ? (
-              <span>{rowName(s.index, s.sku)}</span>
-            ) : (
+            {/* A row whose state is a shoot's status has a shoot to open; queued, dead and held rows have none. */}
+            {(SHOOT_STATUSES as readonly string[]).includes(s.state) ? (
               <a href={`/shoots/${s.id}`} onClick={linkClick}>
                 {rowName(s.index, s.sku)}
               </a>
+            ) : (
+              <span>{rowName(s.index, s.sku)}</span>
             )}
             <span class={`badge ${s.state}`}>{STATE_LABEL[s.state] ?? s.state}</span>
             <span>{s.stage ? (STAGE_LABEL[s.stage as CheckpointStage] ?? s.stage) : ""}</span>
