@@ -515,6 +515,13 @@ export interface components {
             detail: string;
             /** @description Present on validation problems: one entry per offending field */
             errors?: components["schemas"]["FieldError"][];
+            /** @description A refused batch: its rows as the service read them (references as written), so each error can be shown beside its row */
+            rows?: {
+                index: number;
+                sku: string | null;
+                brief: string;
+                references: string[];
+            }[];
         };
         FieldError: {
             /**

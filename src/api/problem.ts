@@ -17,12 +17,15 @@ export class Problem extends Error {
     readonly title: string,
     readonly detail: string,
     readonly errors?: FieldError[],
+    /** Members a problem type adds (RFC 9457 extensions), e.g. a refused batch's rows as read. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail);
   }
 }
 
-export const badRequest = (errors: FieldError[]) => new Problem(400, "Invalid request", errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors);
+export const badRequest = (errors: FieldError[], extensions?: Record<string, unknown>) =>
+  new Problem(400, "Invalid request", errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors, extensions);
 export const notFound = (what: string) => new Problem(404, "Not found", `${what} was not found`);
 export const conflict = (detail: string) => new Problem(409, "Conflict", detail);
 
@@ -56,7 +59,7 @@ export function renderProblem(c: Context, err: unknown): Response {
   if (err instanceof Problem) {
     const retryAfter = (err as { retryAfter?: number }).retryAfter;
     return c.json(
-      { type: "about:blank", title: err.title, status: err.status, detail: err.detail, ...(err.errors ? { errors: err.errors } : {}) },
+      { type: "about:blank", title: err.title, status: err.status, detail: err.detail, ...(err.errors ? { errors: err.errors } : {}), ...err.extensions },
       err.status,
       { "content-type": "application/problem+json", ...(retryAfter ? { "retry-after": String(retryAfter) } : {}) },
     );

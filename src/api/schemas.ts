@@ -50,6 +50,10 @@ export const Problem = z
     status: z.number().int().min(400).max(599),
     detail: z.string(),
     errors: z.array(FieldError).optional().openapi({ description: "Present on validation problems: one entry per offending field" }),
+    rows: z
+      .array(z.object({ index: z.int(), sku: z.string().nullable(), brief: z.string(), references: z.array(z.string()) }))
+      .optional()
+      .openapi({ description: "A refused batch: its rows as the service read them (references as written), so each error can be shown beside its row" }),
   })
   .openapi("Problem", { description: "RFC 9457 problem details" });
 

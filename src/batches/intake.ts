@@ -63,7 +63,7 @@ function sheetRows(text: string, kind: "csv" | "json"): { rows: unknown[]; prefi
     throw new Problem(413, "Too large", `a batch sheet is at most ${MAX_SHEET_BYTES} bytes`, [{ field: "file", message: "is too large" }]);
   if (kind === "csv") {
     const csv = rowsFromCsv(text);
-    if (csv.errors.length) throw badRequest(csv.errors);
+    if (csv.errors.length) throw badRequest(csv.errors, { rows: rowsAsRead(csv.rows) });
     return { rows: csv.rows, prefix: "rows" };
   }
   let value: unknown;
@@ -119,7 +119,7 @@ export async function prepareBatch(env: Env, d: Db, accountId: string, sub: Subm
   }
   const resolved = await resolveRows(refs.rows, sub.settings, { checkpointTimeout: env.CHECKPOINT_TIMEOUT }, sub.prefix, recipes);
   const errors: FieldError[] = [...collected.errors, ...refs.errors, ...resolved.errors];
-  if (errors.length) throw badRequest(sortErrors(errors));
+  if (errors.length) throw badRequest(sortErrors(errors), { rows: rowsAsRead(sub.rows) });
   return {
     rows: resolved.rows.map((r) => ({ ...r, quoteUsd: quoteShootUsd(env, r.params), references: refs.references[r.index] ?? [] })),
     settings: sub.settings,
@@ -127,6 +127,19 @@ export async function prepareBatch(env: Env, d: Db, accountId: string, sub: Subm
     unusedPhotos: refs.unused,
     recipe: sub.settings.recipe ? (recipes.get(sub.settings.recipe) ?? null) : null,
   };
+}
+
+/** A refused batch's rows as read (references as written), so a client shows each error beside its row. */
+function rowsAsRead(rows: unknown[]) {
+  return rows.map((r, index) => {
+    const o = (r && typeof r === "object" ? r : {}) as Record<string, unknown>;
+    return {
+      index,
+      sku: typeof o.sku === "string" ? o.sku : null,
+      brief: typeof o.brief === "string" ? o.brief : "",
+      references: Array.isArray(o.references) ? o.references.filter((x): x is string => typeof x === "string") : [],
+    };
+  });
 }
 
 /** Files first, then rows in order: the order a person fixes them in. */

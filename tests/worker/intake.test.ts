@@ -232,6 +232,19 @@ describe("every bad case is refused with its row and column or file named, and n
   });
 });
 
+it("a refusal carries the rows as the service read them, so each error can be shown beside its row", async () => {
+  const { apiKey } = await newAccount();
+  const csv = ["sku,brief,references,colour", 'S-1,"linen suit, harbour",a.png; b.png,red', "S-2,raincoat,c.png,"].join("\n");
+  const res = await submit(apiKey, form(csv, []));
+  expect(res.status).toBe(400);
+  const problem = (await res.json()) as { errors: FieldError[]; rows: unknown[] };
+  expect(problem.errors.map((e) => e.field)).toEqual(["csv.colour"]);
+  expect(problem.rows).toEqual([
+    { index: 0, sku: "S-1", brief: "linen suit, harbour", references: ["a.png", "b.png"] },
+    { index: 1, sku: "S-2", brief: "raincoat", references: ["c.png"] },
+  ]);
+});
+
 describe("references by URL", () => {
   const photoRequests = async () => (await (await fetch(`${SIM}/__sim/photos/requests`)).json()) as Record<string, number>;
 

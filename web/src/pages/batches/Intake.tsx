@@ -12,7 +12,6 @@ import { DropZone } from "./DropZone.tsx";
 import { addFiles, EMPTY, isZip, type Selection } from "./files.ts";
 import { Preview, type Result } from "./Preview.tsx";
 import { quoteBatch, REVIEW_OPTIONS, type Settings, startBatch } from "./request.ts";
-import { readSheet } from "./sheet.ts";
 
 type RecipeList = components["schemas"]["RecipeList"];
 
@@ -53,7 +52,7 @@ export function Intake() {
         next = { kind: "quote", quote: await quoteBatch(selection, settings, ctrl.signal) };
       } catch (err) {
         if (ctrl.signal.aborted) return;
-        next = await refusal(err, sheet);
+        next = refusal(err);
       }
       if (ctrl.signal.aborted) return;
       setResult(next);
@@ -78,7 +77,7 @@ export function Intake() {
     try {
       navigate(`/batches/${await startBatch(selection, settings)}`);
     } catch (err) {
-      const r = await refusal(err, selection.sheet);
+      const r = refusal(err);
       if (r.kind === "failed") setStartError(r.message);
       else setResult(r);
       setStarting(false);
@@ -207,10 +206,9 @@ export function Intake() {
   );
 }
 
-/** What the server's refusal means for the preview: errors by field (with the rows read here), or a message. */
-async function refusal(err: unknown, sheet: File): Promise<Result> {
-  if (err instanceof ApiError && err.problem.errors?.length)
-    return { kind: "refused", errors: err.problem.errors, rows: await readSheet(sheet).catch(() => null) };
+/** What the server's refusal means for the preview: errors by field, beside the rows as the server read them; or a message. */
+function refusal(err: unknown): Result {
+  if (err instanceof ApiError && err.problem.errors?.length) return { kind: "refused", errors: err.problem.errors, rows: err.problem.rows ?? null };
   return { kind: "failed", message: err instanceof Error ? err.message : String(err) };
 }
 
