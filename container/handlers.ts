@@ -5,6 +5,7 @@
  */
 import { stat } from "node:fs/promises";
 import path from "node:path";
+import { runChecks } from "./check/index.ts";
 import { cropSheet } from "./crop.ts";
 import { describeOutputs, downloadInputs, sha256File, uploadOutputs, withTempDir, type OutputFile } from "./io.ts";
 import { probeFile } from "./probe.ts";
@@ -83,6 +84,8 @@ export async function executeJob(id: string, job: Job): Promise<Record<string, u
   return withTempDir(id, async (dir) => {
     const inputs = await downloadInputs(job.inputs, dir);
     if (job.kind === "probe") return probe(job, inputs);
+    // A check makes no files: its result is the findings (src/domain/findings.ts).
+    if (job.kind === "check") return { ...(await runChecks(job.params, inputs)) };
     const produced =
       job.kind === "crop" ? await crop(job, inputs, dir) : job.kind === "reframe" ? await reframe(job, inputs, dir) : await stitch(job, inputs, dir);
     const outputs = await describeOutputs(produced.files);

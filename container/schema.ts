@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { MediaJobBodySchema, type MediaJob } from "../src/domain/media-jobs.ts";
+import { namesUsed } from "./check/index.ts";
 
 // The body's schema is the shared contract (src/domain/media-jobs.ts, src/domain/stitch.ts); this
 // module adds the rules that depend on the kind.
@@ -13,6 +14,7 @@ export type CropJob = Extract<Job, { kind: "crop" }>;
 export type ReframeJob = Extract<Job, { kind: "reframe" }>;
 export type StitchJob = Extract<Job, { kind: "stitch" }>;
 export type ProbeJob = Extract<Job, { kind: "probe" }>;
+export type CheckJob = Extract<Job, { kind: "check" }>;
 
 export interface Invalid {
   field: string;
@@ -63,6 +65,24 @@ function kindRules(job: Job): Invalid | undefined {
     case "probe":
       if (names.length !== 1) return { field: "inputs", error: "inputs: a probe job takes exactly one input" };
       return expectOutputs([]);
+    case "check": {
+      const used = namesUsed(job.params);
+      const unknown = used.find((n) => !names.includes(n));
+      if (unknown) return { field: "params", error: `params: "${unknown}" is not one of the job's inputs` };
+      const unused = names.find((n) => !used.includes(n));
+      if (unused)
+        return { field: "inputs", error: `inputs: "${unused}" is not named in params (as a reference, still, hero, clip, start or end frame, or reel)` };
+      const refNames = job.params.references.map((r) => r.input);
+      const twice = refNames.find((n, i) => refNames.indexOf(n) !== i || job.params.stills.includes(n));
+      if (twice) return { field: "params.references", error: `params.references: "${twice}" is named twice, or as a reference and a still` };
+      if (job.params.stills.length && !job.params.references.length) {
+        return { field: "params.references", error: "params.references: stills are checked against references; name at least one" };
+      }
+      if (!job.params.stills.length && !job.params.clips.length && !job.params.reels.length) {
+        return { field: "params", error: "params: nothing to check (name stills, clips or reels)" };
+      }
+      return expectOutputs([]);
+    }
   }
 }
 

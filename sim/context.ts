@@ -1,5 +1,6 @@
 /** What every provider module shares: config, the job store, faults, files, webhooks, keys. */
 import type { SimConfig } from "./config.ts";
+import type { DriftLog } from "./drift.ts";
 import type { FaultInjector } from "./faults.ts";
 import type { FileStore } from "./files.ts";
 import type { SigningKey } from "./keys.ts";
@@ -10,6 +11,8 @@ export interface SimContext {
   config: SimConfig;
   jobs: JobStore;
   faults: FaultInjector;
+  /** What drift was injected into which job (GET /__sim/drift). */
+  drift: DriftLog;
   files: FileStore;
   webhooks: WebhookSender;
   signingKey: SigningKey;

@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { fileUrl, type SimContext } from "./context.ts";
+import { decideDrift, type ClipDrift, type ImageDrift } from "./drift.ts";
 import { InputError, loadImage } from "./inputs.ts";
 import { checkFalAuth, falWebhookHeaders, jwks } from "./keys.ts";
 import type { SimJob } from "./state.ts";
@@ -316,6 +317,7 @@ export function falRoutes(ctx: SimContext): Hono {
       throw new FalJobError(422, [{ loc: ["body", "image_urls"], msg: "This prompt needs an input image", type: "value_error" }]);
     }
     const images = await Promise.all(urls.map((u, i) => loadImage(u, `image_urls.${i}`, signal)));
+    const drift = decideDrift(ctx.faults.get().drift, "image", [job.model, input.prompt, ...images.map((i) => i.data)]);
     const out = [];
     for (let v = 0; v < input.num_images; v++) {
       const img = await synthesizeImage({
@@ -326,7 +328,18 @@ export function falRoutes(ctx: SimContext): Hono {
         outputFormat: input.output_format,
         variant: v,
         seed: input.seed,
+        ...(drift ? { drift: { kind: drift.kind as ImageDrift, seed: drift.seed + v } } : {}),
       });
+      if (drift && img.drift) {
+        ctx.drift.add({
+          jobId: job.id,
+          provider: "fal",
+          model: job.model,
+          kind: drift.kind,
+          detail: input.num_images > 1 ? `image ${v + 1}: ${img.drift}` : img.drift,
+        });
+        ctx.log(`FAL ${job.id}: drift ${drift.kind} (${img.drift})`);
+      }
       const name = `${job.id}-${v}.${img.ext}`;
       await ctx.files.put(name, img.data);
       out.push({
@@ -366,13 +379,19 @@ export function falRoutes(ctx: SimContext): Hono {
     const endUrl = input.end_image_url ?? input.tail_image_url;
     const [start, end] = await Promise.all([loadImage(startUrl, startField, signal), endUrl ? loadImage(endUrl, endField, signal) : undefined]);
     const name = `${job.id}.mp4`;
-    await synthesizeClip({
+    const drift = decideDrift(ctx.faults.get().drift, "video", [job.model, input.prompt, start.data, end?.data ?? ""]);
+    const clip = await synthesizeClip({
       start: start.data,
       end: end?.data,
       seconds: ctx.config.clipSeconds ?? input.duration,
       outFile: ctx.files.pathFor(name),
       signal,
+      ...(drift ? { drift: { kind: drift.kind as ClipDrift, seed: drift.seed } } : {}),
     });
+    if (drift && clip.drift) {
+      ctx.drift.add({ jobId: job.id, provider: "fal", model: job.model, kind: drift.kind, detail: clip.drift });
+      ctx.log(`FAL ${job.id}: drift ${drift.kind} (${clip.drift})`);
+    }
     const size = await ctx.files.size(name);
     return { video: { url: fileUrl(ctx, name), content_type: "video/mp4", file_name: name, file_size: size } };
   }

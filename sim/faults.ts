@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { mulberry32 } from "../common/prng.ts";
+import { DRIFT_KINDS, DriftSchema, defaultDrift } from "./drift.ts";
 
 const rate = z.number().min(0).max(1);
 
@@ -48,6 +49,8 @@ export const FaultsSchema = z.object({
   /** Anthropic: answer every call with a refusal, a plan that fails the schema, or after `slowMs`. */
   plannerFault: z.enum(["none", "refusal", "invalid", "slow"]),
   slowMs: z.number().min(0).max(600_000),
+  /** Outputs altered the way generators drift (sim/drift.ts): `{ rate, kinds?, seed? }`. */
+  drift: DriftSchema.extend({ kinds: DriftSchema.shape.kinds.default([...DRIFT_KINDS]), seed: z.number().int().default(1) }),
   seed: z.number().int(),
 });
 export type Faults = z.infer<typeof FaultsSchema>;
@@ -212,6 +215,7 @@ export function defaultFaults(opts: { imageDelayMs: number; clipDelayMs: number;
     webhookReorderRate: 0,
     plannerFault: "none",
     slowMs: 30_000,
+    drift: defaultDrift(),
     seed: 1,
   };
 }

@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { fileUrl, type SimContext } from "./context.ts";
+import { decideDrift, type ClipDrift } from "./drift.ts";
 import { InputError, loadKlingImage } from "./inputs.ts";
 import { verifyKlingJwt } from "./keys.ts";
 import type { SimJob } from "./state.ts";
@@ -195,13 +196,19 @@ export function klingRoutes(ctx: SimContext): Hono {
       const first = start ?? end;
       if (!first) throw new KlingTaskError("image is required");
       const name = `${job.id}.mp4`;
+      const drift = decideDrift(ctx.faults.get().drift, "video", [job.model, body.prompt ?? "", first.data, start && end ? end.data : ""]);
       const clip = await synthesizeClip({
         start: first.data,
         end: start && end ? end.data : undefined,
         seconds: ctx.config.clipSeconds ?? body.duration,
         outFile: ctx.files.pathFor(name),
         signal,
+        ...(drift ? { drift: { kind: drift.kind as ClipDrift, seed: drift.seed } } : {}),
       });
+      if (drift && clip.drift && alive()) {
+        ctx.drift.add({ jobId: job.id, provider: "kling", model: job.model, kind: drift.kind, detail: clip.drift });
+        ctx.log(`Kling ${job.id}: drift ${drift.kind} (${clip.drift})`);
+      }
       if (faults.clipDelayMs > 0) await sleep(faults.clipDelayMs, signal);
       const hold = faults.clipMinMs - (Date.now() - (job.startedAt ?? Date.now()));
       if (hold > 0) await sleep(hold, signal);

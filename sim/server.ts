@@ -13,6 +13,7 @@ import { anthropicRoutes } from "./anthropic.ts";
 import { configFromEnv, type SimConfig } from "./config.ts";
 import type { SimContext } from "./context.ts";
 import { falRoutes } from "./fal.ts";
+import { DriftLog } from "./drift.ts";
 import { FaultInjector, defaultFaults } from "./faults.ts";
 import { FileStore } from "./files.ts";
 import { loadOrCreateSigningKey } from "./keys.ts";
@@ -35,7 +36,7 @@ export interface StartSimOptions {
 }
 
 /** The simulator's stores, as the request handlers see them, plus test controls. */
-export interface SimState extends Pick<SimContext, "config" | "jobs" | "faults" | "files" | "webhooks" | "signingKey"> {
+export interface SimState extends Pick<SimContext, "config" | "jobs" | "faults" | "drift" | "files" | "webhooks" | "signingKey"> {
   /** Reference photos at /photos and their request counts. */
   photos: PhotoHost;
   /** Forgets all jobs, stops pending deliveries, restores default faults, zeroes photo counts. */
@@ -89,6 +90,7 @@ export function createApp(ctx: SimContext, state: SimState): Hono {
       throw err;
     }
   });
+  app.get("/__sim/drift", (c) => c.json({ config: ctx.faults.get().drift, injected: ctx.drift.all() }));
   app.get("/__sim/photos/requests", (c) => c.json(state.photos.requests()));
   app.get("/__sim/jobs", (c) => c.json({ jobs: ctx.jobs.list().map(publicJob) }));
   app.get("/__sim/concurrency", (c) => c.json(ctx.jobs.concurrency()));
@@ -132,6 +134,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
     ...config.faults,
   });
   const jobs = new JobStore();
+  const drift = new DriftLog();
   const webhooks = new WebhookSender({
     retrySeconds: config.webhookRetrySeconds,
     backoffMs: config.webhookBackoffMs,
@@ -145,7 +148,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   let generation = 0;
   let running = new AbortController();
   const inflight = new Set<Promise<unknown>>();
-  const stores = { config, jobs, faults, files, webhooks, signingKey };
+  const stores = { config, jobs, faults, drift, files, webhooks, signingKey };
   const ctx: SimContext = {
     ...stores,
     baseUrl: () => base,
@@ -169,6 +172,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
       webhooks.cancelAll();
       jobs.clear();
       faults.reset();
+      drift.clear();
       photos.reset();
     },
     idle: () => webhooks.idle(),

@@ -11,7 +11,10 @@ import path from "node:path";
 import sharp, { type OverlayOptions } from "sharp";
 import { ffmpegPath, ffprobePath, runProcess } from "../common/ffmpeg.ts";
 import { Semaphore } from "../common/semaphore.ts";
+import { alterPicture, drawnFace, recolourInsert, swappedInsert, type ClipDrift, type ImageDrift } from "./drift.ts";
 import { Memo, memoKey } from "./memo.ts";
+import { garmentSvg } from "../common/qa/figures.ts";
+import { sprite, transformSprite } from "../common/qa/raw.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Sizes
@@ -247,6 +250,8 @@ export interface SynthImage {
   height: number;
   contentType: string;
   ext: string;
+  /** What drift was injected, in words (when the request asked for one). */
+  drift?: string;
 }
 
 async function encode(img: ReturnType<typeof sharp>, format: OutputFormat): Promise<SynthImage> {
@@ -266,18 +271,39 @@ export interface ImageRequest {
   /** Index among num_images, so several outputs of one request differ. */
   variant?: number;
   seed?: number;
+  /** Make the output wrong this way (sim/drift.ts). */
+  drift?: { kind: ImageDrift; seed: number };
 }
 
 const images = new Memo<SynthImage>(256 * 2 ** 20, (img) => img.data.byteLength);
 
 export function synthesizeImage(req: ImageRequest): Promise<SynthImage> {
-  const key = memoKey(req.prompt, req.seed, req.variant, req.aspectRatio, req.resolution, req.outputFormat, ...req.images.map((i) => i.data));
+  const key = memoKey(
+    req.prompt,
+    req.seed,
+    req.variant,
+    req.aspectRatio,
+    req.resolution,
+    req.outputFormat,
+    req.drift ? `${req.drift.kind}:${req.drift.seed}` : "",
+    ...req.images.map((i) => i.data),
+  );
   return images.get(key, () => makeImage(req));
 }
 
 async function makeImage(req: ImageRequest): Promise<SynthImage> {
   const seed = seedOf(req.prompt, String(req.seed ?? ""), String(req.variant ?? 0), ...req.images.map((i) => i.data));
-  switch (classifyPrompt(req.prompt)) {
+  const kind = classifyPrompt(req.prompt);
+  // A contact sheet or an edit has one whole picture as input: drift alters that picture first.
+  // A hero alters its inserts (sim/drift.ts says which input is taken for what).
+  if (req.drift && req.images[0] && (kind !== "hero" || req.images.length === 1)) {
+    const altered = await alterPicture(req.images[0].data, req.drift);
+    const images = [{ ...req.images[0], data: altered.data }, ...req.images.slice(1)];
+    const plain = { ...req, images, drift: undefined };
+    const img = kind === "contact-sheet" ? await contactSheet(plain, seed) : kind === "edit" ? await editFrame(plain, seed) : await hero(plain, seed);
+    return { ...img, drift: altered.detail };
+  }
+  switch (kind) {
     case "contact-sheet":
       return contactSheet(req, seed);
     case "edit":
@@ -287,28 +313,65 @@ async function makeImage(req: ImageRequest): Promise<SynthImage> {
   }
 }
 
+/** A PNG insert as an RGBA sprite and back (for recolouring an insert). */
+async function recolourTile(tile: Buffer, seed: number): Promise<{ data: Buffer; de: number }> {
+  const r = recolourInsert(await sprite(tile), seed);
+  const data = await sharp(Buffer.from(r.sprite.data), { raw: { width: r.sprite.width, height: r.sprite.height, channels: 4 } })
+    .png()
+    .toBuffer();
+  return { data, de: r.de };
+}
+
 /** (c) A hero still: references composited onto a backdrop chosen from the setting words. */
 async function hero(req: ImageRequest, seed: number): Promise<SynthImage> {
   const { width, height } = outputSize(req.aspectRatio === "auto" ? "2:3" : req.aspectRatio, req.resolution);
   const setting = settingFromPrompt(req.prompt);
   const layers: OverlayOptions[] = [];
-  const [main, ...extras] = req.images;
+  const [main, ...allExtras] = req.images;
+  const drift = req.drift;
+  let driftDetail: string | undefined;
+  // Drift on a hero with inserts: the first insert is the garment, the last the accessory.
+  const extras = drift?.kind === "accessory-removed" ? allExtras.slice(0, -1) : allExtras;
+  if (drift?.kind === "accessory-removed") driftDetail = `the last insert (input ${allExtras.length + 1}, the accessory) left out`;
   if (main) {
     const subject = await sharp(main.data)
       .resize({ width: Math.round(width * 0.66), height: Math.round(height * 0.8), fit: "inside" })
       .toBuffer({ resolveWithObject: true });
     const jitter = ((seed % 21) - 10) / 1000;
-    layers.push({
-      input: subject.data,
-      left: Math.max(0, Math.round(width * (0.5 + jitter) - subject.info.width / 2)),
-      top: Math.max(0, Math.round(height * 0.93 - subject.info.height)),
-    });
+    const left = Math.max(0, Math.round(width * (0.5 + jitter) - subject.info.width / 2));
+    const top = Math.max(0, Math.round(height * 0.93 - subject.info.height));
+    layers.push({ input: subject.data, left, top });
+    if (drift?.kind === "face-swap") {
+      // The model's head is taken to be at the upper middle of the first input.
+      const face = await transformSprite(await drawnFace(drift.seed), subject.info.width * 0.22);
+      const png = await sharp(Buffer.from(face.data), { raw: { width: face.width, height: face.height, channels: 4 } })
+        .png()
+        .toBuffer();
+      layers.push({
+        input: png,
+        left: Math.max(0, Math.round(left + subject.info.width / 2 - face.width / 2)),
+        top: Math.max(0, Math.round(top + subject.info.height * 0.13 - face.height / 2)),
+      });
+      driftDetail = "a drawn face over the upper middle of the model (input 1)";
+    }
   }
   // Accessories and garments as smaller inserts along the sides, alternating left/right.
   const border = Math.max(3, Math.round(width / 300));
   for (const [i, ref] of extras.slice(0, 6).entries()) {
-    const tile = await sharp(ref.data)
-      .resize({ width: Math.round(width * 0.22), height: Math.round(height * 0.17), fit: "inside" })
+    let source = ref.data;
+    const tileW = Math.round(width * 0.22);
+    const tileH = Math.round(height * 0.17);
+    if (i === 0 && drift?.kind === "garment-swap") {
+      source = await swappedInsert(tileW, tileH, drift.seed);
+      driftDetail = "the first insert (input 2, the garment) replaced by a drawn jacket";
+    } else if (i === 0 && drift?.kind === "garment-recolour") {
+      const resized = await sharp(ref.data).resize({ width: tileW, height: tileH, fit: "inside" }).png().toBuffer();
+      const r = await recolourTile(resized, drift.seed);
+      source = r.data;
+      driftDetail = `the first insert (input 2, the garment) recoloured, ΔE00 ${r.de.toFixed(0)}`;
+    }
+    const tile = await sharp(source)
+      .resize({ width: tileW, height: tileH, fit: "inside" })
       .extend({ top: border, bottom: border, left: border, right: border, background: "#f4f2ee" })
       .toBuffer({ resolveWithObject: true });
     const right = i % 2 === 1;
@@ -323,7 +386,8 @@ async function hero(req: ImageRequest, seed: number): Promise<SynthImage> {
   layers.push({ input: captionSvg(width, height, captionFrom(req.prompt), setting.floor), left: 0, top: 0 });
   const base = sharp(backdropSvg(width, height, setting, seed)).resize(width, height);
   const flat = await base.composite(layers).png({ compressionLevel: 1 }).toBuffer();
-  return encode(sharp(flat).modulate({ saturation: 1.12, brightness: 1.02 }), req.outputFormat);
+  const img = await encode(sharp(flat).modulate({ saturation: 1.12, brightness: 1.02 }), req.outputFormat);
+  return drift ? { ...img, drift: driftDetail ?? `${drift.kind}: nothing to alter` } : img;
 }
 
 /** (b) "Take this image and …": the same frame, same size, tinted and captioned with the change. */
@@ -478,6 +542,8 @@ export interface ClipRequest {
   maxEdge?: number;
   /** Kills the encode (sim reset/shutdown). */
   signal?: AbortSignal;
+  /** Make the clip wrong this way (sim/drift.ts). */
+  drift?: { kind: ClipDrift; seed: number };
 }
 
 export interface ClipResult {
@@ -487,6 +553,8 @@ export interface ClipResult {
   fps: number;
   duration: number;
   bytes: number;
+  /** What drift was injected, in words. */
+  drift?: string;
 }
 
 const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
@@ -513,7 +581,7 @@ const memoRoot = () => {
 };
 
 export async function synthesizeClip(req: ClipRequest): Promise<ClipResult> {
-  const key = memoKey(req.start, req.end, req.seconds, req.fps, req.maxEdge);
+  const key = memoKey(req.start, req.end, req.seconds, req.fps, req.maxEdge, req.drift ? `${req.drift.kind}:${req.drift.seed}` : "");
   const made = await clips.get(key, async () => {
     const dir = await fs.mkdtemp(path.join(memoRoot(), "clip-"));
     const file = path.join(dir, "clip.mp4");
@@ -527,6 +595,12 @@ export async function synthesizeClip(req: ClipRequest): Promise<ClipResult> {
   await fs.copyFile(made.file, req.outFile);
   return made.result;
 }
+
+const garmentSvgFor = (seed: number) => garmentSvg(seed);
+const rgbaPng = (s: { width: number; height: number; data: Uint8Array }) =>
+  sharp(Buffer.from(s.data), { raw: { width: s.width, height: s.height, channels: 4 } })
+    .png()
+    .toBuffer();
 
 async function makeClip(req: ClipRequest): Promise<ClipResult> {
   const fps = req.fps ?? 24;
@@ -548,19 +622,59 @@ async function makeClip(req: ClipRequest): Promise<ClipResult> {
     const bw = even(width * 1.06);
     const bh = even(height * 1.06);
     await sharp(req.start).rotate().resize(bw, bh, { fit: "cover" }).png({ compressionLevel: 1 }).toFile(startFile);
-    await sharp(req.end ?? req.start)
-      .rotate()
-      .resize(bw, bh, { fit: "cover" })
-      .png({ compressionLevel: 1 })
-      .toFile(endFile);
+    let drift: string | undefined;
+    if (req.drift?.kind === "clip-end-away") {
+      // The clip heads for a picture that is not its end frame: the end frame mirrored, closer, off to one side.
+      const right = req.drift.seed % 2 === 1;
+      await sharp(req.end ?? req.start)
+        .rotate()
+        .flop()
+        .resize(Math.round(bw * 1.3), Math.round(bh * 1.3), { fit: "cover" })
+        .extract({ left: right ? Math.round(bw * 0.3) : 0, top: Math.round(bh * 0.15), width: bw, height: bh })
+        .png({ compressionLevel: 1 })
+        .toFile(endFile);
+      drift = `ends on its end frame mirrored, zoomed 1.3× and moved ${right ? "left" : "right"}, not on the end frame`;
+    } else {
+      await sharp(req.end ?? req.start)
+        .rotate()
+        .resize(bw, bh, { fit: "cover" })
+        .png({ compressionLevel: 1 })
+        .toFile(endFile);
+    }
     const last = frames - 1;
     // Decode each still once and repeat it with `loop` (image2 -loop would re-decode every frame).
     const hold = `loop=loop=${last}:size=1:start=0,setpts=N/${fps}/TB`;
     const pan = `crop=${width}:${height}:x='(iw-ow)*(0.25+0.5*n/${last})':y='(ih-oh)*(0.6-0.2*n/${last})',setsar=1`;
-    const graph =
+    let graph =
       `[0:v]format=yuv420p,${hold},${pan}[a];` +
       `[1:v]format=yuva420p,${hold},${pan},fade=t=in:s=0:n=${last}:alpha=1[b];` +
       `[a][b]overlay=shortest=1:format=yuv420,format=yuv420p[v]`;
+    const extra: string[] = [];
+    if (req.drift?.kind === "clip-morph") {
+      // Mid-way the picture turns into another (the start frame mirrored, its hues turned, a drawn
+      // jacket and face on it) and back: faded in over a fifth of the clip from 30 %, out from 55 %.
+      const morphFile = path.join(tmp, "morph.png");
+      const g = await transformSprite(await sprite(Buffer.from(garmentSvgFor(req.drift.seed))), bw * 0.5);
+      const f = await transformSprite(await drawnFace(req.drift.seed), bw * 0.2);
+      const base = await sharp(startFile).flop().modulate({ hue: 150 }).toBuffer();
+      await sharp(base)
+        .composite([
+          { input: await rgbaPng(g), left: Math.round(bw * 0.25), top: Math.round(bh * 0.4) },
+          { input: await rgbaPng(f), left: Math.round(bw * 0.4), top: Math.round(bh * 0.08) },
+        ])
+        .png({ compressionLevel: 1 })
+        .toFile(morphFile);
+      const k = Math.max(1, Math.round(frames * 0.2));
+      const a = Math.round(frames * 0.3);
+      const b = Math.round(frames * 0.55);
+      graph =
+        `[0:v]format=yuv420p,${hold},${pan}[a];` +
+        `[1:v]format=yuva420p,${hold},${pan},fade=t=in:s=0:n=${last}:alpha=1[b];` +
+        `[2:v]format=yuva420p,${hold},${pan},fade=t=in:s=${a}:n=${k}:alpha=1,fade=t=out:s=${b}:n=${k}:alpha=1[m];` +
+        `[a][b]overlay=shortest=1:format=yuv420[ab];[ab][m]overlay=shortest=1:format=yuv420,format=yuv420p[v]`;
+      extra.push("-i", morphFile);
+      drift = `turns into another picture (mirrored, hues turned, another jacket and face) at ${((a / frames) * 100).toFixed(0)}–${(((b + k) / frames) * 100).toFixed(0)} % of the clip`;
+    }
     const args = [
       "-hide_banner",
       "-loglevel",
@@ -570,6 +684,7 @@ async function makeClip(req: ClipRequest): Promise<ClipResult> {
       startFile,
       "-i",
       endFile,
+      ...extra,
       "-filter_complex",
       graph,
       "-map",
@@ -592,7 +707,7 @@ async function makeClip(req: ClipRequest): Promise<ClipResult> {
       req.outFile,
     ];
     await encodeLimiter.use(() => run(ffmpegPath(), args, { timeoutMs: 300_000, signal: req.signal }));
-    return { width, height, frames, fps, duration: frames / fps, bytes: (await fs.stat(req.outFile)).size };
+    return { width, height, frames, fps, duration: frames / fps, bytes: (await fs.stat(req.outFile)).size, ...(drift ? { drift } : {}) };
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }

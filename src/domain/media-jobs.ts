@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ASPECT_RATIOS } from "./aspect.ts";
+import { REFERENCE_ROLES, RegionSchema } from "./findings.ts";
 import { StitchJobParamsSchema } from "./stitch.ts";
 
 export const REFRAME_METHODS = ["attention", "entropy", "pad"] as const;
@@ -41,6 +42,45 @@ export const ReframeParamsSchema = z.object({
 
 export const ProbeParamsSchema = z.object({});
 
+/**
+ * A `check` job (issue 19): which inputs are references (and what each shows), which are outputs to
+ * measure against them. Every name is an input name of the job; each input is named exactly once.
+ */
+export const CheckParamsSchema = z.object({
+  /**
+   * Reference photos and their role; `label` names the item in reasons ("jacket", "watch"); `box`
+   * (fractions of the photo) says where in the photo the item is: the model's face, a garment shot on
+   * location. Without it the service finds the face by skin colour and a product by its plain backdrop.
+   */
+  references: z
+    .array(z.object({ input: fileName, role: z.enum(REFERENCE_ROLES), label: z.string().min(1).max(40).optional(), box: RegionSchema.optional() }))
+    .max(12)
+    .default([]),
+  /** Stills to check against the references: the hero, contact-sheet cells, frames. */
+  stills: z.array(fileName).max(16).default([]),
+  /** The approved hero, the anchor of the stills' continuity (it may be one of `stills` too). */
+  hero: fileName.optional(),
+  /** Clips, each with the still it starts from and the still it should end on (inputs of the job). */
+  clips: z
+    .array(z.object({ input: fileName, start: fileName, end: fileName }))
+    .max(8)
+    .default([]),
+  /** Reels: duration against `expectedSeconds`; black and frozen stretches longer than allowed. */
+  reels: z
+    .array(
+      z.object({
+        input: fileName,
+        expectedSeconds: z.number().positive().max(3600).optional(),
+        /** Longest black stretch that is fine (a fade through black passes through black on purpose). */
+        maxBlackSeconds: z.number().min(0).max(60).default(0.25),
+        /** Longest still stretch that is fine (an easing holds a frame at a clip's slow ends). */
+        maxFrozenSeconds: z.number().min(0).max(60).default(1),
+      }),
+    )
+    .max(2)
+    .default([]),
+});
+
 const base = {
   id: z.string().optional(),
   inputs: z
@@ -56,6 +96,7 @@ export const MediaJobBodySchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("reframe"), ...base, params: ReframeParamsSchema }),
   z.object({ kind: z.literal("stitch"), ...base, params: StitchJobParamsSchema.prefault({}) }),
   z.object({ kind: z.literal("probe"), ...base, params: ProbeParamsSchema.prefault({}) }),
+  z.object({ kind: z.literal("check"), ...base, params: CheckParamsSchema.prefault({}) }),
 ]);
 /** What a sender writes (defaults may be left out). */
 export type MediaJobBody = z.input<typeof MediaJobBodySchema>;
@@ -63,8 +104,11 @@ export type MediaJobBody = z.input<typeof MediaJobBodySchema>;
 export type MediaJob = z.output<typeof MediaJobBodySchema>;
 export type MediaJobKind = MediaJob["kind"];
 
-/** The kinds the Worker sends; `probe` is the service's own (the Worker sniffs uploads in-process). */
-export type WorkerMediaKind = Exclude<MediaJobKind, "probe">;
+/**
+ * The kinds the Worker sends; `probe` is the service's own (the Worker sniffs uploads in-process).
+ * `check` joins them when the workflow runs the quality gate (issue 19, its workflow half).
+ */
+export type WorkerMediaKind = Exclude<MediaJobKind, "probe" | "check">;
 
 /**
  * Stored on the job row; the consumer turns keys into signed URLs when it dispatches, so a retry

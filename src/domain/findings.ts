@@ -1,0 +1,70 @@
+/**
+ * Findings: what a quality check says about one output (issue 19). One shape for every check, made
+ * by the media service's `check` job (container/check/) and read by the Worker. Pure zod, shared.
+ *
+ * A finding names the asset (the job's input name), the check, pass or flag, the measured score and
+ * the threshold it was held to, where (a box on a still, normalised 0–1, or a time range on a video,
+ * in seconds), and the reason in words a producer understands.
+ */
+import { z } from "zod";
+
+/** The checks the media service measures. */
+export const CHECK_NAMES = ["garment-colour", "garment-swap", "accessory", "identity", "continuity", "clip-stability", "clip-end", "reel-sanity"] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+/** What a reference photo shows: the garment to keep, the model whose identity to keep, an accessory to keep in view. */
+export const REFERENCE_ROLES = ["garment", "model", "accessory"] as const;
+export type ReferenceRole = (typeof REFERENCE_ROLES)[number];
+
+export const VERDICTS = ["pass", "flag"] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+const unit = z.number().min(0).max(1);
+
+/** A box on a still, as fractions of its width and height. */
+export const RegionSchema = z.object({ x: unit, y: unit, w: unit, h: unit });
+export type Region = z.infer<typeof RegionSchema>;
+
+/** A stretch of a clip or reel, in seconds from its start. */
+export const TimeRangeSchema = z.object({ from: z.number().min(0), to: z.number().min(0) });
+export type TimeRange = z.infer<typeof TimeRangeSchema>;
+
+export const FindingSchema = z.object({
+  /** The checked output: its input name in the check job (`hero`, `frame-3`, `clip-2`, `reel`). */
+  asset: z.string().min(1),
+  check: z.enum(CHECK_NAMES),
+  verdict: z.enum(VERDICTS),
+  /** The measurement, in the unit the reason names (ΔE00, a similarity 0–1, seconds…). */
+  score: z.number(),
+  /** The threshold it was held to; whether a higher score is worse is the check's (see `higherIsWorse`). */
+  threshold: z.number(),
+  region: RegionSchema.optional(),
+  timeRange: TimeRangeSchema.optional(),
+  /** What was measured, in words a producer understands. */
+  reason: z.string().min(1),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+export const FindingsSchema = z.array(FindingSchema);
+
+/** Whether a check's score flags when above its threshold (a distance) or below it (a likeness). */
+export const higherIsWorse: Record<CheckName, boolean> = {
+  "garment-colour": true,
+  "garment-swap": false,
+  accessory: false,
+  identity: false,
+  continuity: true,
+  "clip-stability": true,
+  "clip-end": true,
+  "reel-sanity": true,
+};
+
+/** The `check` job's result (besides `outputs`, which a check job has none of). */
+export const CheckResultSchema = z.object({
+  findings: FindingsSchema,
+  /** How many findings flag. */
+  flagged: z.int().min(0),
+  /** Checks that could not be measured on an asset, and why (no garment reference, no face found…). */
+  skipped: z.array(z.object({ asset: z.string(), check: z.enum(CHECK_NAMES), reason: z.string() })),
+});
+export type CheckResult = z.infer<typeof CheckResultSchema>;
