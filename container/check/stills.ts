@@ -270,6 +270,15 @@ function likeness(patch: Patch, still: Still, m: Match): { value: number; gap: n
   return { value: m.score * factor, gap };
 }
 
+/** Of the first three places found, the one most like the item in pattern and colour (likeness 0 where none was found). */
+function mostLike(patch: Patch, still: Still, places: Match[]): { m: Match | undefined; like: { value: number; gap: number } } {
+  const best = places
+    .slice(0, 3)
+    .map((m) => ({ m, like: likeness(patch, still, m) }))
+    .sort((a, b) => b.like.value - a.like.value)[0];
+  return { m: best?.m, like: best?.like ?? { value: 0, gap: 0 } };
+}
+
 /** Every reference check on one still. */
 export function checkStill(still: Still, refs: Reference[], findings: Finding[], skipped: { asset: string; check: Finding["check"]; reason: string }[]) {
   const readings: GarmentReading[] = [];
@@ -342,12 +351,11 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
           : `${ref.label} colour kept: ΔE00 ${w.de.toFixed(1)} from the reference's ${colourName(w.ref)}`,
       });
     } else if (ref.role === "accessory") {
-      const best = findPatches(ref.patch, still.coarse, still.fine, { minSize: P.ACCESSORY_SIZES.min, maxSize: P.ACCESSORY_SIZES.max, degrees: P.ROTATIONS })
-        .slice(0, 3)
-        .map((m) => ({ m, like: likeness(ref.patch!, still, m) }))
-        .sort((a, b) => b.like.value - a.like.value)[0];
-      const m = best?.m;
-      const like = best?.like ?? { value: 0, gap: 0 };
+      const { m, like } = mostLike(
+        ref.patch,
+        still,
+        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.ACCESSORY_SIZES.min, maxSize: P.ACCESSORY_SIZES.max, degrees: P.ROTATIONS }),
+      );
       const score = like.value;
       const found = score >= P.ACCESSORY_FOUND;
       findings.push({
@@ -362,12 +370,11 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
           : `the ${ref.label} is missing: nothing in the picture looks like the reference (best likeness ${score.toFixed(2)}, needs ${P.ACCESSORY_FOUND}; pattern ${(m?.score ?? 0).toFixed(2)}, colour ΔE00 ${like.gap.toFixed(0)})`,
       });
     } else {
-      const best = findPatches(ref.patch, still.coarse, still.fine, { minSize: P.FACE_SIZES.min, maxSize: P.FACE_SIZES.max, candidates: 4 })
-        .slice(0, 3)
-        .map((m) => ({ m, like: likeness(ref.patch!, still, m) }))
-        .sort((a, b) => b.like.value - a.like.value)[0];
-      const m = best?.m;
-      const like = best?.like ?? { value: 0, gap: 0 };
+      const { m, like } = mostLike(
+        ref.patch,
+        still,
+        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.FACE_SIZES.min, maxSize: P.FACE_SIZES.max, candidates: 4 }),
+      );
       const score = like.value;
       const same = score >= P.IDENTITY_FOUND;
       findings.push({
