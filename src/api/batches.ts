@@ -25,6 +25,7 @@ import { prepareBatch, readSubmission, type PreparedBatch } from "../batches/int
 import { storePhotos } from "../batches/photos.ts";
 import { REPORT_URL_TTL_SECONDS, reportCsv, reportJson } from "../batches/report.ts";
 import { canonical } from "../lib/canonical.ts";
+import { roundUsd } from "../lib/prices.ts";
 import { enqueueRows, retryRows, rowShootId } from "../batches/submissions.ts";
 import { emitBatchCompleted } from "../notify/emit.ts";
 import { sha256Hex } from "../lib/crypto.ts";
@@ -203,7 +204,7 @@ batchesApi.openapi(createBatchRoute, async (c) => {
       id: batchId,
       status: "open" as const,
       total: withIds.length,
-      quoteUsd: round(batch.rows.reduce((s, r) => s + r.quoteUsd, 0)),
+      quoteUsd: roundUsd(batch.rows.reduce((s, r) => s + r.quoteUsd, 0)),
       shoots: withIds.map((r) => ({ index: r.index, sku: r.sku, id: r.shootId, idempotencyKey: r.idempotencyKey })),
     },
     202,
@@ -212,7 +213,7 @@ batchesApi.openapi(createBatchRoute, async (c) => {
 
 /** The dry run's answer: what each row would cost and what its references resolved to. */
 function quoteOf(batch: PreparedBatch) {
-  const totalUsd = round(batch.rows.reduce((s, r) => s + r.quoteUsd, 0));
+  const totalUsd = roundUsd(batch.rows.reduce((s, r) => s + r.quoteUsd, 0));
   const cap = batch.settings.budgetUsd ?? null;
   // Rows are placed in order, so the budget admits a prefix of them.
   let placeable = 0;
@@ -242,8 +243,6 @@ function quoteOf(batch: PreparedBatch) {
     })),
   };
 }
-
-const round = (n: number) => Math.round(n * 10000) / 10000;
 
 batchesApi.openapi(listBatchesRoute, async (c) => {
   const q = c.req.valid("query");

@@ -3,33 +3,23 @@
  * and signed, expiring URLs of the approved hero, frames and reel. As JSON, or as CSV streamed a
  * page of rows at a time (cells that a spreadsheet would run as a formula are escaped).
  */
+import type { z } from "@hono/zod-openapi";
 import Papa from "papaparse";
+import type { BatchReport } from "../api/batch-schemas.ts";
 import { and, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { assets, jobs } from "../db/schema.ts";
 import { rowState, rowsWithShoots } from "../db/batches.ts";
 import { FRAME_COUNT, STAGES } from "../domain/contract.ts";
+import { roundUsd } from "../lib/prices.ts";
 import { assetUrl } from "../storage/urls.ts";
 
 /** A week: long enough to hand the sheet on, short enough that a leaked one stops working. */
 export const REPORT_URL_TTL_SECONDS = 7 * 24 * 3600;
 const PAGE = 50;
 
-export interface ReportRow {
-  sku: string | null;
-  row: number;
-  shootId: string;
-  state: string;
-  stage: string | null;
-  costUsd: number;
-  quoteUsd: number;
-  /** Quality flags of the shoot's outputs (none are raised yet: the quality checks are not built). */
-  flags: string[];
-  error: string | null;
-  hero: string | null;
-  frames: (string | null)[];
-  reel: string | null;
-}
+/** One SKU's row: the API's `BatchReport` row, defined once in its schema. */
+export type ReportRow = z.infer<typeof BatchReport>["rows"][number];
 
 const KIND_STAGE = { hero: "hero", frame: "frames", reel: "reel" } as const;
 
@@ -70,7 +60,7 @@ export async function* reportRows(env: Env, d: Db, batchId: string, origin: stri
         shootId: r.shootId,
         state,
         stage: r.state === "created" ? (r.stage ?? null) : null,
-        costUsd: Math.round((costs.find((c) => c.shootId === r.shootId)?.usd ?? 0) * 10000) / 10000,
+        costUsd: roundUsd(costs.find((c) => c.shootId === r.shootId)?.usd ?? 0),
         quoteUsd: r.quoteUsd,
         flags: [],
         error: r.state === "created" ? (r.shootError ?? null) : r.rowError,

@@ -2,6 +2,7 @@
 import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import { FINAL_SHOOT_STATUSES, type FinalShootStatus } from "../domain/contract.ts";
 import type { ShootParams } from "../domain/shoot.ts";
+import { roundUsd } from "../lib/prices.ts";
 import type { Db } from "./client.ts";
 import { batchRows, batches, jobs, shoots } from "./schema.ts";
 
@@ -145,7 +146,7 @@ export async function batchCost(d: Db, batchId: string): Promise<number> {
     .innerJoin(batchRows, eq(batchRows.shootId, jobs.shootId))
     .where(eq(batchRows.batchId, batchId))
     .get();
-  return Math.round((row?.usd ?? 0) * 10000) / 10000;
+  return roundUsd(row?.usd ?? 0);
 }
 
 /** Marks the batch completed once every row is final (a shoot in a final state, or dead). Returns whether this call did. */
@@ -245,7 +246,7 @@ const committedSql = (batchId: string) => sql`(
 
 export async function committedUsd(d: Db, batchId: string): Promise<number> {
   const row = await d.get<{ usd: number }>(sql`SELECT ${committedSql(batchId)} AS usd`);
-  return Math.round((row?.usd ?? 0) * 10000) / 10000;
+  return roundUsd(row?.usd ?? 0);
 }
 
 /**

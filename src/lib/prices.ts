@@ -44,7 +44,7 @@ export function estimateRemainingUsd(
     const started = jobs.filter((j) => j.type === "provider" && j.stage === stage).length;
     total += Math.max(0, count - (stage === shoot.stage ? started : 0)) * price;
   }
-  return round4(total);
+  return roundUsd(total);
 }
 
 /**
@@ -55,7 +55,8 @@ export function estimateRemainingUsd(
 export function quoteShootUsd(env: PriceEnv & Pick<Env, "QUOTE_REVISION_RATE">, params: { review: readonly string[]; budgetUsd?: number | null }): number {
   const rate = Math.max(0, Number(env.QUOTE_REVISION_RATE) || 0);
   const total = stageCosts(env, params).reduce((sum, [stage, count, price]) => sum + count * price * (params.review.includes(stage) ? 1 + rate : 1), 0);
-  return round4(params.budgetUsd != null ? Math.min(total, params.budgetUsd) : total);
+  return roundUsd(params.budgetUsd != null ? Math.min(total, params.budgetUsd) : total);
 }
 
-const round4 = (n: number) => Math.round(n * 10000) / 10000;
+/** USD to a hundredth of a cent, as costs are stored and shown. */
+export const roundUsd = (n: number) => Math.round(n * 10000) / 10000;

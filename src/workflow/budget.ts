@@ -7,11 +7,9 @@
 import { eq } from "drizzle-orm";
 import { db, schema, type Db } from "../db/client.ts";
 import { getShootById } from "../db/shoots.ts";
-import { priceOf } from "../lib/prices.ts";
+import { priceOf, roundUsd } from "../lib/prices.ts";
 import { awaitDecision, type Outcome } from "./checkpoint.ts";
 import { DB_STEP, type RunContext } from "./context.ts";
-
-const round = (usd: number) => Math.round(usd * 10000) / 10000;
 
 /** Money spent or committed: finished jobs' costs plus the price of jobs still running. */
 export async function spentUsd(env: Pick<Env, "PRICES">, d: Db, shootId: string): Promise<number> {
@@ -22,7 +20,7 @@ export async function spentUsd(env: Pick<Env, "PRICES">, d: Db, shootId: string)
     // Committed but not yet costed: count the price of the job's model.
     else if (j.type === "provider" && (j.status === "submitted" || j.status === "submitting")) total += priceOf(env, j.model) ?? 0;
   }
-  return round(total);
+  return roundUsd(total);
 }
 
 export interface BudgetCheck {
@@ -38,13 +36,13 @@ export interface BudgetCheck {
 export async function ensureBudget(ctx: RunContext, name: string, models: string[]): Promise<Outcome | null> {
   if (ctx.params.budgetUsd == null) return null;
   let cap = ctx.params.budgetUsd;
-  const nextUsd = round(models.reduce((s, m) => s + (priceOf(ctx.env, m) ?? 0), 0));
+  const nextUsd = roundUsd(models.reduce((s, m) => s + (priceOf(ctx.env, m) ?? 0), 0));
   for (let check = 1; ; check++) {
     const spent = await ctx.step.do(`budget ${name}#${check}`, DB_STEP, () => spentUsd(ctx.env, db(ctx.env.DB), ctx.shootId));
     if (spent + nextUsd <= cap + 1e-9) return null;
     ctx.budgetCheckpoints = (ctx.budgetCheckpoints ?? 0) + 1;
     const attempt = ctx.budgetCheckpoints;
-    const artifacts = { assets: [], budget: { spentUsd: spent, nextUsd, capUsd: cap, neededUsd: round(spent + nextUsd), before: name } };
+    const artifacts = { assets: [], budget: { spentUsd: spent, nextUsd, capUsd: cap, neededUsd: roundUsd(spent + nextUsd), before: name } };
     const outcome = await awaitDecision(ctx, "budget", attempt, artifacts);
     if (outcome.action === "cancel" || outcome.action === "expire") return outcome;
     const raised = (outcome as { budgetUsd?: number }).budgetUsd;
