@@ -43,7 +43,8 @@ export const checkpointId = (shootId: string, stage: CheckpointStage, attempt: n
 export const ASSET_KINDS = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
-export const JOB_TYPES = ["provider", "media"] as const;
+/** A provider generation, a media-service job, or a vision-judge call (costed, never awaited). */
+export const JOB_TYPES = ["provider", "media", "judge"] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 /** pending → submitting (intent recorded, provider being called) → submitted → succeeded | failed. */
 export const JOB_STATUSES = ["pending", "submitting", "submitted", "succeeded", "failed"] as const;

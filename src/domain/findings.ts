@@ -12,6 +12,17 @@ import { z } from "zod";
 export const CHECK_NAMES = ["garment-colour", "garment-swap", "accessory", "identity", "continuity", "clip-stability", "clip-end", "reel-sanity"] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
+/**
+ * The vision judge's rubric (src/quality/judge.ts), one check per item: garment details, accessories,
+ * identity, anatomy, framing, text and logos. Its score is its confidence that the item is wrong.
+ */
+export const JUDGE_CHECKS = ["judge-garment", "judge-accessories", "judge-identity", "judge-anatomy", "judge-framing", "judge-text"] as const;
+export type JudgeCheck = (typeof JUDGE_CHECKS)[number];
+
+/** Every check a finding can come from. */
+export const FINDING_CHECKS = [...CHECK_NAMES, ...JUDGE_CHECKS] as const;
+export type FindingCheck = (typeof FINDING_CHECKS)[number];
+
 /** What a reference photo shows: the garment to keep, the model whose identity to keep, an accessory to keep in view. */
 export const REFERENCE_ROLES = ["garment", "model", "accessory"] as const;
 export type ReferenceRole = (typeof REFERENCE_ROLES)[number];
@@ -29,26 +40,37 @@ export type Region = z.infer<typeof RegionSchema>;
 export const TimeRangeSchema = z.object({ from: z.number().min(0), to: z.number().min(0) });
 export type TimeRange = z.infer<typeof TimeRangeSchema>;
 
-export const FindingSchema = z.object({
-  /** The checked output: its input name in the check job (`hero`, `frame-3`, `clip-2`, `reel`). */
-  asset: z.string().min(1),
-  check: z.enum(CHECK_NAMES),
+/**
+ * A reviewer's mark: where on which output, and what to do there. A finding is a mark a check made
+ * (the same place and words, plus the measurement), so both are drawn and sent to the next attempt alike.
+ */
+export const MarkSchema = z.object({
+  /**
+   * The output: in a check job, its input name (`hero`, `frame-3`, `clip-2`, `reel`); in the API and
+   * in a revise decision, its asset id.
+   */
+  asset: z.string().min(1).max(64),
+  region: RegionSchema.optional(),
+  timeRange: TimeRangeSchema.optional(),
+  /** What is wrong there or what to do, in a producer's words. */
+  reason: z.string().trim().min(1).max(500),
+});
+export type Mark = z.infer<typeof MarkSchema>;
+
+export const FindingSchema = MarkSchema.extend({
+  check: z.enum(FINDING_CHECKS),
   verdict: z.enum(VERDICTS),
   /** The measurement, in the unit the reason names (ΔE00, a similarity 0–1, seconds…). */
   score: z.number(),
   /** The threshold it was held to; whether a higher score is worse is the check's (see `higherIsWorse`). */
   threshold: z.number(),
-  region: RegionSchema.optional(),
-  timeRange: TimeRangeSchema.optional(),
-  /** What was measured, in words a producer understands. */
-  reason: z.string().min(1),
 });
 export type Finding = z.infer<typeof FindingSchema>;
 
 export const FindingsSchema = z.array(FindingSchema);
 
 /** Whether a check's score flags when above its threshold (a distance) or below it (a likeness). */
-export const higherIsWorse: Record<CheckName, boolean> = {
+export const higherIsWorse: Record<FindingCheck, boolean> = {
   "garment-colour": true,
   "garment-swap": false,
   accessory: false,
@@ -57,6 +79,7 @@ export const higherIsWorse: Record<CheckName, boolean> = {
   "clip-stability": true,
   "clip-end": true,
   "reel-sanity": true,
+  ...(Object.fromEntries(JUDGE_CHECKS.map((c) => [c, true])) as Record<JudgeCheck, boolean>),
 };
 
 /** The `check` job's result (besides `outputs`, which a check job has none of). */

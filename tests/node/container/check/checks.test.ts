@@ -14,7 +14,7 @@ import { figureSvg } from "../../../../common/qa/figures.ts";
 import { stillPair, type StillDrift } from "../../../../common/qa/stills.ts";
 import { findFace, loadPicture } from "../../../../container/check/image.ts";
 import { runChecks } from "../../../../container/check/index.ts";
-import type { CheckName, CheckResult } from "../../../../src/domain/findings.ts";
+import type { FindingCheck, CheckResult } from "../../../../src/domain/findings.ts";
 import sharp from "sharp";
 
 const dir = mkdtempSync(path.join(tmpdir(), "checks-test-"));
@@ -33,7 +33,7 @@ function inputs(tag: string, entries: [string, Buffer][]): Map<string, string> {
 const flagsOf = (r: CheckResult, asset: string) => r.findings.filter((f) => f.asset === asset && f.verdict === "flag").map((f) => f.check);
 
 /** Which check is to flag each still defect (a swapped jacket of another colour is a colour drift where it was). */
-const EXPECTED: Record<StillDrift, CheckName[]> = {
+const EXPECTED: Record<StillDrift, FindingCheck[]> = {
   "garment-recolour": ["garment-colour"],
   "accessory-removed": ["accessory"],
   "garment-swap": ["garment-swap", "garment-colour"],
