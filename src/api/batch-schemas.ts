@@ -116,6 +116,8 @@ export const BatchStatus = z
     counts: z.object({
       byState: z.record(z.string(), z.number().int()),
       byStage: z.record(z.string(), z.record(z.string(), z.number().int())).openapi({ description: "Placed shoots per stage, by state" }),
+      flagged: z.number().int().openapi({ description: "Shoots whose latest quality check flagged something" }),
+      autoFixed: z.number().int().openapi({ description: "Items regenerated automatically because a check flagged them, over every shoot" }),
     }),
     costUsd: z.number(),
     recipe: z.string().nullable(),
@@ -141,6 +143,8 @@ export const BatchStatus = z
         attempt: z.number().int(),
         error: z.string().nullable(),
         waiting: z.string().nullable().openapi({ description: 'Where a shoot waiting for a provider slot stands, e.g. "queued at Kling, 12 ahead"' }),
+        flagged: z.number().int().openapi({ description: "Flags the shoot's latest quality check found" }),
+        autoFixed: z.number().int().openapi({ description: "Items of the shoot regenerated because a check flagged them" }),
         previousShootIds: z.array(z.string()),
       }),
     ),

@@ -20,7 +20,7 @@ import {
   type BatchRecord,
 } from "../db/batches.ts";
 import { db, type Db } from "../db/client.ts";
-import { STAGES } from "../domain/contract.ts";
+import { REVIEW_POLICIES, STAGES } from "../domain/contract.ts";
 import { prepareBatch, readSubmission, type PreparedBatch } from "../batches/intake.ts";
 import { storePhotos } from "../batches/photos.ts";
 import { REPORT_URL_TTL_SECONDS, reportCsv, reportJson } from "../batches/report.ts";
@@ -44,8 +44,8 @@ const createBatchRoute = createRoute({
   operationId: "createBatch",
   summary: "Submit a batch of shoots (or, with `dryRun`, quote it)",
   description: [
-    "Three ways in. JSON `{ shoots, review?, presets?, recipe?, budgetUsd?, idempotencyKey?, dryRun? }`. A CSV body (`text/csv`; batch settings as query parameters). Multipart: the sheet (CSV or JSON) in `file`, the photos in `photos` (many files, zips, or both), the batch settings as fields (`review`, `pose`, `background`, `style`, `recipe`, `budgetUsd`, `idempotencyKey`, `dryRun`).",
-    "CSV columns: sku, brief, references, recipe, pose, background, style, aspectRatio, review (`;`-separated, or `none`), budgetUsd (per shoot), idempotencyKey. A reference is the file name of a photo sent with the batch, an https URL (fetched by the service; non-public addresses and redirects to them are refused before any connection), or an upload id.",
+    "Three ways in. JSON `{ shoots, review?, reviewPolicy?, autoFix?, presets?, recipe?, budgetUsd?, idempotencyKey?, dryRun? }`. A CSV body (`text/csv`; batch settings as query parameters). Multipart: the sheet (CSV or JSON) in `file`, the photos in `photos` (many files, zips, or both), the batch settings as fields (`review`, `reviewPolicy`, `autoFix`, `pose`, `background`, `style`, `recipe`, `budgetUsd`, `idempotencyKey`, `dryRun`).",
+    "CSV columns: sku, brief, references, roles (what each reference shows, in order: `model`, `garment`, `accessory` or `-`), recipe, pose, background, style, aspectRatio, review (`;`-separated, or `none`), reviewPolicy (`always` or `flagged`), autoFix (`true`/`false`), budgetUsd (per shoot), idempotencyKey. A reference is the file name of a photo sent with the batch, an https URL (fetched by the service; non-public addresses and redirects to them are refused before any connection), or an upload id.",
     "Every row and every photo is checked before anything is created; errors name `rows[i].column` (a sheet), `shoots[i].field` (JSON) or `photos[i]` with the file's name. A photo is stored once per account, by content. The same request again returns the same batch (200) with the same shoot ids; with `dryRun` it answers the quote (200, `BatchQuote`) and changes nothing.",
   ].join("\n\n"),
   tags,
@@ -64,6 +64,8 @@ const createBatchRoute = createRoute({
               file: { type: "string", format: "binary", description: "The sheet: CSV, or JSON (an array of rows or `{ shoots, ...settings }`)" },
               photos: { type: "array", items: { type: "string", format: "binary" }, description: "PNG, JPEG or WebP files, or zips of them" },
               review: { type: "string", description: "`none`, or stages separated by `;`" },
+              reviewPolicy: { type: "string", enum: [...REVIEW_POLICIES], description: "`flagged`: a reviewed stage waits only when a check flags" },
+              autoFix: { type: "string", enum: ["true", "false"], description: "Regenerate a flagged item once before anyone is asked" },
               pose: { type: "string" },
               background: { type: "string" },
               style: { type: "string" },
@@ -340,7 +342,12 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
     presets: batch.presets as Record<string, unknown> | null,
     createdAt: batch.createdAt,
     completedAt: batch.completedAt,
-    counts: { byState, byStage },
+    counts: {
+      byState,
+      byStage,
+      flagged: rows.filter((r) => (r.flagged ?? 0) > 0).length,
+      autoFixed: rows.reduce((n, r) => n + (r.autoFixed ?? 0), 0),
+    },
     costUsd,
     recipe: batch.recipe,
     budget:
@@ -364,6 +371,8 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
       attempt: r.attempt,
       error: r.state === "created" ? (r.shootError ?? null) : r.state === "queued" ? null : r.rowError,
       waiting: rowState(r) === "running" ? (waiting.get(r.shootId) ?? null) : null,
+      flagged: r.flagged ?? 0,
+      autoFixed: r.autoFixed ?? 0,
       previousShootIds: (r.history as string[] | null) ?? [],
     })),
     failures,

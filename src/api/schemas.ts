@@ -18,8 +18,9 @@ import {
   STAGES,
 } from "../domain/contract.ts";
 import { StageArtifacts } from "../domain/artifacts.ts";
+import { FindingSchema, MarkSchema, QualitySchema } from "../domain/findings.ts";
 import { EVENT_TYPES, EVENTS, type EventType } from "../domain/events.ts";
-import { CreateShootSchema, DecisionSchema, DurationSchema, PresetsSchema, ShootParamsSchema, StitchSchema } from "../domain/shoot.ts";
+import { CreateShootFields, DecisionSchema, rolesIssue, rolesMatch, DurationSchema, PresetsSchema, ShootParamsSchema, StitchSchema } from "../domain/shoot.ts";
 import { EASING_NAMES } from "../../common/easing.ts";
 
 // --- helpers for route declarations ---
@@ -103,12 +104,27 @@ export const ResolvedStitchSettings = StitchSchema.required().openapi("ResolvedS
 // --- requests ---
 
 // The domain schemas, with their nested shapes swapped for the named components (same rules).
-export const CreateShoot = CreateShootSchema.extend({
+export const CreateShoot = CreateShootFields.extend({
   presets: Presets.optional(),
   stitch: StitchSettings.optional(),
   review: z.array(Stage).max(STAGES.length).optional().openapi({ description: "Stages a human reviews; the others approve themselves" }),
-}).openapi("CreateShoot");
-export const Decision = DecisionSchema.extend({ presets: Presets.optional(), stitch: StitchSettings.optional() }).openapi("Decision");
+})
+  .refine(rolesMatch, rolesIssue)
+  .openapi("CreateShoot");
+export const Mark = MarkSchema.openapi("Mark", {
+  description: "A place on an output (a box on a still, in fractions of its size, or a moment of a clip or reel, in seconds) and what is wrong or to do there",
+});
+export const Finding = FindingSchema.openapi("Finding", {
+  description: "A quality check's measurement of one output: a mark with the check, pass or flag, the score and the threshold it was held to",
+});
+export const Quality = QualitySchema.extend({ findings: z.array(Finding) }).openapi("Quality", {
+  description: "The quality gate's findings on a checkpoint's outputs (`asset` is the asset id)",
+});
+export const Decision = DecisionSchema.extend({
+  presets: Presets.optional(),
+  stitch: StitchSettings.optional(),
+  marks: z.array(Mark).min(1).max(20).optional(),
+}).openapi("Decision");
 
 export const ShootIdParam = z.object({
   id: z.string().min(1).max(64).openapi({ description: "Shoot id", example: "sh_3f9c2a" }),
@@ -119,6 +135,11 @@ export const DecisionParams = ShootIdParam.extend({
 export const ListQuery = z.object({
   status: ShootStatus.optional(),
   stage: Stage.optional(),
+  flagged: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional()
+    .openapi({ description: "`true`: only shoots whose latest quality check flagged something; `false`: only the others" }),
   cursor: z.string().max(200).optional().openapi({ description: "`nextCursor` of the previous page" }),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
@@ -178,6 +199,7 @@ export const CheckpointArtifacts = z
       .optional()
       .openapi({ description: "Budget checkpoint: spend so far, the next step's cost, the cap, and the cap needed to go on" }),
     stitch: ResolvedStitchSettings.optional(),
+    quality: Quality.optional(),
   })
   .openapi("CheckpointArtifacts", { description: "What the checkpoint shows its reviewer; which fields are present depends on its stage" });
 
@@ -252,6 +274,8 @@ export const ShootSummary = z
     status: ShootStatus,
     stage: Stage,
     brief: z.string(),
+    flagged: z.number().int().openapi({ description: "Flags the latest quality check found (0: it passed, or nothing was checked yet)" }),
+    autoFixed: z.number().int().openapi({ description: "Items regenerated automatically because a check flagged them" }),
     createdAt: z.string(),
     updatedAt: z.string(),
     completedAt: z.string().nullable(),

@@ -14,7 +14,7 @@ import type { Plan } from "../domain/plan.ts";
 import type { CheckpointArtifacts } from "../domain/artifacts.ts";
 import { isFinalStatus, type CheckpointStage } from "../domain/contract.ts";
 import { isFinalEvent } from "../domain/events.ts";
-import { ownSettings, resolveParams, type Decision, type ShootParams } from "../domain/shoot.ts";
+import { ownSettings, gateProblem, resolveParams, type Decision, type ShootParams } from "../domain/shoot.ts";
 import { findRecipe } from "../db/recipes.ts";
 import { newId } from "../lib/crypto.ts";
 import { estimateRemainingUsd } from "../lib/prices.ts";
@@ -61,11 +61,13 @@ export const shootsApi = $(router().use(requireApiKey))
       const recipe = body.recipe ? await findRecipe(d, accountId, body.recipe) : null;
       if (body.recipe && !recipe) throw badRequest([{ field: "recipe", message: `no recipe "${body.recipe}" in this account` }]);
       const params = resolveParams(
-        body.references,
+        body,
         [recipe?.settings, ownSettings(body)],
         { checkpointTimeout: c.env.CHECKPOINT_TIMEOUT },
         recipe && { name: recipe.name, version: recipe.version },
       );
+      const gate = gateProblem(params);
+      if (gate) throw badRequest([{ field: "referenceRoles", message: gate }]);
       const id = body.idempotencyKey ? await idempotentShootId(accountId, body.idempotencyKey) : newId("sh");
       try {
         await insertShoot(d, { id, accountId, brief: body.brief, params, idempotencyKey: body.idempotencyKey });
@@ -220,7 +222,8 @@ export const shootsApi = $(router().use(requireApiKey))
   );
 
 function summary(s: ShootRow): z.infer<typeof S.ShootSummary> {
-  return { id: s.id, status: s.status, stage: s.stage, brief: s.brief, createdAt: s.createdAt, updatedAt: s.updatedAt, completedAt: s.completedAt };
+  const { id, status, stage, brief, flagged, autoFixed, createdAt, updatedAt, completedAt } = s;
+  return { id, status, stage, brief, flagged, autoFixed, createdAt, updatedAt, completedAt };
 }
 
 /** The shoot as the `Shoot` schema describes it; the rows' JSON columns are typed by what wrote them. */

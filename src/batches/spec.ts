@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { FieldError } from "../api/problem.ts";
 import { STAGES } from "../domain/contract.ts";
 import type { Recipe } from "../db/recipes.ts";
-import { CreateShootSchema, ownSettings, PresetsSchema, resolveParams, type ShootParams } from "../domain/shoot.ts";
+import { CreateShootFields, gateProblem, ownSettings, rolesIssue, rolesMatch, PresetsSchema, resolveParams, type ShootParams } from "../domain/shoot.ts";
 import { canonical } from "../lib/canonical.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 
@@ -17,10 +17,10 @@ export const MAX_BATCH_ROWS = 500;
  * A row is a shoot spec (the shape of POST /api/shoots) with its SKU. Its references may be upload
  * ids, names of photos sent with the batch, or https URLs; intake (photos.ts) turns them into ids.
  */
-export const BatchRowSchema = CreateShootSchema.extend({
+export const BatchRowSchema = CreateShootFields.extend({
   references: z.array(z.string().min(1).max(2048)).min(1).max(8),
   sku: z.string().trim().min(1).max(128).optional(),
-});
+}).refine(rolesMatch, rolesIssue);
 export type BatchRow = z.infer<typeof BatchRowSchema>;
 
 /** Review policy for the whole batch: the stages a human reviews (`[]` = none, `["reel"]` = the reel only). */
@@ -30,10 +30,12 @@ export const CreateBatchSchema = z
   .object({
     shoots: z.array(z.unknown()).min(1, "a batch needs at least one shoot").max(MAX_BATCH_ROWS, `at most ${MAX_BATCH_ROWS} shoots per batch`),
     review: ReviewSchema.optional(),
+    reviewPolicy: CreateShootFields.shape.reviewPolicy,
+    autoFix: CreateShootFields.shape.autoFix,
     presets: PresetsSchema.optional(),
     idempotencyKey: z.string().min(1).max(128).optional(),
     /** A recipe for every row that names none (`name` or `name@version`). */
-    recipe: CreateShootSchema.shape.recipe,
+    recipe: CreateShootFields.shape.recipe,
     /** The batch budget: no new shoot is placed once spent plus committed would pass it. */
     budgetUsd: z.number().positive().max(1_000_000).optional(),
     /** Answer the quote and change nothing. */
@@ -82,11 +84,21 @@ export async function resolveRows(
     }
     const used = rowRecipe ?? batchRecipe;
     const params = resolveParams(
-      r.references,
-      [batchRecipe?.settings, { review: batch.review, presets: batch.presets }, rowRecipe?.settings, ownSettings(r)],
+      r,
+      [
+        batchRecipe?.settings,
+        { review: batch.review, reviewPolicy: batch.reviewPolicy, autoFix: batch.autoFix, presets: batch.presets },
+        rowRecipe?.settings,
+        ownSettings(r),
+      ],
       defaults,
       used ? { name: used.name, version: used.version } : null,
     );
+    const gate = gateProblem(params);
+    if (gate) {
+      errors.push({ field: `${prefix}[${i}].referenceRoles`, message: gate });
+      continue;
+    }
     // Without a key, the row's content is its identity: submitting it again finds the same shoot.
     const key = r.idempotencyKey ?? `row-${(await sha256Hex(canonical({ brief: r.brief, sku: r.sku, params }))).slice(0, 32)}`;
     const dup = seen.get(key);
@@ -115,7 +127,8 @@ function issueToError(issue: z.core.$ZodIssue, at: string): FieldError[] {
  * CSV columns (header names are matched without regard to case): `brief`, `references` (upload ids,
  * photo file names or https URLs, separated by `;`, spaces or commas), and optionally `sku`,
  * `recipe`, `pose`, `background`, `style`, `aspectRatio`, `review` (stages separated by `;`, `none`
- * for none), `budgetUsd` (per shoot), `idempotencyKey`. Returns rows in the JSON row shape, or the
+ * for none), `roles` (what each reference shows, in order: `model`, `garment`, `accessory` or `-`),
+ * `reviewPolicy` (`always` or `flagged`), `autoFix` (`true`), `budgetUsd` (per shoot), `idempotencyKey`. Returns rows in the JSON row shape, or the
  * CSV's own errors. A byte-order mark, quoted newlines and Windows line endings are read as a
  * spreadsheet writes them.
  */
@@ -123,15 +136,22 @@ export const CSV_COLUMNS = [
   "sku",
   "brief",
   "references",
+  "roles",
   "recipe",
   "pose",
   "background",
   "style",
   "aspectRatio",
   "review",
+  "reviewPolicy",
+  "autoFix",
   "budgetUsd",
   "idempotencyKey",
 ] as const;
+
+/** `true`/`1` and `false`/`0` as booleans; anything else as written, for the schema to refuse by name. */
+const flag = (v: string) => (v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : v);
+const list = (v: string) => v.split(/[\s;,]+/).filter(Boolean);
 const BY_LOWER = new Map<string, string>(CSV_COLUMNS.map((c) => [c.toLowerCase(), c]));
 
 export function rowsFromCsv(text: string): { rows: unknown[]; errors: FieldError[] } {
@@ -157,14 +177,15 @@ export function rowsFromCsv(text: string): { rows: unknown[]; errors: FieldError
     const budget = cell("budgetUsd");
     return {
       brief: cell("brief"),
-      references: cell("references")
-        .split(/[\s;,]+/)
-        .filter(Boolean),
+      references: list(cell("references")),
+      ...(cell("roles") ? { referenceRoles: list(cell("roles")).map((r) => (r === "-" ? null : r)) } : {}),
+      ...(cell("reviewPolicy") ? { reviewPolicy: cell("reviewPolicy") } : {}),
+      ...(cell("autoFix") ? { autoFix: flag(cell("autoFix")) } : {}),
       ...(cell("sku") ? { sku: cell("sku") } : {}),
       ...(cell("recipe") ? { recipe: cell("recipe") } : {}),
       ...(Object.keys(presets).length ? { presets } : {}),
       ...(cell("aspectRatio") ? { aspectRatio: cell("aspectRatio") } : {}),
-      ...(review ? { review: review === "none" ? [] : review.split(/[\s;,]+/).filter(Boolean) } : {}),
+      ...(review ? { review: review === "none" ? [] : list(review) } : {}),
       // A number when it reads as one; otherwise the text, which the row schema refuses by name.
       ...(budget ? { budgetUsd: Number.isFinite(Number(budget)) ? Number(budget) : budget } : {}),
       ...(cell("idempotencyKey") ? { idempotencyKey: cell("idempotencyKey") } : {}),
@@ -174,7 +195,8 @@ export function rowsFromCsv(text: string): { rows: unknown[]; errors: FieldError
 }
 
 /**
- * Query or form fields for a CSV upload's batch settings: `review=hero;reel` (or `none`), `pose=`,
+ * Query or form fields for a CSV upload's batch settings: `review=hero;reel` (or `none`),
+ * `reviewPolicy=flagged`, `autoFix=true`, `pose=`,
  * `background=`, `style=`, `recipe=`, `budgetUsd=`, `idempotencyKey=`, `dryRun=true`.
  */
 export function batchSettingsFromFields(get: (name: string) => string | undefined): unknown {
@@ -184,11 +206,13 @@ export function batchSettingsFromFields(get: (name: string) => string | undefine
   const budget = field("budgetUsd");
   const dryRun = field("dryRun");
   return {
-    ...(review !== undefined && review !== "" ? { review: review === "none" ? [] : review.split(/[\s;,]+/).filter(Boolean) } : {}),
+    ...(review !== undefined && review !== "" ? { review: review === "none" ? [] : list(review) } : {}),
+    ...(field("reviewPolicy") ? { reviewPolicy: field("reviewPolicy") } : {}),
+    ...(field("autoFix") ? { autoFix: flag(field("autoFix")!) } : {}),
     ...(Object.keys(presets).length ? { presets } : {}),
     ...(field("idempotencyKey") ? { idempotencyKey: field("idempotencyKey") } : {}),
     ...(field("recipe") ? { recipe: field("recipe") } : {}),
     ...(budget ? { budgetUsd: Number.isFinite(Number(budget)) ? Number(budget) : budget } : {}),
-    ...(dryRun ? { dryRun: dryRun === "true" || dryRun === "1" ? true : dryRun === "false" || dryRun === "0" ? false : dryRun } : {}),
+    ...(dryRun ? { dryRun: flag(dryRun) } : {}),
   };
 }

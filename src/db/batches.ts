@@ -131,6 +131,8 @@ export function rowsWithShoots(d: Db, batchId: string) {
       stage: shoots.stage,
       shootError: shoots.error,
       updatedAt: shoots.updatedAt,
+      flagged: shoots.flagged,
+      autoFixed: shoots.autoFixed,
     })
     .from(batchRows)
     .leftJoin(shoots, eq(shoots.id, batchRows.shootId))

@@ -63,11 +63,20 @@ export const shoots = sqliteTable(
     idempotencyKey: text("idempotency_key"),
     batchId: text("batch_id"),
     error: text("error"),
+    /** Flags the latest quality check found on the shoot's outputs (0 once a new attempt passes). */
+    flagged: integer("flagged").notNull().default(0),
+    /** Items regenerated automatically because a check flagged them (`autoFix`). */
+    autoFixed: integer("auto_fixed").notNull().default(0),
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
     completedAt: text("completed_at"),
   },
-  (t) => [index("shoots_account_created").on(t.accountId, t.createdAt), uniqueIndex("shoots_idempotency").on(t.accountId, t.idempotencyKey)],
+  (t) => [
+    index("shoots_account_created").on(t.accountId, t.createdAt),
+    uniqueIndex("shoots_idempotency").on(t.accountId, t.idempotencyKey),
+    // The shoot list's "flagged" filter.
+    index("shoots_account_flagged").on(t.accountId, t.flagged),
+  ],
 );
 
 export const checkpoints = sqliteTable(

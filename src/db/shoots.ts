@@ -1,5 +1,5 @@
 /** Shoot rows: the D1 mirror of each workflow instance, for listing, filtering and access checks. */
-import { and, desc, eq, inArray, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, lt, or, type SQL } from "drizzle-orm";
 import { type FinalShootStatus, LIVE_SHOOT_STATUSES, type ShootStatus, type Stage } from "../domain/contract.ts";
 import type { ShootParams } from "../domain/shoot.ts";
 import { sha256Hex } from "../lib/crypto.ts";
@@ -74,6 +74,7 @@ export async function finishShoot(d: Db, id: string, status: FinalShootStatus, e
 export interface ListFilter {
   status?: ShootStatus;
   stage?: Stage;
+  flagged?: boolean;
   cursor?: { createdAt: string; id: string };
   limit: number;
 }
@@ -82,6 +83,7 @@ export function listShoots(d: Db, accountId: string, f: ListFilter) {
   const where: SQL[] = [eq(shoots.accountId, accountId)];
   if (f.status) where.push(eq(shoots.status, f.status));
   if (f.stage) where.push(eq(shoots.stage, f.stage));
+  if (f.flagged !== undefined) where.push(f.flagged ? gt(shoots.flagged, 0) : eq(shoots.flagged, 0));
   if (f.cursor) {
     where.push(or(lt(shoots.createdAt, f.cursor.createdAt), and(eq(shoots.createdAt, f.cursor.createdAt), lt(shoots.id, f.cursor.id)))!);
   }

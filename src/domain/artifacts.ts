@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { CheckpointStage } from "./contract.ts";
+import { QualitySchema } from "./findings.ts";
 import { StitchSettingsSchema } from "./stitch.ts";
 
 const assets = z.array(z.string()).describe("Ids of the assets to review");
@@ -21,6 +22,8 @@ export const FailedItem = z.object({
 });
 export type FailedItem = z.infer<typeof FailedItem>;
 const failed = z.array(FailedItem).optional();
+/** The quality gate's findings on this attempt's outputs (issue 19); absent where nothing was checked. */
+const quality = QualitySchema.optional();
 
 export const BoxSchema = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
 export const ClipItemSchema = z.object({ clip: z.number().int(), assetId: z.string().nullable(), error: z.string().nullable() });
@@ -28,19 +31,20 @@ const stitch = StitchSettingsSchema.required();
 
 export const StageArtifacts = {
   plan: z.object({ assets }),
-  hero: z.object({ assets, error, failed }),
-  "contact-sheet": z.object({ assets, error, failed }),
+  hero: z.object({ assets, error, failed, quality }),
+  "contact-sheet": z.object({ assets, error, failed, quality }),
   frames: z.object({
     assets,
     error,
     failed,
+    quality,
     boxes: z.array(BoxSchema).optional(),
     confidence: z.number().optional(),
     /** Why the grid's confidence is below 1. */
     problem: z.string().optional(),
   }),
-  clips: z.object({ assets, error, failed, clips: z.array(ClipItemSchema), stitch }),
-  reel: z.object({ assets, error, failed, clips: z.array(ClipItemSchema).optional(), stitch }),
+  clips: z.object({ assets, error, failed, quality, clips: z.array(ClipItemSchema), stitch }),
+  reel: z.object({ assets, error, failed, quality, clips: z.array(ClipItemSchema).optional(), stitch }),
   budget: z.object({
     assets,
     budget: z.object({ spentUsd: z.number(), nextUsd: z.number(), capUsd: z.number(), neededUsd: z.number(), before: z.string() }),

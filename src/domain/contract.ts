@@ -15,6 +15,13 @@ export type CheckpointStage = (typeof CHECKPOINT_STAGES)[number];
 /** Checkpoints a human reviews unless the shoot's review policy says otherwise. */
 export const DEFAULT_REVIEW: Stage[] = STAGES.filter((s) => s !== "plan");
 
+/**
+ * How a reviewed checkpoint waits: `always` (every stage in `review` waits for a person) or `flagged`
+ * (a stage in `review` waits only when a quality check flagged something, or could not run).
+ */
+export const REVIEW_POLICIES = ["always", "flagged"] as const;
+export type ReviewPolicy = (typeof REVIEW_POLICIES)[number];
+
 /** A shoot that has ended takes no more decisions and runs nothing. */
 export const FINAL_SHOOT_STATUSES = ["completed", "failed", "cancelled", "expired"] as const;
 export type FinalShootStatus = (typeof FINAL_SHOOT_STATUSES)[number];

@@ -46,6 +46,10 @@ export const EVENTS = {
     payload: z.looseObject({ stage: z.enum(CHECKPOINT_STAGES), attempt: z.number().int(), action: z.enum(RESOLUTIONS), by: z.string() }),
     description: "A checkpoint was decided, by a key, the review policy or its timeout",
   },
+  "check.completed": {
+    payload: z.looseObject({ stage: z.enum(STAGES), round: z.number().int(), flagged: z.number().int(), findings: z.number().int() }),
+    description: "The quality checks measured a stage's outputs: how many findings, how many flag (`error` when they could not run)",
+  },
   "shoot.completed": {
     // Empty from the workflow; the watchdog says `by: "recovery"` when it finished a row whose instance had ended.
     payload: z.looseObject({ by: z.string().optional() }).nullable(),

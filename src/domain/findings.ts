@@ -91,3 +91,27 @@ export const CheckResultSchema = z.object({
   skipped: z.array(z.object({ asset: z.string(), check: z.enum(CHECK_NAMES), reason: z.string() })),
 });
 export type CheckResult = z.infer<typeof CheckResultSchema>;
+
+/** How a vision judge call ended: answered, or why its answer was not used (the measured verdict stands). */
+export const JUDGE_STATUSES = ["answered", "refused", "invalid", "timeout", "error"] as const;
+export type JudgeStatus = (typeof JUDGE_STATUSES)[number];
+
+/**
+ * What a checkpoint shows of the quality gate: the findings on its outputs (`asset` is the asset id),
+ * what could not be measured, the judge's fate, and which items were regenerated automatically.
+ */
+export const QualitySchema = z.object({
+  findings: FindingsSchema,
+  /** How many findings flag (the judge's included). */
+  flagged: z.int().min(0),
+  skipped: z.array(z.object({ asset: z.string(), check: z.enum(CHECK_NAMES), reason: z.string() })),
+  /** The checks could not run (the media service failed the job): a person looks, whatever the policy. */
+  error: z.string().optional(),
+  judge: z.object({ status: z.enum(JUDGE_STATUSES), reason: z.string().optional() }).optional(),
+  /** Items regenerated once, with their findings in the prompt, before anyone was asked (`autoFix`). */
+  autoFixed: z.array(z.string()).optional(),
+});
+export type Quality = z.infer<typeof QualitySchema>;
+
+/** Whether the gate wants a person: something flagged, or the checks could not run. */
+export const needsPerson = (q: Quality | undefined) => Boolean(q && (q.flagged > 0 || q.error));

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { ASPECT_RATIOS } from "./aspect.ts";
-import { REFERENCE_ROLES, RegionSchema } from "./findings.ts";
+import { type CheckResult, REFERENCE_ROLES, RegionSchema } from "./findings.ts";
 import { StitchJobParamsSchema } from "./stitch.ts";
 
 export const REFRAME_METHODS = ["attention", "entropy", "pad"] as const;
@@ -104,11 +104,8 @@ export type MediaJobBody = z.input<typeof MediaJobBodySchema>;
 export type MediaJob = z.output<typeof MediaJobBodySchema>;
 export type MediaJobKind = MediaJob["kind"];
 
-/**
- * The kinds the Worker sends; `probe` is the service's own (the Worker sniffs uploads in-process).
- * `check` joins them when the workflow runs the quality gate (issue 19, its workflow half).
- */
-export type WorkerMediaKind = Exclude<MediaJobKind, "probe" | "check">;
+/** The kinds the Worker sends; `probe` is the service's own (the Worker sniffs uploads in-process). */
+export type WorkerMediaKind = Exclude<MediaJobKind, "probe">;
 
 /**
  * Stored on the job row; the consumer turns keys into signed URLs when it dispatches, so a retry
@@ -134,8 +131,8 @@ export interface MediaOutputMeta {
   fps?: number;
 }
 
-/** A finished job's `result`: every output's metadata plus what the kind adds (crop: boxes). */
-export interface MediaJobOutput {
+/** A finished job's `result`: every output's metadata plus what the kind adds (crop: boxes; check: findings). */
+export interface MediaJobOutput extends Partial<CheckResult> {
   outputs?: Record<string, MediaOutputMeta>;
   boxes?: { x: number; y: number; width: number; height: number }[];
   confidence?: number;

@@ -10,6 +10,7 @@ import { sha256Hex } from "../lib/crypto.ts";
 import { rowState } from "../db/batches.ts";
 import type { DeliveryMessage, WebhookEvent, WebhookPayload } from "./events.ts";
 import type { FinalShootStatus } from "../domain/contract.ts";
+import type { Finding } from "../domain/findings.ts";
 
 export async function emit(env: Env, d: Db, accountId: string, type: WebhookEvent, key: string, data: Record<string, unknown>): Promise<number> {
   const endpoints = (await activeEndpoints(d, accountId)).filter((e) => (e.events as string[]).includes(type));
@@ -67,7 +68,7 @@ export async function closeBatchesOf(env: Env, d: Db, shootId: string): Promise<
 export async function notifyCheckpointPending(
   env: Env,
   shoot: { shootId: string; accountId: string },
-  checkpoint: { stage: string; attempt: number; expiresAt: string },
+  checkpoint: { stage: string; attempt: number; expiresAt: string; findings: Finding[] },
 ) {
   await emit(env, db(env.DB), shoot.accountId, "checkpoint.pending", `${shoot.shootId}:${checkpoint.stage}:${checkpoint.attempt}`, {
     shootId: shoot.shootId,

@@ -25,6 +25,7 @@ const TARGETS = {
   presets: ["plan", "hero"],
   aspectRatio: ["hero", "frames"],
   stitch: ["clips", "reel"],
+  marks: ["hero", "contact-sheet", "frames", "clips", "reel"],
 } as const satisfies Partial<Record<keyof Decision, readonly Stage[]>>;
 const TARGET_FIELDS = Object.keys(TARGETS) as (keyof typeof TARGETS)[];
 
@@ -48,6 +49,15 @@ export function checkDecision(pending: CheckpointRow, d: Decision): void {
   if (d.action === "approve" && given.some((f) => f !== "stitch")) {
     errors.push({ field: "action", message: "approve takes no targets other than stitch settings; use revise" });
   }
+  // A mark is on something this checkpoint shows; a clip's moment lies within the clip.
+  const shown = new Set(artifacts?.assets ?? []);
+  (d.marks ?? []).forEach((m, i) => {
+    if (!shown.has(m.asset)) errors.push({ field: `marks[${i}].asset`, message: `is not one of the ${stage} checkpoint's outputs (${[...shown].join(", ")})` });
+    if (m.region && (m.region.x + m.region.w > 1.0001 || m.region.y + m.region.h > 1.0001)) {
+      errors.push({ field: `marks[${i}].region`, message: "must lie within the picture (x + w and y + h at most 1)" });
+    }
+    if (m.timeRange && m.timeRange.to < m.timeRange.from) errors.push({ field: `marks[${i}].timeRange`, message: "must end at or after its start" });
+  });
   if (errors.length) throw badRequest(errors);
   const error = artifacts && "error" in artifacts ? artifacts.error : undefined;
   if (d.action === "approve" && error) throw conflict(`the ${stage} stage has no result to approve (${error}); revise or cancel`);

@@ -61,3 +61,15 @@ export async function ensureBudget(ctx: RunContext, name: string, models: string
     }
   }
 }
+
+/**
+ * Whether jobs on `models` fit under the cap without asking anyone: an automatic retry (autoFix)
+ * that would pass the cap is skipped, and a person decides instead.
+ */
+export async function fitsBudget(ctx: RunContext, name: string, models: string[]): Promise<boolean> {
+  const cap = ctx.params.budgetUsd;
+  if (cap == null) return true;
+  const nextUsd = models.reduce((s, m) => s + (priceOf(ctx.env, m) ?? 0), 0);
+  const spent = await ctx.step.do(`budget ${name}`, DB_STEP, () => spentUsd(ctx.env, db(ctx.env.DB), ctx.shootId));
+  return spent + nextUsd <= cap + 1e-9;
+}

@@ -7,6 +7,7 @@ import { openCheckpoint, resolveCheckpoint } from "../db/checkpoints.ts";
 import { logEvent } from "../db/events.ts";
 import { updateShoot } from "../db/shoots.ts";
 import type { ArtifactsOf } from "../domain/artifacts.ts";
+import { needsPerson } from "../domain/findings.ts";
 import { checkpointId, type CheckpointStage } from "../domain/contract.ts";
 import type { Decision } from "../domain/shoot.ts";
 import { durationMs } from "../lib/duration.ts";
@@ -22,7 +23,11 @@ export async function awaitDecision<S extends CheckpointStage>(ctx: RunContext, 
   // are always a person's decision, whatever the review policy or timeout policy say.
   const human = stage === "budget" || ("error" in artifacts && Boolean(artifacts.error));
   const budget = stage === "budget";
-  const auto = !human && !(params.review as string[]).includes(stage);
+  // Under the `flagged` policy a reviewed stage waits only when the quality checks want a person.
+  const quality = "quality" in artifacts ? artifacts.quality : undefined;
+  const flags = (quality?.findings ?? []).filter((f) => f.verdict === "flag");
+  const reviewed = (params.review as string[]).includes(stage) && (params.reviewPolicy !== "flagged" || needsPerson(quality));
+  const auto = !human && !reviewed;
   const timeoutPolicy = human ? "expire" : params.timeoutPolicy;
   const name = `${stage}#${attempt}`;
 
@@ -35,9 +40,10 @@ export async function awaitDecision<S extends CheckpointStage>(ctx: RunContext, 
       shootId,
       accountId,
       type: auto ? "checkpoint.resolved" : "checkpoint.pending",
-      data: { stage, attempt, ...(auto ? { action: "approve", by: "review-policy" } : { expiresAt }) },
+      data: { stage, attempt, ...(auto ? { action: "approve", by: "review-policy" } : { expiresAt, flagged: flags.length }) },
     });
-    if (!auto) await notifyCheckpointPending(env, { shootId, accountId }, { stage, attempt, expiresAt });
+    // The webhook carries what flagged (a system deciding who looks needs the reasons, not a count).
+    if (!auto) await notifyCheckpointPending(env, { shootId, accountId }, { stage, attempt, expiresAt, findings: flags.slice(0, 20) });
   });
   if (auto) return { action: "approve" };
 

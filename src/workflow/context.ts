@@ -10,6 +10,10 @@ export interface RunContext {
   params: ShootParams;
   /** How many budget checkpoints this run has opened (they are numbered in order). */
   budgetCheckpoints?: number;
+  /** The references' R2 keys, in the order of `params.references` (the quality checks read them). */
+  referenceKeys?: string[];
+  /** How many times each stage's outputs have been checked (check jobs are numbered per stage). */
+  checkRounds?: Partial<Record<string, number>>;
 }
 
 /** Steps that call a provider or write storage: retried a few times, then the shoot fails. */

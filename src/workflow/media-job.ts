@@ -11,6 +11,7 @@ import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { countDispatch, ensureJob, getJob, markSubmitted, type JobResult, toSignal } from "../db/jobs.ts";
 import { completeJob } from "../jobs/completion.ts";
+import type { CheckResult } from "../domain/findings.ts";
 import type { MediaJobMessage, MediaJobOutput, MediaJobRequest, WorkerMediaKind } from "../domain/media-jobs.ts";
 import { shootKey } from "../storage/r2.ts";
 import { DB_STEP, IO_STEP, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
@@ -22,6 +23,8 @@ export type MediaJobSpec = {
   [K in WorkerMediaKind]: {
     /** Step name base, e.g. `crop#1`. */
     name: string;
+    /** Part of the job id besides kind and attempt, where a kind runs in several stages (`check`: the stage). */
+    scope?: string;
     stage: string;
     kind: K;
     attempt: number;
@@ -31,8 +34,8 @@ export type MediaJobSpec = {
   };
 }[WorkerMediaKind];
 
-/** What a stage shows its reviewer besides the outputs (crop: the detected boxes, confidence and why it is not 1). */
-export interface MediaDetails {
+/** What a stage shows its reviewer besides the outputs (crop: the detected boxes, confidence and why it is not 1; check: findings). */
+export interface MediaDetails extends Partial<CheckResult> {
   boxes?: { x: number; y: number; width: number; height: number }[];
   confidence?: number;
   problem?: string;
@@ -42,12 +45,12 @@ export type MediaJobOutcome = { ok: true; assets: Record<string, StoredRef>; det
 
 export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<MediaJobOutcome> {
   const { env, step, shootId, accountId } = ctx;
-  const id = makeJobId(shootId, spec.kind, spec.attempt);
+  const id = makeJobId(shootId, spec.kind, ...(spec.scope ? [spec.scope] : []), spec.attempt);
   const message: MediaJobMessage = { jobId: id };
 
   await step.do(`enqueue ${spec.name}`, IO_STEP, async () => {
     const d = db(env.DB);
-    const { name: _name, stage: _stage, attempt: _attempt, ...fields } = spec;
+    const { name: _name, stage: _stage, attempt: _attempt, scope: _scope, ...fields } = spec;
     const request: MediaJobRequest = {
       ...fields,
       outputs: spec.outputs.map((o) => ({
@@ -106,7 +109,8 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
     const d = db(env.DB);
     const job = (await getJob(d, id))!;
     // The media service's answer, stored as it came (docs/contracts.md, "Media service").
-    const { outputs, boxes, confidence, problem } = ((job.result as JobResult & { status: "succeeded" }).output ?? {}) as MediaJobOutput;
+    const { outputs, boxes, confidence, problem, findings, flagged, skipped } = ((job.result as JobResult & { status: "succeeded" }).output ??
+      {}) as MediaJobOutput;
     const request = job.request as MediaJobRequest;
     const assets: Record<string, StoredRef> = {};
     for (const o of spec.outputs) {
@@ -126,7 +130,7 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
       assets[o.name] = { assetId: row.id, key: row.r2Key, width: row.width, height: row.height };
       await logEvent(d, { shootId, accountId, type: "asset.stored", data: { asset: row.id, kind: o.kind, index: o.index, version: o.version } });
     }
-    const details: MediaDetails = { boxes, confidence, problem };
+    const details: MediaDetails = { boxes, confidence, problem, findings, flagged, skipped };
     return { ok: true as const, assets, details };
   });
 }

@@ -17,7 +17,8 @@ import { getShootById, updateShoot } from "../db/shoots.ts";
 import { assetsByIds } from "../db/assets.ts";
 import type { AspectRatio } from "../domain/aspect.ts";
 import type { Plan } from "../domain/plan.ts";
-import { clipPrompt, contactSheetPrompt, frameEditPrompt, heroPrompt } from "../domain/prompts.ts";
+import { clipPrompt, contactSheetPrompt, feedbackWithMarks, frameEditPrompt, heroPrompt } from "../domain/prompts.ts";
+import type { Mark, Quality } from "../domain/findings.ts";
 import type { ShootParams } from "../domain/shoot.ts";
 import type { StitchSettings } from "../domain/stitch.ts";
 import { NEGATIVE_PROMPT } from "../domain/shots.ts";
@@ -26,7 +27,8 @@ import { awaitDecision, type Outcome } from "./checkpoint.ts";
 import { DB_STEP, type RunContext } from "./context.ts";
 import { runMediaJob } from "./media-job.ts";
 import { makePlan } from "./plan.ts";
-import { ensureBudget } from "./budget.ts";
+import { ensureBudget, fitsBudget } from "./budget.ts";
+import { checkOutputs, countAutoFixed, flagsOn, type GateSpec } from "./quality.ts";
 import { runProviderJob, type ProviderOutcome, type StoredRef } from "./provider-job.ts";
 import { endShoot } from "../lifecycle.ts";
 
@@ -55,13 +57,13 @@ export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
       const references = params.references.map((id) => refs.find((r) => r.id === id)!.r2Key);
       return { brief: row.brief, params, references };
     });
-    const ctx: RunContext = { env: this.env, step, shootId, accountId, params: shoot.params };
+    const ctx: RunContext = { env: this.env, step, shootId, accountId, params: shoot.params, referenceKeys: shoot.references };
 
     try {
       const plan = await planStage(ctx, shoot.brief, shoot.references);
       const hero = await heroStage(ctx, shoot.brief, plan, shoot.references);
       const sheet = await contactSheetStage(ctx, plan, hero, shoot.references);
-      const frames = await framesStage(ctx, plan, sheet);
+      const frames = await framesStage(ctx, plan, sheet, hero);
       const clips = await clipsStage(ctx, plan, frames);
       await reelStage(ctx, plan, frames, clips);
       await step.do("complete", DB_STEP, () => endShoot(this.env, { shootId, accountId }, "completed", { replay: true }));
@@ -116,23 +118,30 @@ async function planStage(ctx: RunContext, brief: string, references: string[]): 
 async function heroStage(ctx: RunContext, brief: string, plan: Plan, references: string[]): Promise<StoredRef> {
   await enter(ctx, "hero");
   let feedback: string | null = null;
+  let marks: Mark[] = [];
   let aspect: string = ctx.params.aspectRatio ?? "2:3";
   let current = plan;
-  for (let attempt = 1; ; attempt++) {
-    const prompt = heroPrompt(current, brief, feedback);
+  let version = 0;
+  const make = async (notes: Mark[]) => {
+    version++;
+    const prompt = heroPrompt(current, brief, feedbackWithMarks(feedback, notes));
     const request = imageRequest(ctx.env, prompt, references.map(r2), aspect);
-    revisionOrDone((await ensureBudget(ctx, `hero#${attempt}`, [request.model])) ?? { action: "approve" }, "hero");
-    const hero = await runProviderJob(ctx, {
-      name: `hero#${attempt}`,
+    revisionOrDone((await ensureBudget(ctx, `hero#${version}`, [request.model])) ?? { action: "approve" }, "hero");
+    return runProviderJob(ctx, {
+      name: `hero#${version}`,
       stage: "hero",
-      asset: { kind: "hero", index: 0, version: attempt, mime: "image/png" },
+      asset: { kind: "hero", index: 0, version, mime: "image/png" },
       request,
-      provenance: { prompt, aspectRatio: aspect, presets: pick(current), feedback },
+      provenance: { prompt, aspectRatio: aspect, presets: pick(current), feedback, ...(notes.length ? { marks: notes } : {}) },
     });
+  };
+  for (let attempt = 1; ; attempt++) {
+    const { out: hero, quality } = await checked(ctx, "hero", await make(marks), make, (ref) => ({ stills: [{ name: "hero", ref }] }));
     // A failed hero shows its error; the API accepts only revise (a new try) or cancel for it.
-    const revise = revisionOrDone(await awaitDecision(ctx, "hero", attempt, singleArtifacts("hero", hero)), "hero");
+    const revise = revisionOrDone(await awaitDecision(ctx, "hero", attempt, { ...singleArtifacts("hero", hero), ...withQuality(quality) }), "hero");
     if (!revise && hero.ok) return hero.ref;
     feedback = revise?.feedback ?? feedback;
+    marks = revise?.marks ?? [];
     current = { ...current, ...revise?.presets };
     aspect = revise?.aspectRatio ?? aspect;
   }
@@ -143,26 +152,59 @@ async function heroStage(ctx: RunContext, brief: string, plan: Plan, references:
 async function contactSheetStage(ctx: RunContext, plan: Plan, hero: StoredRef, references: string[]): Promise<StoredRef> {
   await enter(ctx, "contact-sheet");
   let feedback: string | null = null;
-  for (let attempt = 1; ; attempt++) {
-    const prompt = contactSheetPrompt(plan, feedback);
+  let marks: Mark[] = [];
+  let version = 0;
+  const make = async (notes: Mark[]) => {
+    version++;
+    const prompt = contactSheetPrompt(plan, feedbackWithMarks(feedback, notes));
     const request = imageRequest(ctx.env, prompt, [r2(hero.key), ...references.map(r2)], "3:2");
-    revisionOrDone((await ensureBudget(ctx, `contact-sheet#${attempt}`, [request.model])) ?? { action: "approve" }, "contact-sheet");
-    const sheet = await runProviderJob(ctx, {
-      name: `contact-sheet#${attempt}`,
+    revisionOrDone((await ensureBudget(ctx, `contact-sheet#${version}`, [request.model])) ?? { action: "approve" }, "contact-sheet");
+    return runProviderJob(ctx, {
+      name: `contact-sheet#${version}`,
       stage: "contact-sheet",
-      asset: { kind: "contact-sheet", index: 0, version: attempt, mime: "image/png" },
+      asset: { kind: "contact-sheet", index: 0, version, mime: "image/png" },
       request,
-      provenance: { prompt, hero: hero.assetId, feedback },
+      provenance: { prompt, hero: hero.assetId, feedback, ...(notes.length ? { marks: notes } : {}) },
     });
-    const revise = revisionOrDone(await awaitDecision(ctx, "contact-sheet", attempt, singleArtifacts("contact-sheet", sheet)), "contact-sheet");
+  };
+  for (let attempt = 1; ; attempt++) {
+    const { out: sheet, quality } = await checked(ctx, "contact-sheet", await make(marks), make, (ref) => ({ stills: [{ name: "sheet", ref }], hero }));
+    const artifacts = { ...singleArtifacts("contact-sheet", sheet), ...withQuality(quality) };
+    const revise = revisionOrDone(await awaitDecision(ctx, "contact-sheet", attempt, artifacts), "contact-sheet");
     if (!revise && sheet.ok) return sheet.ref;
     feedback = revise?.feedback ?? feedback;
+    marks = revise?.marks ?? [];
   }
 }
 
+/**
+ * A one-output stage's gate: check what was made; under `autoFix`, remake a flagged output once with
+ * its findings in the prompt (when that fits the budget) and check the new one.
+ */
+async function checked(
+  ctx: RunContext,
+  stage: "hero" | "contact-sheet",
+  out: ProviderOutcome,
+  remake: (marks: Mark[]) => Promise<ProviderOutcome>,
+  spec: (ref: StoredRef) => Omit<GateSpec, "stage">,
+): Promise<{ out: ProviderOutcome; quality?: Quality }> {
+  if (!out.ok) return { out };
+  const quality = await checkOutputs(ctx, { stage, ...spec(out.ref) });
+  if (!ctx.params.autoFix || !quality?.flagged) return { out, quality };
+  const round = ctx.checkRounds?.[stage] ?? 0;
+  if (!(await fitsBudget(ctx, `${stage} auto-fix#${round}`, [ctx.env.IMAGE_MODEL]))) return { out, quality };
+  const fixed = await remake(flagsOn(quality, out.ref.assetId));
+  await countAutoFixed(ctx, `${stage}#${round}`, 1);
+  if (!fixed.ok) return { out: fixed };
+  const again = await checkOutputs(ctx, { stage, ...spec(fixed.ref) });
+  return { out: fixed, quality: again && { ...again, autoFixed: [stage] } };
+}
+
+const withQuality = (quality: Quality | undefined) => (quality ? { quality } : {});
+
 // ---- 3. frames ----------------------------------------------------------------------------------
 
-async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promise<StoredRef[]> {
+async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef, hero: StoredRef): Promise<StoredRef[]> {
   await enter(ctx, "frames");
   const versions = Array<number>(FRAME_COUNT).fill(0);
   let frames: StoredRef[] = [];
@@ -214,15 +256,15 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
   };
   // A regeneration the provider refuses keeps the frame as it was and is marked at the checkpoint.
   let failed: FailedItem[] = [];
-  const regenerate = (n: number, feedback: string) => {
+  const regenerate = (n: number, feedback: string, marks: Mark[] = []) => {
     const version = versions[n - 1] + 1;
-    const prompt = frameEditPrompt(plan, feedback);
+    const prompt = frameEditPrompt(plan, feedbackWithMarks(feedback, marks)!);
     return runProviderJob(ctx, {
       name: `frame-${n}#${version}`,
       stage: "frames",
       asset: { kind: "frame", index: n, version, mime: "image/png" },
       request: imageRequest(ctx.env, prompt, [r2(frames[n - 1].key)], aspect ?? "1:1"),
-      provenance: { prompt, from: frames[n - 1].assetId, feedback },
+      provenance: { prompt, from: frames[n - 1].assetId, feedback, ...(marks.length ? { marks } : {}) },
     }).then((out) => {
       // The version is used either way, so a later try has its own job id and step names.
       versions[n - 1] = version;
@@ -231,9 +273,32 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
     });
   };
 
+  // The frames' checks, against the references and the approved hero; under autoFix, flagged frames
+  // are redone once with their findings in the prompt (when that fits the budget) and checked again.
+  const check = () => checkOutputs(ctx, { stage: "frames", stills: frames.map((ref, i) => ({ name: `frame-${i + 1}`, ref })), hero });
+  const gate = async () => {
+    const quality = await check();
+    const flagged = indices.filter((n) => flagsOn(quality, frames[n - 1].assetId).length);
+    if (!ctx.params.autoFix || !flagged.length) return quality;
+    const round = ctx.checkRounds?.frames ?? 0;
+    if (
+      !(await fitsBudget(
+        ctx,
+        `frames auto-fix#${round}`,
+        flagged.map(() => ctx.env.IMAGE_MODEL),
+      ))
+    )
+      return quality;
+    await Promise.all(flagged.map((n) => regenerate(n, "correct what is noted.", flagsOn(quality, frames[n - 1].assetId))));
+    await countAutoFixed(ctx, `frames#${round}`, flagged.length);
+    const again = await check();
+    return again && { ...again, autoFixed: flagged.map((n) => `frame-${n}`) };
+  };
+
   await cut("detect");
   for (let attempt = 1; ; attempt++) {
     const marked = reframeFailed ? [...failed, reframeFailed] : failed;
+    const quality = cropFailed ? undefined : await gate();
     const artifacts: ArtifactsOf<"frames"> = cropFailed
       ? { assets: [sheet.assetId], error: cropFailed.error, failed: [cropFailed] }
       : {
@@ -241,6 +306,7 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
           ...crop,
           ...(reframeFailed ? { error: reframeFailed.error } : {}),
           ...(marked.length ? { failed: marked } : {}),
+          ...withQuality(quality),
         };
     failed = [];
     const revise = revisionOrDone(await awaitDecision(ctx, "frames", attempt, artifacts), "frames");
@@ -254,7 +320,10 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
       await reframe(aspect);
       if (!revise.frames) continue;
     }
-    const targets = revise.frames ?? (revise.feedback ? indices : []);
+    // A marked frame is redone with its marks; feedback alone redoes every frame.
+    const marksOn = (n: number) => (revise.marks ?? []).filter((m) => m.asset === frames[n - 1].assetId);
+    const withMarks = indices.filter((n) => marksOn(n).length);
+    const targets = revise.frames ?? (withMarks.length ? withMarks : revise.feedback ? indices : []);
     if (!targets.length) continue;
     const budget = await ensureBudget(
       ctx,
@@ -262,7 +331,7 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
       targets.map(() => ctx.env.IMAGE_MODEL),
     );
     if (budget) revisionOrDone(budget, "frames");
-    await Promise.all(targets.map((n) => regenerate(n, revise.feedback || "refine the image")));
+    await Promise.all(targets.map((n) => regenerate(n, revise.feedback || "refine the image", marksOn(n))));
   }
 }
 
@@ -288,18 +357,50 @@ async function clipsStage(ctx: RunContext, plan: Plan, frames: StoredRef[]): Pro
     "clips#1",
   );
   for (let attempt = 1; ; attempt++) {
-    const outcome = await awaitDecision(ctx, "clips", attempt, clipArtifacts(set));
+    const quality = await gateClips(ctx, plan, frames, set);
+    const outcome = await awaitDecision(ctx, "clips", attempt, { ...clipArtifacts(set), ...withQuality(quality) });
     const revise = revisionOrDone(outcome, "clips");
     const decision = revise ?? (outcome as { stitch?: Partial<StitchSettings> });
     set.stitch = { ...set.stitch, ...decision.stitch };
-    // A revise redoes the clips it names, and any clip that has no output yet (a failed one).
+    // A revise redoes the clips it names or marks, and any clip that has no output yet (a failed one).
+    const marks = (n: number) => (revise?.marks ?? []).filter((m) => m.asset === set.clips[n - 1]?.assetId);
     const jobs = wantedClips(set)
-      .filter((n) => !set.clips[n - 1] || revise?.clips?.includes(n))
-      .map((n) => ({ n, feedback: revise?.feedback ?? null }));
+      .filter((n) => !set.clips[n - 1] || revise?.clips?.includes(n) || marks(n).length)
+      .map((n) => ({ n, feedback: revise?.feedback ?? null, marks: marks(n) }));
     // An approval that turned the loop on still needs the loop clip shown before the reel.
     if (!revise && jobs.length === 0) return set;
     await makeClips(ctx, plan, frames, set, jobs, `clips#${attempt + 1}`);
   }
+}
+
+/** The clips' checks (each against the frames it starts and ends on), with one automatic redo of flagged clips under autoFix. */
+async function gateClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet): Promise<Quality | undefined> {
+  const frame = (i: number) => ({ name: `frame-${i + 1}`, ref: frames[i] });
+  const check = () =>
+    checkOutputs(ctx, {
+      stage: "clips",
+      clips: wantedClips(set).flatMap((n) => {
+        const ref = set.clips[n - 1];
+        return ref ? [{ name: `clip-${n}`, ref, start: frame(n - 1), end: frame(n % FRAME_COUNT) }] : [];
+      }),
+    });
+  const quality = await check();
+  const flagged = wantedClips(set).filter((n) => set.clips[n - 1] && flagsOn(quality, set.clips[n - 1]!.assetId).length);
+  if (!ctx.params.autoFix || !flagged.length) return quality;
+  const round = ctx.checkRounds?.clips ?? 0;
+  if (
+    !(await fitsBudget(
+      ctx,
+      `clips auto-fix#${round}`,
+      flagged.map(() => clipModel(ctx.env)),
+    ))
+  )
+    return quality;
+  const jobs = flagged.map((n) => ({ n, feedback: null, marks: flagsOn(quality, set.clips[n - 1]!.assetId) }));
+  await makeClips(ctx, plan, frames, set, jobs, `clips auto-fix#${round}`);
+  await countAutoFixed(ctx, `clips#${round}`, flagged.length);
+  const again = await check();
+  return again && { ...again, autoFixed: flagged.map((n) => `clip-${n}`) };
 }
 
 const wantedClips = (set: ClipSet) => [...Array(CLIP_COUNT).keys()].map((i) => i + 1).concat(set.stitch.loop ? [LOOP_CLIP] : []);
@@ -321,13 +422,20 @@ function clipArtifacts(set: ClipSet): ArtifactsOf<"clips"> {
 }
 
 /** Generates clips i -> i+1 (6 -> 1 for the loop) in parallel, at most CLIP_CONCURRENCY at once. */
-async function makeClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet, jobs: { n: number; feedback: string | null }[], label: string) {
+async function makeClips(
+  ctx: RunContext,
+  plan: Plan,
+  frames: StoredRef[],
+  set: ClipSet,
+  jobs: { n: number; feedback: string | null; marks?: Mark[] }[],
+  label: string,
+) {
   const cap = Math.max(1, Number(ctx.env.CLIP_CONCURRENCY) || 3);
   for (let i = 0; i < jobs.length; i += cap) {
     const batch = jobs.slice(i, i + cap);
-    const requests = batch.map(({ n, feedback }) => {
-      const prompt = clipPrompt(plan, n, feedback);
-      return { n, feedback, prompt, request: clipRequest(ctx.env, prompt, frames[n - 1].key, frames[n % FRAME_COUNT].key) };
+    const requests = batch.map(({ n, feedback, marks = [] }) => {
+      const prompt = clipPrompt(plan, n, feedbackWithMarks(feedback, marks));
+      return { n, feedback, marks, prompt, request: clipRequest(ctx.env, prompt, frames[n - 1].key, frames[n % FRAME_COUNT].key) };
     });
     const stage = label.startsWith("reel") ? "reel" : "clips";
     const budget = await ensureBudget(
@@ -337,7 +445,7 @@ async function makeClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
     );
     if (budget) revisionOrDone(budget, stage);
     await Promise.all(
-      requests.map(async ({ n, feedback, prompt, request }) => {
+      requests.map(async ({ n, feedback, marks, prompt, request }) => {
         const version = set.versions[n - 1] + 1;
         const from = frames[n - 1];
         const to = frames[n % FRAME_COUNT];
@@ -346,7 +454,7 @@ async function makeClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
           stage: "clips",
           asset: { kind: "clip", index: n, version, mime: "video/mp4" },
           request,
-          provenance: { prompt, from: from.assetId, to: to.assetId, feedback },
+          provenance: { prompt, from: from.assetId, to: to.assetId, feedback, ...(marks.length ? { marks } : {}) },
         });
         // The version is used either way, so a later try has its own job id and step names.
         set.versions[n - 1] = version;
@@ -387,8 +495,9 @@ async function reelStage(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
         params: stitch,
       });
       const failed = clipArtifacts(set).failed;
+      const quality = out.ok ? await checkOutputs(ctx, { stage: "reel", reel: { ref: out.assets.reel, stitch: set.stitch, clips: wanted.length } }) : undefined;
       artifacts = out.ok
-        ? { assets: [out.assets.reel.assetId, out.assets.poster.assetId], stitch: set.stitch, ...(failed ? { failed } : {}) }
+        ? { assets: [out.assets.reel.assetId, out.assets.poster.assetId], stitch: set.stitch, ...(failed ? { failed } : {}), ...withQuality(quality) }
         : {
             assets: (clips as StoredRef[]).map((c) => c.assetId),
             stitch: set.stitch,
@@ -399,17 +508,27 @@ async function reelStage(ctx: RunContext, plan: Plan, frames: StoredRef[], set: 
     const revise = revisionOrDone(await awaitDecision(ctx, "reel", attempt, artifacts), "reel");
     if (!revise) return;
     set.stitch = { ...set.stitch, ...revise.stitch };
-    const missing = wantedClips(set).filter((n) => !set.clips[n - 1] || revise.clips?.includes(n));
+    // A mark on the reel at a moment redoes the clip playing then, with the note.
+    const onClip = (m: Mark) => set.clips.some((c) => c?.assetId === m.asset);
+    const marks = (n: number) => (revise.marks ?? []).filter((m) => (onClip(m) ? m.asset === set.clips[n - 1]?.assetId : clipAt(set, m) === n));
+    const missing = wantedClips(set).filter((n) => !set.clips[n - 1] || revise.clips?.includes(n) || marks(n).length);
     if (missing.length)
       await makeClips(
         ctx,
         plan,
         frames,
         set,
-        missing.map((n) => ({ n, feedback: revise.feedback ?? null })),
+        missing.map((n) => ({ n, feedback: revise.feedback ?? null, marks: marks(n) })),
         `reel#${attempt + 1}`,
       );
   }
+}
+
+/** The clip playing at a reel mark's moment (each clip holds `clipSeconds` of the reel). */
+function clipAt(set: ClipSet, mark: Mark): number | null {
+  if (!mark.timeRange || !set.stitch.clipSeconds) return null;
+  const mid = (mark.timeRange.from + mark.timeRange.to) / 2;
+  return Math.min(wantedClips(set).length, Math.floor(mid / set.stitch.clipSeconds) + 1);
 }
 
 // ---- requests -----------------------------------------------------------------------------------
@@ -429,6 +548,8 @@ function imageRequest(env: Env, prompt: string, imageUrls: string[], aspectRatio
     input: { prompt, image_urls: imageUrls, aspect_ratio: aspectRatio, resolution: env.IMAGE_RESOLUTION, output_format: "png", num_images: 1 },
   };
 }
+
+const clipModel = (env: Env) => (env.CLIP_PROVIDER === "fal" ? env.CLIP_FAL_MODEL : env.CLIP_MODEL);
 
 function clipRequest(env: Env, prompt: string, fromKey: string, toKey: string): ProviderRequest {
   const duration = env.CLIP_SECONDS === "10" ? "10" : "5";

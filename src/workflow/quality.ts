@@ -1,0 +1,117 @@
+/**
+ * The quality gate (issue 19): after a stage makes something, the media service's `check` job
+ * measures it against the shoot's references (src/domain/findings.ts), and the findings go on the
+ * stage's checkpoint, where the review policy `flagged` and `autoFix` read them.
+ *
+ * Job inputs are named for what they are (`ref-1`, `hero`, `frame-3`, `clip-2`, `reel`); the findings
+ * come back naming those, and are turned into asset ids here, so everything past this module speaks
+ * of assets.
+ */
+import { eq, sql } from "drizzle-orm";
+import { db, schema } from "../db/client.ts";
+import { logEvent } from "../db/events.ts";
+import type { Stage } from "../domain/contract.ts";
+import type { Finding, Mark, Quality } from "../domain/findings.ts";
+import { RENDER_DEFAULTS, type StitchSettings } from "../domain/stitch.ts";
+import { DB_STEP, type RunContext } from "./context.ts";
+import { runMediaJob } from "./media-job.ts";
+import type { StoredRef } from "./provider-job.ts";
+
+export interface Named {
+  /** The job input name: `hero`, `sheet`, `frame-3`, `clip-2`, `reel`. */
+  name: string;
+  ref: StoredRef;
+}
+
+export interface GateSpec {
+  stage: Stage;
+  /** Stills measured against the references. */
+  stills?: Named[];
+  /** The approved hero: the anchor the stills' colours are held to. */
+  hero?: StoredRef;
+  /** Clips, each with the stills it should start and end on. */
+  clips?: (Named & { start: Named; end: Named })[];
+  reel?: { ref: StoredRef; stitch: StitchSettings; clips: number };
+}
+
+/**
+ * Runs the check job for a stage's outputs. Undefined when there is nothing to measure (no still
+ * has a reference role to be held to, and there are no clips or reel).
+ */
+export async function checkOutputs(ctx: RunContext, spec: GateSpec): Promise<Quality | undefined> {
+  const roles = ctx.params.referenceRoles ?? [];
+  const keys = ctx.referenceKeys ?? [];
+  const references = keys.flatMap((key, i) => (roles[i] ? [{ input: `ref-${i + 1}`, role: roles[i]!, key }] : []));
+  const stills = references.length ? (spec.stills ?? []) : [];
+  const clips = spec.clips ?? [];
+  if (!stills.length && !clips.length && !spec.reel) return undefined;
+
+  const rounds = (ctx.checkRounds ??= {});
+  const round = (rounds[spec.stage] = (rounds[spec.stage] ?? 0) + 1);
+  const inputs = new Map<string, StoredRef | string>();
+  if (stills.length) for (const r of references) inputs.set(r.input, r.key);
+  for (const s of stills) inputs.set(s.name, s.ref);
+  const anchor = stills.length && spec.hero ? "anchor" : undefined;
+  if (anchor && spec.hero) inputs.set(anchor, spec.hero);
+  for (const c of clips) for (const n of [c, c.start, c.end]) inputs.set(n.name, n.ref);
+  if (spec.reel) inputs.set("reel", spec.reel.ref);
+  const assetOf = new Map([...inputs].flatMap(([name, v]) => (typeof v === "string" ? [] : [[name, v.assetId] as const])));
+
+  const out = await runMediaJob(ctx, {
+    name: `check-${spec.stage}#${round}`,
+    scope: spec.stage,
+    stage: spec.stage,
+    kind: "check",
+    attempt: round,
+    inputs: [...inputs].map(([name, v]) => ({ name, key: typeof v === "string" ? v : v.key })),
+    outputs: [],
+    params: {
+      references: stills.length ? references.map((r) => ({ input: r.input, role: r.role, label: r.role })) : [],
+      stills: stills.map((s) => s.name),
+      ...(anchor ? { hero: anchor } : {}),
+      clips: clips.map((c) => ({ input: c.name, start: c.start.name, end: c.end.name })),
+      reels: spec.reel ? [{ input: "reel", expectedSeconds: reelSeconds(spec.reel.stitch, spec.reel.clips) }] : [],
+    },
+  });
+  const quality: Quality = out.ok
+    ? {
+        findings: (out.details.findings ?? []).map((f) => ({ ...f, asset: assetOf.get(f.asset) ?? f.asset })),
+        flagged: out.details.flagged ?? 0,
+        skipped: (out.details.skipped ?? []).map((s) => ({ ...s, asset: assetOf.get(s.asset) ?? s.asset })),
+      }
+    : { findings: [], flagged: 0, skipped: [], error: `the quality checks could not run: ${out.error}` };
+
+  await ctx.step.do(`checked ${spec.stage}#${round}`, DB_STEP, async () => {
+    const d = db(ctx.env.DB);
+    await d.update(schema.shoots).set({ flagged: quality.flagged }).where(eq(schema.shoots.id, ctx.shootId));
+    await logEvent(d, {
+      shootId: ctx.shootId,
+      accountId: ctx.accountId,
+      type: "check.completed",
+      data: { stage: spec.stage, round, flagged: quality.flagged, findings: quality.findings.length, ...(quality.error ? { error: quality.error } : {}) },
+    });
+  });
+  return quality;
+}
+
+/** The flagged findings on one asset, as marks for its next attempt's prompt. */
+export function flagsOn(quality: Quality | undefined, assetId: string): Mark[] {
+  return (quality?.findings ?? []).filter((f: Finding) => f.verdict === "flag" && f.asset === assetId);
+}
+
+/** Counts items regenerated because they were flagged, on the shoot (the batch status sums them). */
+export function countAutoFixed(ctx: RunContext, name: string, items: number): Promise<void> {
+  return ctx.step.do(`auto-fixed ${name}`, DB_STEP, async () => {
+    await db(ctx.env.DB)
+      .update(schema.shoots)
+      .set({ autoFixed: sql`${schema.shoots.autoFixed} + ${items}` })
+      .where(eq(schema.shoots.id, ctx.shootId));
+  });
+}
+
+/** How long the reel should run: each clip's seconds, less the overlaps of a blending transition. */
+function reelSeconds(stitch: StitchSettings, clips: number): number | undefined {
+  if (!stitch.clipSeconds) return undefined;
+  const overlap = stitch.transition && stitch.transition !== "cut" ? RENDER_DEFAULTS.transitionSeconds : 0;
+  return clips * stitch.clipSeconds - (clips - 1) * overlap;
+}
