@@ -1,12 +1,16 @@
 /**
- * The Anthropic Messages API under /anthropic, standing in for the "creative director": it reads
- * the brief from the last user message and answers with the simulator's own rule-based plan
- * (sim/planner.ts), in whichever form the request asked for (forced tool use, structured JSON output, or plain text).
+ * The Anthropic Messages API under /anthropic, standing in for two callers. The "creative director":
+ * it reads the brief from the last user message and answers with the simulator's own rule-based
+ * plan (sim/planner.ts), in whichever form the request asked for (forced tool use, structured JSON
+ * output, or plain text). The vision judge: a request whose tool is `submit_review` is answered with
+ * a review of the images it carries (sim/judge.ts). Every request is kept for
+ * `GET /__sim/anthropic/requests` (sim/requests.ts).
  */
 import crypto from "node:crypto";
 import { Hono, type Context } from "hono";
 import type { SimContext } from "./context.ts";
 import { checkAnthropicAuth } from "./keys.ts";
+import { JUDGE_TOOL, JudgeRequestError, judgeReview, malformed } from "./judge.ts";
 import { directorPlan } from "./planner.ts";
 import { sleep } from "./webhooks.ts";
 
@@ -52,17 +56,35 @@ export function anthropicRoutes(ctx: SimContext): Hono {
   };
 
   app.post("/v1/messages", async (c) => {
-    const auth = checkAnthropicAuth(c.req.header("x-api-key"), c.req.header("authorization"), ctx.config.anthropicKey);
-    if (!auth.ok) return error(c, 401, "authentication_error", auth.reason);
-    if (ctx.faults.failSubmit()) return error(c, 529, "overloaded_error", "Overloaded (simulated fault)");
-
-    let body: CreateBody;
     const raw = await c.req.text();
+    let body: CreateBody | undefined;
     try {
       body = JSON.parse(raw) as CreateBody;
     } catch {
-      return error(c, 400, "invalid_request_error", "Request body is not valid JSON");
+      body = undefined;
     }
+    const res = await answer(c, raw, body);
+    const toolName = body?.tool_choice?.name ?? (Array.isArray(body?.tools) ? (body.tools[0]?.name ?? null) : null);
+    let stopReason: string | null | undefined;
+    let failure: string | undefined;
+    if (res.headers.get("content-type")?.includes("application/json")) {
+      const answered = (await res.clone().json()) as { stop_reason?: string | null; error?: { message?: string } };
+      stopReason = answered.stop_reason;
+      failure = answered.error?.message;
+    }
+    ctx.anthropicRequests.add(typeof toolName === "string" ? toolName : null, body ?? raw.slice(0, 2000), {
+      status: res.status,
+      ...(stopReason !== undefined ? { stopReason } : {}),
+      ...(failure ? { error: failure } : {}),
+    });
+    return res;
+  });
+
+  async function answer(c: Context, raw: string, body: CreateBody | undefined): Promise<Response> {
+    const auth = checkAnthropicAuth(c.req.header("x-api-key"), c.req.header("authorization"), ctx.config.anthropicKey);
+    if (!auth.ok) return error(c, 401, "authentication_error", auth.reason);
+    if (ctx.faults.failSubmit()) return error(c, 529, "overloaded_error", "Overloaded (simulated fault)");
+    if (!body || typeof body !== "object") return error(c, 400, "invalid_request_error", "Request body is not valid JSON");
     if (typeof body.model !== "string" || !body.model) return error(c, 400, "invalid_request_error", "model: Field required");
     if (typeof body.max_tokens !== "number" || body.max_tokens < 1) {
       return error(c, 400, "invalid_request_error", "max_tokens: Field required");
@@ -86,19 +108,36 @@ export function anthropicRoutes(ctx: SimContext): Hono {
 
     if (ctx.faults.failJob()) return error(c, 500, "api_error", "Internal server error (simulated fault)");
 
-    // The simulator's own creative director (sim/planner.ts), never the product's planner.
-    const schema = tool ? tool.input_schema : body.output_config?.format?.schema;
-    let plan = directorPlan({ text: textOf(lastUser.content), schema });
     const fault = ctx.faults.get();
-    await sleep(fault.plannerFault === "slow" ? fault.slowMs : 50, ctx.signal());
-    if (fault.plannerFault === "invalid") plan = { ...plan, shots: [], pose: "moonwalk" };
+    const schema = tool ? tool.input_schema : body.output_config?.format?.schema;
+    let input: unknown;
+    let refusal: string | undefined;
+    if (tool?.name === JUDGE_TOOL) {
+      // The simulated vision judge (sim/judge.ts): it looks at the images and the drift record.
+      let review: Awaited<ReturnType<typeof judgeReview>>;
+      try {
+        review = await judgeReview(ctx, lastUser.content, schema);
+      } catch (err) {
+        if (err instanceof JudgeRequestError) return error(c, err.status, err.type, err.message);
+        throw err;
+      }
+      await sleep(fault.judgeFault === "slow" ? fault.slowMs : 50, ctx.signal());
+      input = fault.judgeFault === "malformed" ? malformed(review) : review;
+      if (fault.judgeFault === "refusal") refusal = "I can't help with reviewing these images.";
+    } else {
+      // The simulator's own creative director (sim/planner.ts), never the product's planner.
+      let plan = directorPlan({ text: textOf(lastUser.content), schema });
+      await sleep(fault.plannerFault === "slow" ? fault.slowMs : 50, ctx.signal());
+      if (fault.plannerFault === "invalid") plan = { ...plan, shots: [], pose: "moonwalk" };
+      input = plan;
+      if (fault.plannerFault === "refusal") refusal = "I can't help with planning this shoot.";
+    }
 
-    const json = JSON.stringify(plan);
-    const refusal = fault.plannerFault === "refusal";
+    const json = JSON.stringify(input);
     const content = refusal
-      ? [{ type: "text", text: "I can't help with planning this shoot.", citations: null }]
+      ? [{ type: "text", text: refusal, citations: null }]
       : tool
-        ? [{ type: "tool_use", id: `toolu_sim_${crypto.randomBytes(12).toString("hex")}`, name: tool.name, input: plan }]
+        ? [{ type: "tool_use", id: `toolu_sim_${crypto.randomBytes(12).toString("hex")}`, name: tool.name, input }]
         : [{ type: "text", text: json, citations: null }];
     const message = {
       id: `msg_sim_${crypto.randomBytes(12).toString("hex")}`,
@@ -125,7 +164,7 @@ export function anthropicRoutes(ctx: SimContext): Hono {
     ctx.log(`Anthropic ${message.id} (${tool ? `tool ${tool.name}` : body.output_config?.format ? "json output" : "text"})`);
     if (body.stream) return stream(c, message, json, !!tool);
     return c.json(message);
-  });
+  }
 
   /** Server-sent events in the Messages streaming format, for clients that use .stream(). */
   function stream(

@@ -4,6 +4,7 @@ import type { DriftLog } from "./drift.ts";
 import type { FaultInjector } from "./faults.ts";
 import type { FileStore } from "./files.ts";
 import type { SigningKey } from "./keys.ts";
+import type { RequestLog } from "./requests.ts";
 import type { JobStore } from "./state.ts";
 import type { Logger, WebhookSender } from "./webhooks.ts";
 
@@ -13,6 +14,8 @@ export interface SimContext {
   faults: FaultInjector;
   /** What drift was injected into which job (GET /__sim/drift). */
   drift: DriftLog;
+  /** The last Messages API requests (GET /__sim/anthropic/requests). */
+  anthropicRequests: RequestLog;
   files: FileStore;
   webhooks: WebhookSender;
   signingKey: SigningKey;

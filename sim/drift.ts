@@ -7,7 +7,8 @@
  * and how, is drawn from a hash of the seed and what the job asks for (model, prompt, the input
  * images' bytes), so the same request drifts the same way whatever order jobs arrive in, and a
  * revised prompt draws afresh. Every injection is recorded (`GET /__sim/drift`) with the provider's
- * job id (FAL request id, Kling task id).
+ * job id (FAL request id, Kling task id), and a still's with its output URL and sha256, so the
+ * simulated vision judge (sim/judge.ts) knows a drifted still when it is shown one.
  *
  * Kinds: stills (FAL image endpoints) `garment-recolour`, `accessory-removed`, `garment-swap`,
  * `face-swap`; clips (Kling, FAL video) `clip-morph`, `clip-end-away`. Which input is what: the sim
@@ -66,7 +67,41 @@ export interface InjectedDrift {
   model: string;
   kind: DriftKind;
   detail: string;
+  /** A still's output: its URL, the sha256 of its bytes, and what picture it is. */
+  output?: { url: string; sha256: string; picture: "hero" | "contact-sheet" | "edit" };
   at: string;
+}
+
+/** A still reduced to 32 × 32 RGB, and its aspect: the same picture scaled or re-encoded reduces alike. */
+interface Fingerprint {
+  aspect: number;
+  pixels: Buffer;
+}
+
+async function fingerprintOf(data: Uint8Array): Promise<Fingerprint> {
+  const meta = await sharp(data).metadata();
+  const turned = (meta.orientation ?? 1) >= 5;
+  const w = (turned ? meta.height : meta.width) || 1;
+  const h = (turned ? meta.width : meta.height) || 1;
+  const pixels = await sharp(data).rotate().removeAlpha().resize(32, 32, { fit: "fill" }).raw().toBuffer();
+  return { aspect: w / h, pixels };
+}
+
+/**
+ * Whether two fingerprints are one picture: same aspect, and every reduced pixel close. Measured on
+ * the drift set's heroes: a copy scaled to 1568 px and saved as JPEG (q75) or WebP (q70) is off by at
+ * most 20 levels in any reduced pixel (27 at 400 px and q60), while the same hero without its drift
+ * is off by 40 or more where the drift is.
+ */
+function samePicture(a: Fingerprint, b: Fingerprint): boolean {
+  if (Math.abs(a.aspect / b.aspect - 1) > 0.02 || a.pixels.length !== b.pixels.length) return false;
+  let sum = 0;
+  for (let i = 0; i < a.pixels.length; i++) {
+    const d = Math.abs(a.pixels[i]! - b.pixels[i]!);
+    if (d > 30) return false;
+    sum += d;
+  }
+  return sum / a.pixels.length < 4;
 }
 
 /** Draws whether (and how) a job drifts, from the seed and what the job asks for. */
@@ -81,17 +116,51 @@ export function decideDrift(config: DriftConfig, media: "image" | "video", parts
   return { kind: applicable[digest.readUInt32BE(4) % applicable.length]!, seed: digest.readUInt32BE(8) };
 }
 
-/** The record of what was injected, for `GET /__sim/drift`. */
+/** The record of what was injected, for `GET /__sim/drift`, and for the judge to recognise a drifted still it is shown. */
 export class DriftLog {
   private list: InjectedDrift[] = [];
-  add(entry: Omit<InjectedDrift, "at">): void {
-    this.list.push({ ...entry, at: new Date().toISOString() });
+  private prints = new Map<InjectedDrift, Promise<Fingerprint | undefined>>();
+  /** Records an injection; with a still's output bytes, so `findStill` can recognise it later. */
+  add(entry: Omit<InjectedDrift, "at" | "output">, still?: { url: string; data: Uint8Array; picture: "hero" | "contact-sheet" | "edit" }): void {
+    const row: InjectedDrift = {
+      ...entry,
+      ...(still ? { output: { url: still.url, sha256: crypto.createHash("sha256").update(still.data).digest("hex"), picture: still.picture } } : {}),
+      at: new Date().toISOString(),
+    };
+    this.list.push(row);
+    if (still) {
+      this.prints.set(
+        row,
+        fingerprintOf(still.data).catch(() => undefined),
+      );
+    }
   }
   all(): InjectedDrift[] {
     return [...this.list];
   }
+  /**
+   * The injection a still shows: its bytes are a recorded output's (sha256), or the same picture
+   * scaled down or re-encoded (a Worker may send a smaller copy to a vision model).
+   */
+  async findStill(data: Uint8Array): Promise<InjectedDrift | undefined> {
+    const sha = crypto.createHash("sha256").update(data).digest("hex");
+    const exact = this.list.find((e) => e.output?.sha256 === sha);
+    if (exact) return exact;
+    let print: Fingerprint;
+    try {
+      print = await fingerprintOf(data);
+    } catch {
+      return undefined;
+    }
+    for (const e of this.list) {
+      const other = await this.prints.get(e);
+      if (other && samePicture(print, other)) return e;
+    }
+    return undefined;
+  }
   clear(): void {
     this.list = [];
+    this.prints.clear();
   }
 }
 

@@ -318,6 +318,7 @@ export function falRoutes(ctx: SimContext): Hono {
     }
     const images = await Promise.all(urls.map((u, i) => loadImage(u, `image_urls.${i}`, signal)));
     const drift = decideDrift(ctx.faults.get().drift, "image", [job.model, input.prompt, ...images.map((i) => i.data)]);
+    const picture = classifyPrompt(input.prompt);
     const out = [];
     for (let v = 0; v < input.num_images; v++) {
       const img = await synthesizeImage({
@@ -330,17 +331,20 @@ export function falRoutes(ctx: SimContext): Hono {
         seed: input.seed,
         ...(drift ? { drift: { kind: drift.kind as ImageDrift, seed: drift.seed + v } } : {}),
       });
+      const name = `${job.id}-${v}.${img.ext}`;
       if (drift && img.drift) {
-        ctx.drift.add({
-          jobId: job.id,
-          provider: "fal",
-          model: job.model,
-          kind: drift.kind,
-          detail: input.num_images > 1 ? `image ${v + 1}: ${img.drift}` : img.drift,
-        });
+        ctx.drift.add(
+          {
+            jobId: job.id,
+            provider: "fal",
+            model: job.model,
+            kind: drift.kind,
+            detail: input.num_images > 1 ? `image ${v + 1}: ${img.drift}` : img.drift,
+          },
+          { url: fileUrl(ctx, name), data: img.data, picture },
+        );
         ctx.log(`FAL ${job.id}: drift ${drift.kind} (${img.drift})`);
       }
-      const name = `${job.id}-${v}.${img.ext}`;
       await ctx.files.put(name, img.data);
       out.push({
         url: fileUrl(ctx, name),
@@ -351,11 +355,10 @@ export function falRoutes(ctx: SimContext): Hono {
         height: img.height,
       });
     }
-    const kind = classifyPrompt(input.prompt);
     const description =
-      kind === "contact-sheet"
+      picture === "contact-sheet"
         ? "Here is the 2x3 contact sheet with six camera angles of the same scene."
-        : kind === "edit"
+        : picture === "edit"
           ? "Here is the edited frame."
           : "Here is the editorial image.";
     return { images: out, description };

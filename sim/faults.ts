@@ -46,8 +46,10 @@ export const FaultsSchema = z.object({
   webhookDelayRate: rate,
   webhookDelayMs: z.number().min(0).max(3_600_000),
   webhookReorderRate: rate,
-  /** Anthropic: answer every call with a refusal, a plan that fails the schema, or after `slowMs`. */
+  /** Anthropic planner calls: answer each with a refusal, a plan that fails the schema, or after `slowMs`. */
   plannerFault: z.enum(["none", "refusal", "invalid", "slow"]),
+  /** Anthropic judge calls (tool `submit_review`, sim/judge.ts): a refusal, a review that fails the schema, or after `slowMs`. */
+  judgeFault: z.enum(["none", "refusal", "malformed", "slow"]),
   slowMs: z.number().min(0).max(600_000),
   /** Outputs altered the way generators drift (sim/drift.ts): `{ rate, kinds?, seed? }`. */
   drift: DriftSchema.extend({ kinds: DriftSchema.shape.kinds.default([...DRIFT_KINDS]), seed: z.number().int().default(1) }),
@@ -214,6 +216,7 @@ export function defaultFaults(opts: { imageDelayMs: number; clipDelayMs: number;
     webhookDelayMs: 0,
     webhookReorderRate: 0,
     plannerFault: "none",
+    judgeFault: "none",
     slowMs: 30_000,
     drift: defaultDrift(),
     seed: 1,

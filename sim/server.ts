@@ -19,6 +19,7 @@ import { FileStore } from "./files.ts";
 import { loadOrCreateSigningKey } from "./keys.ts";
 import { klingRoutes } from "./kling.ts";
 import { photoHost, type PhotoHost } from "./photos.ts";
+import { RequestLog } from "./requests.ts";
 import { JobStore, publicJob } from "./state.ts";
 import { WebhookSender } from "./webhooks.ts";
 
@@ -36,7 +37,7 @@ export interface StartSimOptions {
 }
 
 /** The simulator's stores, as the request handlers see them, plus test controls. */
-export interface SimState extends Pick<SimContext, "config" | "jobs" | "faults" | "drift" | "files" | "webhooks" | "signingKey"> {
+export interface SimState extends Pick<SimContext, "config" | "jobs" | "faults" | "drift" | "anthropicRequests" | "files" | "webhooks" | "signingKey"> {
   /** Reference photos at /photos and their request counts. */
   photos: PhotoHost;
   /** Forgets all jobs, stops pending deliveries, restores default faults, zeroes photo counts. */
@@ -92,6 +93,7 @@ export function createApp(ctx: SimContext, state: SimState): Hono {
   });
   app.get("/__sim/drift", (c) => c.json({ config: ctx.faults.get().drift, injected: ctx.drift.all() }));
   app.get("/__sim/photos/requests", (c) => c.json(state.photos.requests()));
+  app.get("/__sim/anthropic/requests", (c) => c.json({ requests: ctx.anthropicRequests.all() }));
   app.get("/__sim/jobs", (c) => c.json({ jobs: ctx.jobs.list().map(publicJob) }));
   app.get("/__sim/concurrency", (c) => c.json(ctx.jobs.concurrency()));
   app.get("/__sim/jobs/:id", (c) => {
@@ -135,6 +137,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   });
   const jobs = new JobStore();
   const drift = new DriftLog();
+  const anthropicRequests = new RequestLog();
   const webhooks = new WebhookSender({
     retrySeconds: config.webhookRetrySeconds,
     backoffMs: config.webhookBackoffMs,
@@ -148,7 +151,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
   let generation = 0;
   let running = new AbortController();
   const inflight = new Set<Promise<unknown>>();
-  const stores = { config, jobs, faults, drift, files, webhooks, signingKey };
+  const stores = { config, jobs, faults, drift, anthropicRequests, files, webhooks, signingKey };
   const ctx: SimContext = {
     ...stores,
     baseUrl: () => base,
@@ -173,6 +176,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<SimHandle> {
       jobs.clear();
       faults.reset();
       drift.clear();
+      anthropicRequests.clear();
       photos.reset();
     },
     idle: () => webhooks.idle(),

@@ -743,7 +743,7 @@ export interface components {
         Job: {
             id: string;
             /** @enum {string} */
-            type: "provider" | "media";
+            type: "provider" | "media" | "judge";
             provider: string;
             model: string | null;
             stage: string;
@@ -777,7 +777,7 @@ export interface components {
             id: number;
         } & components["schemas"]["ShootEvent"];
         /** @description One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id */
-        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobResumedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"] | components["schemas"]["ShootWokenEvent"];
+        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobResumedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckJudgedEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"] | components["schemas"]["ShootWokenEvent"];
         /** @description The shoot was accepted */
         ShootCreatedEvent: {
             /** @enum {string} */
@@ -899,6 +899,24 @@ export interface components {
                 kind: "reference" | "plan" | "hero" | "contact-sheet" | "frame" | "clip" | "reel" | "poster";
                 index?: number;
                 version: number;
+            } & {
+                [key: string]: unknown;
+            };
+            at: string;
+        };
+        /** @description The vision judge reviewed a stage's outputs (`answered`, with `flagged` findings) or gave no usable review (`refused`, `invalid`, `timeout`, `error`, with its `reason`; the measured verdict stands) */
+        CheckJudgedEvent: {
+            /** @enum {string} */
+            type: "check.judged";
+            data: {
+                stage: string;
+                attempt: number;
+                job: string;
+                /** @enum {string} */
+                status: "answered" | "refused" | "invalid" | "timeout" | "error";
+                reason?: string;
+                flagged: number;
+                costUsd: number;
             } & {
                 [key: string]: unknown;
             };
@@ -3310,7 +3328,7 @@ export const resolvedStitchSettingsTransitionValues: ReadonlyArray<FlattenedDeep
 export const checkpointStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointStage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel", "budget"];
 export const checkpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointStatus"]> = ["pending", "approved", "revised", "cancelled", "expired", "auto_approved"];
 export const assetKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetKind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"];
-export const jobTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["type"]> = ["provider", "media"];
+export const jobTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["type"]> = ["provider", "media", "judge"];
 export const jobStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["status"]> = ["pending", "submitting", "submitted", "succeeded", "failed"];
 export const shootCreatedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCreatedEvent"]["type"]> = ["shoot.created"];
 export const stageStartedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StageStartedEvent"]["type"]> = ["stage.started"];
@@ -3324,6 +3342,8 @@ export const jobRecoveredEventTypeValues: ReadonlyArray<FlattenedDeepRequired<co
 export const jobDuplicateEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobDuplicateEvent"]["type"]> = ["job.duplicate"];
 export const assetStoredEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetStoredEvent"]["type"]> = ["asset.stored"];
 export const assetStoredEventDataKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetStoredEvent"]["data"]["kind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"];
+export const checkJudgedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckJudgedEvent"]["type"]> = ["check.judged"];
+export const checkJudgedEventDataStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckJudgedEvent"]["data"]["status"]> = ["answered", "refused", "invalid", "timeout", "error"];
 export const checkpointPendingEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointPendingEvent"]["type"]> = ["checkpoint.pending"];
 export const checkpointPendingEventDataStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointPendingEvent"]["data"]["stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel", "budget"];
 export const checkpointResolvedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointResolvedEvent"]["type"]> = ["checkpoint.resolved"];

@@ -38,6 +38,19 @@ export const EVENTS = {
     payload: z.looseObject({ asset: z.string(), kind: z.enum(ASSET_KINDS), index: z.number().int().optional(), version: z.number().int() }),
     description: "A new asset version was stored",
   },
+  "check.judged": {
+    payload: z.looseObject({
+      stage: z.string(),
+      attempt: z.number().int(),
+      job,
+      status: z.enum(["answered", "refused", "invalid", "timeout", "error"]),
+      reason: z.string().optional(),
+      flagged: z.number().int().min(0),
+      costUsd: z.number(),
+    }),
+    description:
+      "The vision judge reviewed a stage's outputs (`answered`, with `flagged` findings) or gave no usable review (`refused`, `invalid`, `timeout`, `error`, with its `reason`; the measured verdict stands)",
+  },
   "checkpoint.pending": {
     payload: z.looseObject({ stage: z.enum(CHECKPOINT_STAGES), attempt: z.number().int(), expiresAt: z.string() }),
     description: "A checkpoint waits for a decision",
