@@ -257,9 +257,9 @@ export interface paths {
         put?: never;
         /**
          * Submit a batch of shoots (or, with `dryRun`, quote it)
-         * @description Three ways in. JSON `{ shoots, review?, presets?, recipe?, budgetUsd?, idempotencyKey?, dryRun? }`. A CSV body (`text/csv`; batch settings as query parameters). Multipart: the sheet (CSV or JSON) in `file`, the photos in `photos` (many files, zips, or both), the batch settings as fields (`review`, `pose`, `background`, `style`, `recipe`, `budgetUsd`, `idempotencyKey`, `dryRun`).
+         * @description Three ways in. JSON `{ shoots, review?, reviewPolicy?, autoFix?, presets?, recipe?, budgetUsd?, idempotencyKey?, dryRun? }`. A CSV body (`text/csv`; batch settings as query parameters). Multipart: the sheet (CSV or JSON) in `file`, the photos in `photos` (many files, zips, or both), the batch settings as fields (`review`, `reviewPolicy`, `autoFix`, `pose`, `background`, `style`, `recipe`, `budgetUsd`, `idempotencyKey`, `dryRun`).
          *
-         *     CSV columns: sku, brief, references, recipe, pose, background, style, aspectRatio, review (`;`-separated, or `none`), budgetUsd (per shoot), idempotencyKey. A reference is the file name of a photo sent with the batch, an https URL (fetched by the service; non-public addresses and redirects to them are refused before any connection), or an upload id.
+         *     CSV columns: sku, brief, references, roles (what each reference shows, in order: `model`, `garment`, `accessory` or `-`), recipe, pose, background, style, aspectRatio, review (`;`-separated, or `none`), reviewPolicy (`always` or `flagged`), autoFix (`true`/`false`), budgetUsd (per shoot), idempotencyKey. A reference is the file name of a photo sent with the batch, an https URL (fetched by the service; non-public addresses and redirects to them are refused before any connection), or an upload id.
          *
          *     Every row and every photo is checked before anything is created; errors name `rows[i].column` (a sheet), `shoots[i].field` (JSON) or `photos[i]` with the file's name. A photo is stored once per account, by content. The same request again returns the same batch (200) with the same shoot ids; with `dryRun` it answers the quote (200, `BatchQuote`) and changes nothing.
          */
@@ -543,11 +543,15 @@ export interface components {
         CreateShoot: {
             brief: string;
             references: string[];
+            referenceRoles?: ("garment" | "model" | "accessory" | null)[];
             presets?: components["schemas"]["Presets"];
             /** @enum {string} */
             aspectRatio?: "16:9" | "9:16" | "4:3" | "3:4" | "1:1" | "3:2" | "2:3" | "4:5";
             /** @description Stages a human reviews; the others approve themselves */
             review?: components["schemas"]["Stage"][];
+            /** @enum {string} */
+            reviewPolicy?: "always" | "flagged";
+            autoFix?: boolean;
             checkpointTimeout?: string;
             /** @enum {string} */
             timeoutPolicy?: "expire" | "approve";
@@ -589,6 +593,10 @@ export interface components {
             status: components["schemas"]["ShootStatus"];
             stage: components["schemas"]["Stage"];
             brief: string;
+            /** @description Flags the latest quality check found (0: it passed, or nothing was checked yet) */
+            flagged: number;
+            /** @description Items regenerated automatically because a check flagged them */
+            autoFixed: number;
             createdAt: string;
             updatedAt: string;
             completedAt: string | null;
@@ -630,10 +638,14 @@ export interface components {
         };
         ShootParams: {
             references: string[];
+            referenceRoles?: ("garment" | "model" | "accessory" | null)[];
             presets: components["schemas"]["Presets"];
             /** @enum {string|null} */
             aspectRatio: "16:9" | "9:16" | "4:3" | "3:4" | "1:1" | "3:2" | "2:3" | "4:5" | null;
             review: components["schemas"]["Stage"][];
+            /** @enum {string} */
+            reviewPolicy?: "always" | "flagged";
+            autoFix?: boolean;
             checkpointTimeout: string;
             /** @enum {string} */
             timeoutPolicy: "expire" | "approve";
@@ -690,6 +702,7 @@ export interface components {
                 error: string;
                 job: string;
             }[];
+            quality?: components["schemas"]["Quality"];
             boxes?: {
                 x: number;
                 y: number;
@@ -715,6 +728,45 @@ export interface components {
             };
         } & {
             [key: string]: unknown;
+        };
+        /** @description The quality gate's findings on a checkpoint's outputs (`asset` is the asset id) */
+        Quality: {
+            findings: components["schemas"]["Finding"][];
+            flagged: number;
+            skipped: {
+                asset: string;
+                /** @enum {string} */
+                check: "garment-colour" | "garment-swap" | "accessory" | "identity" | "continuity" | "clip-stability" | "clip-end" | "reel-sanity";
+                reason: string;
+            }[];
+            error?: string;
+            judge?: {
+                /** @enum {string} */
+                status: "answered" | "refused" | "invalid" | "timeout" | "error";
+                reason?: string;
+            };
+            autoFixed?: string[];
+        };
+        /** @description A quality check's measurement of one output: a mark with the check, pass or flag, the score and the threshold it was held to */
+        Finding: {
+            asset: string;
+            region?: {
+                x: number;
+                y: number;
+                w: number;
+                h: number;
+            };
+            timeRange?: {
+                from: number;
+                to: number;
+            };
+            reason: string;
+            /** @enum {string} */
+            check: "garment-colour" | "garment-swap" | "accessory" | "identity" | "continuity" | "clip-stability" | "clip-end" | "reel-sanity" | "judge-garment" | "judge-accessories" | "judge-identity" | "judge-anatomy" | "judge-framing" | "judge-text";
+            /** @enum {string} */
+            verdict: "pass" | "flag";
+            score: number;
+            threshold: number;
         };
         Asset: {
             id: string;
@@ -777,7 +829,7 @@ export interface components {
             id: number;
         } & components["schemas"]["ShootEvent"];
         /** @description One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id */
-        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobResumedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckJudgedEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"] | components["schemas"]["ShootWokenEvent"];
+        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobResumedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckJudgedEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["CheckCompletedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"] | components["schemas"]["ShootWokenEvent"];
         /** @description The shoot was accepted */
         ShootCreatedEvent: {
             /** @enum {string} */
@@ -952,6 +1004,21 @@ export interface components {
             };
             at: string;
         };
+        /** @description The quality checks measured a stage's outputs: how many findings, how many flag (`error` when they could not run) */
+        CheckCompletedEvent: {
+            /** @enum {string} */
+            type: "check.completed";
+            data: {
+                /** @enum {string} */
+                stage: "plan" | "hero" | "contact-sheet" | "frames" | "clips" | "reel";
+                round: number;
+                flagged: number;
+                findings: number;
+            } & {
+                [key: string]: unknown;
+            };
+            at: string;
+        };
         /** @description The reel was approved; the shoot is done */
         ShootCompletedEvent: {
             /** @enum {string} */
@@ -1030,6 +1097,22 @@ export interface components {
             /** @enum {string} */
             split?: "detect" | "equal";
             budgetUsd?: number;
+            marks?: components["schemas"]["Mark"][];
+        };
+        /** @description A place on an output (a box on a still, in fractions of its size, or a moment of a clip or reel, in seconds) and what is wrong or to do there */
+        Mark: {
+            asset: string;
+            region?: {
+                x: number;
+                y: number;
+                w: number;
+                h: number;
+            };
+            timeRange?: {
+                from: number;
+                to: number;
+            };
+            reason: string;
         };
         CancelAccepted: {
             id: string;
@@ -1158,6 +1241,10 @@ export interface components {
                         [key: string]: number;
                     };
                 };
+                /** @description Shoots whose latest quality check flagged something */
+                flagged: number;
+                /** @description Items regenerated automatically because a check flagged them, over every shoot */
+                autoFixed: number;
             };
             costUsd: number;
             recipe: string | null;
@@ -1184,6 +1271,10 @@ export interface components {
                 error: string | null;
                 /** @description Where a shoot waiting for a provider slot stands, e.g. "queued at Kling, 12 ahead" */
                 waiting: string | null;
+                /** @description Flags the shoot's latest quality check found */
+                flagged: number;
+                /** @description Items of the shoot regenerated because a check flagged them */
+                autoFixed: number;
                 previousShootIds: string[];
             }[];
             failures: {
@@ -1250,6 +1341,9 @@ export interface components {
             shoots: components["schemas"]["CreateShoot"][];
             /** @description The stages a human reviews in every shoot unless a row says otherwise: `[]` for none, `["reel"]` for the reel only */
             review?: components["schemas"]["Stage"][];
+            /** @enum {string} */
+            reviewPolicy?: "always" | "flagged";
+            autoFix?: boolean;
             presets?: components["schemas"]["Presets"] & unknown;
             idempotencyKey?: string;
             /** @description A recipe (`name` or `name@version`) for every row; a row's own recipe and fields override it */
@@ -1322,6 +1416,9 @@ export interface components {
             aspectRatio?: "16:9" | "9:16" | "4:3" | "3:4" | "1:1" | "3:2" | "2:3" | "4:5";
             /** @description Stages a human reviews; `[]` for none */
             review?: components["schemas"]["Stage"][];
+            /** @enum {string} */
+            reviewPolicy?: "always" | "flagged";
+            autoFix?: boolean;
             checkpointTimeout?: string;
             /** @enum {string} */
             timeoutPolicy?: "expire" | "approve";
@@ -1551,6 +1648,8 @@ export interface operations {
             query?: {
                 status?: components["schemas"]["ShootStatus"];
                 stage?: components["schemas"]["Stage"];
+                /** @description `true`: only shoots whose latest quality check flagged something; `false`: only the others */
+                flagged?: "true" | "false";
                 /** @description `nextCursor` of the previous page */
                 cursor?: string;
                 limit?: number;
@@ -2422,6 +2521,16 @@ export interface operations {
                     photos?: string[];
                     /** @description `none`, or stages separated by `;` */
                     review?: string;
+                    /**
+                     * @description `flagged`: a reviewed stage waits only when a check flags
+                     * @enum {string}
+                     */
+                    reviewPolicy?: "always" | "flagged";
+                    /**
+                     * @description Regenerate a flagged item once before anyone is asked
+                     * @enum {string}
+                     */
+                    autoFix?: "true" | "false";
                     pose?: string;
                     background?: string;
                     style?: string;
@@ -3306,12 +3415,16 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiShootsGetParametersQueryFlaggedValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/shoots"]["get"]["parameters"]["query"]["flagged"]> = ["true", "false"];
+export const pathsApiBatchesPostRequestBodyContentMultipartFormDataReviewPolicyValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/batches"]["post"]["requestBody"]["content"]["multipart/form-data"]["reviewPolicy"]> = ["always", "flagged"];
+export const pathsApiBatchesPostRequestBodyContentMultipartFormDataAutoFixValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/batches"]["post"]["requestBody"]["content"]["multipart/form-data"]["autoFix"]> = ["true", "false"];
 export const pathsApiBatchesPostRequestBodyContentMultipartFormDataDryRunValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/batches"]["post"]["requestBody"]["content"]["multipart/form-data"]["dryRun"]> = ["true", "false"];
 export const pathsApiBatchesIdReportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/batches/{id}/report"]["get"]["parameters"]["query"]["format"]> = ["csv", "json"];
 export const healthChecksDatabaseValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["checks"]["database"]> = ["ok", "unavailable"];
 export const shootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootStatus"]> = ["running", "awaiting_review", "completed", "failed", "cancelled", "expired"];
 export const stageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
 export const createShootAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["aspectRatio"]> = ["16:9", "9:16", "4:3", "3:4", "1:1", "3:2", "2:3", "4:5"];
+export const createShootReviewPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["reviewPolicy"]> = ["always", "flagged"];
 export const createShootTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["timeoutPolicy"]> = ["expire", "approve"];
 export const presetsPoseValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Presets"]["pose"]> = ["confident-standing", "seated-editorial", "leaning-casual", "editorial-drama", "relaxed-natural", "street-walk", "urban-lean"];
 export const presetsBackgroundValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Presets"]["background"]> = ["studio-grey", "studio-white", "studio-black", "industrial", "warm-daylight", "color-gel", "outdoor-urban"];
@@ -3322,11 +3435,16 @@ export const planPoseValues: ReadonlyArray<FlattenedDeepRequired<components>["sc
 export const planBackgroundValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Plan"]["background"]> = ["studio-grey", "studio-white", "studio-black", "industrial", "warm-daylight", "color-gel", "outdoor-urban"];
 export const planStyleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Plan"]["style"]> = ["house", "clean-digital", "soft-film"];
 export const planPlannerValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Plan"]["planner"]> = ["rules", "claude"];
+export const shootParamsReviewPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["reviewPolicy"]> = ["always", "flagged"];
 export const shootParamsTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["timeoutPolicy"]> = ["expire", "approve"];
 export const resolvedStitchSettingsEasingAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResolvedStitchSettings"]["easing"]> = ["linear", "easeInQuad", "easeOutQuad", "easeInOutQuad", "easeInCubic", "easeOutCubic", "easeInOutCubic", "easeInQuart", "easeOutQuart", "easeInOutQuart", "easeInQuint", "easeOutQuint", "easeInOutQuint", "easeInSine", "easeOutSine", "easeInOutSine", "easeInExpo", "easeOutExpo", "easeInOutExpo", "easeInCirc", "easeOutCirc", "easeInOutCirc", "easeInBack", "easeOutBack", "easeInOutBack", "easeInElastic", "easeOutElastic", "easeInOutElastic", "easeInBounce", "easeOutBounce", "easeInOutBounce", "ease", "easeIn", "easeOut", "easeInOut", "dramaticSwoop", "gentleSwoop", "cinematic", "luxurious", "materialStandard", "materialDecelerate", "materialAccelerate", "easeInExpoOutCubic", "easeInQuartOutQuad", "easeInCircOutQuad"];
 export const resolvedStitchSettingsTransitionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResolvedStitchSettings"]["transition"]> = ["cut", "crossfade", "fadeblack"];
 export const checkpointStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointStage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel", "budget"];
 export const checkpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointStatus"]> = ["pending", "approved", "revised", "cancelled", "expired", "auto_approved"];
+export const qualitySkippedCheckValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Quality"]["skipped"]["check"]> = ["garment-colour", "garment-swap", "accessory", "identity", "continuity", "clip-stability", "clip-end", "reel-sanity"];
+export const qualityJudgeStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Quality"]["judge"]["status"]> = ["answered", "refused", "invalid", "timeout", "error"];
+export const findingCheckValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Finding"]["check"]> = ["garment-colour", "garment-swap", "accessory", "identity", "continuity", "clip-stability", "clip-end", "reel-sanity", "judge-garment", "judge-accessories", "judge-identity", "judge-anatomy", "judge-framing", "judge-text"];
+export const findingVerdictValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Finding"]["verdict"]> = ["pass", "flag"];
 export const assetKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetKind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"];
 export const jobTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["type"]> = ["provider", "media", "judge"];
 export const jobStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["status"]> = ["pending", "submitting", "submitted", "succeeded", "failed"];
@@ -3349,6 +3467,8 @@ export const checkpointPendingEventDataStageValues: ReadonlyArray<FlattenedDeepR
 export const checkpointResolvedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointResolvedEvent"]["type"]> = ["checkpoint.resolved"];
 export const checkpointResolvedEventDataStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointResolvedEvent"]["data"]["stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel", "budget"];
 export const checkpointResolvedEventDataActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointResolvedEvent"]["data"]["action"]> = ["approve", "revise", "cancel", "expire"];
+export const checkCompletedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckCompletedEvent"]["type"]> = ["check.completed"];
+export const checkCompletedEventDataStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckCompletedEvent"]["data"]["stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
 export const shootCompletedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCompletedEvent"]["type"]> = ["shoot.completed"];
 export const shootFailedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootFailedEvent"]["type"]> = ["shoot.failed"];
 export const shootCancelledEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCancelledEvent"]["type"]> = ["shoot.cancelled"];
@@ -3363,8 +3483,10 @@ export const finalShootStatusValues: ReadonlyArray<FlattenedDeepRequired<compone
 export const batchStatusStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchStatus"]["status"]> = ["open", "completed"];
 export const resolvedReferenceSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResolvedReference"]["source"]> = ["file", "zip", "url", "upload"];
 export const batchAcceptedStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchAccepted"]["status"]> = ["open"];
+export const createBatchReviewPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateBatch"]["reviewPolicy"]> = ["always", "flagged"];
 export const batchListBatchesStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchList"]["batches"]["status"]> = ["open", "completed"];
 export const recipeSettingsAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["aspectRatio"]> = ["16:9", "9:16", "4:3", "3:4", "1:1", "3:2", "2:3", "4:5"];
+export const recipeSettingsReviewPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["reviewPolicy"]> = ["always", "flagged"];
 export const recipeSettingsTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["timeoutPolicy"]> = ["expire", "approve"];
 export const webhookEndpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEndpoint"]["status"]> = ["active", "disabled"];
 export const webhookEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEventType"]> = ["checkpoint.pending", "shoot.completed", "shoot.failed", "batch.completed"];

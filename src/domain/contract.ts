@@ -12,8 +12,11 @@ export type Stage = (typeof STAGES)[number];
 export const CHECKPOINT_STAGES = [...STAGES, "budget"] as const;
 export type CheckpointStage = (typeof CHECKPOINT_STAGES)[number];
 
+/** The stages that make an output a quality check measures (all but the plan). */
+export const MAKING_STAGES = STAGES.filter((s): s is Exclude<Stage, "plan"> => s !== "plan");
+
 /** Checkpoints a human reviews unless the shoot's review policy says otherwise. */
-export const DEFAULT_REVIEW: Stage[] = STAGES.filter((s) => s !== "plan");
+export const DEFAULT_REVIEW: Stage[] = [...MAKING_STAGES];
 
 /**
  * How a reviewed checkpoint waits: `always` (every stage in `review` waits for a person) or `flagged`

@@ -8,7 +8,7 @@ import { pendingCheckpoint, reopenCheckpoint, resolveCheckpoint, type Checkpoint
 import type { Db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import type { ShootRow } from "../db/shoots.ts";
-import { DECIDED_STATUS, type CheckpointStage, type Stage } from "../domain/contract.ts";
+import { DECIDED_STATUS, MAKING_STAGES, type CheckpointStage, type Stage } from "../domain/contract.ts";
 import type { CheckpointArtifacts } from "../domain/artifacts.ts";
 import type { Decision } from "../domain/shoot.ts";
 import { endShoot } from "../lifecycle.ts";
@@ -25,7 +25,7 @@ const TARGETS = {
   presets: ["plan", "hero"],
   aspectRatio: ["hero", "frames"],
   stitch: ["clips", "reel"],
-  marks: ["hero", "contact-sheet", "frames", "clips", "reel"],
+  marks: MAKING_STAGES,
 } as const satisfies Partial<Record<keyof Decision, readonly Stage[]>>;
 const TARGET_FIELDS = Object.keys(TARGETS) as (keyof typeof TARGETS)[];
 

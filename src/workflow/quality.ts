@@ -11,7 +11,11 @@ import { eq, sql } from "drizzle-orm";
 import { db, schema } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import type { Stage } from "../domain/contract.ts";
-import type { Finding, Mark, Quality } from "../domain/findings.ts";
+import type { Finding, JudgeStatus, Mark, Quality, ReferenceRole } from "../domain/findings.ts";
+import { judgeEnabled, judgeOutputs } from "../quality/judge.ts";
+import { recordJudgeCall } from "../quality/judge-record.ts";
+import { claudeCopy, claudeKey } from "../storage/downscale.ts";
+import { blobUrl } from "../storage/urls.ts";
 import { RENDER_DEFAULTS, type StitchSettings } from "../domain/stitch.ts";
 import { DB_STEP, type RunContext } from "./context.ts";
 import { runMediaJob } from "./media-job.ts";
@@ -46,8 +50,8 @@ export async function checkOutputs(ctx: RunContext, spec: GateSpec): Promise<Qua
   const clips = spec.clips ?? [];
   if (!stills.length && !clips.length && !spec.reel) return undefined;
 
-  const rounds = (ctx.checkRounds ??= {});
-  const round = (rounds[spec.stage] = (rounds[spec.stage] ?? 0) + 1);
+  const round = (ctx.checkRounds?.[spec.stage] ?? 0) + 1;
+  ctx.checkRounds = { ...ctx.checkRounds, [spec.stage]: round };
   const inputs = new Map<string, StoredRef | string>();
   if (stills.length) for (const r of references) inputs.set(r.input, r.key);
   for (const s of stills) inputs.set(s.name, s.ref);
@@ -73,13 +77,14 @@ export async function checkOutputs(ctx: RunContext, spec: GateSpec): Promise<Qua
       reels: spec.reel ? [{ input: "reel", expectedSeconds: reelSeconds(spec.reel.stitch, spec.reel.clips) }] : [],
     },
   });
-  const quality: Quality = out.ok
+  const measured: Quality = out.ok
     ? {
         findings: (out.details.findings ?? []).map((f) => ({ ...f, asset: assetOf.get(f.asset) ?? f.asset })),
         flagged: out.details.flagged ?? 0,
         skipped: (out.details.skipped ?? []).map((s) => ({ ...s, asset: assetOf.get(s.asset) ?? s.asset })),
       }
     : { findings: [], flagged: 0, skipped: [], error: `the quality checks could not run: ${out.error}` };
+  const quality = stills.length && judgeEnabled(ctx.env) ? await judge(ctx, spec.stage, round, references, stills, measured, assetOf) : measured;
 
   await ctx.step.do(`checked ${spec.stage}#${round}`, DB_STEP, async () => {
     const d = db(ctx.env.DB);
@@ -93,6 +98,53 @@ export async function checkOutputs(ctx: RunContext, spec: GateSpec): Promise<Qua
   });
   return quality;
 }
+
+/**
+ * The vision judge on a stage's stills, when a key is configured: its findings join the measured
+ * ones. A refusal, a timeout or an invalid answer is recorded (job row, event, cost) and the
+ * measured verdict stands.
+ */
+async function judge(
+  ctx: RunContext,
+  stage: Stage,
+  round: number,
+  references: { input: string; role: ReferenceRole; key: string }[],
+  stills: Named[],
+  measured: Quality,
+  assetOf: Map<string, string>,
+): Promise<Quality> {
+  const { env, shootId, accountId } = ctx;
+  const verdict = await ctx.step.do(`judge ${stage}#${round}`, JUDGE_STEP, async (): Promise<{ status: JudgeStatus; reason?: string; findings: Finding[] }> => {
+    try {
+      return await ask();
+    } catch (err) {
+      // Storage failed under the call: nothing was asked of Claude, and the measured verdict stands.
+      return { status: "error", reason: `the judge could not be asked: ${err instanceof Error ? err.message : String(err)}`, findings: [] };
+    }
+  });
+  async function ask() {
+    const url = async (key: string, name: string) => blobUrl(env, "GET", await claudeCopy(env, key, claudeKey(accountId, shootId, name)), 3600);
+    const outcome = await judgeOutputs(env, {
+      stage,
+      references: await Promise.all(references.map(async (r) => ({ url: await url(r.key, r.input), role: r.role, label: r.role }))),
+      outputs: await Promise.all(stills.map(async (s) => ({ name: s.name, url: await url(s.ref.key, `${stage}-${s.name}`) }))),
+    });
+    await recordJudgeCall(db(env.DB), { shootId, accountId, stage, attempt: round, outcome });
+    return outcome.status === "answered"
+      ? { status: outcome.status, findings: outcome.findings.map((f) => ({ ...f, asset: assetOf.get(f.asset) ?? f.asset })) }
+      : { status: outcome.status, reason: outcome.reason, findings: [] };
+  }
+  const flags = verdict.findings.filter((f) => f.verdict === "flag").length;
+  return {
+    ...measured,
+    findings: [...measured.findings, ...verdict.findings],
+    flagged: measured.flagged + flags,
+    judge: { status: verdict.status, ...(verdict.reason ? { reason: verdict.reason } : {}) },
+  };
+}
+
+/** One try: a retry would ask (and pay) Claude again, and the measured verdict stands without it. */
+const JUDGE_STEP = { retries: { limit: 0, delay: "1 second" }, timeout: "5 minutes" } as const;
 
 /** The flagged findings on one asset, as marks for its next attempt's prompt. */
 export function flagsOn(quality: Quality | undefined, assetId: string): Mark[] {

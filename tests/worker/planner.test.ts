@@ -10,7 +10,7 @@ describe("planner references", () => {
     await env.BUCKET.put("test/planner/small.png", await makePng(800, 1000));
     const keys = await plannerReferences(env, "acct", "sh_planner", ["test/planner/big.png", "test/planner/small.png"]);
     expect(keys[1]).toBe("test/planner/small.png");
-    expect(keys[0]).toBe("accounts/acct/shoots/sh_planner/planner/reference-1.jpg");
+    expect(keys[0]).toBe("accounts/acct/shoots/sh_planner/claude/reference-1.jpg");
     const obj = await env.BUCKET.get(keys[0]);
     expect(obj?.httpMetadata?.contentType).toBe("image/jpeg");
     const info = (await env.IMAGES.info(obj!.body)) as { width: number; height: number; format: string };

@@ -11,7 +11,8 @@ import { describe, expect, it } from "vitest";
 import type { Shoot } from "../../src/api/types.ts";
 import { idempotentShootId } from "../../src/db/shoots.ts";
 import { call, newAccount, uploadRefs } from "./helpers.ts";
-import { DEFAULT_REVIEW, STAGES as C_STAGES } from "../../src/domain/contract.ts";
+import { DEFAULT_REVIEW, MAKING_STAGES, STAGES as C_STAGES } from "../../src/domain/contract.ts";
+import type { Finding } from "../../src/domain/findings.ts";
 
 type Introspector = Awaited<ReturnType<typeof introspectWorkflowInstance>>;
 type Modifier = Parameters<Parameters<Introspector["modify"]>[0]>[0];
@@ -23,7 +24,7 @@ function changedPositions(before: string[], after: string[]): number[] {
 }
 
 /** Stands in for every provider and media job a test might reach, except the steps named in `except`. */
-async function mockJobs(m: Modifier, shootId: string, except: string[] = []) {
+async function mockJobs(m: Modifier, shootId: string, except: string[] = [], checks: Record<string, Finding[]> = {}) {
   await m.disableSleeps();
   await m.disableRetryDelays();
   const provider = async (name: string, kind: string, index: number, version: number) => {
@@ -33,14 +34,23 @@ async function mockJobs(m: Modifier, shootId: string, except: string[] = []) {
     await m.mockEvent({ type: `job-${jobId}`, payload: { status: "succeeded", outputUrl: `https://provider.test/${jobId}` } });
     await m.mockStepResult({ name: `store ${name}` }, { assetId: `as-${name}`, key: `test/${name}`, width: 100, height: 100 });
   };
-  const media = async (name: string, kind: string, attempt: number, outputs: string[]) => {
+  const media = async (name: string, kind: string, attempt: number, outputs: string[], details: object = { boxes: [], confidence: 0.97 }, scope?: string) => {
     if (except.includes(name)) return;
-    const jobId = `${shootId}-${kind}-${attempt}`;
+    const jobId = [shootId, kind, ...(scope ? [scope] : []), attempt].join("-");
     await m.mockStepResult({ name: `enqueue ${name}` }, { jobId });
     await m.mockEvent({ type: `job-${jobId}`, payload: { status: "succeeded" } });
     const assets = Object.fromEntries(outputs.map((o) => [o, { assetId: `as-${name}-${o}`, key: `test/${name}/${o}`, width: 100, height: 100 }]));
-    await m.mockStepResult({ name: `record ${name}` }, { ok: true, assets, details: { boxes: [], confidence: 0.97 } });
+    await m.mockStepResult({ name: `record ${name}` }, { ok: true, assets, details });
   };
+  // The quality checks pass everything unless a test says otherwise (`checks`: step name → findings).
+  for (const stage of MAKING_STAGES) {
+    for (const v of [1, 2, 3, 4]) {
+      const name = `check-${stage}#${v}`;
+      const findings = checks[name] ?? [];
+      const flagged = findings.filter((f) => f.verdict === "flag").length;
+      await media(name, "check", v, [], { findings, flagged, skipped: [] }, stage);
+    }
+  }
   for (const v of [1, 2]) {
     await provider(`hero#${v}`, "hero", 0, v);
     await provider(`contact-sheet#${v}`, "contact-sheet", 0, v);
@@ -68,6 +78,11 @@ async function startShoot(
     bare?: boolean;
     /** Provider jobs (by step name) mockJobs leaves to the caller. */
     except?: string[];
+    /** What the quality checks answer, by check step name (`check-frames#1`); the others pass. */
+    checks?: Record<string, Finding[]>;
+    referenceRoles?: (string | null)[];
+    reviewPolicy?: "always" | "flagged";
+    autoFix?: boolean;
   } = {},
 ) {
   const { apiKey, accountId } = await newAccount();
@@ -77,7 +92,7 @@ async function startShoot(
   const instance = await introspectWorkflowInstance(env.SHOOT, id);
   await instance.modify(async (m) => {
     if (opts.bare) await m.disableSleeps();
-    else await mockJobs(m, id, opts.except);
+    else await mockJobs(m, id, opts.except, opts.checks);
     await opts.modify?.(m);
     await opts.modifyWithId?.(m, id);
   });
@@ -91,9 +106,12 @@ async function startShoot(
       review: opts.review,
       timeoutPolicy: opts.timeoutPolicy,
       aspectRatio: opts.aspectRatio,
+      referenceRoles: opts.referenceRoles,
+      reviewPolicy: opts.reviewPolicy,
+      autoFix: opts.autoFix,
     }),
   });
-  expect(res.status).toBe(201);
+  expect(res.status, await res.clone().text()).toBe(201);
   const get = async () => (await (await call(`/api/shoots/${id}`, { key: apiKey })).json()) as Shoot;
   const pending = async (stage: string, attempt: number) => {
     await instance.waitForStepResult({ name: `open ${stage}#${attempt}` });
@@ -500,4 +518,92 @@ describe("media job failures", () => {
     await s.pending("frames", 2);
     expect((await s.get()).checkpoint!.artifacts.assets).toEqual(frameNames.map((f) => `as-crop#2-${f}`));
   }, 240_000);
+});
+
+/** A check's flag on one job input, as the media service words it. */
+const flag = (asset: string, check: Finding["check"] = "garment-colour"): Finding => ({
+  asset,
+  check,
+  verdict: "flag",
+  score: 18,
+  threshold: 10,
+  region: { x: 0.3, y: 0.35, w: 0.4, h: 0.3 },
+  reason: "garment colour drifted: ΔE00 18 from the reference's brown",
+});
+
+describe("quality gate", () => {
+  const gated = { referenceRoles: ["model", "garment"], reviewPolicy: "flagged" as const };
+
+  it("review flagged: stages whose checks pass approve themselves; a flagged frame waits, showing the finding on its asset", async () => {
+    const s = await startShoot({ ...gated, checks: { "check-frames#1": [flag("frame-3")] } });
+    await using _ = s.instance;
+    await s.pending("frames", 1);
+    const shoot = await s.get();
+    expect(shoot.checkpoints.map((c) => [c.stage, c.status])).toEqual([
+      ["plan", "auto_approved"],
+      ["hero", "auto_approved"],
+      ["contact-sheet", "auto_approved"],
+      ["frames", "pending"],
+    ]);
+    const quality = shoot.checkpoint!.artifacts.quality!;
+    expect(quality.flagged).toBe(1);
+    expect(quality.findings[0]).toMatchObject({ asset: "as-crop#1-frame-3", check: "garment-colour", verdict: "flag" });
+    expect(shoot.flagged).toBe(1);
+    const pending = shoot.timeline.find((e) => e.type === "checkpoint.pending");
+    expect(pending?.data).toMatchObject({ stage: "frames", flagged: 1 });
+    expect(shoot.timeline.filter((e) => e.type === "check.completed").map((e) => (e.data as { stage: string }).stage)).toEqual(MAKING_STAGES.slice(0, 3));
+    // A mark must be on something the checkpoint shows.
+    const bad = await call(`/api/shoots/${s.id}/checkpoints/frames/decision`, {
+      method: "POST",
+      key: s.apiKey,
+      body: JSON.stringify({ action: "revise", marks: [{ asset: "as-hero#1", region: { x: 0.1, y: 0.1, w: 0.2, h: 0.2 }, reason: "sharper" }] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain("marks[0].asset");
+    await s.decide("frames", { action: "approve" });
+    await s.instance.waitForStatus("complete");
+    expect((await s.get()).status).toBe("completed");
+  });
+
+  it("autoFix: a flagged hero is made once more with its findings in the prompt, checked again, and goes on when it passes", async () => {
+    const s = await startShoot({ ...gated, autoFix: true, checks: { "check-hero#1": [flag("hero")] } });
+    await using _ = s.instance;
+    await s.instance.waitForStatus("complete");
+    const shoot = await s.get();
+    const hero = shoot.checkpoints.find((c) => c.stage === "hero")!;
+    expect(hero.status).toBe("auto_approved");
+    expect(hero.artifacts.assets).toEqual(["as-hero#2"]);
+    expect(hero.artifacts.quality).toMatchObject({ flagged: 0, autoFixed: ["hero"] });
+    expect(shoot.autoFixed).toBe(1);
+    expect(shoot.flagged).toBe(0);
+  });
+
+  it("autoFix: a hero still flagged after its one fix waits for a person with the new finding", async () => {
+    const s = await startShoot({ ...gated, autoFix: true, checks: { "check-hero#1": [flag("hero")], "check-hero#2": [flag("hero", "identity")] } });
+    await using _ = s.instance;
+    await s.pending("hero", 1);
+    const quality = (await s.get()).checkpoint!.artifacts.quality!;
+    expect(quality).toMatchObject({ flagged: 1, autoFixed: ["hero"] });
+    expect(quality.findings[0]).toMatchObject({ asset: "as-hero#2", check: "identity" });
+    await s.decide("hero", { action: "cancel" });
+  });
+
+  it("the flagged policy needs to know which reference is what", async () => {
+    const { apiKey } = await newAccount();
+    const refs = await uploadRefs(apiKey, 2);
+    const res = await call("/api/shoots", {
+      method: "POST",
+      key: apiKey,
+      body: JSON.stringify({ brief: "a gated shoot", references: refs, reviewPolicy: "flagged" }),
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain("referenceRoles");
+    const wrong = await call("/api/shoots", {
+      method: "POST",
+      key: apiKey,
+      body: JSON.stringify({ brief: "a gated shoot", references: refs, referenceRoles: ["garment"] }),
+    });
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(await wrong.json())).toContain("referenceRoles");
+  });
 });
