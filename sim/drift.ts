@@ -49,6 +49,8 @@ export const DriftSchema = z.object({
   /** Which alterations may be drawn (each output draws among those that apply to it). */
   kinds: z.array(z.enum(DRIFT_KINDS)).min(1),
   seed: z.number().int(),
+  /** Only jobs whose prompt contains this text may drift (a test picks which shoots by their brief). */
+  match: z.string().min(1).optional(),
 });
 export type DriftConfig = z.infer<typeof DriftSchema>;
 
@@ -107,6 +109,7 @@ function samePicture(a: Fingerprint, b: Fingerprint): boolean {
 /** Draws whether (and how) a job drifts, from the seed and what the job asks for. */
 export function decideDrift(config: DriftConfig, media: "image" | "video", parts: (string | Uint8Array)[]): DriftSpec | undefined {
   if (config.rate <= 0) return undefined;
+  if (config.match && !parts.some((p) => typeof p === "string" && p.includes(config.match!))) return undefined;
   const applicable = config.kinds.filter((k) => (media === "image" ? (IMAGE_DRIFTS as readonly string[]) : (CLIP_DRIFTS as readonly string[])).includes(k));
   if (!applicable.length) return undefined;
   const h = crypto.createHash("sha256").update(String(config.seed)).update("\0");

@@ -1,0 +1,129 @@
+/**
+ * The quality gate end to end (issue 19): a batch of 10 shoots under the review policy `flagged`,
+ * the simulator drifting the heroes of 3 of them (the ones whose brief it is told to match). The
+ * real media service measures every output; the simulator's judge looks at the stills. Every drifted
+ * shoot stops at its hero with the finding on the hero; the other 7 complete with nobody deciding
+ * anything; no drifted output gets through unflagged.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Shoot } from "../../src/api/types.ts";
+import { startTestStack, until } from "./helpers.ts";
+
+const PROBE = "drift-probe";
+const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/seed-shoot/references");
+
+/** The model, the garment and the accessory, in the simulator's order; drawn ones when the fixtures are absent. */
+async function references(): Promise<{ name: string; bytes: Uint8Array; role: string }[]> {
+  const names = ["model.jpeg", "jacket.jpg", "watch.jpg"];
+  const roles = ["model", "garment", "accessory"];
+  if (names.every((n) => existsSync(path.join(FIXTURES, n)))) {
+    return names.map((n, i) => ({ name: n, bytes: new Uint8Array(readFileSync(path.join(FIXTURES, n))), role: roles[i]! }));
+  }
+  // Without ../shared/fixtures: three plain product-style photos (a skin-toned face, a brown jacket, a dark watch).
+  const colours = [
+    { r: 214, g: 170, b: 140 },
+    { r: 120, g: 72, b: 40 },
+    { r: 40, g: 40, b: 48 },
+  ];
+  return Promise.all(
+    colours.map(async (c, i) => {
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="800"><rect width="600" height="800" fill="#f4f4f2"/><ellipse cx="300" cy="400" rx="${150 + i * 20}" ry="${220 - i * 30}" fill="rgb(${c.r},${c.g},${c.b})"/><rect x="250" y="330" width="100" height="60" fill="rgb(${255 - c.r},${c.g},${c.b})"/></svg>`;
+      return { name: `ref-${i + 1}.png`, bytes: new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer()), role: roles[i]! };
+    }),
+  );
+}
+
+describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
+  let env: Awaited<ReturnType<typeof startTestStack>>;
+  const auth = () => ({ authorization: `Bearer ${env.stack.identity.apiKey}` });
+  const sim = async (p: string, body?: unknown) =>
+    (await fetch(`${env.stack.simUrl}${p}`, { method: body ? "POST" : "GET", headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined })).json();
+  const get = async (id: string) => (await (await fetch(`${env.stack.url}/api/shoots/${id}`, { headers: auth() })).json()) as Shoot;
+
+  beforeAll(async () => {
+    env = await startTestStack("quality-gate", 19400, {}, { SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" });
+  });
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+
+  it("stops every drifted shoot at a checkpoint showing the finding and completes the others with no person", async () => {
+    await sim("/__sim/faults", { drift: { rate: 1, kinds: ["garment-recolour", "accessory-removed", "garment-swap", "face-swap"], seed: 11, match: PROBE } });
+    const refs = await references();
+    const form = new FormData();
+    for (const r of refs) form.append("files", new Blob([r.bytes as BlobPart]), r.name);
+    const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: auth(), body: form });
+    expect(up.status).toBe(201);
+    const ids = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
+
+    const drifted = new Set([2, 5, 8]);
+    const rows = Array.from({ length: 10 }, (_, i) => ({
+      brief: `look ${i + 1}: tailored jacket, studio light${drifted.has(i) ? ` (${PROBE})` : ""}`,
+      references: ids,
+      referenceRoles: refs.map((r) => r.role),
+      sku: `SKU-${i + 1}`,
+    }));
+    const res = await fetch(`${env.stack.url}/api/batches`, {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({ shoots: rows, reviewPolicy: "flagged" }),
+    });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const batchId = ((await res.json()) as { id: string }).id;
+
+    type BatchView = { counts: { byState: Record<string, number>; flagged: number }; shoots: { index: number; id: string | null; state: string; flagged: number }[] };
+    const batch = async () => (await (await fetch(`${env.stack.url}/api/batches/${batchId}`, { headers: auth() })).json()) as BatchView;
+    // Settled: every clean shoot completed (or ended) and every drifted one waits.
+    const settled = await until(
+      "the batch to settle",
+      async () => {
+        const b = await batch();
+        const states = b.shoots.map((s) => s.state);
+        return states.every((s) => s === "completed" || s === "awaiting_review" || s === "failed" || s === "cancelled") ? b : null;
+      },
+      20 * 60_000,
+      3_000,
+    );
+
+    const report: string[] = [];
+    for (const row of settled.shoots) {
+      const shoot = await get(row.id!);
+      const flags = shoot.checkpoints.flatMap((c) => (c.artifacts.quality?.findings ?? []).filter((f) => f.verdict === "flag").map((f) => `${c.stage}#${c.attempt}: ${f.check} ${f.reason}`));
+      report.push(`${row.index} ${shoot.status}@${shoot.stage} flags=[${flags.join(" | ")}]`);
+    }
+    const why = report.join("\n");
+    for (const row of settled.shoots) {
+      const shoot = await get(row.id!);
+      if (drifted.has(row.index)) {
+        // Stopped at its hero, showing the finding on the hero it shows.
+        expect(shoot.status, why).toBe("awaiting_review");
+        expect(shoot.checkpoint?.stage, why).toBe("hero");
+        const quality = shoot.checkpoint!.artifacts.quality!;
+        const hero = shoot.checkpoint!.artifacts.assets[0];
+        expect(quality.flagged, why).toBeGreaterThan(0);
+        expect(
+          quality.findings.some((f) => f.verdict === "flag" && f.asset === hero && f.reason.length > 10),
+          why,
+        ).toBe(true);
+        expect(shoot.flagged).toBeGreaterThan(0);
+      } else {
+        expect(shoot.status, why).toBe("completed");
+        // Nobody decided anything: every checkpoint approved itself.
+        expect(
+          shoot.checkpoints.every((c) => c.status === "auto_approved"),
+          why,
+        ).toBe(true);
+        expect(shoot.checkpoints.map((c) => c.stage)).toEqual(["plan", "hero", "contact-sheet", "frames", "clips", "reel"]);
+        expect(shoot.checkpoints.slice(1).every((c) => c.artifacts.quality), why).toBe(true);
+        expect(shoot.flagged).toBe(0);
+      }
+    }
+    // The simulator drifted exactly the three heroes, and the batch status counts them.
+    const injected = (await sim("/__sim/drift")) as { injected: { kind: string }[] };
+    expect(injected.injected).toHaveLength(3);
+    expect(settled.counts.flagged).toBe(3);
+  });
+});
