@@ -205,7 +205,7 @@ function soften(img: Float32Array, w: number, h: number): Float32Array {
 }
 
 /**
- * The last frame against the end still, at the best shift (±3 px, ±9 %) and zoom (0.92–1.08): the
+ * The last frame against the end still, at the best shift (±12 % of the width) and zoom (0.88–1.12): the
  * mean ΔE00 of the worst quarter of the picture (inside a 10 % border), so a figure that ended
  * elsewhere on a plain backdrop counts fully and is not averaged away by the backdrop around it.
  */
@@ -258,18 +258,19 @@ export function measureEnd(lastFrame: Float32Array, endStill: Float32Array, w: n
     for (let i = 0; i < count; i++) sum += diffs[i]!;
     return sum / count;
   };
-  // Coarse (every other pixel of shift), then the neighbours of the best.
+  // Coarse (every other pixel of shift, zoom in steps of 4 %), then the neighbours of the best.
   let best = { d: Infinity, zoom: 1, dx: 0, dy: 0 };
-  for (const zoom of [0.92, 1, 1.08]) {
-    for (let dy = -3; dy <= 3; dy += 2) {
-      for (let dx = -3; dx <= 3; dx += 2) {
+  const reach = Math.max(3, Math.round(w * P.CLIP_END_SHIFT));
+  for (const zoom of P.CLIP_END_ZOOMS) {
+    for (let dy = -reach; dy <= reach; dy += 2) {
+      for (let dx = -reach; dx <= reach; dx += 2) {
         const d = score(zoom, dx, dy);
         if (d < best.d) best = { d, zoom, dx, dy };
       }
     }
   }
   const around = { ...best };
-  for (const zoom of [around.zoom / 1.04, around.zoom, around.zoom * 1.04]) {
+  for (const zoom of [around.zoom / 1.02, around.zoom, around.zoom * 1.02]) {
     for (let dy = around.dy - 1; dy <= around.dy + 1; dy++) {
       for (let dx = around.dx - 1; dx <= around.dx + 1; dx++) {
         const d = score(zoom, dx, dy);

@@ -9,6 +9,13 @@ export const STILL_EDGE = 256;
 /** Long edge of a decoded reference (templates are resampled from it). */
 export const REFERENCE_EDGE = 320;
 
+/**
+ * The search's breadth: places kept per scale at the coarse level (apart from each other), and
+ * places refined at the fine level (by likeness and by how far they stand out, each). One place per
+ * scale lost a half-hidden jacket or a small watch to a better-matching patch of legs or carpet.
+ */
+export const SEARCH = { peaks: 6, candidates: 8 } as const;
+
 /** Rotations of a garment or accessory template tried where it was found, degrees. */
 export const ROTATIONS = [-3, 0, 3];
 
@@ -26,8 +33,11 @@ export const GARMENT_COLOUR_SHARE = 0.15;
  */
 export const GARMENT_SIZES = { min: 0.12, max: 1.1 } as const;
 
-/** NCC of the accessory reference at its best place: below this, it is not in the picture. */
-export const ACCESSORY_FOUND = 0.5;
+/**
+ * Likeness of the accessory at its best place: below this, it is not in the picture. (0.56 since the
+ * search keeps more places: an accessory left out leaves some small place at 0.5–0.56.)
+ */
+export const ACCESSORY_FOUND = 0.56;
 export const ACCESSORY_SIZES = { min: 0.06, max: 0.45 } as const;
 
 /** NCC of the model reference's face at its best place: below this, the face is not the model's. */
@@ -40,6 +50,12 @@ export const FACE_SIZES = { min: 0.07, max: 0.5 } as const;
  * `COLOUR_SLACK + COLOUR_SPAN`.
  */
 export const COLOUR_SLACK = 6;
+/**
+ * The slack for a face: a frame graded warmer or cooler than the reference (the simulator's angles,
+ * a photographer's grade) moves skin by 8–12 ΔE00 while the features stay; on the tuning seeds no
+ * swapped face passed for it.
+ */
+export const FACE_COLOUR_SLACK = 10;
 export const COLOUR_SPAN = 30;
 
 /** Continuity compares only stills where the garment was placed at least this surely (NCC). */
@@ -55,8 +71,15 @@ export const CLIP_STRAY = 15;
 export const STRAY_WINDOW = 5;
 /** Mean Lab distance between neighbouring frames beyond the clip's usual step: above this, a sudden change. */
 export const CLIP_JUMP = 12;
-/** ΔE00 between a clip's last frame and its end frame (mean of the worst quarter of the picture), at the best alignment within ±9 % and ±8 % scale. */
+/** ΔE00 between a clip's last frame and its end frame (mean of the worst quarter of the picture), at the best alignment (below). */
 export const CLIP_END_DELTA_E = 8;
+/**
+ * The alignment searched: zooms (then ±2 % around the best) and shifts up to this share of the
+ * thumbnail's width each way. A provider's clip may end on its end frame cropped and moved (the
+ * simulator pans a 6 % larger picture), which is not ending away.
+ */
+export const CLIP_END_ZOOMS = [0.88, 0.92, 0.96, 1, 1.04, 1.08, 1.12];
+export const CLIP_END_SHIFT = 0.12;
 
 /** Reel: how far the duration may be from the expected one (seconds, or this share of it, whichever is larger). */
 export const REEL_DURATION_TOLERANCE = { seconds: 0.25, share: 0.05 } as const;

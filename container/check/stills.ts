@@ -264,18 +264,15 @@ function colourGap(patch: Patch, still: Still, m: Match): number {
  * (by the ΔE00 beyond `COLOUR_SLACK`, over `COLOUR_SPAN`): a watch's pattern matched by a
  * jacket's buttons, or a face of another skin tone with the same layout, is not the item.
  */
-function likeness(patch: Patch, still: Still, m: Match): { value: number; gap: number } {
+function likeness(patch: Patch, still: Still, m: Match, slack: number = P.COLOUR_SLACK): { value: number; gap: number } {
   const gap = colourGap(patch, still, m);
-  const factor = Math.max(0, Math.min(1, 1 - Math.max(0, gap - P.COLOUR_SLACK) / P.COLOUR_SPAN));
+  const factor = Math.max(0, Math.min(1, 1 - Math.max(0, gap - slack) / P.COLOUR_SPAN));
   return { value: m.score * factor, gap };
 }
 
-/** Of the first three places found, the one most like the item in pattern and colour (likeness 0 where none was found). */
-function mostLike(patch: Patch, still: Still, places: Match[]): { m: Match | undefined; like: { value: number; gap: number } } {
-  const best = places
-    .slice(0, 3)
-    .map((m) => ({ m, like: likeness(patch, still, m) }))
-    .sort((a, b) => b.like.value - a.like.value)[0];
+/** Of the places found, the one most like the item in pattern and colour (likeness 0 where none was found). */
+function mostLike(patch: Patch, still: Still, places: Match[], slack?: number): { m: Match | undefined; like: { value: number; gap: number } } {
+  const best = places.map((m) => ({ m, like: likeness(patch, still, m, slack) })).sort((a, b) => b.like.value - a.like.value)[0];
   return { m: best?.m, like: best?.like ?? { value: 0, gap: 0 } };
 }
 
@@ -295,11 +292,9 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
         minSize: P.GARMENT_SIZES.min,
         maxSize: P.GARMENT_SIZES.max,
         degrees: P.ROTATIONS,
+        ...P.SEARCH,
       });
-      const liked = places
-        .slice(0, 3)
-        .map((m) => ({ m, like: likeness(ref.patch!, still, m).value }))
-        .sort((a, b) => b.like - a.like)[0];
+      const liked = places.map((m) => ({ m, like: likeness(ref.patch!, still, m).value })).sort((a, b) => b.like - a.like)[0];
       const m = liked && liked.like >= P.GARMENT_FOUND ? liked.m : places[0];
       const score = m?.score ?? 0;
       const found = score >= P.GARMENT_FOUND;
@@ -354,7 +349,7 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
       const { m, like } = mostLike(
         ref.patch,
         still,
-        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.ACCESSORY_SIZES.min, maxSize: P.ACCESSORY_SIZES.max, degrees: P.ROTATIONS }),
+        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.ACCESSORY_SIZES.min, maxSize: P.ACCESSORY_SIZES.max, degrees: P.ROTATIONS, ...P.SEARCH }),
       );
       const score = like.value;
       const found = score >= P.ACCESSORY_FOUND;
@@ -373,7 +368,8 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
       const { m, like } = mostLike(
         ref.patch,
         still,
-        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.FACE_SIZES.min, maxSize: P.FACE_SIZES.max, candidates: 4 }),
+        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.FACE_SIZES.min, maxSize: P.FACE_SIZES.max, ...P.SEARCH }),
+        P.FACE_COLOUR_SLACK,
       );
       const score = like.value;
       const same = score >= P.IDENTITY_FOUND;
