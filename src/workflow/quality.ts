@@ -29,62 +29,71 @@ export interface Named {
 
 export interface GateSpec {
   stage: Stage;
-  /** Stills measured against the references. */
+  /** Stills measured against the references: the hero, a full-body shot that shows every one of them. */
   stills?: Named[];
-  /** The approved hero: the anchor the stills' colours are held to. */
-  hero?: StoredRef;
+  /**
+   * Stills only the vision judge looks at: the contact sheet and the frames are close-ups and crops
+   * that may leave a reference out of the picture on purpose, which the measurements cannot tell
+   * from one that was dropped (tests/node/container/check/sim-outputs.test.ts shows it).
+   */
+  judgeOnly?: Named[];
   /** Clips, each with the stills it should start and end on. */
   clips?: (Named & { start: Named; end: Named })[];
   reel?: { ref: StoredRef; stitch: StitchSettings; clips: number };
 }
 
 /**
- * Runs the check job for a stage's outputs. Undefined when there is nothing to measure (no still
- * has a reference role to be held to, and there are no clips or reel).
+ * Checks a stage's outputs: the media service measures them, the judge (when configured) looks at
+ * the stills. Undefined when there is nothing to check (no reference has a role to hold the stills
+ * to, and there are no clips or reel).
  */
 export async function checkOutputs(ctx: RunContext, spec: GateSpec): Promise<Quality | undefined> {
   const roles = ctx.params.referenceRoles ?? [];
   const keys = ctx.referenceKeys ?? [];
   const references = keys.flatMap((key, i) => (roles[i] ? [{ input: `ref-${i + 1}`, role: roles[i]!, key }] : []));
   const stills = references.length ? (spec.stills ?? []) : [];
+  const judged = references.length && judgeEnabled(ctx.env) ? [...stills, ...(spec.judgeOnly ?? [])] : [];
   const clips = spec.clips ?? [];
-  if (!stills.length && !clips.length && !spec.reel) return undefined;
+  const measuring = stills.length > 0 || clips.length > 0 || Boolean(spec.reel);
+  if (!measuring && !judged.length) return undefined;
 
   const round = (ctx.checkRounds?.[spec.stage] ?? 0) + 1;
   ctx.checkRounds = { ...ctx.checkRounds, [spec.stage]: round };
   const inputs = new Map<string, StoredRef | string>();
   if (stills.length) for (const r of references) inputs.set(r.input, r.key);
   for (const s of stills) inputs.set(s.name, s.ref);
-  const anchor = stills.length && spec.hero ? "anchor" : undefined;
-  if (anchor && spec.hero) inputs.set(anchor, spec.hero);
   for (const c of clips) for (const n of [c, c.start, c.end]) inputs.set(n.name, n.ref);
   if (spec.reel) inputs.set("reel", spec.reel.ref);
-  const assetOf = new Map([...inputs].flatMap(([name, v]) => (typeof v === "string" ? [] : [[name, v.assetId] as const])));
+  const assetOf = new Map<string, string>();
+  for (const [name, v] of inputs) if (typeof v !== "string") assetOf.set(name, v.assetId);
+  for (const s of judged) assetOf.set(s.name, s.ref.assetId);
 
-  const out = await runMediaJob(ctx, {
-    name: `check-${spec.stage}#${round}`,
-    scope: spec.stage,
-    stage: spec.stage,
-    kind: "check",
-    attempt: round,
-    inputs: [...inputs].map(([name, v]) => ({ name, key: typeof v === "string" ? v : v.key })),
-    outputs: [],
-    params: {
-      references: stills.length ? references.map((r) => ({ input: r.input, role: r.role, label: r.role })) : [],
-      stills: stills.map((s) => s.name),
-      ...(anchor ? { hero: anchor } : {}),
-      clips: clips.map((c) => ({ input: c.name, start: c.start.name, end: c.end.name })),
-      reels: spec.reel ? [{ input: "reel", expectedSeconds: reelSeconds(spec.reel.stitch, spec.reel.clips) }] : [],
-    },
-  });
-  const measured: Quality = out.ok
-    ? {
-        findings: (out.details.findings ?? []).map((f) => ({ ...f, asset: assetOf.get(f.asset) ?? f.asset })),
-        flagged: out.details.flagged ?? 0,
-        skipped: (out.details.skipped ?? []).map((s) => ({ ...s, asset: assetOf.get(s.asset) ?? s.asset })),
-      }
-    : { findings: [], flagged: 0, skipped: [], error: `the quality checks could not run: ${out.error}` };
-  const quality = stills.length && judgeEnabled(ctx.env) ? await judge(ctx, spec.stage, round, references, stills, measured, assetOf) : measured;
+  let measured: Quality = { findings: [], flagged: 0, skipped: [] };
+  if (measuring) {
+    const out = await runMediaJob(ctx, {
+      name: `check-${spec.stage}#${round}`,
+      scope: spec.stage,
+      stage: spec.stage,
+      kind: "check",
+      attempt: round,
+      inputs: [...inputs].map(([name, v]) => ({ name, key: typeof v === "string" ? v : v.key })),
+      outputs: [],
+      params: {
+        references: stills.length ? references.map((r) => ({ input: r.input, role: r.role, label: r.role })) : [],
+        stills: stills.map((s) => s.name),
+        clips: clips.map((c) => ({ input: c.name, start: c.start.name, end: c.end.name })),
+        reels: spec.reel ? [{ input: "reel", expectedSeconds: reelSeconds(spec.reel.stitch, spec.reel.clips) }] : [],
+      },
+    });
+    measured = out.ok
+      ? {
+          findings: (out.details.findings ?? []).map((f) => ({ ...f, asset: assetOf.get(f.asset) ?? f.asset })),
+          flagged: out.details.flagged ?? 0,
+          skipped: (out.details.skipped ?? []).map((s) => ({ ...s, asset: assetOf.get(s.asset) ?? s.asset })),
+        }
+      : { ...measured, error: `the quality checks could not run: ${out.error}` };
+  }
+  const quality = judged.length ? await judge(ctx, spec.stage, round, references, judged, measured, assetOf) : measured;
 
   await ctx.step.do(`checked ${spec.stage}#${round}`, DB_STEP, async () => {
     const d = db(ctx.env.DB);

@@ -63,7 +63,7 @@ export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
       const plan = await planStage(ctx, shoot.brief, shoot.references);
       const hero = await heroStage(ctx, shoot.brief, plan, shoot.references);
       const sheet = await contactSheetStage(ctx, plan, hero, shoot.references);
-      const frames = await framesStage(ctx, plan, sheet, hero);
+      const frames = await framesStage(ctx, plan, sheet);
       const clips = await clipsStage(ctx, plan, frames);
       await reelStage(ctx, plan, frames, clips);
       await step.do("complete", DB_STEP, () => endShoot(this.env, { shootId, accountId }, "completed", { replay: true }));
@@ -168,7 +168,7 @@ async function contactSheetStage(ctx: RunContext, plan: Plan, hero: StoredRef, r
     });
   };
   for (let attempt = 1; ; attempt++) {
-    const { out: sheet, quality } = await checked(ctx, "contact-sheet", await make(marks), make, (ref) => ({ stills: [{ name: "sheet", ref }], hero }));
+    const { out: sheet, quality } = await checked(ctx, "contact-sheet", await make(marks), make, (ref) => ({ judgeOnly: [{ name: "sheet", ref }] }));
     const artifacts = { ...singleArtifacts("contact-sheet", sheet), ...withQuality(quality) };
     const revise = revisionOrDone(await awaitDecision(ctx, "contact-sheet", attempt, artifacts), "contact-sheet");
     if (!revise && sheet.ok) return sheet.ref;
@@ -204,7 +204,7 @@ const withQuality = (quality: Quality | undefined) => (quality ? { quality } : {
 
 // ---- 3. frames ----------------------------------------------------------------------------------
 
-async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef, hero: StoredRef): Promise<StoredRef[]> {
+async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promise<StoredRef[]> {
   await enter(ctx, "frames");
   const versions = Array<number>(FRAME_COUNT).fill(0);
   let frames: StoredRef[] = [];
@@ -273,9 +273,9 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef, hero: 
     });
   };
 
-  // The frames' checks, against the references and the approved hero; under autoFix, flagged frames
+  // The frames' checks (the judge's: see GateSpec.judgeOnly); under autoFix, flagged frames
   // are redone once with their findings in the prompt (when that fits the budget) and checked again.
-  const check = () => checkOutputs(ctx, { stage: "frames", stills: frames.map((ref, i) => ({ name: `frame-${i + 1}`, ref })), hero });
+  const check = () => checkOutputs(ctx, { stage: "frames", judgeOnly: frames.map((ref, i) => ({ name: `frame-${i + 1}`, ref })) });
   const gate = async () => {
     const quality = await check();
     const flagged = indices.filter((n) => flagsOn(quality, frames[n - 1].assetId).length);

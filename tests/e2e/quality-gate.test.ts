@@ -40,7 +40,13 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;
   const auth = () => ({ authorization: `Bearer ${env.stack.identity.apiKey}` });
   const sim = async (p: string, body?: unknown) =>
-    (await fetch(`${env.stack.simUrl}${p}`, { method: body ? "POST" : "GET", headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined })).json();
+    (
+      await fetch(`${env.stack.simUrl}${p}`, {
+        method: body ? "POST" : "GET",
+        headers: { "content-type": "application/json" },
+        body: body ? JSON.stringify(body) : undefined,
+      })
+    ).json();
   const get = async (id: string) => (await (await fetch(`${env.stack.url}/api/shoots/${id}`, { headers: auth() })).json()) as Shoot;
 
   beforeAll(async () => {
@@ -54,7 +60,7 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
     await sim("/__sim/faults", { drift: { rate: 1, kinds: ["garment-recolour", "accessory-removed", "garment-swap", "face-swap"], seed: 11, match: PROBE } });
     const refs = await references();
     const form = new FormData();
-    for (const r of refs) form.append("files", new Blob([r.bytes as BlobPart]), r.name);
+    for (const r of refs) form.append("files", new Blob([r.bytes.slice()]), r.name);
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: auth(), body: form });
     expect(up.status).toBe(201);
     const ids = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
@@ -74,7 +80,10 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
     expect(res.status, await res.clone().text()).toBe(202);
     const batchId = ((await res.json()) as { id: string }).id;
 
-    type BatchView = { counts: { byState: Record<string, number>; flagged: number }; shoots: { index: number; id: string | null; state: string; flagged: number }[] };
+    type BatchView = {
+      counts: { byState: Record<string, number>; flagged: number };
+      shoots: { index: number; id: string | null; state: string; flagged: number }[];
+    };
     const batch = async () => (await (await fetch(`${env.stack.url}/api/batches/${batchId}`, { headers: auth() })).json()) as BatchView;
     // Settled: every clean shoot completed (or ended) and every drifted one waits.
     const settled = await until(
@@ -91,7 +100,9 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
     const report: string[] = [];
     for (const row of settled.shoots) {
       const shoot = await get(row.id!);
-      const flags = shoot.checkpoints.flatMap((c) => (c.artifacts.quality?.findings ?? []).filter((f) => f.verdict === "flag").map((f) => `${c.stage}#${c.attempt}: ${f.check} ${f.reason}`));
+      const flags = shoot.checkpoints.flatMap((c) =>
+        (c.artifacts.quality?.findings ?? []).filter((f) => f.verdict === "flag").map((f) => `${c.stage}#${c.attempt}: ${f.check} ${f.reason}`),
+      );
       report.push(`${row.index} ${shoot.status}@${shoot.stage} flags=[${flags.join(" | ")}]`);
     }
     const why = report.join("\n");
@@ -117,7 +128,10 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
           why,
         ).toBe(true);
         expect(shoot.checkpoints.map((c) => c.stage)).toEqual(["plan", "hero", "contact-sheet", "frames", "clips", "reel"]);
-        expect(shoot.checkpoints.slice(1).every((c) => c.artifacts.quality), why).toBe(true);
+        expect(
+          shoot.checkpoints.slice(1).every((c) => c.artifacts.quality),
+          why,
+        ).toBe(true);
         expect(shoot.flagged).toBe(0);
       }
     }

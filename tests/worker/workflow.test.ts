@@ -534,33 +534,38 @@ const flag = (asset: string, check: Finding["check"] = "garment-colour"): Findin
 describe("quality gate", () => {
   const gated = { referenceRoles: ["model", "garment"], reviewPolicy: "flagged" as const };
 
-  it("review flagged: stages whose checks pass approve themselves; a flagged frame waits, showing the finding on its asset", async () => {
-    const s = await startShoot({ ...gated, checks: { "check-frames#1": [flag("frame-3")] } });
+  it("review flagged: stages whose checks pass approve themselves; a flagged clip waits, showing the finding on its asset", async () => {
+    const s = await startShoot({
+      ...gated,
+      checks: { "check-clips#1": [{ ...flag("clip-3", "clip-stability"), region: undefined, timeRange: { from: 1, to: 2.5 } }] },
+    });
     await using _ = s.instance;
-    await s.pending("frames", 1);
+    await s.pending("clips", 1);
     const shoot = await s.get();
     expect(shoot.checkpoints.map((c) => [c.stage, c.status])).toEqual([
       ["plan", "auto_approved"],
       ["hero", "auto_approved"],
       ["contact-sheet", "auto_approved"],
-      ["frames", "pending"],
+      ["frames", "auto_approved"],
+      ["clips", "pending"],
     ]);
     const quality = shoot.checkpoint!.artifacts.quality!;
     expect(quality.flagged).toBe(1);
-    expect(quality.findings[0]).toMatchObject({ asset: "as-crop#1-frame-3", check: "garment-colour", verdict: "flag" });
+    expect(quality.findings[0]).toMatchObject({ asset: "as-clip-3#1", check: "clip-stability", verdict: "flag", timeRange: { from: 1, to: 2.5 } });
     expect(shoot.flagged).toBe(1);
     const pending = shoot.timeline.find((e) => e.type === "checkpoint.pending");
-    expect(pending?.data).toMatchObject({ stage: "frames", flagged: 1 });
-    expect(shoot.timeline.filter((e) => e.type === "check.completed").map((e) => (e.data as { stage: string }).stage)).toEqual(MAKING_STAGES.slice(0, 3));
+    expect(pending?.data).toMatchObject({ stage: "clips", flagged: 1 });
+    // Without a judge configured the hero is measured, the clips are measured; the sheet and frames are not.
+    expect(shoot.timeline.filter((e) => e.type === "check.completed").map((e) => (e.data as { stage: string }).stage)).toEqual(["hero", "clips"]);
     // A mark must be on something the checkpoint shows.
-    const bad = await call(`/api/shoots/${s.id}/checkpoints/frames/decision`, {
+    const bad = await call(`/api/shoots/${s.id}/checkpoints/clips/decision`, {
       method: "POST",
       key: s.apiKey,
       body: JSON.stringify({ action: "revise", marks: [{ asset: "as-hero#1", region: { x: 0.1, y: 0.1, w: 0.2, h: 0.2 }, reason: "sharper" }] }),
     });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toContain("marks[0].asset");
-    await s.decide("frames", { action: "approve" });
+    await s.decide("clips", { action: "approve" });
     await s.instance.waitForStatus("complete");
     expect((await s.get()).status).toBe("completed");
   });
