@@ -184,7 +184,7 @@ export const BatchReport = z
         stage: z.string().nullable(),
         costUsd: z.number(),
         quoteUsd: z.number(),
-        flags: z.array(z.string()).openapi({ description: "Quality flags (empty until the quality checks land)" }),
+        flags: z.array(z.string()).openapi({ description: "What the shoot's latest quality check flagged, as `stage: reason`" }),
         error: z.string().nullable(),
         hero: z.string().nullable().openapi({ description: "Signed URL of the approved hero" }),
         frames: z.array(z.string().nullable()).openapi({ description: "Signed URLs of the six approved frames" }),

@@ -8,7 +8,8 @@ import Papa from "papaparse";
 import type { BatchReport } from "../api/batch-schemas.ts";
 import { and, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { assets, jobs } from "../db/schema.ts";
+import { assets, checkpoints, jobs } from "../db/schema.ts";
+import type { CheckpointArtifacts } from "../domain/artifacts.ts";
 import { rowState, rowsWithShoots } from "../db/batches.ts";
 import { FRAME_COUNT, STAGES } from "../domain/contract.ts";
 import { roundUsd } from "../lib/prices.ts";
@@ -29,7 +30,7 @@ export async function* reportRows(env: Env, d: Db, batchId: string, origin: stri
   for (let i = 0; i < rows.length; i += PAGE) {
     const page = rows.slice(i, i + PAGE);
     const ids = page.map((r) => r.shootId);
-    const [costs, media] = await Promise.all([
+    const [costs, media, checked] = await Promise.all([
       d
         .select({ shootId: jobs.shootId, usd: sql<number>`coalesce(sum(${jobs.costUsd}), 0)` })
         .from(jobs)
@@ -41,7 +42,20 @@ export async function* reportRows(env: Env, d: Db, batchId: string, origin: stri
         .from(assets)
         .where(and(inArray(assets.shootId, ids), inArray(assets.kind, Object.keys(KIND_STAGE) as (keyof typeof KIND_STAGE)[])))
         .all(),
+      d
+        .select({ shootId: checkpoints.shootId, stage: checkpoints.stage, artifacts: checkpoints.artifacts, createdAt: checkpoints.createdAt })
+        .from(checkpoints)
+        .where(inArray(checkpoints.shootId, ids))
+        .all(),
     ]);
+    // A flagged shoot's flags: the reasons its latest checked checkpoint shows.
+    const flagsOf = (shootId: string) => {
+      const latest = checked
+        .filter((c) => c.shootId === shootId && (c.artifacts as CheckpointArtifacts).quality)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      const findings = latest ? ((latest.artifacts as CheckpointArtifacts).quality?.findings ?? []) : [];
+      return findings.filter((f) => f.verdict === "flag").map((f) => `${latest!.stage}: ${f.reason}`);
+    };
     const out: ReportRow[] = [];
     for (const r of page) {
       const state = rowState(r);
@@ -62,7 +76,7 @@ export async function* reportRows(env: Env, d: Db, batchId: string, origin: stri
         stage: r.state === "created" ? (r.stage ?? null) : null,
         costUsd: roundUsd(costs.find((c) => c.shootId === r.shootId)?.usd ?? 0),
         quoteUsd: r.quoteUsd,
-        flags: [],
+        flags: (r.flagged ?? 0) > 0 ? flagsOf(r.shootId) : [],
         error: r.state === "created" ? (r.shootError ?? null) : r.rowError,
         hero: await url("hero:0"),
         frames: await Promise.all(Array.from({ length: FRAME_COUNT }, (_, k) => url(`frame:${k + 1}`))),
