@@ -9,7 +9,7 @@ import type { BatchReport } from "../api/batch-schemas.ts";
 import { and, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { assets, checkpoints, jobs } from "../db/schema.ts";
-import type { CheckpointArtifacts } from "../domain/artifacts.ts";
+import type { Quality } from "../domain/findings.ts";
 import { rowState, rowsWithShoots } from "../db/batches.ts";
 import { FRAME_COUNT, STAGES } from "../domain/contract.ts";
 import { roundUsd } from "../lib/prices.ts";
@@ -49,11 +49,10 @@ export async function* reportRows(env: Env, d: Db, batchId: string, origin: stri
         .all(),
     ]);
     // A flagged shoot's flags: the reasons its latest checked checkpoint shows.
+    const qualityOf = (c: { artifacts: unknown }) => (c.artifacts as { quality?: Quality }).quality;
     const flagsOf = (shootId: string) => {
-      const latest = checked
-        .filter((c) => c.shootId === shootId && (c.artifacts as CheckpointArtifacts).quality)
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-      const findings = latest ? ((latest.artifacts as CheckpointArtifacts).quality?.findings ?? []) : [];
+      const latest = checked.filter((c) => c.shootId === shootId && qualityOf(c)).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      const findings = latest ? (qualityOf(latest)?.findings ?? []) : [];
       return findings.filter((f) => f.verdict === "flag").map((f) => `${latest!.stage}: ${f.reason}`);
     };
     const out: ReportRow[] = [];
