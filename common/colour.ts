@@ -85,11 +85,8 @@ export function rgbBufferToLab(rgb: Uint8Array | Buffer, pixels = rgb.length / 3
 const DEG = Math.PI / 180;
 const POW25_7 = 25 ** 7;
 
-/**
- * CIEDE2000 following Sharma et al.'s implementation notes step by step; kC = kH = 1, and kL = 1
- * unless given (the textile industry uses kL = 2: a change of lightness counts half).
- */
-export function deltaE00(l1: number, a1: number, b1: number, l2: number, a2: number, b2: number, kL = 1): number {
+/** CIEDE2000 (kL = kC = kH = 1), following Sharma et al.'s implementation notes step by step. */
+export function deltaE00(l1: number, a1: number, b1: number, l2: number, a2: number, b2: number): number {
   const c1 = Math.hypot(a1, b1);
   const c2 = Math.hypot(a2, b2);
   const cBar = (c1 + c2) / 2;
@@ -139,13 +136,13 @@ export function deltaE00(l1: number, a1: number, b1: number, l2: number, a2: num
   const sc = 1 + 0.045 * cBarP;
   const sh = 1 + 0.015 * cBarP * t;
   const rt = -Math.sin(2 * dTheta * DEG) * rc;
-  const dl = dLp / (kL * sl);
+  const dl = dLp / sl;
   const dc = dCp / sc;
   const dh = dHp / sh;
   return Math.sqrt(dl * dl + dc * dc + dh * dh + rt * dc * dh);
 }
 
-export const deltaE00Lab = (p: Lab, q: Lab, kL = 1): number => deltaE00(p[0], p[1], p[2], q[0], q[1], q[2], kL);
+export const deltaE00Lab = (p: Lab, q: Lab): number => deltaE00(p[0], p[1], p[2], q[0], q[1], q[2]);
 
 /** A plain name for a colour ("dark brown", "navy", "off-white"), for reasons a producer reads. */
 export function colourName([L, a, b]: Lab): string {

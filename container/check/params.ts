@@ -28,13 +28,6 @@ export const GARMENT_DELTA_E = 10;
 /** A garment colour counts when it covers at least this share of the garment. */
 export const GARMENT_COLOUR_SHARE = 0.15;
 /**
- * The garment's colour difference counts lightness at half weight (CIEDE2000 with kL = 2, as the
- * textile trade grades fabric): light, shade and a vignette move lightness; a redrawn garment moves
- * hue and chroma. Measured on the simulator's clean heroes: a side insert under its vignette read 12–13
- * at kL = 1 against a threshold of 10.
- */
-export const GARMENT_COLOUR_KL = 2;
-/**
  * Sizes tried for a garment: √(area) of the template as a fraction of √(area) of the output (a
  * garment filling a 2:3 frame is about 0.8; the simulator's inserts about 0.15).
  */

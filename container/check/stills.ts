@@ -325,7 +325,7 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
       (ref.colours ?? []).forEach((c, j) => {
         const out = measured[j];
         if (!out || c.share < P.GARMENT_COLOUR_SHARE) return;
-        const de = deltaE00Lab(c.lab, out, P.GARMENT_COLOUR_KL);
+        const de = deltaE00Lab(c.lab, out);
         if (!worst || de > worst.de) worst = { de, ref: c.lab, out };
       });
       if (!worst) {

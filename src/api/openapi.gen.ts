@@ -1380,7 +1380,7 @@ export interface components {
                 stage: string | null;
                 costUsd: number;
                 quoteUsd: number;
-                /** @description Quality flags (empty until the quality checks land) */
+                /** @description What the shoot's latest quality check flagged, as `stage: reason` */
                 flags: string[];
                 error: string | null;
                 /** @description Signed URL of the approved hero */
