@@ -192,8 +192,6 @@ export interface SearchOptions {
   candidates?: number;
   /** Rotations tried at the fine level, degrees. */
   degrees?: number[];
-  /** Places kept per scale at the coarse level (separated by half the template at least). */
-  peaks?: number;
 }
 
 /**
@@ -217,10 +215,7 @@ export function findPatches(patch: Patch, coarse: Picture, fine: Picture, opts: 
     if (!t) continue;
     const offsets = offsetsFor(t, coarse.width);
     const stride = th >= 8 ? 2 : 1;
-    // The best few places of this scale that do not overlap by more than half (a template that
-    // matches the legs a little better than the half-hidden jacket must not hide the jacket).
-    const peaks: Match[] = [];
-    const keep = opts.peaks ?? 1;
+    let best: Match | undefined;
     let sum = 0;
     let sum2 = 0;
     let n = 0;
@@ -230,44 +225,21 @@ export function findPatches(patch: Patch, coarse: Picture, fine: Picture, opts: 
         sum += s;
         sum2 += s * s;
         n++;
-        if (peaks.length === keep && s <= peaks[keep - 1]!.score) continue;
-        const near = peaks.findIndex((p) => Math.abs(p.x - x) < tw / 2 && Math.abs(p.y - y) < th / 2);
-        if (near >= 0) {
-          if (s <= peaks[near]!.score) continue;
-          peaks.splice(near, 1);
-        } else if (peaks.length === keep) peaks.pop();
-        const at = peaks.findIndex((p) => p.score < s);
-        peaks.splice(at < 0 ? peaks.length : at, 0, { score: s, x, y, w: tw, h: th });
+        if (!best || s > best.score) best = { score: s, x, y, w: tw, h: th };
       }
     }
-    if (peaks.length && n > 1) {
+    if (best && n > 1) {
       const mean = sum / n;
       const sd = Math.sqrt(Math.max(1e-9, sum2 / n - mean * mean));
-      for (const best of peaks) found.push({ ...best, rank: (best.score - mean) / sd });
+      found.push({ ...best, rank: (best.score - mean) / sd });
     }
   }
   if (!found.length) return [];
   // Refined: the best few by likeness and the best few by how far they stand out (a small template
   // finds some fair likeness anywhere; the right scale finds one place far above the rest).
   const n = opts.candidates ?? 3;
-  // One candidate per place: the same place found at a neighbouring scale is refined once (the
-  // fine level tries the scales either side).
-  const distinct = (list: typeof found) => {
-    const out: typeof found = [];
-    for (const c of list) {
-      if (out.length === n) break;
-      const same = out.some(
-        (o) =>
-          Math.abs(o.x + o.w / 2 - c.x - c.w / 2) < Math.max(o.w, c.w) / 4 &&
-          Math.abs(o.y + o.h / 2 - c.y - c.h / 2) < Math.max(o.h, c.h) / 4 &&
-          Math.max(o.h / c.h, c.h / o.h) < step * step * 1.01,
-      );
-      if (!same) out.push(c);
-    }
-    return out;
-  };
-  const byRank = distinct([...found].sort((a, b) => b.rank - a.rank));
-  const byScore = distinct([...found].sort((a, b) => b.score - a.score));
+  const byRank = [...found].sort((a, b) => b.rank - a.rank).slice(0, n);
+  const byScore = [...found].sort((a, b) => b.score - a.score).slice(0, n);
   const candidates = [...new Set([...byRank, ...byScore])];
   const k = fine.width / coarse.width;
   const medium = shrinkPatch(patch, heightOf(opts.maxSize) * k * step);

@@ -9,13 +9,6 @@ export const STILL_EDGE = 256;
 /** Long edge of a decoded reference (templates are resampled from it). */
 export const REFERENCE_EDGE = 320;
 
-/**
- * The search's breadth: places kept per scale at the coarse level (apart from each other), and
- * places refined at the fine level (by likeness and by how far they stand out, each). One place per
- * scale lost a half-hidden jacket or a small watch to a better-matching patch of legs or carpet.
- */
-export const SEARCH = { peaks: 6, candidates: 8 } as const;
-
 /** Rotations of a garment or accessory template tried where it was found, degrees. */
 export const ROTATIONS = [-3, 0, 3];
 
@@ -33,11 +26,8 @@ export const GARMENT_COLOUR_SHARE = 0.15;
  */
 export const GARMENT_SIZES = { min: 0.12, max: 1.1 } as const;
 
-/**
- * Likeness of the accessory at its best place: below this, it is not in the picture. (0.56 since the
- * search keeps more places: an accessory left out leaves some small place at 0.5–0.56.)
- */
-export const ACCESSORY_FOUND = 0.56;
+/** NCC of the accessory reference at its best place: below this, it is not in the picture. */
+export const ACCESSORY_FOUND = 0.5;
 export const ACCESSORY_SIZES = { min: 0.06, max: 0.45 } as const;
 
 /** NCC of the model reference's face at its best place: below this, the face is not the model's. */

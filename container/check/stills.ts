@@ -270,9 +270,12 @@ function likeness(patch: Patch, still: Still, m: Match, slack: number = P.COLOUR
   return { value: m.score * factor, gap };
 }
 
-/** Of the places found, the one most like the item in pattern and colour (likeness 0 where none was found). */
+/** Of the first three places found, the one most like the item in pattern and colour (likeness 0 where none was found). */
 function mostLike(patch: Patch, still: Still, places: Match[], slack?: number): { m: Match | undefined; like: { value: number; gap: number } } {
-  const best = places.map((m) => ({ m, like: likeness(patch, still, m, slack) })).sort((a, b) => b.like.value - a.like.value)[0];
+  const best = places
+    .slice(0, 3)
+    .map((m) => ({ m, like: likeness(patch, still, m, slack) }))
+    .sort((a, b) => b.like.value - a.like.value)[0];
   return { m: best?.m, like: best?.like ?? { value: 0, gap: 0 } };
 }
 
@@ -292,9 +295,11 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
         minSize: P.GARMENT_SIZES.min,
         maxSize: P.GARMENT_SIZES.max,
         degrees: P.ROTATIONS,
-        ...P.SEARCH,
       });
-      const liked = places.map((m) => ({ m, like: likeness(ref.patch!, still, m).value })).sort((a, b) => b.like - a.like)[0];
+      const liked = places
+        .slice(0, 3)
+        .map((m) => ({ m, like: likeness(ref.patch!, still, m).value }))
+        .sort((a, b) => b.like - a.like)[0];
       const m = liked && liked.like >= P.GARMENT_FOUND ? liked.m : places[0];
       const score = m?.score ?? 0;
       const found = score >= P.GARMENT_FOUND;
@@ -349,7 +354,7 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
       const { m, like } = mostLike(
         ref.patch,
         still,
-        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.ACCESSORY_SIZES.min, maxSize: P.ACCESSORY_SIZES.max, degrees: P.ROTATIONS, ...P.SEARCH }),
+        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.ACCESSORY_SIZES.min, maxSize: P.ACCESSORY_SIZES.max, degrees: P.ROTATIONS }),
       );
       const score = like.value;
       const found = score >= P.ACCESSORY_FOUND;
@@ -368,7 +373,7 @@ export function checkStill(still: Still, refs: Reference[], findings: Finding[],
       const { m, like } = mostLike(
         ref.patch,
         still,
-        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.FACE_SIZES.min, maxSize: P.FACE_SIZES.max, ...P.SEARCH }),
+        findPatches(ref.patch, still.coarse, still.fine, { minSize: P.FACE_SIZES.min, maxSize: P.FACE_SIZES.max, candidates: 4 }),
         P.FACE_COLOUR_SLACK,
       );
       const score = like.value;
