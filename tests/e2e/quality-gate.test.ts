@@ -13,6 +13,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Shoot } from "../../src/api/types.ts";
+import { STAGES } from "../../src/domain/contract.ts";
 import { startTestStack, until } from "./helpers.ts";
 
 const PROBE = "drift-probe";
@@ -159,7 +160,7 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
         shoot.checkpoints.every((c) => c.status === "auto_approved"),
         why,
       ).toBe(true);
-      expect(shoot.checkpoints.map((c) => c.stage)).toEqual(["plan", "hero", "contact-sheet", "frames", "clips", "reel"]);
+      expect(shoot.checkpoints.map((c) => c.stage)).toEqual([...STAGES]);
       expect(
         shoot.checkpoints.slice(1).every((c) => c.artifacts.quality),
         why,
