@@ -19,11 +19,14 @@ import { startTestStack, until } from "./helpers.ts";
 const PROBE = "drift-probe";
 const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/seed-shoot/references");
 
+const NAMES = ["model.jpeg", "jacket.jpg", "watch.jpg"];
+const HAVE_FIXTURES = NAMES.every((n) => existsSync(path.join(FIXTURES, n)));
+
 /** The model, the garment and the accessory, in the simulator's order; drawn ones when the fixtures are absent. */
 async function references(): Promise<{ name: string; bytes: Uint8Array; role: string }[]> {
-  const names = ["model.jpeg", "jacket.jpg", "watch.jpg"];
+  const names = NAMES;
   const roles = ["model", "garment", "accessory"];
-  if (names.every((n) => existsSync(path.join(FIXTURES, n)))) {
+  if (HAVE_FIXTURES) {
     return names.map((n, i) => ({ name: n, bytes: new Uint8Array(readFileSync(path.join(FIXTURES, n))), role: roles[i]! }));
   }
   // Without ../shared/fixtures: three plain product-style photos (a skin-toned face, a brown jacket, a dark watch).
@@ -151,22 +154,27 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
       ).toBe(true);
   });
 
-  it.fails("completes the 7 untouched shoots with no person (not yet: see the file's comment)", async () => {
-    for (const row of settled.shoots.filter((r) => !drifted.has(r.index))) {
-      const shoot = await get(row.id!);
-      expect(shoot.status, why).toBe("completed");
-      // Nobody decided anything: every checkpoint approved itself.
-      expect(
-        shoot.checkpoints.every((c) => c.status === "auto_approved"),
-        why,
-      ).toBe(true);
-      expect(shoot.checkpoints.map((c) => c.stage)).toEqual([...STAGES]);
-      expect(
-        shoot.checkpoints.slice(1).every((c) => c.artifacts.quality),
-        why,
-      ).toBe(true);
-      expect(shoot.flagged).toBe(0);
-    }
-    expect(settled.counts.flagged).toBe(3);
-  });
+  // Measured on the fixture references; with drawn ones the outcome is not the known gap, so it is skipped.
+  const gap = HAVE_FIXTURES ? it.fails : it.skip;
+  gap(
+    `completes the 7 untouched shoots with no person (not yet: see the file's comment)${HAVE_FIXTURES ? "" : ` [skipped: ${FIXTURES} not found]`}`,
+    async () => {
+      for (const row of settled.shoots.filter((r) => !drifted.has(r.index))) {
+        const shoot = await get(row.id!);
+        expect(shoot.status, why).toBe("completed");
+        // Nobody decided anything: every checkpoint approved itself.
+        expect(
+          shoot.checkpoints.every((c) => c.status === "auto_approved"),
+          why,
+        ).toBe(true);
+        expect(shoot.checkpoints.map((c) => c.stage)).toEqual([...STAGES]);
+        expect(
+          shoot.checkpoints.slice(1).every((c) => c.artifacts.quality),
+          why,
+        ).toBe(true);
+        expect(shoot.flagged).toBe(0);
+      }
+      expect(settled.counts.flagged).toBe(3);
+    },
+  );
 });
