@@ -20,6 +20,8 @@ const PHOTO_TYPES: Record<string, string> = {
 export interface BatchSettings {
   recipe?: string;
   review?: string;
+  reviewPolicy?: "flagged";
+  autoFix?: boolean;
   budgetUsd?: string;
   dryRun?: boolean;
 }

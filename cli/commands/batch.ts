@@ -14,8 +14,9 @@ export const submit = command({
   args: ["SHEET"],
   summary: "Start a batch: one shoot per row of SHEET (CSV or JSON), with the photos of a folder.",
   details: [
-    "CSV columns: sku, brief, references (photo file names separated by ;), recipe, pose, background, style,",
-    "aspectRatio, review, budgetUsd, idempotencyKey. Every row and photo is checked first: one bad row and",
+    "CSV columns: sku, brief, references (photo file names separated by ;), roles (model;garment;accessory or -",
+    "for each reference), recipe, pose, background, style, aspectRatio, review, reviewPolicy, autoFix, budgetUsd,",
+    "idempotencyKey. Every row and photo is checked first: one bad row and",
     "nothing is created (exit 3, each problem named by its row). The same sheet again answers the same batch.",
     "",
     "Prints the batch id on stdout (alone on the last line: ID=$(atelier batch submit …)); notes and",
@@ -25,6 +26,8 @@ export const submit = command({
     photos: { type: "string", value: "DIR", help: "Send every photo (PNG, JPEG, WebP) and zip in DIR (not its subfolders)" },
     recipe: { type: "string", value: "NAME", help: "Recipe for every row: NAME or NAME@VERSION" },
     review: { type: "string", value: "STAGES", help: 'Stages a person reviews: none, or e.g. "hero;reel"' },
+    flagged: { type: "boolean", help: "Review a stage only when a quality check flags it (needs a roles column)" },
+    "auto-fix": { type: "boolean", help: "Remake a flagged item once, with the findings in its prompt, before anyone is asked" },
     budget: { type: "string", value: "USD", help: "Batch budget: no shoot starts once it would be passed" },
     quote: { type: "boolean", help: "Print what each row and the batch would cost; create nothing" },
     json: { type: "boolean", help: "With --quote, print the quote as JSON" },
@@ -33,7 +36,14 @@ export const submit = command({
   async run([sheetPath], o) {
     if (o.quote && o.watch) throw usageError("--quote creates nothing to watch: use one or the other");
     const api = connect();
-    const sub = await readSubmission(sheetPath, o.photos, { recipe: o.recipe, review: o.review, budgetUsd: o.budget, dryRun: o.quote });
+    const sub = await readSubmission(sheetPath, o.photos, {
+      recipe: o.recipe,
+      review: o.review,
+      ...(o.flagged ? { reviewPolicy: "flagged" } : {}),
+      ...(o["auto-fix"] ? { autoFix: true } : {}),
+      budgetUsd: o.budget,
+      dryRun: o.quote,
+    });
     const { data, status } = await answer(
       // openapi-fetch types this route's body as its JSON or its form fields; a FormData goes through as it is.
       api.POST("/api/batches", { body: sub.form as never }),

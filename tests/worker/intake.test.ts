@@ -154,6 +154,31 @@ describe("a sheet and its photos in one request", () => {
     expect(quote.rows[1].references.map((r) => r.ref)).toEqual(["look-02.png", "look-01.png"]);
   });
 
+  it("reads what each reference shows (roles), the flagged review policy and autoFix from the sheet; flagged without roles is refused at its row", async () => {
+    const { apiKey } = await newAccount();
+    const files = await photos(2);
+    const csv =
+      "sku,brief,references,roles,reviewPolicy,autoFix\nQ-1,a checked look,look-01.png;look-02.png,model;garment,flagged,true\nQ-2,a look reviewed always,look-02.png,-,,\n";
+    const res = await submit(apiKey, form(csv, [...files], { idempotencyKey: "roles-1" }));
+    expect(res.status, await res.clone().text()).toBe(202);
+    const status = await placed(apiKey, ((await res.json()) as { id: string }).id);
+    const shoot = (await (await call(`/api/shoots/${status.shoots[0].id}`, { key: apiKey })).json()) as { params: Record<string, unknown> };
+    expect(shoot.params).toMatchObject({ referenceRoles: ["model", "garment"], reviewPolicy: "flagged", autoFix: true });
+    const other = (await (await call(`/api/shoots/${status.shoots[1].id}`, { key: apiKey })).json()) as { params: Record<string, unknown> };
+    expect(other.params).toMatchObject({ referenceRoles: [null], reviewPolicy: "always", autoFix: false });
+
+    // The batch-wide policy needs each row to say what its references are: the row without roles is named.
+    const errors = await refused(
+      await submit(
+        apiKey,
+        form("sku,brief,references,roles\nR-1,with roles,look-01.png,garment\nR-2,without,look-02.png,\n", [...files], { reviewPolicy: "flagged" }),
+      ),
+    );
+    expect(errors.map((e) => e.field)).toEqual(["rows[1].referenceRoles"]);
+    const mismatched = await refused(await submit(apiKey, form("sku,brief,references,roles\nR-1,two photos,look-01.png;look-02.png,garment\n", [...files])));
+    expect(mismatched.map((e) => e.field)).toEqual(["rows[0].referenceRoles"]);
+  });
+
   it("takes the photos as one zip (folders inside, the junk desktops add skipped) and the sheet as JSON", async () => {
     const { apiKey } = await newAccount();
     const files = await photos(3);
