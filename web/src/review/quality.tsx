@@ -221,10 +221,10 @@ export function MomentTools({
   return (
     <div class="moments">
       {dur > 0 && timed.length > 0 && (
-        <div class="timeline" aria-hidden="true">
+        <div class="moment-track" aria-hidden="true">
           {timed.map((f) => (
             <span
-              class="moment"
+              class="moment-span"
               style={{ left: `${(f.timeRange!.from / dur) * 100}%`, width: `${Math.max(1, ((f.timeRange!.to - f.timeRange!.from) / dur) * 100)}%` }}
             />
           ))}
