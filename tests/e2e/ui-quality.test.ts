@@ -28,6 +28,7 @@ const STAGE_WAIT = 300_000;
 const PROBE = "drift-probe";
 const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/seed-shoot/references");
 const NOTE = "keep the collar stitching sharp";
+const LINK_NOTE = "less glare on the watch face";
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
@@ -145,6 +146,20 @@ describe.skipIf(!haveChromium)("quality gate in the review UI", () => {
     await shot("01-hero-flagged");
   });
 
+  it("the shoot list filters to flagged shoots and marks them", async () => {
+    await page.getByRole("link", { name: "Shoots", exact: true }).click();
+    await page.getByRole("heading", { name: "Shoots" }).waitFor();
+    const asked = page.waitForRequest((r) => r.url().includes("/api/shoots?") && r.url().includes("flagged=true"));
+    await page.getByLabel("Flagged only").check();
+    await asked;
+    const row = page.getByRole("list", { name: "Shoots" }).getByRole("listitem").filter({ hasText: PROBE });
+    await row.getByText(/\d+ flagged/).waitFor();
+    await axe("list-flagged");
+    await shot("02-list-flagged");
+    await row.getByRole("link").click();
+    await reviewOf("Hero", 1);
+  });
+
   it("draws a mark on the hero with a note and revises; the next prompt names the place and the note", async () => {
     const layer = page.getByTestId("draw-layer");
     await layer.scrollIntoViewIfNeeded();
@@ -162,7 +177,7 @@ describe.skipIf(!haveChromium)("quality gate in the review UI", () => {
     await note.fill(NOTE);
     await page.getByRole("img", { name: `Mark 1: ${NOTE}` }).waitFor();
     await axe("hero-marked");
-    await shot("02-hero-marked");
+    await shot("03-hero-marked");
 
     // Revise with the mark and no feedback: the mark says it all.
     await page.getByRole("button", { name: "Revise", exact: true }).click();
@@ -178,7 +193,70 @@ describe.skipIf(!haveChromium)("quality gate in the review UI", () => {
     expect(v2.provenance?.marks?.length).toBe(1);
     await page.getByRole("img", { name: "Hero v2" }).first().waitFor();
     await axe("hero-v2");
-    await shot("03-hero-v2");
+    await shot("04-hero-v2");
+  });
+
+  it("a reviewer by link marks a place on the hero the same way (the keyboard way), and the next prompt carries it", async () => {
+    const link = await api<{ url: string }>("POST", `/api/shoots/${shootId}/checkpoints/hero/links`, {});
+    expect(link.status).toBe(201);
+    const outside = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const rp = await outside.newPage();
+    await rp.goto(link.body.url);
+    await rp.getByRole("heading", { name: /Review: Hero/ }).waitFor();
+    await rp.getByRole("heading", { name: /^Checks/ }).waitFor();
+    // The keyboard way: a third of the picture picked by name.
+    await rp.getByLabel("Or mark a place").selectOption("lower right");
+    await rp.getByRole("button", { name: "Add mark" }).click();
+    await rp.getByLabel("Note for mark 1").fill(LINK_NOTE);
+    await rp.getByLabel("Your name").fill("Ana Ruiz");
+    await rp.screenshot({ path: path.join(SHOTS, "quality-05-review-link-375.png"), fullPage: true });
+    const r = await new AxeBuilder({ page: rp }).analyze();
+    for (const v of r.violations) if (v.impact === "serious" || v.impact === "critical") axeFindings.push(`review-link: ${v.id} (${v.impact})`);
+    await rp.getByRole("button", { name: "Revise", exact: true }).click();
+    await rp.getByText("Recorded as Ana Ruiz").waitFor();
+    await outside.close();
+    const v3 = await until("hero v3", async () => (await shoot()).assets.find((a) => a.kind === "hero" && a.version === 3));
+    expect(v3.provenance?.prompt).toContain(LINK_NOTE);
+    expect(v3.provenance?.prompt).toMatch(/lower right/);
+  });
+
+  it("the new shoot form sends what each photo shows, the flagged policy and auto-fix, and shows the policy's error at its field", async () => {
+    await page.goto(`${env.stack.url}/new`);
+    await page.getByRole("heading", { name: "New shoot" }).waitFor();
+    const refs = await references();
+    const dt = await page.evaluateHandle(
+      (fs) => {
+        const G = globalThis as unknown as {
+          DataTransfer: new () => { items: { add(f: unknown): void } };
+          File: new (b: unknown[], n: string, o: { type: string }) => unknown;
+        };
+        const d = new G.DataTransfer();
+        for (const f of fs) d.items.add(new G.File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+        return d;
+      },
+      refs.map((f) => ({ name: f.name, type: f.name.endsWith(".png") ? "image/png" : "image/jpeg", bytes: [...f.bytes] })),
+    );
+    await page.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: dt });
+    for (const f of refs) await page.getByRole("listitem", { name: f.name }).getByText("Uploaded").waitFor();
+    await page.getByLabel("Brief").fill(`second look, quality form (${PROBE})`);
+    const policy = page.getByLabel("Review only what the checks flag");
+    await policy.check();
+    await page.getByLabel("Auto-fix flagged items once").check();
+    // No photo says what it shows: the API refuses the flagged policy, and the form says so at the field.
+    await page.getByRole("button", { name: "Start shoot" }).click();
+    await expect.poll(() => policy.getAttribute("aria-invalid")).toBe("true");
+    await page
+      .locator("#policy-err")
+      .getByText(/needs referenceRoles/)
+      .waitFor();
+    await axe("new-shoot-policy-error");
+    await shot("06-new-shoot-policy-error");
+    await page.getByRole("listitem", { name: refs[1]!.name }).getByLabel("What this photo shows").selectOption("garment");
+    await page.getByRole("button", { name: "Start shoot" }).click();
+    await page.waitForURL(/\/shoots\/sh_/);
+    const id = page.url().split("/shoots/")[1]!;
+    const created = (await api<{ params: { reviewPolicy?: string; autoFix?: boolean; referenceRoles?: (string | null)[] } }>("GET", `/api/shoots/${id}`)).body;
+    expect(created.params).toMatchObject({ reviewPolicy: "flagged", autoFix: true, referenceRoles: [null, "garment", null] });
     expect(axeFindings).toEqual([]);
   });
 });
