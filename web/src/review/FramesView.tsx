@@ -80,11 +80,10 @@ export function FramesView(p: ViewProps) {
           );
         })}
       </ul>
-      {frames[0]?.width && (
-        <p class="hint">
-          Frames are {frames[0].width}×{frames[0].height}.
-        </p>
-      )}
+      <p class="hint">
+        {frames[0]?.width ? `Frames are ${frames[0].width}×${frames[0].height}. ` : ""}Drag on a frame to mark a place on it, then say what to keep or change
+        there.
+      </p>
       {!p.limited && <AspectPicker value={p.targets.aspectRatio} set={(aspectRatio) => p.setTargets({ aspectRatio })} />}
     </div>
   );

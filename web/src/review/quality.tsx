@@ -236,13 +236,14 @@ export function MomentTools({
       {onMark && (
         <button
           type="button"
+          aria-label={`Mark this moment of ${asset.kind === "clip" ? `clip ${asset.index}` : "the reel"}`}
           onClick={() => {
             const t = video()?.currentTime ?? 0;
             const end = dur > 0 ? dur : t + 0.5;
             onMark({ from: Math.max(0, t - 0.5), to: Math.min(end, t + 0.5) });
           }}
         >
-          Mark this moment{asset.kind === "clip" ? ` (clip ${asset.index})` : ""}
+          Mark this moment
         </button>
       )}
     </div>
