@@ -1182,6 +1182,20 @@ export interface components {
             feedback?: string;
             frames?: number[];
             clips?: number[];
+            marks?: {
+                asset: string;
+                region?: {
+                    x: number;
+                    y: number;
+                    w: number;
+                    h: number;
+                };
+                timeRange?: {
+                    from: number;
+                    to: number;
+                };
+                reason: string;
+            }[];
             /** @enum {string} */
             action: "approve" | "revise";
             stitch?: components["schemas"]["StitchSettings"];

@@ -357,7 +357,7 @@ export const ReviewPage = z
     linkExpiresAt: z.string(),
   })
   .openapi("ReviewPage");
-export const ReviewDecision = DecisionSchema.pick({ feedback: true, frames: true, clips: true })
+export const ReviewDecision = DecisionSchema.pick({ feedback: true, frames: true, clips: true, marks: true })
   .extend({
     action: z.enum(["approve", "revise"]),
     stitch: StitchSettings.optional(),

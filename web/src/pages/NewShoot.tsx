@@ -10,6 +10,9 @@ import type { components } from "../../../src/api/openapi.gen.ts";
 import type { Presets, Stage } from "../types.ts";
 
 type CreateShoot = components["schemas"]["CreateShoot"];
+type Role = NonNullable<NonNullable<CreateShoot["referenceRoles"]>[number]>;
+/** What a reference can show, for the quality checks; a Record so a role the API adds fails to compile here. */
+const ROLE_LABEL: Record<Role, string> = { model: "The model", garment: "A garment", accessory: "An accessory" };
 
 interface Ref {
   key: number;
@@ -18,6 +21,8 @@ interface Ref {
   state: "uploading" | "ok" | "error";
   id?: string;
   error?: string;
+  /** What the photo shows ("" for other: the checks leave it out). */
+  role: Role | "";
 }
 let nextKey = 1;
 
@@ -32,6 +37,8 @@ export function NewShootPage() {
   const [style, setStyle] = useState("");
   const [aspect, setAspect] = useState("");
   const [review, setReview] = useState<Stage[] | null>(null);
+  const [flaggedOnly, setFlaggedOnly] = useState(false);
+  const [autoFix, setAutoFix] = useState(false);
   const [dragging, setDragging] = useState(false);
   const [submitting, setSubmitting] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
@@ -54,7 +61,7 @@ export function NewShootPage() {
     for (const file of Array.from(files)) {
       const key = nextKey++;
       const preview = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
-      setRefs((rs) => [...rs, { key, name: file.name, preview, state: "uploading" }]);
+      setRefs((rs) => [...rs, { key, name: file.name, preview, state: "uploading", role: "" }]);
       const form = new FormData();
       form.append("files", file);
       ok(client.POST("/api/uploads", { body: form as unknown as { files: string[] }, bodySerializer: (b) => b as unknown as FormData }))
@@ -83,6 +90,9 @@ export function NewShootPage() {
       ...(pose || background || style ? { presets: { ...(pose && { pose }), ...(background && { background }), ...(style && { style }) } } : {}),
       ...(aspect ? { aspectRatio: aspect } : {}),
       review: review ?? undefined,
+      ...(good.some((r) => r.role) ? { referenceRoles: good.map((r) => r.role || null) } : {}),
+      ...(flaggedOnly ? { reviewPolicy: "flagged" as const } : {}),
+      ...(autoFix ? { autoFix: true } : {}),
     };
     try {
       const shoot = await ok(client.POST("/api/shoots", { body: body as CreateShoot }));
@@ -90,7 +100,7 @@ export function NewShootPage() {
     } catch (err) {
       const e2 = err as ApiError;
       const fieldErrs: Record<string, string> = {};
-      for (const fe of e2.problem?.errors ?? []) fieldErrs[fe.field.startsWith("references") ? "references" : fe.field] = fe.message;
+      for (const fe of e2.problem?.errors ?? []) fieldErrs[fe.field.startsWith("references") ? "references" : fe.field.replace(/\[.*$/, "")] = fe.message;
       setErrors(fieldErrs);
       setFormError(e2.message);
       setSubmitting(false);
@@ -155,6 +165,22 @@ export function NewShootPage() {
                     </span>
                   )}
                   <span class="name">{r.name}</span>
+                  <span class="role">
+                    <label for={`role-${r.key}`}>What this photo shows</label>
+                    <select
+                      id={`role-${r.key}`}
+                      value={r.role}
+                      onChange={(e) => {
+                        update(r.key, { role: e.currentTarget.value as Role | "" });
+                        setErrors((x) => ({ ...x, referenceRoles: "" }));
+                      }}
+                    >
+                      {(Object.keys(ROLE_LABEL) as Role[]).map((role) => (
+                        <option value={role}>{ROLE_LABEL[role]}</option>
+                      ))}
+                      <option value="">Something else</option>
+                    </select>
+                  </span>
                   {r.state === "uploading" && <span role="status">Uploading…</span>}
                   {r.state === "ok" && <span class="ok">Uploaded</span>}
                   {r.state === "error" && (
@@ -225,6 +251,34 @@ export function NewShootPage() {
               </label>
             ))}
           </div>
+        </fieldset>
+
+        <fieldset>
+          <legend>Quality checks</legend>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={flaggedOnly}
+              aria-invalid={!!errors.referenceRoles}
+              aria-describedby={errors.referenceRoles ? "policy-err" : "policy-hint"}
+              onChange={(e) => {
+                setFlaggedOnly(e.currentTarget.checked);
+                setErrors((x) => ({ ...x, referenceRoles: "" }));
+              }}
+            />{" "}
+            Review only what the checks flag
+          </label>
+          <p id="policy-hint" class="hint">
+            The checkpoints above wait for you only when a check flags something. The checks need to know what the photos show: set it for at least one.
+          </p>
+          {errors.referenceRoles && (
+            <p id="policy-err" class="field-error" role="alert">
+              {errors.referenceRoles}
+            </p>
+          )}
+          <label class="check">
+            <input type="checkbox" checked={autoFix} onChange={(e) => setAutoFix(e.currentTarget.checked)} /> Auto-fix flagged items once
+          </label>
         </fieldset>
 
         {formError && (

@@ -55,6 +55,6 @@ export function ReviewLinkPage({ token }: { token: string }) {
 
 /** What a review link may send: approve or revise with feedback and the clips/frames/stitch targets. */
 function reviewable(d: Decision) {
-  const { action, feedback, frames, clips, stitch } = d;
-  return { action: action === "revise" ? ("revise" as const) : ("approve" as const), feedback, frames, clips, stitch };
+  const { action, feedback, frames, clips, stitch, marks } = d;
+  return { action: action === "revise" ? ("revise" as const) : ("approve" as const), feedback, frames, clips, stitch, marks };
 }

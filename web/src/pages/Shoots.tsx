@@ -8,6 +8,7 @@ import { SHOOT_STATUSES } from "../contract.ts";
 
 export function ShootsPage() {
   const [status, setStatus] = useState("");
+  const [flaggedOnly, setFlaggedOnly] = useState(false);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<{ shoots: ShootSummary[]; nextCursor: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -18,12 +19,19 @@ export function ShootsPage() {
     setError(null);
     ok(
       client.GET("/api/shoots", {
-        params: { query: { limit: 20, ...(status ? { status: status as ShootSummary["status"] } : {}), ...(cursor ? { cursor } : {}) } },
+        params: {
+          query: {
+            limit: 20,
+            ...(status ? { status: status as ShootSummary["status"] } : {}),
+            ...(flaggedOnly ? { flagged: "true" as const } : {}),
+            ...(cursor ? { cursor } : {}),
+          },
+        },
       }),
     )
       .then(setPage)
       .catch((e: ApiError) => setError(e.message));
-  }, [status, cursor]);
+  }, [status, flaggedOnly, cursor]);
 
   return (
     <section>
@@ -47,13 +55,26 @@ export function ShootsPage() {
           <option value={s}>{STATUS_LABEL[s]}</option>
         ))}
       </select>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={flaggedOnly}
+          onChange={(e) => {
+            setFlaggedOnly(e.currentTarget.checked);
+            setCursors([null]);
+          }}
+        />{" "}
+        Flagged only
+      </label>
       {error && (
         <p role="alert" class="error">
           Could not load the shoots: {error}
         </p>
       )}
       {!page && !error && <p role="status">Loading shoots…</p>}
-      {page && page.shoots.length === 0 && <p class="empty">{status ? "No shoots with this status." : "No shoots yet. Start one with New shoot."}</p>}
+      {page && page.shoots.length === 0 && (
+        <p class="empty">{status || flaggedOnly ? "No shoots match these filters." : "No shoots yet. Start one with New shoot."}</p>
+      )}
       {page && page.shoots.length > 0 && (
         <ul class="shoot-list" aria-label="Shoots">
           {page.shoots.map((s) => (
@@ -93,7 +114,15 @@ function ShootRow({ shoot }: { shoot: ShootSummary }) {
         <span class="brief">{shoot.brief}</span>
       </a>
       <span class={`badge ${shoot.status}`}>{STATUS_LABEL[shoot.status]}</span>
-      <span>{STAGE_LABEL[shoot.stage]}</span>
+      <span>
+        {STAGE_LABEL[shoot.stage]}
+        {shoot.flagged > 0 && (
+          <span class="flag-badge" title="The latest quality check flagged something">
+            {" "}
+            · {shoot.flagged} flagged
+          </span>
+        )}
+      </span>
       <span>{age(shoot.createdAt)}</span>
       <span>{detail ? usd(detail.costs.totalUsd) : "…"}</span>
     </li>

@@ -12,6 +12,7 @@ import { HeroView } from "./HeroView.tsx";
 import { PlanView } from "./PlanView.tsx";
 import { ReelView } from "./ReelView.tsx";
 import { SheetView } from "./SheetView.tsx";
+import { flaggedOn, MarksList, MAX_MARKS, QualityPanel } from "./quality.tsx";
 
 export type DecideResult = { ok: true } | { ok: false; message: string; errors?: { field: string; message: string }[] };
 
@@ -30,7 +31,7 @@ export function CheckpointReview(props: {
   const { checkpoint: cp } = props;
   const stage = cp.stage;
   const initialStitch = cp.artifacts.stitch ?? null;
-  const [targets, setT] = useState<Targets>({ frames: [], clips: [], stitch: initialStitch, presets: {}, aspectRatio: "" });
+  const [targets, setT] = useState<Targets>({ frames: [], clips: [], stitch: initialStitch, presets: {}, aspectRatio: "", marks: [] });
   const [feedback, setFeedback] = useState("");
   const [name, setName] = useState("");
   const [active, setActive] = useState(0);
@@ -54,18 +55,21 @@ export function CheckpointReview(props: {
     if ((stage === "clips" || stage === "reel") && stitchChanged) d.stitch = targets.stitch!;
     if ((stage === "plan" || stage === "hero") && Object.keys(targets.presets).length) d.presets = targets.presets as Decision["presets"];
     if ((stage === "hero" || stage === "frames") && targets.aspectRatio) d.aspectRatio = targets.aspectRatio as Decision["aspectRatio"];
+    if (targets.marks.length) d.marks = targets.marks.map((m) => ({ ...m, reason: m.reason.trim() }));
     return d;
   }
 
   async function send(d: Decision) {
     const errs: Record<string, string> = {};
     if (props.reviewer && !name.trim()) errs.reviewer = "Give your name; it is recorded with the decision";
-    if (d.action === "revise" && !d.feedback && !d.frames && !d.clips && !d.presets && !d.aspectRatio && !d.stitch && !d.split) {
-      errs.feedback = "Say what to change, or select what to redo";
+    if (d.action === "revise" && !d.feedback && !d.frames && !d.clips && !d.presets && !d.aspectRatio && !d.stitch && !d.split && !d.marks) {
+      errs.feedback = "Say what to change, mark a place, or select what to redo";
     }
+    if (d.action === "revise" && d.marks?.some((m) => !m.reason)) errs.marks = "Give each mark a note: what to keep or change there";
     setFieldErr(errs);
     if (errs.reviewer) return nameRef.current?.focus();
     if (errs.feedback) return feedbackRef.current?.focus();
+    if (errs.marks) return root.current?.querySelector<HTMLInputElement>(".marks input[aria-invalid='true']")?.focus();
     setBusy(true);
     const r = await props.decide(d, props.reviewer ? name.trim() : undefined);
     setBusy(false);
@@ -113,6 +117,7 @@ export function CheckpointReview(props: {
     setActive,
     limited: !!props.reviewer,
     decide: (d) => void send(build(d.action as "approve", d)),
+    addMark: (m) => setT((x) => (x.marks.length >= MAX_MARKS ? x : { ...x, marks: [...x.marks, m] })),
   };
   const View = { plan: PlanView, hero: HeroView, "contact-sheet": SheetView, frames: FramesView, clips: ClipsView, reel: ReelCheckpoint, budget: BudgetView }[
     stage
@@ -128,6 +133,16 @@ export function CheckpointReview(props: {
   return (
     <div ref={root} class="review">
       <View {...view} />
+      <QualityPanel checkpoint={cp} assets={props.assets} />
+      <MarksList
+        marks={targets.marks}
+        assets={props.assets}
+        error={fieldErr.marks}
+        set={(marks) => {
+          setTargets({ marks });
+          setFieldErr((x) => ({ ...x, marks: "" }));
+        }}
+      />
       {cp.artifacts.error && (
         <p role="alert" class="error">
           This stage reported: {cp.artifacts.error}
@@ -235,7 +250,7 @@ function BudgetView(p: ViewProps) {
 function ReelCheckpoint(p: ViewProps) {
   return (
     <>
-      <ReelView assets={p.assets} ids={p.checkpoint.artifacts.assets} />
+      <ReelView assets={p.assets} ids={p.checkpoint.artifacts.assets} findings={(id) => flaggedOn(p.checkpoint, id)} onMark={p.addMark} />
       {p.targets.stitch && <StitchSettingsForm value={p.targets.stitch} set={(stitch) => p.setTargets({ stitch })} />}
     </>
   );

@@ -8,6 +8,7 @@ import type { Asset, StitchSettings } from "../types.ts";
 import type { ViewProps } from "./types.ts";
 import { CurvePlot } from "./CurvePlot.tsx";
 import { byIds, usePresets } from "./shared.tsx";
+import { type Finding, type Mark, flaggedOn, MomentTools } from "./quality.tsx";
 
 export function ClipsView(p: ViewProps) {
   const clips = byIds(p.assets, p.checkpoint.artifacts.assets);
@@ -22,6 +23,8 @@ export function ClipsView(p: ViewProps) {
             selected={p.targets.clips.includes(c.index)}
             onToggle={() => toggle(c.index)}
             onFocus={() => p.setActive(c.index - 1)}
+            findings={flaggedOn(p.checkpoint, c.id)}
+            onMark={(timeRange) => p.addMark({ asset: c.id, timeRange, reason: "" })}
           />
         ))}
       </ul>
@@ -36,12 +39,16 @@ function ClipTile({
   selected,
   onToggle,
   onFocus,
+  findings,
+  onMark,
 }: {
   clip: Asset;
   active: boolean;
   selected: boolean;
   onToggle: () => void;
   onFocus: () => void;
+  findings: Finding[];
+  onMark: (t: NonNullable<Mark["timeRange"]>) => void;
 }) {
   const video = useRef<HTMLVideoElement>(null);
   const [t, setT] = useState(0);
@@ -59,6 +66,7 @@ function ClipTile({
     >
       <video
         ref={video}
+        data-asset={clip.id}
         src={clip.url}
         muted
         loop
@@ -89,6 +97,7 @@ function ClipTile({
       <label class="check">
         <input type="checkbox" checked={selected} onChange={onToggle} /> Select clip {n}
       </label>
+      <MomentTools asset={clip} findings={findings} video={() => video.current} onMark={onMark} />
     </li>
   );
 }

@@ -6,6 +6,7 @@
 import type { Box } from "../types.ts";
 import type { ViewProps } from "./types.ts";
 import { AspectPicker, byIds, versionsOf } from "./shared.tsx";
+import { flaggedOn, StillOverlay } from "./quality.tsx";
 
 export function FramesView(p: ViewProps) {
   const a = p.checkpoint.artifacts;
@@ -63,7 +64,15 @@ export function FramesView(p: ViewProps) {
           return (
             // biome-ignore lint/a11y/useKeyWithClickEvents: a click on the tile is a mouse shortcut to show it in the viewer; the checkbox inside is the keyboard path
             <li class={`item${on ? " selected" : ""}`} data-active={p.active === n - 1} onClick={() => p.setActive(n - 1)}>
-              <img src={f.url} alt={`Frame ${n} v${f.version}`} />
+              <div class="tile-still">
+                <img src={f.url} alt={`Frame ${n} v${f.version}`} style={{ display: "block", width: "100%" }} />
+                <StillOverlay
+                  label={`Frame ${n}`}
+                  findings={flaggedOn(p.checkpoint, f.id)}
+                  marks={p.targets.marks.filter((m) => m.asset === f.id)}
+                  onMark={(region) => p.addMark({ asset: f.id, region, reason: "" })}
+                />
+              </div>
               <label class="check">
                 <input type="checkbox" checked={on} onChange={() => toggle(n)} /> Select frame {n}
               </label>
@@ -71,11 +80,10 @@ export function FramesView(p: ViewProps) {
           );
         })}
       </ul>
-      {frames[0]?.width && (
-        <p class="hint">
-          Frames are {frames[0].width}×{frames[0].height}.
-        </p>
-      )}
+      <p class="hint">
+        {frames[0]?.width ? `Frames are ${frames[0].width}×${frames[0].height}. ` : ""}Drag on a frame to mark a place on it, then say what to keep or change
+        there.
+      </p>
       {!p.limited && <AspectPicker value={p.targets.aspectRatio} set={(aspectRatio) => p.setTargets({ aspectRatio })} />}
     </div>
   );

@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import type { ViewProps } from "./types.ts";
 import { AspectPicker, byIds, CompareSlider, PresetPickers, versionsOf, ZoomViewer } from "./shared.tsx";
+import { flaggedOn, PlacePicker, StillOverlay } from "./quality.tsx";
 
 export function HeroView(p: ViewProps) {
   const versions = versionsOf(p.assets, "hero");
@@ -22,7 +23,23 @@ export function HeroView(p: ViewProps) {
           ))}
         </fieldset>
       )}
-      <ZoomViewer asset={showing} label={`Hero v${showing.version}`} />
+      <ZoomViewer asset={showing} label={`Hero v${showing.version}`}>
+        {/* Findings and marks belong to the version under review; older versions are shown bare. */}
+        {showing.id === current.id && (
+          <StillOverlay
+            label={`Hero v${current.version}`}
+            findings={flaggedOn(p.checkpoint, current.id)}
+            marks={p.targets.marks.filter((m) => m.asset === current.id)}
+            onMark={(region) => p.addMark({ asset: current.id, region, reason: "" })}
+          />
+        )}
+      </ZoomViewer>
+      {showing.id === current.id && (
+        <>
+          <p class="hint">Drag on the picture to mark a place, then say what to keep or change there.</p>
+          <PlacePicker id="hero" onMark={(region) => p.addMark({ asset: current.id, region, reason: "" })} />
+        </>
+      )}
       {previous && (
         <section aria-labelledby="hero-compare">
           <h3 id="hero-compare">Current beside previous</h3>

@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import type { ViewProps } from "./types.ts";
 import { byIds, versionsOf, ZoomViewer } from "./shared.tsx";
+import { flaggedOn, PlacePicker, StillOverlay } from "./quality.tsx";
 
 export function SheetView(p: ViewProps) {
   const versions = versionsOf(p.assets, "contact-sheet");
@@ -20,7 +21,17 @@ export function SheetView(p: ViewProps) {
           ))}
         </fieldset>
       )}
-      <ZoomViewer asset={showing} label={`Contact sheet v${showing.version}`} />
+      <ZoomViewer asset={showing} label={`Contact sheet v${showing.version}`}>
+        {showing.id === current.id && (
+          <StillOverlay
+            label={`Contact sheet v${current.version}`}
+            findings={flaggedOn(p.checkpoint, current.id)}
+            marks={p.targets.marks.filter((m) => m.asset === current.id)}
+            onMark={(region) => p.addMark({ asset: current.id, region, reason: "" })}
+          />
+        )}
+      </ZoomViewer>
+      {showing.id === current.id && <PlacePicker id="sheet" onMark={(region) => p.addMark({ asset: current.id, region, reason: "" })} />}
     </div>
   );
 }

@@ -1,4 +1,5 @@
 /** Pieces the checkpoint views share: asset lookup, the presets, a zoomable viewer, a compare slider. */
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { client, okAs } from "../api.ts";
 import type { Asset, Presets } from "../types.ts";
@@ -24,7 +25,7 @@ export function usePresets(enabled = true): Presets | null {
   return p;
 }
 
-export function ZoomViewer({ asset, label }: { asset: Asset; label: string }) {
+export function ZoomViewer({ asset, label, children }: { asset: Asset; label: string; children?: ComponentChildren }) {
   const [zoom, setZoom] = useState(1);
   const id = `zoom-${asset.id}`;
   return (
@@ -32,7 +33,15 @@ export function ZoomViewer({ asset, label }: { asset: Asset; label: string }) {
       {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable viewport takes focus so a keyboard can scroll the zoomed image (axe: scrollable-region-focusable) */}
       <section class="viewport" tabIndex={0} aria-label={`${label}, zoom ${zoom}×`}>
         {/* At 1× the whole image fits the viewport; zooming widens it and the viewport scrolls. */}
-        <img src={asset.url} alt={label} style={zoom === 1 ? { maxHeight: "70vh", maxWidth: "100%" } : { width: `${zoom * 100}%`, maxWidth: "none" }} />
+        {/* The image and what is drawn over it (findings, marks) share one box, so fractions place them at any zoom. */}
+        <div class="still" style={zoom === 1 ? { maxWidth: "100%" } : { width: `${zoom * 100}%`, maxWidth: "none" }}>
+          <img
+            src={asset.url}
+            alt={label}
+            style={zoom === 1 ? { display: "block", maxHeight: "70vh", maxWidth: "100%" } : { display: "block", width: "100%", maxWidth: "none" }}
+          />
+          {children}
+        </div>
       </section>
       <figcaption class="row">
         <span>

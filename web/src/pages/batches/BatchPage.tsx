@@ -22,6 +22,7 @@ export function BatchPage({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   const [retrying, setRetrying] = useState(false);
   const [tick, setTick] = useState(0);
+  const [flaggedOnly, setFlaggedOnly] = useState(false);
 
   useEffect(() => {
     let stop = false;
@@ -120,26 +121,43 @@ export function BatchPage({ id }: { id: string }) {
           </button>
         </section>
       )}
-      <h2>Shoots</h2>
+      <section class="panel" aria-labelledby="checks-title">
+        <h2 id="checks-title">Quality checks</h2>
+        <p>
+          {batch.counts.flagged} {batch.counts.flagged === 1 ? "shoot" : "shoots"} flagged · {batch.counts.autoFixed}{" "}
+          {batch.counts.autoFixed === 1 ? "item" : "items"} fixed automatically
+        </p>
+      </section>
+      <div class="row between">
+        <h2>Shoots</h2>
+        <label class="check">
+          <input type="checkbox" checked={flaggedOnly} onChange={(e) => setFlaggedOnly(e.currentTarget.checked)} /> Flagged only
+        </label>
+      </div>
+      {flaggedOnly && !batch.shoots.some((s) => s.flagged > 0) && <p class="empty">No shoot of this batch is flagged.</p>}
       <ul class="shoot-list" aria-label="Shoots of this batch">
-        {batch.shoots.map((s) => (
-          <li class="batch-row" key={s.id}>
-            {/* A row whose state is a shoot's status has a shoot to open; queued, dead and held rows have none. */}
-            {(SHOOT_STATUSES as readonly string[]).includes(s.state) ? (
-              <a href={`/shoots/${s.id}`} onClick={linkClick}>
-                {rowName(s.index, s.sku)}
-              </a>
-            ) : (
-              <span>{rowName(s.index, s.sku)}</span>
-            )}
-            <span class={`badge ${s.state}`}>{STATE_LABEL[s.state] ?? s.state}</span>
-            <span>{s.stage ? (STAGE_LABEL[s.stage as CheckpointStage] ?? s.stage) : ""}</span>
-            <span class="meta">
-              quote {usd(s.quoteUsd)}
-              {s.state === "held" ? " · not placed: over the batch budget" : s.waiting || s.error ? ` · ${s.waiting ?? s.error}` : ""}
-            </span>
-          </li>
-        ))}
+        {batch.shoots
+          .filter((s) => !flaggedOnly || s.flagged > 0)
+          .map((s) => (
+            <li class="batch-row" key={s.id}>
+              {/* A row whose state is a shoot's status has a shoot to open; queued, dead and held rows have none. */}
+              {(SHOOT_STATUSES as readonly string[]).includes(s.state) ? (
+                <a href={`/shoots/${s.id}`} onClick={linkClick}>
+                  {rowName(s.index, s.sku)}
+                </a>
+              ) : (
+                <span>{rowName(s.index, s.sku)}</span>
+              )}
+              <span class={`badge ${s.state}`}>{STATE_LABEL[s.state] ?? s.state}</span>
+              <span>{s.stage ? (STAGE_LABEL[s.stage as CheckpointStage] ?? s.stage) : ""}</span>
+              <span class="meta">
+                {s.flagged > 0 && <span class="flag-badge">{s.flagged} flagged · </span>}
+                {s.autoFixed > 0 && `${s.autoFixed} fixed automatically · `}
+                quote {usd(s.quoteUsd)}
+                {s.state === "held" ? " · not placed: over the batch budget" : s.waiting || s.error ? ` · ${s.waiting ?? s.error}` : ""}
+              </span>
+            </li>
+          ))}
       </ul>
     </section>
   );
