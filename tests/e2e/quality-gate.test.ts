@@ -70,6 +70,7 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
   const drifted = new Set([2, 5, 8]);
   let settled: BatchView;
   let batchId = "";
+  let ids: string[] = [];
   let why = "";
 
   it("runs the batch until every shoot has completed or waits for a person", async () => {
@@ -79,7 +80,7 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
     for (const r of refs) form.append("files", new Blob([r.bytes.slice()]), r.name);
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: auth(), body: form });
     expect(up.status).toBe(201);
-    const ids = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
+    ids = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
 
     const rows = Array.from({ length: 10 }, (_, i) => ({
       brief: `look ${i + 1}: tailored jacket, studio light${drifted.has(i) ? ` (${PROBE})` : ""}`,
@@ -177,4 +178,34 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
       expect(settled.counts.flagged).toBe(3);
     },
   );
+
+  it.each(["refusal", "malformed"] as const)("a %s from the judge is recorded and the measured verdict decides", async (fault) => {
+    await sim("/__sim/faults", { judgeFault: fault });
+    const refs = await references();
+    const created = await fetch(`${env.stack.url}/api/shoots`, {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({
+        brief: `judge ${fault}: tailored jacket (${PROBE})`,
+        references: ids,
+        referenceRoles: refs.map((r) => r.role),
+        reviewPolicy: "flagged",
+      }),
+    });
+    expect(created.status).toBe(201);
+    const id = ((await created.json()) as { id: string }).id;
+    const shoot = await until("the hero checkpoint", async () => {
+      const s = await get(id);
+      return s.checkpoints.some((c) => c.stage === "hero") ? s : null;
+    });
+    const quality = shoot.checkpoints.find((c) => c.stage === "hero")!.artifacts.quality!;
+    // Recorded: the checkpoint says what became of the judge, and its call is a costed job row.
+    expect(quality.judge?.status).toBe(fault === "refusal" ? "refused" : "invalid");
+    expect(shoot.jobs.some((j) => j.type === "judge" && j.status === "failed")).toBe(true);
+    // The measured findings alone decide: no judge finding, and the flag count is the measured one.
+    expect(quality.findings.every((f) => !f.check.startsWith("judge-"))).toBe(true);
+    expect(quality.flagged).toBe(quality.findings.filter((f) => f.verdict === "flag").length);
+    if (quality.flagged > 0) await until("the shoot to wait for a person", async () => (await get(id)).status === "awaiting_review");
+    await sim("/__sim/faults", { judgeFault: "none" });
+  });
 });
