@@ -17,6 +17,7 @@ import { recordJudgeCall } from "../quality/judge-record.ts";
 import { claudeCopy, claudeKey } from "../storage/downscale.ts";
 import { blobUrl } from "../storage/urls.ts";
 import { RENDER_DEFAULTS, type StitchSettings } from "../domain/stitch.ts";
+import { fitsBudget } from "./budget.ts";
 import { DB_STEP, type RunContext } from "./context.ts";
 import { runMediaJob } from "./media-job.ts";
 import type { StoredRef } from "./provider-job.ts";
@@ -156,18 +157,54 @@ async function judge(
 const JUDGE_STEP = { retries: { limit: 0, delay: "1 second" }, timeout: "5 minutes" } as const;
 
 /** The flagged findings on one asset, as marks for its next attempt's prompt. */
-export function flagsOn(quality: Quality | undefined, assetId: string): Mark[] {
+function flagsOn(quality: Quality | undefined, assetId: string): Mark[] {
   return (quality?.findings ?? []).filter((f: Finding) => f.verdict === "flag" && f.asset === assetId);
 }
 
-/** Counts items regenerated because they were flagged, on the shoot (the batch status sums them). */
-export function countAutoFixed(ctx: RunContext, name: string, items: number): Promise<void> {
-  return ctx.step.do(`auto-fixed ${name}`, DB_STEP, async () => {
+/** An item a stage made, by its name in reasons (`hero`, `frame-3`) and its current asset, if any. */
+export interface GateItem {
+  name: string;
+  assetId: () => string | undefined;
+}
+
+/**
+ * One round of a stage's gate: check; under `autoFix`, redo the flagged items once with their
+ * findings as marks (only when that fits the budget without asking anyone), count them on the shoot,
+ * and check again. `redo` replaces the items it could remake (a failed remake keeps the old one).
+ */
+export async function gate(
+  ctx: RunContext,
+  stage: Stage,
+  items: GateItem[],
+  model: string,
+  check: () => Promise<Quality | undefined>,
+  redo: (flagged: { name: string; marks: Mark[] }[]) => Promise<void>,
+): Promise<Quality | undefined> {
+  const quality = await check();
+  const flagged = items.flatMap((item) => {
+    const id = item.assetId();
+    const marks = id ? flagsOn(quality, id) : [];
+    return marks.length ? [{ name: item.name, marks }] : [];
+  });
+  if (!ctx.params.autoFix || !flagged.length) return quality;
+  const round = ctx.checkRounds?.[stage] ?? 0;
+  if (
+    !(await fitsBudget(
+      ctx,
+      `${stage} auto-fix#${round}`,
+      flagged.map(() => model),
+    ))
+  )
+    return quality;
+  await redo(flagged);
+  await ctx.step.do(`auto-fixed ${stage}#${round}`, DB_STEP, async () => {
     await db(ctx.env.DB)
       .update(schema.shoots)
-      .set({ autoFixed: sql`${schema.shoots.autoFixed} + ${items}` })
+      .set({ autoFixed: sql`${schema.shoots.autoFixed} + ${flagged.length}` })
       .where(eq(schema.shoots.id, ctx.shootId));
   });
+  const again = await check();
+  return again && { ...again, autoFixed: flagged.map((f) => f.name) };
 }
 
 /** How long the reel should run: each clip's seconds, less the overlaps of a blending transition. */

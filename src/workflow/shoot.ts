@@ -27,8 +27,8 @@ import { awaitDecision, type Outcome } from "./checkpoint.ts";
 import { DB_STEP, type RunContext } from "./context.ts";
 import { runMediaJob } from "./media-job.ts";
 import { makePlan } from "./plan.ts";
-import { ensureBudget, fitsBudget } from "./budget.ts";
-import { checkOutputs, countAutoFixed, flagsOn, type GateSpec } from "./quality.ts";
+import { ensureBudget } from "./budget.ts";
+import { checkOutputs, gate } from "./quality.ts";
 import { runProviderJob, type ProviderOutcome, type StoredRef } from "./provider-job.ts";
 import { endShoot } from "../lifecycle.ts";
 
@@ -136,7 +136,18 @@ async function heroStage(ctx: RunContext, brief: string, plan: Plan, references:
     });
   };
   for (let attempt = 1; ; attempt++) {
-    const { out: hero, quality } = await checked(ctx, "hero", await make(marks), make, (ref) => ({ stills: [{ name: "hero", ref }] }));
+    let hero = await make(marks);
+    const quality = await gate(
+      ctx,
+      "hero",
+      [{ name: "hero", assetId: () => (hero.ok ? hero.ref.assetId : undefined) }],
+      ctx.env.IMAGE_MODEL,
+      async () => (hero.ok ? checkOutputs(ctx, { stage: "hero", stills: [{ name: "hero", ref: hero.ref }] }) : undefined),
+      async ([fix]) => {
+        const fixed = await make(fix.marks);
+        if (fixed.ok) hero = fixed;
+      },
+    );
     // A failed hero shows its error; the API accepts only revise (a new try) or cancel for it.
     const revise = revisionOrDone(await awaitDecision(ctx, "hero", attempt, { ...singleArtifacts("hero", hero), ...withQuality(quality) }), "hero");
     if (!revise && hero.ok) return hero.ref;
@@ -168,36 +179,24 @@ async function contactSheetStage(ctx: RunContext, plan: Plan, hero: StoredRef, r
     });
   };
   for (let attempt = 1; ; attempt++) {
-    const { out: sheet, quality } = await checked(ctx, "contact-sheet", await make(marks), make, (ref) => ({ judgeOnly: [{ name: "sheet", ref }] }));
+    let sheet = await make(marks);
+    const quality = await gate(
+      ctx,
+      "contact-sheet",
+      [{ name: "contact-sheet", assetId: () => (sheet.ok ? sheet.ref.assetId : undefined) }],
+      ctx.env.IMAGE_MODEL,
+      async () => (sheet.ok ? checkOutputs(ctx, { stage: "contact-sheet", judgeOnly: [{ name: "sheet", ref: sheet.ref }] }) : undefined),
+      async ([fix]) => {
+        const fixed = await make(fix.marks);
+        if (fixed.ok) sheet = fixed;
+      },
+    );
     const artifacts = { ...singleArtifacts("contact-sheet", sheet), ...withQuality(quality) };
     const revise = revisionOrDone(await awaitDecision(ctx, "contact-sheet", attempt, artifacts), "contact-sheet");
     if (!revise && sheet.ok) return sheet.ref;
     feedback = revise?.feedback ?? feedback;
     marks = revise?.marks ?? [];
   }
-}
-
-/**
- * A one-output stage's gate: check what was made; under `autoFix`, remake a flagged output once with
- * its findings in the prompt (when that fits the budget) and check the new one.
- */
-async function checked(
-  ctx: RunContext,
-  stage: "hero" | "contact-sheet",
-  out: ProviderOutcome,
-  remake: (marks: Mark[]) => Promise<ProviderOutcome>,
-  spec: (ref: StoredRef) => Omit<GateSpec, "stage">,
-): Promise<{ out: ProviderOutcome; quality?: Quality }> {
-  if (!out.ok) return { out };
-  const quality = await checkOutputs(ctx, { stage, ...spec(out.ref) });
-  if (!ctx.params.autoFix || !quality?.flagged) return { out, quality };
-  const round = ctx.checkRounds?.[stage] ?? 0;
-  if (!(await fitsBudget(ctx, `${stage} auto-fix#${round}`, [ctx.env.IMAGE_MODEL]))) return { out, quality };
-  const fixed = await remake(flagsOn(quality, out.ref.assetId));
-  await countAutoFixed(ctx, `${stage}#${round}`, 1);
-  if (!fixed.ok) return { out: fixed };
-  const again = await checkOutputs(ctx, { stage, ...spec(fixed.ref) });
-  return { out: fixed, quality: again && { ...again, autoFixed: [stage] } };
 }
 
 const withQuality = (quality: Quality | undefined) => (quality ? { quality } : {});
@@ -273,32 +272,21 @@ async function framesStage(ctx: RunContext, plan: Plan, sheet: StoredRef): Promi
     });
   };
 
-  // The frames' checks (the judge's: see GateSpec.judgeOnly); under autoFix, flagged frames
-  // are redone once with their findings in the prompt (when that fits the budget) and checked again.
-  const check = () => checkOutputs(ctx, { stage: "frames", judgeOnly: frames.map((ref, i) => ({ name: `frame-${i + 1}`, ref })) });
-  const gate = async () => {
-    const quality = await check();
-    const flagged = indices.filter((n) => flagsOn(quality, frames[n - 1].assetId).length);
-    if (!ctx.params.autoFix || !flagged.length) return quality;
-    const round = ctx.checkRounds?.frames ?? 0;
-    if (
-      !(await fitsBudget(
-        ctx,
-        `frames auto-fix#${round}`,
-        flagged.map(() => ctx.env.IMAGE_MODEL),
-      ))
-    )
-      return quality;
-    await Promise.all(flagged.map((n) => regenerate(n, "correct what is noted.", flagsOn(quality, frames[n - 1].assetId))));
-    await countAutoFixed(ctx, `frames#${round}`, flagged.length);
-    const again = await check();
-    return again && { ...again, autoFixed: flagged.map((n) => `frame-${n}`) };
-  };
+  // The frames' checks (the judge's: see GateSpec.judgeOnly), and autoFix's one redo of flagged frames.
+  const check = () =>
+    gate(
+      ctx,
+      "frames",
+      indices.map((n) => ({ name: `frame-${n}`, assetId: () => frames[n - 1].assetId })),
+      ctx.env.IMAGE_MODEL,
+      () => checkOutputs(ctx, { stage: "frames", judgeOnly: frames.map((ref, i) => ({ name: `frame-${i + 1}`, ref })) }),
+      (flagged) => Promise.all(flagged.map((f) => regenerate(Number(f.name.slice("frame-".length)), "correct what is noted.", f.marks))).then(() => undefined),
+    );
 
   await cut("detect");
   for (let attempt = 1; ; attempt++) {
     const marked = reframeFailed ? [...failed, reframeFailed] : failed;
-    const quality = cropFailed ? undefined : await gate();
+    const quality = cropFailed ? undefined : await check();
     const artifacts: ArtifactsOf<"frames"> = cropFailed
       ? { assets: [sheet.assetId], error: cropFailed.error, failed: [cropFailed] }
       : {
@@ -373,34 +361,26 @@ async function clipsStage(ctx: RunContext, plan: Plan, frames: StoredRef[]): Pro
   }
 }
 
-/** The clips' checks (each against the frames it starts and ends on), with one automatic redo of flagged clips under autoFix. */
-async function gateClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet): Promise<Quality | undefined> {
+/** The clips' checks (each against the frames it starts and ends on), and autoFix's one redo of flagged clips. */
+function gateClips(ctx: RunContext, plan: Plan, frames: StoredRef[], set: ClipSet): Promise<Quality | undefined> {
   const frame = (i: number) => ({ name: `frame-${i + 1}`, ref: frames[i] });
-  const check = () =>
-    checkOutputs(ctx, {
-      stage: "clips",
-      clips: wantedClips(set).flatMap((n) => {
-        const ref = set.clips[n - 1];
-        return ref ? [{ name: `clip-${n}`, ref, start: frame(n - 1), end: frame(n % FRAME_COUNT) }] : [];
+  const made = () => wantedClips(set).filter((n) => set.clips[n - 1]);
+  return gate(
+    ctx,
+    "clips",
+    wantedClips(set).map((n) => ({ name: `clip-${n}`, assetId: () => set.clips[n - 1]?.assetId })),
+    clipModel(ctx.env),
+    () =>
+      checkOutputs(ctx, {
+        stage: "clips",
+        clips: made().map((n) => ({ name: `clip-${n}`, ref: set.clips[n - 1]!, start: frame(n - 1), end: frame(n % FRAME_COUNT) })),
       }),
-    });
-  const quality = await check();
-  const flagged = wantedClips(set).filter((n) => set.clips[n - 1] && flagsOn(quality, set.clips[n - 1]!.assetId).length);
-  if (!ctx.params.autoFix || !flagged.length) return quality;
-  const round = ctx.checkRounds?.clips ?? 0;
-  if (
-    !(await fitsBudget(
-      ctx,
-      `clips auto-fix#${round}`,
-      flagged.map(() => clipModel(ctx.env)),
-    ))
-  )
-    return quality;
-  const jobs = flagged.map((n) => ({ n, feedback: null, marks: flagsOn(quality, set.clips[n - 1]!.assetId) }));
-  await makeClips(ctx, plan, frames, set, jobs, `clips auto-fix#${round}`);
-  await countAutoFixed(ctx, `clips#${round}`, flagged.length);
-  const again = await check();
-  return again && { ...again, autoFixed: flagged.map((n) => `clip-${n}`) };
+    (flagged) => {
+      const round = ctx.checkRounds?.clips ?? 0;
+      const jobs = flagged.map((f) => ({ n: Number(f.name.slice("clip-".length)), feedback: null, marks: f.marks }));
+      return makeClips(ctx, plan, frames, set, jobs, `clips auto-fix#${round}`);
+    },
+  );
 }
 
 const wantedClips = (set: ClipSet) => [...Array(CLIP_COUNT).keys()].map((i) => i + 1).concat(set.stitch.loop ? [LOOP_CLIP] : []);
