@@ -4,6 +4,8 @@
  * down here first, with the Images binding, to a JPEG next to the shoot's objects. Smaller ones are
  * sent as they are.
  */
+import { claudeKey } from "./claude-keys.ts";
+
 export const PLANNER_MAX_SIDE = 1568;
 
 type ImagesEnv = Pick<Env, "BUCKET" | "IMAGES">;
@@ -23,9 +25,6 @@ export async function claudeCopy(env: ImagesEnv, key: string, dest: string): Pro
   await env.BUCKET.put(dest, bytes, { httpMetadata: { contentType: "image/jpeg" } });
   return dest;
 }
-
-/** Where a shoot's copies for Claude live: `claude/<name>.jpg` beside its objects. */
-export const claudeKey = (accountId: string, shootId: string, name: string) => `accounts/${accountId}/shoots/${shootId}/claude/${name}.jpg`;
 
 export function plannerReferences(env: ImagesEnv, accountId: string, shootId: string, keys: string[]): Promise<string[]> {
   return Promise.all(keys.map((key, i) => claudeCopy(env, key, claudeKey(accountId, shootId, `reference-${i + 1}`))));

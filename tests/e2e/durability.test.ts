@@ -89,7 +89,7 @@ describe("a shoot survives SIGKILL of the runtime and the media service", () => 
     await approve("clips");
     const queued = await until(
       "the stitch job dispatched",
-      async () => (await get()).jobs.find((j) => j.stage === "reel" && j.type === "media" && j.dispatches >= 1) ?? null,
+      async () => (await get()).jobs.find((j) => j.model === "stitch" && j.dispatches >= 1) ?? null,
       120_000,
       100,
     );
@@ -126,7 +126,7 @@ describe("a shoot survives SIGKILL of the runtime and the media service", () => 
     const simJobs = (await sim("/__sim/jobs")) as { jobs: { provider: string; model: string }[] };
     expect(simJobs.jobs.filter((j) => j.provider === "kling")).toHaveLength(5);
     expect(simJobs.jobs.filter((j) => j.provider === "fal" && j.model.includes("nano-banana"))).toHaveLength(2);
-    const stitch = done.jobs.filter((j) => j.stage === "reel");
+    const stitch = done.jobs.filter((j) => j.model === "stitch");
     expect(stitch).toHaveLength(1);
     expect(stitch[0].status).toBe("succeeded");
     expect(stitch[0].dispatches).toBeGreaterThanOrEqual(2);

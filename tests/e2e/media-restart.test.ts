@@ -30,9 +30,9 @@ describe("the media service killed mid-job", () => {
     const get = async () => (await api<Shoot>("GET", `/api/shoots/${body.id}`)).body;
 
     // The stitch is dispatched once the earlier stages approve themselves; kill the service under it.
-    await until("the stitch job", async () => (await get()).jobs.some((j) => j.stage === "reel" && j.type === "media"), 300_000, 100);
+    await until("the stitch job", async () => (await get()).jobs.some((j) => j.model === "stitch"), 300_000, 100);
     await new Promise((r) => setTimeout(r, 1500)); // let the consumer's call reach the service
-    expect((await get()).jobs.find((j) => j.stage === "reel")?.status, "the stitch must still be running when killed").toBe("submitted");
+    expect((await get()).jobs.find((j) => j.model === "stitch")?.status, "the stitch must still be running when killed").toBe("submitted");
     await env.stack.kill("media", "SIGKILL");
     await env.stack.start(["media"]);
 
@@ -45,7 +45,7 @@ describe("the media service killed mid-job", () => {
       },
       300_000,
     );
-    const stitch = atReel.jobs.filter((j) => j.stage === "reel");
+    const stitch = atReel.jobs.filter((j) => j.model === "stitch");
     expect(stitch).toHaveLength(1);
     expect(stitch[0]).toMatchObject({ status: "succeeded", dispatches: 1 });
     expect(atReel.assets.filter((a) => a.kind === "reel")).toHaveLength(1);

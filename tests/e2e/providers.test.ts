@@ -221,7 +221,7 @@ describe("providers under failure", () => {
     expect(kling).toHaveLength(CLIPS);
     for (const j of kling) expect(j.webhookAttempts.some((a) => a.kind === "forged-callback" && a.ok)).toBe(true);
     // Every clip is Kling's real video, and no clip job failed on the forged URL.
-    const clipJobs = s.jobs.filter((j) => j.stage === "clips");
+    const clipJobs = s.jobs.filter((j) => j.stage === "clips" && j.type === "provider");
     expect(clipJobs.map((j) => j.status)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded", "succeeded"]);
     const clips = s.assets.filter((a) => a.kind === "clip");
     expect(clips.map((a) => a.index).sort()).toEqual([1, 2, 3, 4, 5]);
