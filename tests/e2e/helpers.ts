@@ -1,8 +1,9 @@
 /** Starts a private copy of the whole stack (own ports and state) and talks to it as a client. */
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
+import sharp from "sharp";
 import { runTool } from "../../common/ffmpeg.ts";
 import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
 import { ContractViolation, contractChecker, type OpenApiDocument } from "./contract.ts";
@@ -149,4 +150,46 @@ function moovBeforeMdat(b: Uint8Array): boolean {
     i += size;
   }
   return false;
+}
+
+/** Debian's Chromium, which the browser tests drive (they skip, saying so, without it). */
+export const CHROMIUM = "/usr/bin/chromium";
+// SPEC section 8: without the background-networking flags Chromium keeps dialling out.
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+export const haveChromium = existsSync(CHROMIUM);
+
+export const SEED_REFERENCES = path.resolve(import.meta.dirname, "../../../shared/fixtures/seed-shoot/references");
+const SEED_NAMES = ["model.jpeg", "jacket.jpg", "watch.jpg"];
+/** Whether the seed shoot's reference photos (../shared/fixtures) are beside this checkout. */
+export const HAVE_SEED_REFERENCES = SEED_NAMES.every((n) => existsSync(path.join(SEED_REFERENCES, n)));
+
+/**
+ * The model, the garment and the accessory, in the simulator's order (its drift and judge read
+ * inputs that way): the fixture photos, or three drawn ones when the fixtures are absent.
+ */
+export async function seedReferences(): Promise<{ name: string; bytes: Uint8Array; role: "model" | "garment" | "accessory" }[]> {
+  const roles = ["model", "garment", "accessory"] as const;
+  if (HAVE_SEED_REFERENCES) {
+    return SEED_NAMES.map((n, i) => ({ name: n, bytes: new Uint8Array(readFileSync(path.join(SEED_REFERENCES, n))), role: roles[i]! }));
+  }
+  // A skin-toned face, a brown jacket, a dark watch: plain product-style photos.
+  const colours = [
+    { r: 214, g: 170, b: 140 },
+    { r: 120, g: 72, b: 40 },
+    { r: 40, g: 40, b: 48 },
+  ];
+  return Promise.all(
+    colours.map(async (c, i) => {
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="800"><rect width="600" height="800" fill="#f4f4f2"/><ellipse cx="300" cy="400" rx="${150 + i * 20}" ry="${220 - i * 30}" fill="rgb(${c.r},${c.g},${c.b})"/><rect x="250" y="330" width="100" height="60" fill="rgb(${255 - c.r},${c.g},${c.b})"/></svg>`;
+      return { name: `ref-${i + 1}.png`, bytes: new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer()), role: roles[i]! };
+    }),
+  );
 }

@@ -8,40 +8,12 @@
  * not worn) at ΔE00 11–13 against a threshold of 10, so they stop at their hero too. That case is
  * kept as an expected failure, which turns red the day it holds.
  */
-import { readFileSync, existsSync } from "node:fs";
-import path from "node:path";
-import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Shoot } from "../../src/api/types.ts";
 import { STAGES } from "../../src/domain/contract.ts";
-import { startTestStack, until } from "./helpers.ts";
+import { HAVE_SEED_REFERENCES, SEED_REFERENCES, seedReferences, startTestStack, until } from "./helpers.ts";
 
 const PROBE = "drift-probe";
-const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/seed-shoot/references");
-
-const NAMES = ["model.jpeg", "jacket.jpg", "watch.jpg"];
-const HAVE_FIXTURES = NAMES.every((n) => existsSync(path.join(FIXTURES, n)));
-
-/** The model, the garment and the accessory, in the simulator's order; drawn ones when the fixtures are absent. */
-async function references(): Promise<{ name: string; bytes: Uint8Array; role: string }[]> {
-  const names = NAMES;
-  const roles = ["model", "garment", "accessory"];
-  if (HAVE_FIXTURES) {
-    return names.map((n, i) => ({ name: n, bytes: new Uint8Array(readFileSync(path.join(FIXTURES, n))), role: roles[i]! }));
-  }
-  // Without ../shared/fixtures: three plain product-style photos (a skin-toned face, a brown jacket, a dark watch).
-  const colours = [
-    { r: 214, g: 170, b: 140 },
-    { r: 120, g: 72, b: 40 },
-    { r: 40, g: 40, b: 48 },
-  ];
-  return Promise.all(
-    colours.map(async (c, i) => {
-      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="800"><rect width="600" height="800" fill="#f4f4f2"/><ellipse cx="300" cy="400" rx="${150 + i * 20}" ry="${220 - i * 30}" fill="rgb(${c.r},${c.g},${c.b})"/><rect x="250" y="330" width="100" height="60" fill="rgb(${255 - c.r},${c.g},${c.b})"/></svg>`;
-      return { name: `ref-${i + 1}.png`, bytes: new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer()), role: roles[i]! };
-    }),
-  );
-}
 
 describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;
@@ -75,7 +47,7 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
 
   it("runs the batch until every shoot has completed or waits for a person", async () => {
     await sim("/__sim/faults", { drift: { rate: 1, kinds: ["garment-recolour", "accessory-removed", "garment-swap", "face-swap"], seed: 11, match: PROBE } });
-    const refs = await references();
+    const refs = await seedReferences();
     const form = new FormData();
     for (const r of refs) form.append("files", new Blob([r.bytes.slice()]), r.name);
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: auth(), body: form });
@@ -156,9 +128,9 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
   });
 
   // Measured on the fixture references; with drawn ones the outcome is not the known gap, so it is skipped.
-  const gap = HAVE_FIXTURES ? it.fails : it.skip;
+  const gap = HAVE_SEED_REFERENCES ? it.fails : it.skip;
   gap(
-    `completes the 7 untouched shoots with no person (not yet: see the file's comment)${HAVE_FIXTURES ? "" : ` [skipped: ${FIXTURES} not found]`}`,
+    `completes the 7 untouched shoots with no person (not yet: see the file's comment)${HAVE_SEED_REFERENCES ? "" : ` [skipped: ${SEED_REFERENCES} not found]`}`,
     async () => {
       for (const row of settled.shoots.filter((r) => !drifted.has(r.index))) {
         const shoot = await get(row.id!);
@@ -181,7 +153,7 @@ describe("quality gate: a batch of 10 under review flagged, 3 drifted", () => {
 
   it.each(["refusal", "malformed"] as const)("a %s from the judge is recorded and the measured verdict decides", async (fault) => {
     await sim("/__sim/faults", { judgeFault: fault });
-    const refs = await references();
+    const refs = await seedReferences();
     const created = await fetch(`${env.stack.url}/api/shoots`, {
       method: "POST",
       headers: { ...auth(), "content-type": "application/json" },

@@ -7,7 +7,7 @@
  * Screenshots go to test-artifacts/ui/.
  */
 import AxeBuilder from "@axe-core/playwright";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { zipSync } from "fflate";
@@ -16,24 +16,13 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
-import { client, startTestStack } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, client, startTestStack, haveChromium } from "./helpers.ts";
 
 // Runs inside the page (page.evaluateHandle), where the DOM exists; this project is typed for Node.
 declare const DataTransfer: new () => { items: { add(file: unknown): void } };
 
-const CHROMIUM = "/usr/bin/chromium";
-const LAUNCH_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SHOTS = path.join(ROOT, "test-artifacts/ui");
 const COMPLETE_WAIT = 300_000;
-const haveChromium = existsSync(CHROMIUM);
 
 interface DroppedFile {
   name: string;
@@ -66,7 +55,7 @@ describe.skipIf(!haveChromium)("batch intake in Chromium", () => {
     writeFileSync(path.join(photoDir, "accessories.zip"), zipSync({ "accessories/scarf.png": readFileSync(path.join(photoDir, "scarf.png")) }));
     env = await startTestStack("ui-batches", 19300);
     api = client(env.stack);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })).newPage();
     await page.goto(`${env.stack.url}/#key=${encodeURIComponent(env.stack.identity.apiKey)}`);
   });

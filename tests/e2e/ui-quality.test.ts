@@ -5,51 +5,19 @@
  * Axe on the view; screenshots to test-artifacts/ui/quality-*.png.
  */
 import AxeBuilder from "@axe-core/playwright";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
-import { client, startTestStack, until } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, client, startTestStack, until, haveChromium, seedReferences } from "./helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const LAUNCH_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SHOTS = path.join(ROOT, "test-artifacts/ui");
 const STAGE_WAIT = 300_000;
 const PROBE = "drift-probe";
-const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/seed-shoot/references");
 const NOTE = "keep the collar stitching sharp";
 const LINK_NOTE = "less glare on the watch face";
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-
-/** The model, the garment and the accessory; drawn ones when the fixtures are absent. */
-async function references(): Promise<{ name: string; bytes: Uint8Array }[]> {
-  const names = ["model.jpeg", "jacket.jpg", "watch.jpg"];
-  if (names.every((n) => existsSync(path.join(FIXTURES, n)))) {
-    return names.map((n) => ({ name: n, bytes: new Uint8Array(readFileSync(path.join(FIXTURES, n))) }));
-  }
-  const colours = [
-    { r: 214, g: 170, b: 140 },
-    { r: 120, g: 72, b: 40 },
-    { r: 40, g: 40, b: 48 },
-  ];
-  return Promise.all(
-    colours.map(async (c, i) => {
-      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="800"><rect width="600" height="800" fill="#f4f4f2"/><ellipse cx="300" cy="400" rx="${150 + i * 20}" ry="${220 - i * 30}" fill="rgb(${c.r},${c.g},${c.b})"/><rect x="250" y="330" width="100" height="60" fill="rgb(${255 - c.r},${c.g},${c.b})"/></svg>`;
-      return { name: `ref-${i + 1}.png`, bytes: new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer()) };
-    }),
-  );
-}
 
 interface ShootJson {
   status: string;
@@ -95,7 +63,7 @@ describe.skipIf(!haveChromium)("quality gate in the review UI", () => {
     await build({ configFile: path.join(ROOT, "web/vite.config.ts"), logLevel: "warn" });
     env = await startTestStack("ui-quality", 19600, {}, { SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" });
     api = client(env.stack);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await ctx.newPage();
   });
@@ -106,7 +74,7 @@ describe.skipIf(!haveChromium)("quality gate in the review UI", () => {
 
   it("creates a shoot whose hero drifts", async () => {
     await sim("/__sim/faults", { drift: { rate: 1, kinds: ["garment-recolour"], seed: 3, match: PROBE } });
-    const refs = await references();
+    const refs = await seedReferences();
     const form = new FormData();
     for (const r of refs) form.append("files", new Blob([r.bytes.slice()]), r.name);
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${env.stack.identity.apiKey}` }, body: form });
@@ -223,7 +191,7 @@ describe.skipIf(!haveChromium)("quality gate in the review UI", () => {
   it("the new shoot form sends what each photo shows, the flagged policy and auto-fix, and shows the policy's error at its field", async () => {
     await page.goto(`${env.stack.url}/new`);
     await page.getByRole("heading", { name: "New shoot" }).waitFor();
-    const refs = await references();
+    const refs = await seedReferences();
     const dt = await page.evaluateHandle(
       (fs) => {
         const G = globalThis as unknown as {

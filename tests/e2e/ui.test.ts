@@ -5,13 +5,13 @@
  * Screenshots of every view go to test-artifacts/ui/.
  */
 import AxeBuilder from "@axe-core/playwright";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Download, type Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
-import { client, startTestStack } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, client, startTestStack, haveChromium } from "./helpers.ts";
 
 // These run inside the page (page.evaluate and friends), where the DOM exists; this project is typed
 // for Node, so the few browser globals the callbacks touch are declared here, not the whole DOM lib.
@@ -23,20 +23,8 @@ interface HTMLVideoElement {
   play(): Promise<void>;
 }
 
-const CHROMIUM = "/usr/bin/chromium";
-// SPEC section 8: without the background-networking flags Chromium keeps dialling out.
-const LAUNCH_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SHOTS = path.join(ROOT, "test-artifacts/ui");
 const STAGE_WAIT = 300_000;
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 interface ShootJson {
@@ -63,7 +51,7 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
     await build({ configFile: path.join(ROOT, "web/vite.config.ts"), logLevel: "warn" });
     env = await startTestStack("ui", 19200, {}, { SIM_CLIP_SECONDS: "3" });
     api = client(env.stack);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     page = await ctx.newPage();
   });
