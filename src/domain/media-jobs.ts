@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { ASPECT_RATIOS } from "./aspect.ts";
 import { type CheckResult, REFERENCE_ROLES, RegionSchema } from "./findings.ts";
-import { StitchJobParamsSchema } from "./stitch.ts";
+import { FILL_MODES, STILL_FORMATS } from "./channels.ts";
+import { StitchJobParamsSchema, X264_PRESETS, type X264Preset } from "./stitch.ts";
 
 export const REFRAME_METHODS = ["attention", "entropy", "pad"] as const;
 export type ReframeMethod = (typeof REFRAME_METHODS)[number];
@@ -81,6 +82,54 @@ export const CheckParamsSchema = z.object({
     .default([]),
 });
 
+/**
+ * x264 settings of a channel pack's videos, chosen by measurement (`npm run bench:pack`): the
+ * fastest per output whose SSIM against a preset-slow encode of the same crop stays at least 0.98.
+ */
+export const PACK_ENCODER: { crf: number; preset: X264Preset } = { crf: 18, preset: "veryfast" };
+
+const outputSize = {
+  width: z.int().min(16).max(4096),
+  height: z.int().min(16).max(4096),
+  /** Clear space around the subject's box, a fraction of the output's shorter side. */
+  margin: z.number().min(0).max(0.25).default(0.04),
+  fill: z.enum(FILL_MODES).default("blur"),
+};
+
+/**
+ * A `pack` job (issue 20): channel formats of an approved shoot, each reframed around the subject.
+ * Every video is made from the input `reel` in one decode; every still from the input it names.
+ */
+export const PackParamsSchema = z.object({
+  videos: z
+    .array(z.object({ output: fileName, ...outputSize }))
+    .max(8)
+    .default([]),
+  stills: z
+    .array(z.object({ input: fileName, output: fileName, format: z.enum(STILL_FORMATS).default("jpeg"), ...outputSize }))
+    .max(64)
+    .default([]),
+  /** Where the reel's clips meet, in seconds: the crop path may jump there (the service also finds hard cuts itself). */
+  cuts: z.array(z.number().min(0)).max(64).default([]),
+  crf: z.int().min(0).max(51).default(PACK_ENCODER.crf),
+  preset: z.enum(X264_PRESETS).default(PACK_ENCODER.preset),
+});
+
+/** A box in source pixels: `[x, y, width, height]` (it may reach outside the source where the output is filled). */
+export type PackBox = [number, number, number, number];
+
+/** What a pack job reports per output, besides its file's metadata. */
+export interface PackOutputInfo {
+  /** Output pixels per source pixel of the crop (above 1: upscaled). */
+  upscale: number;
+  /** Some of the output is fill (the subject could not be held by a crop alone). */
+  filled: boolean;
+  /** Video: the crop, one box per output frame. */
+  path?: PackBox[];
+  /** Still: the crop. */
+  crop?: PackBox;
+}
+
 const base = {
   id: z.string().optional(),
   inputs: z
@@ -97,6 +146,7 @@ export const MediaJobBodySchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("stitch"), ...base, params: StitchJobParamsSchema.prefault({}) }),
   z.object({ kind: z.literal("probe"), ...base, params: ProbeParamsSchema.prefault({}) }),
   z.object({ kind: z.literal("check"), ...base, params: CheckParamsSchema.prefault({}) }),
+  z.object({ kind: z.literal("pack"), ...base, params: PackParamsSchema.prefault({}) }),
 ]);
 /** What a sender writes (defaults may be left out). */
 export type MediaJobBody = z.input<typeof MediaJobBodySchema>;
@@ -138,4 +188,6 @@ export interface MediaJobOutput extends Partial<CheckResult> {
   confidence?: number;
   /** Crop: why the grid's confidence is below 1, in words a reviewer can act on. */
   problem?: string;
+  /** Pack: per output name. */
+  pack?: Record<string, PackOutputInfo>;
 }
