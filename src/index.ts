@@ -10,6 +10,7 @@ import { handleDeliveryBatch, resendOverdueDeliveries } from "./notify/deliver.t
 import type { DeliveryMessage } from "./notify/events.ts";
 
 export { ShootWorkflow } from "./workflow/shoot.ts";
+export { DeliverWorkflow } from "./workflow/deliver.ts";
 export { MediaContainer } from "./media/container.ts";
 export { ProviderPool } from "./limits/provider-pool.ts";
 

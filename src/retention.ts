@@ -71,6 +71,7 @@ export async function runRetention(env: Env, now = Date.now(), limit = 20): Prom
       del("checkpoints"),
       del("jobs"),
       del("events"),
+      del("packs"),
       env.DB.prepare("DELETE FROM shoots WHERE id = ?1").bind(s.id),
     ]);
     const removedRows = results.slice(1).reduce((n, r) => n + (r.meta?.changes ?? 0), 0);

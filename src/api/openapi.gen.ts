@@ -162,9 +162,66 @@ export interface paths {
         };
         /**
          * A zip of every approved asset, streamed
-         * @description The last approved attempt of each stage; entries are stored, not compressed (`frames/frame-3-v2.png`, `reel-v1.mp4`).
+         * @description The last approved attempt of each stage, and the latest ready channel pack a folder per channel; entries are stored, not compressed (`frames/frame-3-v2.png`, `reel-v1.mp4`, `channels/reels/reel.mp4`).
          */
         get: operations["getShootArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shoots/{id}/packs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a channel pack of a completed shoot
+         * @description Reframes the approved reel into every chosen video channel and the approved hero and frames into every chosen still channel, around the subject (never cut: filled where no crop holds it). 202 with the pack, `running`; read it with `getPack`.
+         */
+        post: operations["createPack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shoots/{id}/pack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shoot's latest channel pack */
+        get: operations["getPack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shoots/{id}/pack/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One channel of the latest ready pack, as a zip
+         * @description The channel's files in a folder named after it (`reels/reel.mp4`, `shopify/frame-3.jpg`); stored, not compressed.
+         */
+        get: operations["getPackChannel"];
         put?: never;
         post?: never;
         delete?: never;
@@ -556,6 +613,25 @@ export interface components {
             /** @enum {string} */
             timeoutPolicy?: "expire" | "approve";
             stitch?: components["schemas"]["StitchSettings"];
+            channels?: (("reels" | "feed" | "square" | "banner" | "shopify" | "amazon" | "zalando") | {
+                name: string;
+                label: string;
+                /** @enum {string} */
+                media: "video" | "still";
+                width: number;
+                height: number;
+                /** @default 0.04 */
+                margin: number;
+                /** @enum {string} */
+                format: "mp4" | "jpeg" | "png" | "webp";
+                /** @enum {string} */
+                codec?: "h264";
+                /**
+                 * @default blur
+                 * @enum {string}
+                 */
+                fill: "blur" | "extend";
+            })[];
             idempotencyKey?: string;
             budgetUsd?: number;
             recipe?: string;
@@ -652,6 +728,25 @@ export interface components {
             stitch: components["schemas"]["ResolvedStitchSettings"];
             /** @description The shoot's cost cap in USD, or null for none */
             budgetUsd?: number | null;
+            channels?: {
+                name: string;
+                label: string;
+                /** @enum {string} */
+                media: "video" | "still";
+                width: number;
+                height: number;
+                /** @default 0.04 */
+                margin: number;
+                /** @enum {string} */
+                format: "mp4" | "jpeg" | "png" | "webp";
+                /** @enum {string} */
+                codec?: "h264";
+                /**
+                 * @default blur
+                 * @enum {string}
+                 */
+                fill: "blur" | "extend";
+            }[];
             recipe?: {
                 name: string;
                 version: number;
@@ -785,13 +880,15 @@ export interface components {
             height: number | null;
             /** @description Seconds, for clips and reels */
             duration: number | null;
+            /** @description A pack file's channel (kind `pack`); null for every other kind */
+            channel: string | null;
             sha256: string;
             /** @description How the asset was made: model, prompt, seed, inputs, job id, settings */
             provenance?: unknown;
             createdAt: string;
         };
         /** @enum {string} */
-        AssetKind: "reference" | "plan" | "hero" | "contact-sheet" | "frame" | "clip" | "reel" | "poster";
+        AssetKind: "reference" | "plan" | "hero" | "contact-sheet" | "frame" | "clip" | "reel" | "poster" | "pack";
         Job: {
             id: string;
             /** @enum {string} */
@@ -829,7 +926,7 @@ export interface components {
             id: number;
         } & components["schemas"]["ShootEvent"];
         /** @description One Server-Sent Event's `data` (JSON); the SSE `event` field is its `type` and `id` its timeline id */
-        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobResumedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckJudgedEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["CheckCompletedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"] | components["schemas"]["ShootWokenEvent"];
+        ShootEvent: components["schemas"]["ShootCreatedEvent"] | components["schemas"]["StageStartedEvent"] | components["schemas"]["JobSubmittedEvent"] | components["schemas"]["JobQueuedEvent"] | components["schemas"]["JobResumedEvent"] | components["schemas"]["JobCompletedEvent"] | components["schemas"]["JobFailedEvent"] | components["schemas"]["JobRecoveredEvent"] | components["schemas"]["JobDuplicateEvent"] | components["schemas"]["AssetStoredEvent"] | components["schemas"]["CheckJudgedEvent"] | components["schemas"]["CheckpointPendingEvent"] | components["schemas"]["CheckpointResolvedEvent"] | components["schemas"]["CheckCompletedEvent"] | components["schemas"]["PackStartedEvent"] | components["schemas"]["PackReadyEvent"] | components["schemas"]["PackFailedEvent"] | components["schemas"]["ShootCompletedEvent"] | components["schemas"]["ShootFailedEvent"] | components["schemas"]["ShootCancelledEvent"] | components["schemas"]["ShootExpiredEvent"] | components["schemas"]["ShootWokenEvent"];
         /** @description The shoot was accepted */
         ShootCreatedEvent: {
             /** @enum {string} */
@@ -948,7 +1045,7 @@ export interface components {
             data: {
                 asset: string;
                 /** @enum {string} */
-                kind: "reference" | "plan" | "hero" | "contact-sheet" | "frame" | "clip" | "reel" | "poster";
+                kind: "reference" | "plan" | "hero" | "contact-sheet" | "frame" | "clip" | "reel" | "poster" | "pack";
                 index?: number;
                 version: number;
             } & {
@@ -1014,6 +1111,45 @@ export interface components {
                 round: number;
                 flagged: number;
                 findings: number;
+            } & {
+                [key: string]: unknown;
+            };
+            at: string;
+        };
+        /** @description A channel pack is being made (the deliver stage after the reel's approval, or a request for a completed shoot) */
+        PackStartedEvent: {
+            /** @enum {string} */
+            type: "pack.started";
+            data: {
+                pack: string;
+                version: number;
+                channels: string[];
+            } & {
+                [key: string]: unknown;
+            };
+            at: string;
+        };
+        /** @description Every file of a channel pack is stored */
+        PackReadyEvent: {
+            /** @enum {string} */
+            type: "pack.ready";
+            data: {
+                pack: string;
+                version: number;
+                files: number;
+            } & {
+                [key: string]: unknown;
+            };
+            at: string;
+        };
+        /** @description A channel pack could not be made; the shoot's approved outputs are untouched */
+        PackFailedEvent: {
+            /** @enum {string} */
+            type: "pack.failed";
+            data: {
+                pack: string;
+                version: number;
+                error: string;
             } & {
                 [key: string]: unknown;
             };
@@ -1119,6 +1255,89 @@ export interface components {
             /** @enum {string} */
             status: "cancelled";
         };
+        Pack: {
+            id: string;
+            version: number;
+            /** @enum {string} */
+            status: "running" | "ready" | "failed";
+            error: string | null;
+            createdAt: string;
+            updatedAt: string;
+            /** @description Every channel asked for; `files` is empty until the pack is ready */
+            channels: components["schemas"]["PackChannel"][];
+        };
+        PackChannel: {
+            name: string;
+            label: string;
+            /** @enum {string} */
+            media: "video" | "still";
+            width: number;
+            height: number;
+            /** @default 0.04 */
+            margin: number;
+            /** @enum {string} */
+            format: "mp4" | "jpeg" | "png" | "webp";
+            /** @enum {string} */
+            codec?: "h264";
+            /**
+             * @default blur
+             * @enum {string}
+             */
+            fill: "blur" | "extend";
+            /** @description The largest upscale of the channel's files */
+            upscale: number | null;
+            /** @description Set when a file is upscaled beyond 1.5× */
+            warning: string | null;
+            /** @description Path of the channel's zip (bearer key) */
+            download: string;
+            files: components["schemas"]["PackFile"][];
+        };
+        PackFile: {
+            asset: string;
+            /**
+             * @description Its file name in the channel's folder
+             * @example frame-3.jpg
+             */
+            name: string;
+            /** @description What it was made from: `reel`, `hero` or `frame-<n>` */
+            source: string;
+            /**
+             * Format: uri
+             * @description Signed, expiring URL of the bytes
+             */
+            url: string;
+            mime: string;
+            bytes: number;
+            width: number | null;
+            height: number | null;
+            duration: number | null;
+            /** @description Output pixels per source pixel of its crop (above 1: upscaled) */
+            upscale: number | null;
+            /** @description Part of the picture is fill: no crop of the channel's aspect could hold the subject */
+            filled: boolean;
+        };
+        PackRequest: {
+            /** @description Default channels by name, or specs of your own; default: the shoot's channels, else every default channel */
+            channels?: (("reels" | "feed" | "square" | "banner" | "shopify" | "amazon" | "zalando") | {
+                name: string;
+                label: string;
+                /** @enum {string} */
+                media: "video" | "still";
+                width: number;
+                height: number;
+                /** @default 0.04 */
+                margin: number;
+                /** @enum {string} */
+                format: "mp4" | "jpeg" | "png" | "webp";
+                /** @enum {string} */
+                codec?: "h264";
+                /**
+                 * @default blur
+                 * @enum {string}
+                 */
+                fill: "blur" | "extend";
+            })[];
+        };
         /** @description A signed link for one checkpoint attempt, good for one decision */
         ReviewLink: {
             /**
@@ -1173,6 +1392,8 @@ export interface components {
             height: number | null;
             /** @description Seconds, for clips and reels */
             duration: number | null;
+            /** @description A pack file's channel (kind `pack`); null for every other kind */
+            channel: string | null;
             createdAt: string;
         };
         ReviewDecisionAccepted: components["schemas"]["DecisionAccepted"] & {
@@ -1437,6 +1658,25 @@ export interface components {
             /** @enum {string} */
             timeoutPolicy?: "expire" | "approve";
             stitch?: components["schemas"]["StitchSettings"];
+            channels?: (("reels" | "feed" | "square" | "banner" | "shopify" | "amazon" | "zalando") | {
+                name: string;
+                label: string;
+                /** @enum {string} */
+                media: "video" | "still";
+                width: number;
+                height: number;
+                /** @default 0.04 */
+                margin: number;
+                /** @enum {string} */
+                format: "mp4" | "jpeg" | "png" | "webp";
+                /** @enum {string} */
+                codec?: "h264";
+                /**
+                 * @default blur
+                 * @enum {string}
+                 */
+                fill: "blur" | "extend";
+            })[];
             /** @description Budget per shoot (USD) */
             budgetUsd?: number;
         };
@@ -2072,6 +2312,207 @@ export interface operations {
             path: {
                 /** @description Shoot id */
                 id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zip */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (another account's resources are indistinguishable from missing ones) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; nothing changed, try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shoot id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PackRequest"];
+            };
+        };
+        responses: {
+            /** @description The pack is being made */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pack"];
+                };
+            };
+            /** @description Invalid request: `errors` names each offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (another account's resources are indistinguishable from missing ones) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the resource's current state; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; nothing changed, try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shoot id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pack, each channel with its files once ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pack"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (another account's resources are indistinguishable from missing ones) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPackChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shoot id */
+                id: string;
+                /** @description The channel's name */
+                channel: string;
             };
             cookie?: never;
         };
@@ -3440,6 +3881,19 @@ export const stageValues: ReadonlyArray<FlattenedDeepRequired<components>["schem
 export const createShootAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["aspectRatio"]> = ["16:9", "9:16", "4:3", "3:4", "1:1", "3:2", "2:3", "4:5"];
 export const createShootReviewPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["reviewPolicy"]> = ["always", "flagged"];
 export const createShootTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["timeoutPolicy"]> = ["expire", "approve"];
+export const createShootChannelsAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["channels"]> = ["reels", "feed", "square", "banner", "shopify", "amazon", "zalando"];
+export const createShootChannelsAnyOf1MediaValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["channels"], {
+    media: unknown;
+}>["media"]> = ["video", "still"];
+export const createShootChannelsAnyOf1FormatValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["channels"], {
+    format: unknown;
+}>["format"]> = ["mp4", "jpeg", "png", "webp"];
+export const createShootChannelsAnyOf1CodecValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["channels"], {
+    codec: unknown;
+}>["codec"]> = ["h264"];
+export const createShootChannelsAnyOf1FillValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["CreateShoot"]["channels"], {
+    fill: unknown;
+}>["fill"]> = ["blur", "extend"];
 export const presetsPoseValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Presets"]["pose"]> = ["confident-standing", "seated-editorial", "leaning-casual", "editorial-drama", "relaxed-natural", "street-walk", "urban-lean"];
 export const presetsBackgroundValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Presets"]["background"]> = ["studio-grey", "studio-white", "studio-black", "industrial", "warm-daylight", "color-gel", "outdoor-urban"];
 export const presetsStyleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Presets"]["style"]> = ["house", "clean-digital", "soft-film"];
@@ -3451,6 +3905,10 @@ export const planStyleValues: ReadonlyArray<FlattenedDeepRequired<components>["s
 export const planPlannerValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Plan"]["planner"]> = ["rules", "claude"];
 export const shootParamsReviewPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["reviewPolicy"]> = ["always", "flagged"];
 export const shootParamsTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["timeoutPolicy"]> = ["expire", "approve"];
+export const shootParamsChannelsMediaValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["channels"]["media"]> = ["video", "still"];
+export const shootParamsChannelsFormatValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["channels"]["format"]> = ["mp4", "jpeg", "png", "webp"];
+export const shootParamsChannelsCodecValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["channels"]["codec"]> = ["h264"];
+export const shootParamsChannelsFillValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootParams"]["channels"]["fill"]> = ["blur", "extend"];
 export const resolvedStitchSettingsEasingAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResolvedStitchSettings"]["easing"]> = ["linear", "easeInQuad", "easeOutQuad", "easeInOutQuad", "easeInCubic", "easeOutCubic", "easeInOutCubic", "easeInQuart", "easeOutQuart", "easeInOutQuart", "easeInQuint", "easeOutQuint", "easeInOutQuint", "easeInSine", "easeOutSine", "easeInOutSine", "easeInExpo", "easeOutExpo", "easeInOutExpo", "easeInCirc", "easeOutCirc", "easeInOutCirc", "easeInBack", "easeOutBack", "easeInOutBack", "easeInElastic", "easeOutElastic", "easeInOutElastic", "easeInBounce", "easeOutBounce", "easeInOutBounce", "ease", "easeIn", "easeOut", "easeInOut", "dramaticSwoop", "gentleSwoop", "cinematic", "luxurious", "materialStandard", "materialDecelerate", "materialAccelerate", "easeInExpoOutCubic", "easeInQuartOutQuad", "easeInCircOutQuad"];
 export const resolvedStitchSettingsTransitionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResolvedStitchSettings"]["transition"]> = ["cut", "crossfade", "fadeblack"];
 export const checkpointStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointStage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel", "budget"];
@@ -3459,7 +3917,7 @@ export const qualitySkippedCheckValues: ReadonlyArray<FlattenedDeepRequired<comp
 export const qualityJudgeStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Quality"]["judge"]["status"]> = ["answered", "refused", "invalid", "timeout", "error"];
 export const findingCheckValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Finding"]["check"]> = ["garment-colour", "garment-swap", "accessory", "identity", "continuity", "clip-stability", "clip-end", "reel-sanity", "judge-garment", "judge-accessories", "judge-identity", "judge-anatomy", "judge-framing", "judge-text"];
 export const findingVerdictValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Finding"]["verdict"]> = ["pass", "flag"];
-export const assetKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetKind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"];
+export const assetKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetKind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster", "pack"];
 export const jobTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["type"]> = ["provider", "media", "judge"];
 export const jobStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Job"]["status"]> = ["pending", "submitting", "submitted", "succeeded", "failed"];
 export const shootCreatedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCreatedEvent"]["type"]> = ["shoot.created"];
@@ -3473,7 +3931,7 @@ export const jobFailedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<compo
 export const jobRecoveredEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobRecoveredEvent"]["type"]> = ["job.recovered"];
 export const jobDuplicateEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["JobDuplicateEvent"]["type"]> = ["job.duplicate"];
 export const assetStoredEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetStoredEvent"]["type"]> = ["asset.stored"];
-export const assetStoredEventDataKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetStoredEvent"]["data"]["kind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"];
+export const assetStoredEventDataKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AssetStoredEvent"]["data"]["kind"]> = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster", "pack"];
 export const checkJudgedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckJudgedEvent"]["type"]> = ["check.judged"];
 export const checkJudgedEventDataStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckJudgedEvent"]["data"]["status"]> = ["answered", "refused", "invalid", "timeout", "error"];
 export const checkpointPendingEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointPendingEvent"]["type"]> = ["checkpoint.pending"];
@@ -3483,6 +3941,9 @@ export const checkpointResolvedEventDataStageValues: ReadonlyArray<FlattenedDeep
 export const checkpointResolvedEventDataActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckpointResolvedEvent"]["data"]["action"]> = ["approve", "revise", "cancel", "expire"];
 export const checkCompletedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckCompletedEvent"]["type"]> = ["check.completed"];
 export const checkCompletedEventDataStageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CheckCompletedEvent"]["data"]["stage"]> = ["plan", "hero", "contact-sheet", "frames", "clips", "reel"];
+export const packStartedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PackStartedEvent"]["type"]> = ["pack.started"];
+export const packReadyEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PackReadyEvent"]["type"]> = ["pack.ready"];
+export const packFailedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PackFailedEvent"]["type"]> = ["pack.failed"];
 export const shootCompletedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCompletedEvent"]["type"]> = ["shoot.completed"];
 export const shootFailedEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootFailedEvent"]["type"]> = ["shoot.failed"];
 export const shootCancelledEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShootCancelledEvent"]["type"]> = ["shoot.cancelled"];
@@ -3492,6 +3953,24 @@ export const decisionActionValues: ReadonlyArray<FlattenedDeepRequired<component
 export const decisionAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Decision"]["aspectRatio"]> = ["16:9", "9:16", "4:3", "3:4", "1:1", "3:2", "2:3", "4:5"];
 export const decisionSplitValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Decision"]["split"]> = ["detect", "equal"];
 export const cancelAcceptedStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CancelAccepted"]["status"]> = ["cancelled"];
+export const packStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Pack"]["status"]> = ["running", "ready", "failed"];
+export const packChannelMediaValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PackChannel"]["media"]> = ["video", "still"];
+export const packChannelFormatValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PackChannel"]["format"]> = ["mp4", "jpeg", "png", "webp"];
+export const packChannelCodecValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PackChannel"]["codec"]> = ["h264"];
+export const packChannelFillValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PackChannel"]["fill"]> = ["blur", "extend"];
+export const packRequestChannelsAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PackRequest"]["channels"]> = ["reels", "feed", "square", "banner", "shopify", "amazon", "zalando"];
+export const packRequestChannelsAnyOf1MediaValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["PackRequest"]["channels"], {
+    media: unknown;
+}>["media"]> = ["video", "still"];
+export const packRequestChannelsAnyOf1FormatValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["PackRequest"]["channels"], {
+    format: unknown;
+}>["format"]> = ["mp4", "jpeg", "png", "webp"];
+export const packRequestChannelsAnyOf1CodecValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["PackRequest"]["channels"], {
+    codec: unknown;
+}>["codec"]> = ["h264"];
+export const packRequestChannelsAnyOf1FillValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["PackRequest"]["channels"], {
+    fill: unknown;
+}>["fill"]> = ["blur", "extend"];
 export const reviewDecisionActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReviewDecision"]["action"]> = ["approve", "revise"];
 export const finalShootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FinalShootStatus"]> = ["completed", "failed", "cancelled", "expired"];
 export const batchStatusStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchStatus"]["status"]> = ["open", "completed"];
@@ -3502,6 +3981,19 @@ export const batchListBatchesStatusValues: ReadonlyArray<FlattenedDeepRequired<c
 export const recipeSettingsAspectRatioValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["aspectRatio"]> = ["16:9", "9:16", "4:3", "3:4", "1:1", "3:2", "2:3", "4:5"];
 export const recipeSettingsReviewPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["reviewPolicy"]> = ["always", "flagged"];
 export const recipeSettingsTimeoutPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["timeoutPolicy"]> = ["expire", "approve"];
+export const recipeSettingsChannelsAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["channels"]> = ["reels", "feed", "square", "banner", "shopify", "amazon", "zalando"];
+export const recipeSettingsChannelsAnyOf1MediaValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["channels"], {
+    media: unknown;
+}>["media"]> = ["video", "still"];
+export const recipeSettingsChannelsAnyOf1FormatValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["channels"], {
+    format: unknown;
+}>["format"]> = ["mp4", "jpeg", "png", "webp"];
+export const recipeSettingsChannelsAnyOf1CodecValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["channels"], {
+    codec: unknown;
+}>["codec"]> = ["h264"];
+export const recipeSettingsChannelsAnyOf1FillValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["RecipeSettings"]["channels"], {
+    fill: unknown;
+}>["fill"]> = ["blur", "extend"];
 export const webhookEndpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEndpoint"]["status"]> = ["active", "disabled"];
 export const webhookEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEventType"]> = ["checkpoint.pending", "shoot.completed", "shoot.failed", "batch.completed"];
 export const webhookDeliveryStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookDelivery"]["status"]> = ["pending", "succeeded", "failed"];

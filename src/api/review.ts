@@ -92,6 +92,7 @@ export const review = router()
               width: a.width,
               height: a.height,
               duration: a.duration,
+              channel: a.channel,
               createdAt: a.createdAt,
             })),
           ),

@@ -179,6 +179,7 @@ export const Asset = z
     width: z.number().int().nullable(),
     height: z.number().int().nullable(),
     duration: z.number().nullable().openapi({ description: "Seconds, for clips and reels" }),
+    channel: z.string().nullable().openapi({ description: "A pack file's channel (kind `pack`); null for every other kind" }),
     sha256: z.string(),
     provenance: z.unknown().openapi({ description: "How the asset was made: model, prompt, seed, inputs, job id, settings" }),
     createdAt: z.string(),

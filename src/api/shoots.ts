@@ -248,6 +248,7 @@ async function detail(env: Env, d: Db, shoot: ShootRow, origin: string): Promise
     width: a.width,
     height: a.height,
     duration: a.duration,
+    channel: a.channel,
     sha256: a.sha256,
     provenance: a.provenance,
     createdAt: a.createdAt,

@@ -115,7 +115,7 @@ export const webhooks = router()
     // Callbacks are unsigned, so nothing in one is trusted: it only wakes the waiting workflow, whose
     // next step reads the task from Kling and records what Kling says (provider-job.ts). That read
     // is a durable, retried step rather than a round trip that holds this request.
-    await notifyWorkflow(c.env, job.shootId, job.id, OUTCOME_REPORTED, undefined, receivedAt);
+    await notifyWorkflow(c.env, job, OUTCOME_REPORTED, undefined, receivedAt);
     return c.json({ ok: true as const, notified: true }, 200);
   });
 

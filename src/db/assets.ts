@@ -20,6 +20,7 @@ export async function recordAsset(
     stage?: string | null;
     index?: number;
     version?: number;
+    channel?: string | null;
     stored: StoredObject;
     provenance?: unknown;
   },
@@ -42,6 +43,7 @@ export async function recordAsset(
       width: stored.width ?? null,
       height: stored.height ?? null,
       duration: stored.duration ?? null,
+      channel: a.channel ?? null,
       provenance: a.provenance ?? null,
     })
     .onConflictDoNothing({ target: assets.r2Key });

@@ -1,6 +1,6 @@
 /** Checkpoint rows: one per stage and attempt; a pending row is what a decision must match. */
 import { and, asc, eq } from "drizzle-orm";
-import { checkArtifacts, type CheckpointContent } from "../domain/artifacts.ts";
+import { checkArtifacts, type CheckpointArtifacts, type CheckpointContent } from "../domain/artifacts.ts";
 import { checkpointId, type CheckpointStatus, type TimeoutPolicy } from "../domain/contract.ts";
 import type { Decision } from "../domain/shoot.ts";
 import type { Db } from "./client.ts";
@@ -73,4 +73,19 @@ export async function reopenCheckpoint(d: Db, id: string): Promise<void> {
 
 export function checkpointsForShoot(d: Db, shootId: string) {
   return d.select().from(checkpoints).where(eq(checkpoints.shootId, shootId)).orderBy(asc(checkpoints.createdAt), asc(checkpoints.attempt)).all();
+}
+
+/**
+ * What was approved of each stage (by a person or by the review policy): the last approved attempt's
+ * artifacts, or none for a stage whose approved attempt showed an error instead of outputs.
+ */
+export async function approvedArtifacts(d: Db, shootId: string): Promise<Map<string, CheckpointArtifacts>> {
+  const approved = new Map<string, CheckpointArtifacts>();
+  for (const cp of await checkpointsForShoot(d, shootId)) {
+    if (cp.status !== "approved" && cp.status !== "auto_approved") continue;
+    const artifacts = cp.artifacts as CheckpointArtifacts | null;
+    if (artifacts && !("error" in artifacts && artifacts.error)) approved.set(cp.stage, artifacts);
+    else approved.delete(cp.stage);
+  }
+  return approved;
 }

@@ -10,6 +10,7 @@ import {
   FINAL_SHOOT_STATUSES,
   JOB_STATUSES,
   JOB_TYPES,
+  PACK_STATUSES,
   SHOOT_STATUSES,
   STAGES,
   TIMEOUT_POLICIES,
@@ -123,11 +124,36 @@ export const assets = sqliteTable(
     width: integer("width"),
     height: integer("height"),
     duration: real("duration"),
+    /** A pack file's channel (src/domain/channels.ts); null for every other kind. */
+    channel: text("channel"),
     /** Model, prompt, seed, inputs, job id: how this asset was made. */
     provenance: text("provenance", { mode: "json" }),
     createdAt: text("created_at").notNull().default(now),
   },
   (t) => [uniqueIndex("assets_r2_key").on(t.r2Key), index("assets_shoot").on(t.shootId, t.kind, t.index, t.version)],
+);
+
+/** Channel packs (issue 20): one row per pack of a shoot, numbered; its files are `pack` assets of that version. */
+export const packs = sqliteTable(
+  "packs",
+  {
+    /** Also the id of its DeliverWorkflow instance and of its media job. */
+    id: text("id").primaryKey(),
+    shootId: text("shoot_id")
+      .notNull()
+      .references(() => shoots.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    version: integer("version").notNull(),
+    status: text("status", { enum: PACK_STATUSES }).notNull(),
+    /** The channel specs the pack was asked for, resolved. */
+    channels: text("channels", { mode: "json" }).notNull(),
+    error: text("error"),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("packs_shoot_version").on(t.shootId, t.version)],
 );
 
 export const jobs = sqliteTable(

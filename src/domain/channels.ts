@@ -85,12 +85,21 @@ export const DEFAULT_CHANNELS: readonly ChannelSpec[] = [
 export const DEFAULT_CHANNEL_NAMES = DEFAULT_CHANNELS.map((c) => c.name);
 
 /** What a shoot or recipe asks for: a default channel by name, or a spec of its own. */
-export const ChannelChoiceSchema = z.union([ChannelNameSchema, ChannelSpecSchema]);
+export const ChannelChoiceSchema = z.union([
+  z.enum(DEFAULT_CHANNEL_NAMES as [string, ...string[]], { error: `must be one of ${DEFAULT_CHANNEL_NAMES.join(", ")}, or a channel spec` }),
+  ChannelSpecSchema,
+]);
 export type ChannelChoice = z.input<typeof ChannelChoiceSchema>;
 
-/** The specs a list of choices means; undefined for a name that is not a default channel. */
-export function resolveChannel(choice: ChannelChoice): ChannelSpec | undefined {
-  return typeof choice === "string" ? DEFAULT_CHANNELS.find((c) => c.name === choice) : ChannelSpecSchema.parse(choice);
+/** A list of choices, each channel once (its name is its folder in the pack). */
+export const ChannelChoicesSchema = z
+  .array(ChannelChoiceSchema)
+  .max(16)
+  .refine((list) => new Set(list.map((c) => (typeof c === "string" ? c : c.name))).size === list.length, "must name each channel once");
+
+/** The specs a list of valid choices means, in its order. */
+export function resolveChannels(choices: readonly ChannelChoice[]): ChannelSpec[] {
+  return choices.map((c) => (typeof c === "string" ? DEFAULT_CHANNELS.find((d) => d.name === c)! : ChannelSpecSchema.parse(c)));
 }
 
 /** An output upscaled beyond this is flagged to the producer ("shoot in 9:16 for full quality"). */

@@ -50,7 +50,8 @@ export const DECIDED_STATUS = { approve: "approved", revise: "revised", cancel: 
 /** One checkpoint per stage and attempt: its row id. */
 export const checkpointId = (shootId: string, stage: CheckpointStage, attempt: number) => `${shootId}-${stage}-${attempt}`;
 
-export const ASSET_KINDS = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster"] as const;
+/** `pack`: a file of a channel pack (its channel on the row; index 0 the reel or hero, n frame n). */
+export const ASSET_KINDS = ["reference", "plan", "hero", "contact-sheet", "frame", "clip", "reel", "poster", "pack"] as const;
 export type AssetKind = (typeof ASSET_KINDS)[number];
 
 /** A provider generation, a media-service job, or a vision-judge call (costed, never awaited). */
@@ -74,3 +75,7 @@ export const FRAME_COUNT = 6;
 export const CLIP_COUNT = FRAME_COUNT - 1;
 export const LOOP_CLIP = FRAME_COUNT;
 export const SHEET_GRID = { rows: 2, cols: 3 } as const;
+
+/** A channel pack (issue 20): being made, every file stored, or failed (the error says why). */
+export const PACK_STATUSES = ["running", "ready", "failed"] as const;
+export type PackStatus = (typeof PACK_STATUSES)[number];

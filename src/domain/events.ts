@@ -63,6 +63,18 @@ export const EVENTS = {
     payload: z.looseObject({ stage: z.enum(STAGES), round: z.number().int(), flagged: z.number().int(), findings: z.number().int() }),
     description: "The quality checks measured a stage's outputs: how many findings, how many flag (`error` when they could not run)",
   },
+  "pack.started": {
+    payload: z.looseObject({ pack: z.string(), version: z.number().int(), channels: z.array(z.string()) }),
+    description: "A channel pack is being made (the deliver stage after the reel's approval, or a request for a completed shoot)",
+  },
+  "pack.ready": {
+    payload: z.looseObject({ pack: z.string(), version: z.number().int(), files: z.number().int() }),
+    description: "Every file of a channel pack is stored",
+  },
+  "pack.failed": {
+    payload: z.looseObject({ pack: z.string(), version: z.number().int(), error: z.string() }),
+    description: "A channel pack could not be made; the shoot's approved outputs are untouched",
+  },
   "shoot.completed": {
     // Empty from the workflow; the watchdog says `by: "recovery"` when it finished a row whose instance had ended.
     payload: z.looseObject({ by: z.string().optional() }).nullable(),

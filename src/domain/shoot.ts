@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { ASPECT_RATIOS } from "./aspect.ts";
 import { DECISION_ACTIONS, DEFAULT_REVIEW, FRAME_COUNT, LOOP_CLIP, REVIEW_POLICIES, STAGES, TIMEOUT_POLICIES } from "./contract.ts";
+import { ChannelChoicesSchema, ChannelSpecSchema, resolveChannels } from "./channels.ts";
 import { MarkSchema, REFERENCE_ROLES, type ReferenceRole } from "./findings.ts";
 import { BACKGROUND_IDS, POSE_IDS, STYLE_IDS } from "./presets.ts";
 import { STITCH_DEFAULTS, StitchSettingsSchema } from "./stitch.ts";
@@ -43,6 +44,8 @@ export const CreateShootFields = z
     checkpointTimeout: DurationSchema.optional(),
     timeoutPolicy: z.enum(TIMEOUT_POLICIES).optional(),
     stitch: StitchSettingsSchema.optional(),
+    /** Channel packs made when the reel is approved: default channels by name or specs of their own (none: no pack). */
+    channels: ChannelChoicesSchema.optional(),
     idempotencyKey: z.string().min(1).max(128).optional(),
     /** A cap on what the shoot may spend at the providers; it pauses at a `budget` checkpoint before passing it. */
     budgetUsd: z.number().positive().max(100_000).optional(),
@@ -74,6 +77,7 @@ export const RecipeSettingsSchema = CreateShootFields.pick({
   checkpointTimeout: true,
   timeoutPolicy: true,
   stitch: true,
+  channels: true,
   budgetUsd: true,
 }).strict();
 export type RecipeSettings = z.infer<typeof RecipeSettingsSchema>;
@@ -112,6 +116,7 @@ export function resolveParams(
     timeoutPolicy: last("timeoutPolicy") ?? "expire",
     stitch: Object.assign({ ...STITCH_DEFAULTS }, ...set.map((l) => l.stitch ?? {})),
     budgetUsd: last("budgetUsd") ?? null,
+    channels: resolveChannels(last("channels") ?? []),
     ...(recipe ? { recipe } : {}),
   };
 }
@@ -162,6 +167,8 @@ export const ShootParamsSchema = z.object({
   stitch: StitchSettingsSchema.required(),
   /** USD cap on provider spend; null for none. */
   budgetUsd: z.number().nullable().optional(),
+  /** The channels the deliver stage packs once the reel is approved (specs resolved at creation). */
+  channels: z.array(ChannelSpecSchema).optional(),
   /** The recipe (and its version) the shoot's settings came from. */
   recipe: z.object({ name: z.string(), version: z.number().int() }).optional(),
 });

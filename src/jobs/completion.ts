@@ -30,7 +30,7 @@ export async function completeJob(env: Env, job: JobRow, result: JobResult, by: 
   const d = db(env.DB);
   // The instance handle is looked up while the row is written (it has no side effects), so waking
   // the workflow after the write costs one call, not two (bench:batch: the resume delay's largest part).
-  const instance = opts.notify !== false ? env.SHOOT.get(job.shootId).catch(() => null) : null;
+  const instance = opts.notify !== false ? waitingInstance(env, job).catch(() => null) : null;
   const cost = priceOf(env, job.type === "media" ? "media" : job.model);
   const finished = await finishJob(d, job.id, result, cost, {
     shootId: job.shootId,
@@ -39,7 +39,7 @@ export async function completeJob(env: Env, job: JobRow, result: JobResult, by: 
     data: { job: job.id, provider: job.provider, stage: job.stage, by, ...(result.status === "failed" ? { error: result.error } : {}) },
   });
   if (!finished) return false;
-  if (instance) await notifyWorkflow(env, job.shootId, job.id, toSignal(result), (await instance) ?? undefined, opts.receivedAt);
+  if (instance) await notifyWorkflow(env, job, toSignal(result), (await instance) ?? undefined, opts.receivedAt);
   return true;
 }
 
@@ -54,24 +54,28 @@ export async function pollAndComplete(env: Env, job: JobRow, by: "poll" | "callb
   return result;
 }
 
+/** The workflow instance that waits for a job: a pack's own (its id is the job's), else the shoot's. */
+function waitingInstance(env: Env, job: Pick<JobRow, "id" | "shootId" | "model">): Promise<WorkflowInstance> {
+  return job.model === "pack" ? env.DELIVER.get(job.id) : env.SHOOT.get(job.shootId);
+}
+
 /** Wakes the waiting workflow; a shoot that has ended meanwhile simply has no one waiting. */
 export async function notifyWorkflow(
   env: Env,
-  shootId: string,
-  jobId: string,
+  job: Pick<JobRow, "id" | "shootId" | "model">,
   payload: JobEventPayload,
   found?: WorkflowInstance,
   receivedAt?: number,
 ): Promise<void> {
   const started = Date.now();
   try {
-    const instance = found ?? (await env.SHOOT.get(shootId));
-    await instance.sendEvent({ type: jobEventType(jobId), payload });
+    const instance = found ?? (await waitingInstance(env, job));
+    await instance.sendEvent({ type: jobEventType(job.id), payload });
     // When the outcome arrived, when the event was handed over and how long that took: the resume
     // path's parts (bench:batch measures from the arrival and splits on the rest).
     const received = receivedAt ? new Date(receivedAt).toISOString() : undefined;
-    console.log(JSON.stringify({ msg: "workflow notified", job: jobId, received, at: new Date().toISOString(), sendMs: Date.now() - started }));
+    console.log(JSON.stringify({ msg: "workflow notified", job: job.id, received, at: new Date().toISOString(), sendMs: Date.now() - started }));
   } catch (err) {
-    console.warn(JSON.stringify({ msg: "workflow not notified", shoot: shootId, job: jobId, error: String(err) }));
+    console.warn(JSON.stringify({ msg: "workflow not notified", shoot: job.shootId, job: job.id, error: String(err) }));
   }
 }

@@ -69,7 +69,7 @@ async function runJob(env: Env, jobId: string): Promise<void> {
   }
   // Finished before (a redelivered message or a re-dispatch): announce the stored outcome again.
   const finished = await getJob(d, jobId);
-  if (finished?.result) await notifyWorkflow(env, finished.shootId, jobId, toSignal(finished.result));
+  if (finished?.result) await notifyWorkflow(env, finished, toSignal(finished.result));
 }
 
 /** The local media service in development, the MediaContainer in production. */

@@ -26,6 +26,11 @@ export function shootKey(accountId: string, shootId: string, kind: string, index
   return `accounts/${accountId}/shoots/${shootId}/${slot}/v${version}.${extensionFor(mime)}`;
 }
 
+/** A pack file: `…/pack/v2/reels/reel.mp4`, `…/pack/v2/shopify/frame-3.jpg` (one folder per pack version and channel). */
+export function packKey(accountId: string, shootId: string, version: number, channel: string, source: string, mime: string): string {
+  return `accounts/${accountId}/shoots/${shootId}/pack/v${version}/${channel}/${source}.${extensionFor(mime)}`;
+}
+
 export interface StoredObject extends MediaInfo {
   key: string;
   bytes: number;

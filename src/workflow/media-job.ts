@@ -13,7 +13,7 @@ import { countDispatch, ensureJob, getJob, markSubmitted, type JobResult, toSign
 import { completeJob } from "../jobs/completion.ts";
 import type { CheckResult } from "../domain/findings.ts";
 import type { MediaJobMessage, MediaJobOutput, MediaJobRequest, WorkerMediaKind } from "../domain/media-jobs.ts";
-import { shootKey } from "../storage/r2.ts";
+import { packKey, shootKey } from "../storage/r2.ts";
 import { DB_STEP, IO_STEP, jobId as makeJobId, type Duration, type RunContext } from "./context.ts";
 import { awaitJob } from "./job-wait.ts";
 import type { StoredRef } from "./provider-job.ts";
@@ -29,7 +29,8 @@ export type MediaJobSpec = {
     kind: K;
     attempt: number;
     inputs: { name: string; key: string }[];
-    outputs: { name: string; kind: AssetKind; index: number; version: number; mime: string }[];
+    /** A pack file names its channel and what it was made from (`reel`, `hero`, `frame-3`): its key and row say so. */
+    outputs: { name: string; kind: AssetKind; index: number; version: number; mime: string; channel?: string; source?: string }[];
     params: Extract<MediaJobRequest, { kind: K }>["params"];
   };
 }[WorkerMediaKind];
@@ -55,7 +56,9 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
       ...fields,
       outputs: spec.outputs.map((o) => ({
         name: o.name,
-        key: shootKey(accountId, shootId, o.kind, o.index, o.version, o.mime),
+        key: o.channel
+          ? packKey(accountId, shootId, o.version, o.channel, o.source ?? o.name, o.mime)
+          : shootKey(accountId, shootId, o.kind, o.index, o.version, o.mime),
         mime: o.mime,
       })),
     };
@@ -109,7 +112,7 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
     const d = db(env.DB);
     const job = (await getJob(d, id))!;
     // The media service's answer, stored as it came (docs/contracts.md, "Media service").
-    const { outputs, boxes, confidence, problem, findings, flagged, skipped } = ((job.result as JobResult & { status: "succeeded" }).output ??
+    const { outputs, boxes, confidence, problem, findings, flagged, skipped, pack } = ((job.result as JobResult & { status: "succeeded" }).output ??
       {}) as MediaJobOutput;
     const request = job.request as MediaJobRequest;
     const assets: Record<string, StoredRef> = {};
@@ -124,8 +127,12 @@ export async function runMediaJob(ctx: RunContext, spec: MediaJobSpec): Promise<
         stage: spec.stage,
         index: o.index,
         version: o.version,
+        channel: o.channel,
         stored: { key, bytes: meta.bytes, sha256: meta.sha256, mime: meta.mime as never, width: meta.width, height: meta.height, duration: meta.duration },
-        provenance: { job: id, media: spec.kind, params: spec.params, inputs: spec.inputs.map((i) => i.key) },
+        // A pack file keeps how it was framed (upscale, fill), not the whole job's params; its crop path stays on the job row.
+        provenance: o.channel
+          ? { job: id, media: spec.kind, channel: o.channel, source: o.source, upscale: pack?.[o.name]?.upscale, filled: pack?.[o.name]?.filled }
+          : { job: id, media: spec.kind, params: spec.params, inputs: spec.inputs.map((i) => i.key) },
       });
       assets[o.name] = { assetId: row.id, key: row.r2Key, width: row.width, height: row.height };
       await logEvent(d, { shootId, accountId, type: "asset.stored", data: { asset: row.id, kind: o.kind, index: o.index, version: o.version } });

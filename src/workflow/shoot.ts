@@ -1,7 +1,7 @@
 /**
  * ShootWorkflow: one durable instance per shoot. The pipeline reads like SPEC section 2:
  *
- *   plan -> hero -> contact sheet -> frames -> clips -> reel
+ *   plan -> hero -> contact sheet -> frames -> clips -> reel -> (deliver: channel packs)
  *
  * Each stage makes its output, opens a checkpoint and loops on `revise` until it is approved;
  * only what a revision targets is redone, and every attempt is a new asset version. Side effects
@@ -29,6 +29,7 @@ import { runMediaJob } from "./media-job.ts";
 import { makePlan } from "./plan.ts";
 import { ensureBudget } from "./budget.ts";
 import { checkOutputs, gate } from "./quality.ts";
+import { startPack } from "./deliver.ts";
 import { runProviderJob, type ProviderOutcome, type StoredRef } from "./provider-job.ts";
 import { endShoot } from "../lifecycle.ts";
 
@@ -66,6 +67,9 @@ export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
       const frames = await framesStage(ctx, plan, sheet);
       const clips = await clipsStage(ctx, plan, frames);
       await reelStage(ctx, plan, frames, clips);
+      // Deliver: the chosen channel packs are made by a workflow of their own (./deliver.ts).
+      const channels = shoot.params.channels ?? [];
+      if (channels.length) await step.do("deliver", DB_STEP, async () => void (await startPack(this.env, { shootId, accountId }, channels, 1)));
       await step.do("complete", DB_STEP, () => endShoot(this.env, { shootId, accountId }, "completed", { replay: true }));
       return { status: "completed" };
     } catch (err) {

@@ -44,6 +44,7 @@ export function assetLabel(assets: Asset[], id: string): string {
     poster: "Poster",
     plan: "Plan",
     reference: "Reference",
+    pack: `Pack ${a.channel ?? ""}`,
   }[a.kind];
   return `${kind}${a.kind === "frame" || a.kind === "clip" ? ` ${a.index}` : ""} v${a.version}`;
 }
