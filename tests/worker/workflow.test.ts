@@ -83,6 +83,7 @@ async function startShoot(
     referenceRoles?: (string | null)[];
     reviewPolicy?: "always" | "flagged";
     autoFix?: boolean;
+    channels?: string[];
   } = {},
 ) {
   const { apiKey, accountId } = await newAccount();
@@ -109,6 +110,7 @@ async function startShoot(
       referenceRoles: opts.referenceRoles,
       reviewPolicy: opts.reviewPolicy,
       autoFix: opts.autoFix,
+      channels: opts.channels,
     }),
   });
   expect(res.status, await res.clone().text()).toBe(201);
@@ -610,5 +612,52 @@ describe("quality gate", () => {
     });
     expect(wrong.status).toBe(400);
     expect(JSON.stringify(await wrong.json())).toContain("referenceRoles");
+  });
+});
+
+describe("deliver stage", () => {
+  it("a shoot with channels starts its pack when the reel is approved; the pack's workflow records it ready", async () => {
+    const s = await startShoot({ review: [], channels: ["reels", "shopify"] });
+    await using _ = s.instance;
+    const packId = `${s.id}-pack-1`;
+    // The pack's own workflow, its media job replaced at the step boundaries like the shoot's.
+    await using pack = await introspectWorkflowInstance(env.DELIVER, packId);
+    await pack.modify(async (m) => {
+      await m.disableSleeps();
+      await m.mockStepResult(
+        { name: "load" },
+        {
+          params: {},
+          channels: [{ name: "reels", label: "Reels", media: "video", width: 1080, height: 1920, margin: 0.04, format: "mp4", codec: "h264", fill: "blur" }],
+          sources: { reel: "test/reel", hero: "test/hero", frames: ["test/frame-1"], cuts: [1.5] },
+        },
+      );
+      await m.mockStepResult({ name: "enqueue pack#1" }, { jobId: packId });
+      await m.mockEvent({ type: `job-${packId}`, payload: { status: "succeeded" } });
+      await m.mockStepResult({ name: "record pack#1" }, { ok: true, assets: {}, details: {} });
+    });
+    await s.instance.waitForStatus("complete");
+    expect((await s.get()).status).toBe("completed");
+    await pack.waitForStatus("complete");
+
+    const res = await call(`/api/shoots/${s.id}/pack`, { key: s.apiKey });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const body = (await res.json()) as { id: string; version: number; status: string; channels: { name: string; width: number; height: number }[] };
+    expect(body).toMatchObject({ id: packId, version: 1, status: "ready" });
+    // The shoot's choice, resolved to the default specs when the shoot was created.
+    expect(body.channels.map((c) => [c.name, c.width, c.height])).toEqual([
+      ["reels", 1080, 1920],
+      ["shopify", 2048, 2048],
+    ]);
+    const types = (await s.get()).timeline.map((e) => e.type);
+    expect(types).toContain("pack.started");
+    expect(types).toContain("pack.ready");
+  });
+
+  it("a shoot without channels makes no pack", async () => {
+    const s = await startShoot({ review: [] });
+    await using _ = s.instance;
+    await s.instance.waitForStatus("complete");
+    expect((await call(`/api/shoots/${s.id}/pack`, { key: s.apiKey })).status).toBe(404);
   });
 });
