@@ -1,7 +1,7 @@
 /** The Hono app: request ids, security headers, problem+json errors, the routers and the OpenAPI document. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
-import { packsApi } from "./api/packs.ts";
+import { channelsApi, packsApi } from "./api/packs.ts";
 import { archive } from "./api/archive.ts";
 import { assetsApi } from "./api/assets.ts";
 import { recipesApi } from "./api/recipes.ts";
@@ -57,6 +57,7 @@ app
   .route("/api/shoots", shootsApi)
   .route("/api/shoots", archive)
   .route("/api/shoots", packsApi)
+  .route("/api/channels", channelsApi)
   .route("/api/shoots", reviewLinks)
   .route("/api/review", review)
   .route("/api/presets", presets)

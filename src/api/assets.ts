@@ -5,7 +5,8 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { accountForKey } from "../db/accounts.ts";
-import { getAssetById } from "../db/assets.ts";
+import { getAssetById, type AssetRow } from "../db/assets.ts";
+import { packSource } from "../db/packs.ts";
 import { db } from "../db/client.ts";
 import { extensionFor } from "../storage/r2.ts";
 import { enforceRateLimit } from "../security/rate-limit.ts";
@@ -68,7 +69,7 @@ export const assetsApi = router().openapi(contentRoute, async (c) => {
     etag,
     "accept-ranges": "bytes",
     "cache-control": "private, max-age=31536000, immutable",
-    "content-disposition": `inline; filename="${asset.kind}${asset.index ? `-${asset.index}` : ""}-v${asset.version}.${extensionFor(asset.mime)}"`,
+    "content-disposition": `inline; filename="${downloadName(asset)}"`,
     "x-content-type-options": "nosniff",
   });
   if ((c.req.header("if-none-match") ?? "").split(/\s*,\s*/).includes(etag)) return new Response(null, { status: 304, headers });
@@ -89,6 +90,12 @@ export const assetsApi = router().openapi(contentRoute, async (c) => {
   headers.set("content-length", String(size));
   return new Response(obj.body, { status: 200, headers });
 });
+
+/** `frame-3-v2.png`; a pack file by its channel, `reels-reel-v1.mp4`. */
+function downloadName(a: AssetRow): string {
+  if (a.kind === "pack") return `${a.channel}-${packSource(a)}-v${a.version}.${extensionFor(a.mime)}`;
+  return `${a.kind}${a.index ? `-${a.index}` : ""}-v${a.version}.${extensionFor(a.mime)}`;
+}
 
 /** One `bytes=` range (a-b, a-, -n). Multiple ranges are served as the whole file. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | "unsatisfiable" | null {

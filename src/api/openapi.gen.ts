@@ -230,6 +230,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The default channels
+         * @description Each channel's exact pixel size, media, file format and codec, safe margin and fill; a shoot may also bring specs of its own.
+         */
+        get: operations["listChannels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/shoots/{id}/checkpoints/{stage}/links": {
         parameters: {
             query?: never;
@@ -1337,6 +1357,28 @@ export interface components {
                  */
                 fill: "blur" | "extend";
             })[];
+        };
+        ChannelList: {
+            channels: components["schemas"]["ChannelSpec"][];
+        };
+        ChannelSpec: {
+            name: string;
+            label: string;
+            /** @enum {string} */
+            media: "video" | "still";
+            width: number;
+            height: number;
+            /** @default 0.04 */
+            margin: number;
+            /** @enum {string} */
+            format: "mp4" | "jpeg" | "png" | "webp";
+            /** @enum {string} */
+            codec?: "h264";
+            /**
+             * @default blur
+             * @enum {string}
+             */
+            fill: "blur" | "extend";
         };
         /** @description A signed link for one checkpoint attempt, good for one decision */
         ReviewLink: {
@@ -2565,6 +2607,44 @@ export interface operations {
             };
             /** @description Temporarily unavailable; nothing changed, try again */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listChannels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The default channel set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something went wrong on our side; nothing was changed */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3971,6 +4051,10 @@ export const packRequestChannelsAnyOf1CodecValues: ReadonlyArray<Extract<Flatten
 export const packRequestChannelsAnyOf1FillValues: ReadonlyArray<Extract<FlattenedDeepRequired<components>["schemas"]["PackRequest"]["channels"], {
     fill: unknown;
 }>["fill"]> = ["blur", "extend"];
+export const channelSpecMediaValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ChannelSpec"]["media"]> = ["video", "still"];
+export const channelSpecFormatValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ChannelSpec"]["format"]> = ["mp4", "jpeg", "png", "webp"];
+export const channelSpecCodecValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ChannelSpec"]["codec"]> = ["h264"];
+export const channelSpecFillValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ChannelSpec"]["fill"]> = ["blur", "extend"];
 export const reviewDecisionActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReviewDecision"]["action"]> = ["approve", "revise"];
 export const finalShootStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FinalShootStatus"]> = ["completed", "failed", "cancelled", "expired"];
 export const batchStatusStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BatchStatus"]["status"]> = ["open", "completed"];

@@ -102,6 +102,23 @@ async function packView(env: Env, origin: string, shootId: string, pack: PackRow
   return { id, version, status, error, createdAt, updatedAt, channels };
 }
 
+const ChannelList = z.object({ channels: z.array(ChannelSpecSchema.openapi("ChannelSpec")) }).openapi("ChannelList");
+
+/** `GET /api/channels`: the default channel set a shoot or recipe chooses from by name. */
+export const channelsApi = $(router().use(requireApiKey)).openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    operationId: "listChannels",
+    summary: "The default channels",
+    description: "Each channel's exact pixel size, media, file format and codec, safe margin and fill; a shoot may also bring specs of its own.",
+    tags,
+    security: S.bearer,
+    responses: { 200: S.json(ChannelList, "The default channel set"), ...S.problems(401) },
+  }),
+  (c) => c.json({ channels: [...DEFAULT_CHANNELS] }, 200),
+);
+
 export const packsApi = $(router().use(requireApiKey))
   .openapi(
     createRoute({

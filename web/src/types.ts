@@ -26,3 +26,8 @@ export interface Box {
   width: number;
   height: number;
 }
+/** A channel pack of a completed shoot, each channel with its files (issue 20). */
+export type Pack = Schemas["Pack"];
+export type PackChannel = Schemas["PackChannel"];
+export type ChannelSpec = Schemas["ChannelSpec"];
+export type PackRequest = Schemas["PackRequest"];

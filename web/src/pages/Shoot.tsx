@@ -10,6 +10,7 @@ import { CheckpointReview, type DecideResult } from "../review/CheckpointReview.
 import { ReelView } from "../review/ReelView.tsx";
 import type { CheckpointStage, Decision, ShootDetail, Stage } from "../types.ts";
 import { latest } from "./Shoots.tsx";
+import { PackPanel } from "./PackPanel.tsx";
 import { isFinal, STAGES } from "../contract.ts";
 
 export function ShootPage({ id }: { id: string }) {
@@ -130,6 +131,8 @@ export function ShootPage({ id }: { id: string }) {
           <ReelView assets={shoot.assets} />
         </section>
       )}
+
+      <PackPanel shootId={shoot.id} completed={shoot.status === "completed"} changes={shoot.timeline.filter((e) => e.type.startsWith("pack.")).length} />
 
       <History shoot={shoot} />
       <Downloads shoot={shoot} />
