@@ -56,5 +56,10 @@ export const archive = $(router().use(requireApiKey)).openapi(archiveRoute, asyn
   const packFiles = pack?.status === "ready" ? await packAssets(d, shoot.id, pack.version) : [];
   const ordered = [...ids.map((id) => rows.find((r) => r.id === id)).filter((r): r is AssetRow => !!r), ...packFiles];
 
-  return zipResponse(c.env.BUCKET, ordered.map((a) => ({ name: archiveName(a), asset: a })), `${shoot.id}.zip`, `archive of ${shoot.id}`);
+  return zipResponse(
+    c.env.BUCKET,
+    ordered.map((a) => ({ name: archiveName(a), asset: a })),
+    `${shoot.id}.zip`,
+    `archive of ${shoot.id}`,
+  );
 });

@@ -39,7 +39,10 @@ const PackFile = z
 
 const PackChannel = ChannelSpecSchema.safeExtend({
   upscale: z.number().nullable().openapi({ description: "The largest upscale of the channel's files" }),
-  warning: z.string().nullable().openapi({ description: `Set when a file is upscaled beyond ${UPSCALE_WARNING}×` }),
+  warning: z
+    .string()
+    .nullable()
+    .openapi({ description: `Set when a file is upscaled beyond ${UPSCALE_WARNING}×` }),
   download: z.string().openapi({ description: "Path of the channel's zip (bearer key)" }),
   files: z.array(PackFile),
 }).openapi("PackChannel");
@@ -199,6 +202,11 @@ export const packsApi = $(router().use(requireApiKey))
       if (pack.status !== "ready") throw conflict(`pack ${pack.version} is ${pack.status}`);
       const files = (await packAssets(d, shoot.id, pack.version)).filter((f) => f.channel === channel);
       if (!files.length) throw notFound(`channel ${channel} in pack ${pack.version}`);
-      return zipResponse(c.env.BUCKET, files.map((f) => ({ name: `${channel}/${packFileName(f)}`, asset: f })), `${shoot.id}-${channel}.zip`, `pack ${pack.id}`);
+      return zipResponse(
+        c.env.BUCKET,
+        files.map((f) => ({ name: `${channel}/${packFileName(f)}`, asset: f })),
+        `${shoot.id}-${channel}.zip`,
+        `pack ${pack.id}`,
+      );
     },
   );

@@ -106,11 +106,7 @@ export function packJob(sources: PackSources, channels: ChannelSpec[], version: 
     stage: "deliver",
     kind: "pack",
     attempt: version,
-    inputs: [
-      { name: "reel", key: sources.reel },
-      { name: "hero", key: sources.hero },
-      ...sources.frames.map((key, i) => ({ name: `frame-${i + 1}`, key })),
-    ],
+    inputs: [{ name: "reel", key: sources.reel }, { name: "hero", key: sources.hero }, ...sources.frames.map((key, i) => ({ name: `frame-${i + 1}`, key }))],
     outputs: [
       ...videoChannels.map((c) => output(c, c.name, 0, "reel")),
       ...stillChannels.flatMap((c) => stills.map((s) => output(c, `${c.name}-${s.input}`, s.index, s.input))),

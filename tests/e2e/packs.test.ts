@@ -50,6 +50,8 @@ describe("channel packs", () => {
   let api: ReturnType<typeof client>;
   let shootId = "";
   let work = "";
+  let browser: Browser | undefined;
+  let page: Page;
   const key = () => env.stack.identity.apiKey;
   const get = async (url: string) => {
     const res = await fetch(url.startsWith("http") ? url : `${env.stack.url}${url}`, { headers: { authorization: `Bearer ${key()}` } });
@@ -73,8 +75,17 @@ describe("channel packs", () => {
     work = mkdtempSync(path.join(tmpdir(), "atelier-pack-"));
     env = await startTestStack("packs", 19700, {}, { SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" });
     api = client(env.stack);
+    if (haveChromium) {
+      mkdirSync(SHOTS, { recursive: true });
+      const { build } = await import("vite");
+      await build({ configFile: path.join(ROOT, "web/vite.config.ts"), logLevel: "warn" });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+      page = await ctx.newPage();
+    }
   });
   afterAll(async () => {
+    await browser?.close();
     await env?.cleanup();
     rmSync(work, { recursive: true, force: true });
   });
@@ -122,7 +133,15 @@ describe("channel packs", () => {
     const reels = unzipSync(await get(`/api/shoots/${shootId}/pack/reels`));
     expect(Object.keys(reels)).toEqual(["reels/reel.mp4"]);
     const shopify = unzipSync(await get(`/api/shoots/${shootId}/pack/shopify`));
-    expect(Object.keys(shopify).sort()).toEqual(["shopify/frame-1.jpg", "shopify/frame-2.jpg", "shopify/frame-3.jpg", "shopify/frame-4.jpg", "shopify/frame-5.jpg", "shopify/frame-6.jpg", "shopify/hero.jpg"]);
+    expect(Object.keys(shopify).sort()).toEqual([
+      "shopify/frame-1.jpg",
+      "shopify/frame-2.jpg",
+      "shopify/frame-3.jpg",
+      "shopify/frame-4.jpg",
+      "shopify/frame-5.jpg",
+      "shopify/frame-6.jpg",
+      "shopify/hero.jpg",
+    ]);
     const archive = Object.keys(unzipSync(await get(`/api/shoots/${shootId}/archive`)));
     const folders = new Set(archive.filter((n) => n.startsWith("channels/")).map((n) => n.split("/")[1]));
     expect([...folders].sort()).toEqual(DEFAULT_CHANNELS.map((c) => c.name).sort());
@@ -131,25 +150,19 @@ describe("channel packs", () => {
   });
 
   describe.skipIf(!haveChromium)("in the browser", () => {
-    let browser: Browser;
-    let page: Page;
     const axeFindings: string[] = [];
     const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `pack-${name}.png`), fullPage: true });
     async function axe(name: string) {
       const r = await new AxeBuilder({ page }).analyze();
       for (const v of r.violations)
-        if (v.impact === "serious" || v.impact === "critical") axeFindings.push(`${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+        if (v.impact === "serious" || v.impact === "critical")
+          axeFindings.push(
+            `${name}: ${v.id} (${v.impact}) ${v.nodes
+              .map((n) => n.target.join(" "))
+              .slice(0, 3)
+              .join(", ")}`,
+          );
     }
-
-    beforeAll(async () => {
-      mkdirSync(SHOTS, { recursive: true });
-      const { build } = await import("vite");
-      await build({ configFile: path.join(ROOT, "web/vite.config.ts"), logLevel: "warn" });
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-      const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
-      page = await ctx.newPage();
-    });
-    afterAll(async () => browser?.close());
 
     it("shows each video format playing side by side with its size and upscale, and the stills per marketplace", async () => {
       await page.goto(`${env.stack.url}/shoots/${shootId}#key=${encodeURIComponent(key())}`);
@@ -161,7 +174,16 @@ describe("channel packs", () => {
         await player.getByText(/upscaled \d+\.\d\d×/).waitFor();
         // Playing: its clock moves on its own.
         const video = player.locator("video");
-        await expect.poll(() => video.evaluate((v) => { const el = v as unknown as { currentTime: number; paused: boolean }; return el.currentTime > 0 && !el.paused; }), { timeout: 20_000 }).toBe(true);
+        await expect
+          .poll(
+            () =>
+              video.evaluate((v) => {
+                const el = v as unknown as { currentTime: number; paused: boolean };
+                return el.currentTime > 0 && !el.paused;
+              }),
+            { timeout: 20_000 },
+          )
+          .toBe(true);
       }
       const stills = page.getByRole("list", { name: "Still formats" });
       await stills.getByRole("img", { name: /Shopify.*: hero/ }).waitFor();

@@ -64,7 +64,11 @@ describe("channel packs API", () => {
     const res = await call("/api/shoots", {
       method: "POST",
       key: apiKey,
-      body: JSON.stringify({ brief: "denim editorial", references: refs, channels: ["shopify", { name: "tiny", label: "Tiny", media: "still", width: 10, height: 10, format: "png" }] }),
+      body: JSON.stringify({
+        brief: "denim editorial",
+        references: refs,
+        channels: ["shopify", { name: "tiny", label: "Tiny", media: "still", width: 10, height: 10, format: "png" }],
+      }),
     });
     expect(res.status).toBe(400);
     expect((await fields(res)).map((e) => e.field)).toEqual(expect.arrayContaining(["channels[1].width"]));

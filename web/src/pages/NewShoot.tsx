@@ -2,6 +2,7 @@
  * New shoot: references dropped or picked are uploaded one file per request, so the server's verdict
  * (and its message) belongs to that file; brief, presets from the API, aspect ratio, review policy.
  */
+import { ChannelChecks, useDefaultChannels } from "./ChannelChecks.tsx";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type ApiError, client, ok, okAs } from "../api.ts";
 import { STAGE_LABEL } from "../format.ts";
@@ -39,6 +40,8 @@ export function NewShootPage() {
   const [review, setReview] = useState<Stage[] | null>(null);
   const [flaggedOnly, setFlaggedOnly] = useState(false);
   const [autoFix, setAutoFix] = useState(false);
+  const { channels } = useDefaultChannels();
+  const [deliver, setDeliver] = useState<Set<string>>(new Set());
   const [dragging, setDragging] = useState(false);
   const [submitting, setSubmitting] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
@@ -93,6 +96,7 @@ export function NewShootPage() {
       ...(good.some((r) => r.role) ? { referenceRoles: good.map((r) => r.role || null) } : {}),
       ...(flaggedOnly ? { reviewPolicy: "flagged" as const } : {}),
       ...(autoFix ? { autoFix: true } : {}),
+      ...(deliver.size ? { channels: [...deliver] } : {}),
     };
     try {
       const shoot = await ok(client.POST("/api/shoots", { body: body as CreateShoot }));
@@ -280,6 +284,8 @@ export function NewShootPage() {
             <input type="checkbox" checked={autoFix} onChange={(e) => setAutoFix(e.currentTarget.checked)} /> Auto-fix flagged items once
           </label>
         </fieldset>
+
+        <ChannelChecks legend="Deliver to channels when the reel is approved" channels={channels} chosen={deliver} onChange={setDeliver} />
 
         {formError && (
           <p role="alert" class="error">

@@ -5,7 +5,8 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { type ApiError, client, downloadWithKey, ok, okAs } from "../api.ts";
-import type { ChannelSpec, Pack, PackChannel, PackRequest } from "../types.ts";
+import type { Pack, PackChannel, PackRequest } from "../types.ts";
+import { ChannelChecks, useDefaultChannels } from "./ChannelChecks.tsx";
 
 export function PackPanel({ shootId, completed, changes }: { shootId: string; completed: boolean; changes: number }) {
   const [pack, setPack] = useState<Pack | null | undefined>(undefined);
@@ -55,7 +56,6 @@ function PackFormats({ shootId, pack }: { shootId: string; pack: Pack }) {
           {videos.map((c) => (
             <li key={c.name}>
               <figure>
-                {/* biome-ignore lint/a11y/useMediaCaption: the reel is silent (clips are generated without audio): there is nothing to caption */}
                 <video
                   src={c.files[0]?.url}
                   style={{ aspectRatio: `${c.width} / ${c.height}` }}
@@ -122,44 +122,29 @@ function ChannelCaption({ shootId, channel: c }: { shootId: string; channel: Pac
 }
 
 function PackForm({ shootId, again, onStarted }: { shootId: string; again: boolean; onStarted: (p: Pack) => void }) {
-  const [channels, setChannels] = useState<ChannelSpec[]>([]);
-  const [chosen, setChosen] = useState<Set<string>>(new Set());
+  const { channels, error: loadError } = useDefaultChannels();
+  const [chosen, setChosen] = useState<Set<string> | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    okAs<{ channels: ChannelSpec[] }>(client.GET("/api/channels")).then((l) => {
-      setChannels(l.channels);
-      setChosen(new Set(l.channels.map((c) => c.name)));
-    }, setError);
-  }, []);
-  const toggle = (name: string) => setChosen((s) => new Set(s.has(name) ? [...s].filter((n) => n !== name) : [...s, name]));
+  // Every default channel, until the producer unticks some.
+  const picked = chosen ?? new Set(channels.map((c) => c.name));
   const form = (
     <form
       onSubmit={(e) => {
         e.preventDefault();
         setError(null);
-        ok(client.POST("/api/shoots/{id}/packs", { params: { path: { id: shootId } }, body: { channels: [...chosen] as PackRequest["channels"] } })).then(
+        ok(client.POST("/api/shoots/{id}/packs", { params: { path: { id: shootId } }, body: { channels: [...picked] as PackRequest["channels"] } })).then(
           (p) => onStarted(p as Pack),
           (e: ApiError) => setError(e.message),
         );
       }}
     >
-      <fieldset>
-        <legend>Channels</legend>
-        <div class="grid3">
-          {channels.map((c) => (
-            <label key={c.name} class="check">
-              <input type="checkbox" checked={chosen.has(c.name)} onChange={() => toggle(c.name)} />
-              {c.label} <span class="hint">{c.width} × {c.height}</span>
-            </label>
-          ))}
-        </div>
-      </fieldset>
-      <button type="submit" class="primary" disabled={chosen.size === 0}>
+      <ChannelChecks legend="Channels" channels={channels} chosen={picked} onChange={setChosen} />
+      <button type="submit" class="primary" disabled={picked.size === 0}>
         {again ? "Make a new pack" : "Make channel pack"}
       </button>
-      {error && (
+      {(error ?? loadError) && (
         <p role="alert" class="error">
-          {error}
+          {error ?? loadError}
         </p>
       )}
     </form>
