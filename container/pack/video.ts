@@ -50,6 +50,8 @@ export interface RenderedVideo {
   fps: number;
   /** The boxes as rendered: rounded to even pixels (yuv420p), one per output frame. */
   boxes: Box[];
+  /** Some frame's box reaches outside the source, so part of the output is fill. */
+  filled: boolean;
   /** The path changed its box size too often for one chain per size: every frame used its largest box, centred on the path's box. */
   largestBox: boolean;
 }
@@ -272,6 +274,7 @@ export async function renderVideos(reelFile: string, outputs: VideoOutput[], enc
         fps,
         duration: Math.round((n / fps) * 1000) / 1000,
         boxes: plans[i]!.boxes.slice(0, n),
+        filled: plans[i]!.filled,
         largestBox: plans[i]!.largestBox,
       };
     }),
