@@ -91,8 +91,12 @@ export function segmentPath(boxes: Box[]): { boxes: Box[]; segments: Segment[]; 
   return { boxes: centred, segments: [{ start: 0, end: even.length, width: big.width, height: big.height }], largestBox: true };
 }
 
-/** `values[n]` as an FFmpeg expression of `n`: a balanced tree over runs of equal values. */
-export function frameExpression(values: number[]): string {
+/**
+ * `values[n]` as an FFmpeg expression of the frame time `t` (timestamps are n/fps, set after
+ * decoding): a balanced tree over runs of equal values, each bound half a frame before the run. Not
+ * `n`: overlay counts frames from 1 where crop counts from 0 (FFmpeg 5.1), time means the same to both.
+ */
+export function frameExpression(values: number[], fps: number): string {
   const runs: { start: number; value: number }[] = [];
   values.forEach((v, i) => {
     if (runs.at(-1)?.value !== v) runs.push({ start: i, value: v });
@@ -100,7 +104,7 @@ export function frameExpression(values: number[]): string {
   const tree = (lo: number, hi: number): string => {
     if (hi - lo === 1) return String(runs[lo]!.value);
     const mid = (lo + hi) >> 1;
-    return `if(lt(n\\,${runs[mid]!.start})\\,${tree(lo, mid)}\\,${tree(mid, hi)})`;
+    return `if(lt(t\\,${((runs[mid]!.start - 0.5) / fps).toFixed(6)})\\,${tree(lo, mid)}\\,${tree(mid, hi)})`;
   };
   return runs.length ? tree(0, runs.length) : "0";
 }
@@ -121,32 +125,64 @@ function overhang(boxes: Box[], src: { width: number; height: number }): { left:
   return { left: up(left), top: up(top), right: up(right), bottom: up(bottom) };
 }
 
-/** The filters turning the source into a canvas `pad` larger on each side, filled per `fill`. */
-function canvasFilters(
-  input: string,
-  output: string,
-  tag: string,
-  src: { width: number; height: number },
-  pad: ReturnType<typeof overhang>,
-  fill: FillMode,
-): string[] {
+/** The source on a canvas `pad` larger on each side, its edge pixels continued outward (`extend`). */
+function extendCanvas(input: string, output: string, src: { width: number; height: number }, pad: ReturnType<typeof overhang>): string {
   const w = src.width + pad.left + pad.right;
   const h = src.height + pad.top + pad.bottom;
-  if (fill === "extend") {
-    return [
-      `[${input}]pad=${w}:${h}:${pad.left}:${pad.top},fillborders=left=${pad.left}:right=${pad.right}:top=${pad.top}:bottom=${pad.bottom}:mode=smear[${output}]`,
-    ];
-  }
-  // Blur at an eighth of the canvas size and scale back up: the same look as a large blur radius
-  // at full size, for a small fraction of the work.
-  const bw = Math.max(16, even(w / 8));
-  const bh = Math.max(16, even(h / 8));
-  const r = Math.max(1, Math.min(10, Math.floor(Math.min(bw, bh) / 4) - 1));
-  return [
-    `[${input}]split[${tag}fg][${tag}bgin]`,
-    `[${tag}bgin]scale=${bw}:${bh}:force_original_aspect_ratio=increase,crop=${bw}:${bh},boxblur=${r}:2,scale=${w}:${h}[${tag}bg]`,
-    `[${tag}bg][${tag}fg]overlay=${pad.left}:${pad.top}[${output}]`,
-  ];
+  return `[${input}]pad=${w}:${h}:${pad.left}:${pad.top},fillborders=left=${pad.left}:right=${pad.right}:top=${pad.top}:bottom=${pad.bottom}:mode=smear[${output}]`;
+}
+
+/**
+ * `blur` fill, composed at the output's size: the source scaled to the output's scale, laid over a
+ * blurred copy cropped along the same path. The blurred copy is made once per output at a quarter
+ * of the canvas size (a large blur radius at full size, for a fraction of the work). Composing a
+ * full-size canvas first cost about as much as all the other outputs together (a 16:9 frame from a
+ * portrait reel is a 2700×1750 canvas every frame).
+ */
+function blurFill(tag: string, src: { width: number; height: number }, pad: ReturnType<typeof overhang>) {
+  const cw = src.width + pad.left + pad.right;
+  const ch = src.height + pad.top + pad.bottom;
+  const bw = Math.max(16, even(cw / 4));
+  const bh = Math.max(16, even(ch / 4));
+  const r = Math.max(1, Math.min(12, Math.floor(Math.min(bw, bh) / 4) - 1));
+  return {
+    /** Makes `[<tag>fg]` (the source) and `[<tag>bg]` (the small blurred canvas) from `input`. */
+    prepare: (input: string) => [
+      `[${input}]split[${tag}fg][${tag}bgin]`,
+      `[${tag}bgin]scale=${bw}:${bh}:force_original_aspect_ratio=increase,crop=${bw}:${bh},boxblur=${r}:2[${tag}bg]`,
+    ],
+    /** One segment: `fg` and `bg` (already trimmed to it) to `out`, one box per frame. */
+    segment(fg: string, bg: string, out: string, boxes: Box[], seg: Segment, size: { width: number; height: number }, fps: number): string[] {
+      const fx = size.width / seg.width;
+      const fy = size.height / seg.height;
+      const qx = bw / cw;
+      const qy = bh / ch;
+      const cropW = Math.min(bw, Math.max(2, Math.round(seg.width * qx)));
+      const cropH = Math.min(bh, Math.max(2, Math.round(seg.height * qy)));
+      const clamp = (v: number, max: number) => Math.max(0, Math.min(max, Math.round(v)));
+      const bx = frameExpression(
+        boxes.map((b) => clamp((b.x + pad.left) * qx, bw - cropW)),
+        fps,
+      );
+      const by = frameExpression(
+        boxes.map((b) => clamp((b.y + pad.top) * qy, bh - cropH)),
+        fps,
+      );
+      const ox = frameExpression(
+        boxes.map((b) => even(-b.x * fx)),
+        fps,
+      );
+      const oy = frameExpression(
+        boxes.map((b) => even(-b.y * fy)),
+        fps,
+      );
+      return [
+        `[${bg}]crop=w=${cropW}:h=${cropH}:x='${bx}':y='${by}':exact=1,scale=${size.width}:${size.height}[${out}b]`,
+        `[${fg}]scale=${even(src.width * fx)}:${even(src.height * fy)}[${out}f]`,
+        `[${out}b][${out}f]overlay=x='${ox}':y='${oy}',setsar=1[${out}]`,
+      ];
+    },
+  };
 }
 
 /** A frame rate as FFmpeg wants it: integers exactly, NTSC rates as n/1001. */
@@ -174,12 +210,20 @@ export interface PackGraph {
 }
 
 /** The whole filter graph: decode once, split per output, per output a canvas if needed, then its segments. */
-export function packGraph(src: { width: number; height: number }, outputs: VideoOutput[], fps: number, frames: number): PackGraph {
+export function packGraph(
+  src: { width: number; height: number },
+  outputs: VideoOutput[],
+  fps: number,
+  frames: number,
+  opts: { convertRate?: boolean } = {},
+): PackGraph {
   const lines: string[] = [];
   const plans: PackGraph["plans"] = [];
   const rate = rateArg(fps);
-  // yuv420p before the split: every branch then crops and scales the format x264 gets.
-  lines.push(`[0:v:0]format=yuv420p${outputs.length > 1 ? `,split=${outputs.length}${outputs.map((_, i) => `[in${i}]`).join("")}` : "[in0]"}`);
+  // Timestamps n/fps from the first frame (the paths' expressions are of time); yuv420p before the
+  // split, so every branch crops and scales the format x264 gets.
+  const head = `${opts.convertRate ? `fps=${rate},` : ""}setpts=N/(${rate})/TB,format=yuv420p`;
+  lines.push(`[0:v:0]${head}${outputs.length > 1 ? `,split=${outputs.length}${outputs.map((_, i) => `[in${i}]`).join("")}` : "[in0]"}`);
   outputs.forEach((out, i) => {
     // A path shorter than the reel holds its last box; a longer one is cut at the reel's end.
     const wanted = out.path.boxes.slice(0, frames);
@@ -189,27 +233,46 @@ export function packGraph(src: { width: number; height: number }, outputs: Video
     const pad = overhang(boxes, src);
     const filled = pad.left + pad.top + pad.right + pad.bottom > 0;
     plans.push({ boxes, largestBox, filled });
-    let source = `in${i}`;
-    if (filled) {
-      lines.push(...canvasFilters(source, `cv${i}`, `o${i}`, src, pad, out.fill));
-      source = `cv${i}`;
-    }
-    const chain = (seg: Segment) => {
-      const segBoxes = boxes.slice(seg.start, seg.end);
-      const x = frameExpression(segBoxes.map((b) => b.x + pad.left));
-      const y = frameExpression(segBoxes.map((b) => b.y + pad.top));
-      return `crop=w=${seg.width}:h=${seg.height}:x='${x}':y='${y}',scale=${out.width}:${out.height},setsar=1`;
+    const trim = (seg: Segment, last: boolean) =>
+      segments.length === 1 ? "" : `trim=start_frame=${seg.start}${last ? "" : `:end_frame=${seg.end}`},setpts=PTS-STARTPTS,`;
+    // Each segment's stream: the whole branch when there is one, else a split of it, trimmed.
+    const fork = (input: string, name: string): string[] => {
+      if (segments.length === 1) return [`[${input}]null[${name}0]`];
+      return [`[${input}]split=${segments.length}${segments.map((_, k) => `[${name}${k}]`).join("")}`];
     };
+    if (filled && out.fill === "blur") {
+      const blur = blurFill(`o${i}`, src, pad);
+      lines.push(...blur.prepare(`in${i}`), ...fork(`o${i}fg`, `o${i}fg`), ...fork(`o${i}bg`, `o${i}bg`));
+      segments.forEach((seg, k) => {
+        const t = trim(seg, k === segments.length - 1);
+        lines.push(`[o${i}fg${k}]${t}null[o${i}ft${k}]`, `[o${i}bg${k}]${t}null[o${i}bt${k}]`);
+        lines.push(...blur.segment(`o${i}ft${k}`, `o${i}bt${k}`, `o${i}c${k}`, boxes.slice(seg.start, seg.end), seg, out, fps));
+      });
+    } else {
+      let source = `in${i}`;
+      if (filled) {
+        lines.push(extendCanvas(source, `cv${i}`, src, pad));
+        source = `cv${i}`;
+      }
+      lines.push(...fork(source, `o${i}s`));
+      segments.forEach((seg, k) => {
+        const segBoxes = boxes.slice(seg.start, seg.end);
+        const x = frameExpression(
+          segBoxes.map((b) => b.x + pad.left),
+          fps,
+        );
+        const y = frameExpression(
+          segBoxes.map((b) => b.y + pad.top),
+          fps,
+        );
+        const t = trim(seg, k === segments.length - 1);
+        lines.push(`[o${i}s${k}]${t}crop=w=${seg.width}:h=${seg.height}:x='${x}':y='${y}',scale=${out.width}:${out.height},setsar=1[o${i}c${k}]`);
+      });
+    }
     if (segments.length === 1) {
-      lines.push(`[${source}]${chain(segments[0]!)}[out${i}]`);
+      lines.push(`[o${i}c0]null[out${i}]`);
       return;
     }
-    lines.push(`[${source}]split=${segments.length}${segments.map((_, k) => `[o${i}s${k}]`).join("")}`);
-    segments.forEach((seg, k) => {
-      const last = k === segments.length - 1;
-      const trim = `trim=start_frame=${seg.start}${last ? "" : `:end_frame=${seg.end}`},setpts=PTS-STARTPTS`;
-      lines.push(`[o${i}s${k}]${trim},${chain(seg)}[o${i}c${k}]`);
-    });
     // concat restarts each segment where the previous one ended; setpts makes the rate exact.
     lines.push(`${segments.map((_, k) => `[o${i}c${k}]`).join("")}concat=n=${segments.length}:v=1:a=0,setpts=N/(${rate})/TB[out${i}]`);
   });
@@ -250,12 +313,12 @@ export async function renderVideos(reelFile: string, outputs: VideoOutput[], enc
   const fps = enc.fps ?? info.fps;
   const frames = Math.max(1, Math.round(info.packets ?? (info.duration ?? 0) * info.fps));
   const outFrames = enc.fps && Math.abs(enc.fps - info.fps) > 1e-3 ? Math.max(1, Math.round((frames * enc.fps) / info.fps)) : frames;
-  const { graph, plans } = packGraph(info, outputs, fps, outFrames);
+  // A changed rate is converted before the split, so the paths count output frames.
+  const { graph, plans } = packGraph(info, outputs, fps, outFrames, { convertRate: outFrames !== frames });
   const dir = path.dirname(outputs[0]!.file);
   await mkdir(dir, { recursive: true });
   const script = path.join(dir, `pack-${process.pid}-${Date.now()}.filtergraph`);
-  // A changed rate is converted before the split, so the paths count output frames.
-  await writeFile(script, enc.fps && outFrames !== frames ? graph.replace("format=yuv420p", `fps=${rateArg(fps)},format=yuv420p`) : graph);
+  await writeFile(script, graph);
   try {
     const proc = spawnTool("ffmpeg", packArgs(reelFile, script, outputs, info, { ...enc, fps }));
     await proc.done;
