@@ -178,7 +178,7 @@ async function main() {
   const info = await probeVideo(reel, "reel");
   const frames = info.packets ?? Math.round((info.duration ?? 7.5) * info.fps);
   console.log(
-    `Reel: ${info.width}×${info.height}, ${frames} frames at ${info.fps} fps, stitched from ${source} ${slowStitch[0] ? ` (stitch at preset slow: ${sec(slowStitch[0].ms)})` : ""}.`,
+    `Reel: ${info.width}×${info.height}, ${frames} frames at ${info.fps} fps, stitched from ${source}${slowStitch[0] ? ` (stitch at preset slow: ${sec(slowStitch[0].ms)})` : ""}.`,
   );
 
   // (a) the sweep.
