@@ -25,9 +25,7 @@ export type ChannelFormat = (typeof CHANNEL_FORMATS)[number];
 export const CHANNEL_MIME: Record<ChannelFormat, string> = { mp4: "video/mp4", jpeg: "image/jpeg", png: "image/png", webp: "image/webp" };
 
 /** A channel's name is its folder in the archive and its path segment in the API. */
-export const ChannelNameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be a short lowercase name such as reels or shopify (letters, digits, -)");
+export const ChannelNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be a short lowercase name such as reels or shopify (letters, digits, -)");
 
 export const ChannelSpecSchema = z
   .object({
