@@ -10,6 +10,7 @@ import { cropSheet } from "./crop.ts";
 import { describeOutputs, downloadInputs, sha256File, uploadOutputs, withTempDir, type OutputFile } from "./io.ts";
 import { probeFile } from "./probe.ts";
 import { reframeImage } from "./reframe.ts";
+import { runPack } from "./pack/index.ts";
 import { clipNumber, type CropJob, type Job, type ProbeJob, type ReframeJob, type StitchJob } from "./schema.ts";
 import { stitchClips } from "./stitch.ts";
 
@@ -86,8 +87,14 @@ export async function executeJob(id: string, job: Job): Promise<Record<string, u
     if (job.kind === "probe") return probe(job, inputs);
     // A check makes no files: its result is the findings (src/domain/findings.ts).
     if (job.kind === "check") return { ...(await runChecks(job.params, inputs)) };
-    const produced =
-      job.kind === "crop" ? await crop(job, inputs, dir) : job.kind === "reframe" ? await reframe(job, inputs, dir) : await stitch(job, inputs, dir);
+    const produced: Produced =
+      job.kind === "crop"
+        ? await crop(job, inputs, dir)
+        : job.kind === "reframe"
+          ? await reframe(job, inputs, dir)
+          : job.kind === "pack"
+            ? await runPack(job, inputs, dir)
+            : await stitch(job, inputs, dir);
     const outputs = await describeOutputs(produced.files);
     // Everything succeeded: only now does anything leave the container.
     await uploadOutputs(produced.files, job.outputs);

@@ -15,6 +15,7 @@ export type ReframeJob = Extract<Job, { kind: "reframe" }>;
 export type StitchJob = Extract<Job, { kind: "stitch" }>;
 export type ProbeJob = Extract<Job, { kind: "probe" }>;
 export type CheckJob = Extract<Job, { kind: "check" }>;
+export type PackJob = Extract<Job, { kind: "pack" }>;
 
 export interface Invalid {
   field: string;
@@ -82,6 +83,17 @@ function kindRules(job: Job): Invalid | undefined {
         return { field: "params", error: "params: nothing to check (name stills, clips or reels)" };
       }
       return expectOutputs([]);
+    }
+    case "pack": {
+      const { videos, stills } = job.params;
+      if (!videos.length && !stills.length) return { field: "params", error: "params: nothing to pack (name videos or stills)" };
+      if (videos.length && !names.includes("reel")) return { field: "inputs", error: 'inputs: a pack with videos takes the reel as the input named "reel"' };
+      const missing = stills.find((s) => !names.includes(s.input));
+      if (missing) return { field: "params.stills", error: `params.stills: "${missing.input}" is not one of the job's inputs` };
+      const produced = [...videos.map((v) => v.output), ...stills.map((s) => s.output)];
+      const twice = produced.find((n, i) => produced.indexOf(n) !== i);
+      if (twice) return { field: "params", error: `params: the output name "${twice}" is used twice` };
+      return expectOutputs(produced);
     }
   }
 }

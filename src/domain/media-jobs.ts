@@ -86,7 +86,7 @@ export const CheckParamsSchema = z.object({
  * x264 settings of a channel pack's videos, chosen by measurement (`npm run bench:pack`): the
  * fastest per output whose SSIM against a preset-slow encode of the same crop stays at least 0.98.
  */
-export const PACK_ENCODER: { crf: number; preset: X264Preset } = { crf: 18, preset: "veryfast" };
+export const PACK_ENCODER: { crf: number; preset: X264Preset } = { crf: 20, preset: "ultrafast" };
 
 const outputSize = {
   width: z.int().min(16).max(4096),
