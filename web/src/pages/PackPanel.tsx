@@ -19,6 +19,15 @@ export function PackPanel({ shootId, completed, changes }: { shootId: string; co
       (e: ApiError) => (e.status === 404 ? setPack(null) : setError(e.message)),
     );
   }, [shootId, changes]);
+  // A completed shoot's live stream has ended, so a pack made after it is followed by polling.
+  const running = pack?.status === "running";
+  useEffect(() => {
+    if (!running) return;
+    const timer = window.setInterval(() => {
+      okAs<Pack>(client.GET("/api/shoots/{id}/pack", { params: { path: { id: shootId } } })).then(setPack, () => {});
+    }, 2000);
+    return () => clearInterval(timer);
+  }, [shootId, running]);
 
   if (pack === undefined && !error) return null;
   if (pack === null && !completed) return null;
