@@ -167,7 +167,15 @@ const dbCall = <T>(name: string, run: () => Promise<T>) => {
 
 let accountId = "";
 let apiKey = "";
-const ids = { running: "sh_qp_running", done: "sh_qp_done", stranded: "sh_qp_stranded", old: "sh_qp_old", batch: "ba_qp", endpoint: "we_qp", delivery: "dl_qp" };
+const ids = {
+  running: "sh_qp_running",
+  done: "sh_qp_done",
+  stranded: "sh_qp_stranded",
+  old: "sh_qp_old",
+  batch: "ba_qp",
+  endpoint: "we_qp",
+  delivery: "dl_qp",
+};
 const params = { references: [] as string[] };
 
 /** Rows that make each cron take its per-item path. Written on the plain binding: not recorded. */
@@ -190,7 +198,16 @@ async function seed() {
     [`${ids.running}-stitch-0-1`, "media"],
     [`${ids.running}-hero-0-1`, "provider"],
   ] as const)
-    await jobsDb.ensureJob(plain, { id, shootId: ids.running, accountId, type, provider: type === "media" ? "media" : "fal", stage: "hero", status: "submitted", submittedAt: ago(1) });
+    await jobsDb.ensureJob(plain, {
+      id,
+      shootId: ids.running,
+      accountId,
+      type,
+      provider: type === "media" ? "media" : "fal",
+      stage: "hero",
+      status: "submitted",
+      submittedAt: ago(1),
+    });
   for (const [id, shootId, kind] of [
     ["as_qp_old", ids.old, "hero"],
     ["as_qp_upload", null, "reference"],
@@ -302,7 +319,9 @@ async function runDbFunctions() {
   await dbCall("accounts.revokeKey", () => A.revokeKey(d, key.keyId));
 
   const J = jobsDb;
-  await dbCall("jobs.ensureJob", () => J.ensureJob(d, { id: job, shootId: sh, accountId, type: "provider", provider: "fal", stage: "frames", status: "pending" }));
+  await dbCall("jobs.ensureJob", () =>
+    J.ensureJob(d, { id: job, shootId: sh, accountId, type: "provider", provider: "fal", stage: "frames", status: "pending" }),
+  );
   await dbCall("jobs.getJob", () => J.getJob(d, job));
   await dbCall("jobs.markSubmitting", () => J.markSubmitting(d, job));
   await dbCall("jobs.adoptExternalId", () => J.adoptExternalId(d, job, "ext-1"));
@@ -326,7 +345,9 @@ async function runDbFunctions() {
   await dbCall("shoots.deleteShoot", () => S.deleteShoot(d, "sh_qp_new"));
 
   const E = eventsDb;
-  await dbCall("events.logEvent", () => E.logEvent(d, { shootId: sh, accountId, type: "shoot.woken", data: { stage: "hero", idleSeconds: 1, instance: "running" } }));
+  await dbCall("events.logEvent", () =>
+    E.logEvent(d, { shootId: sh, accountId, type: "shoot.woken", data: { stage: "hero", idleSeconds: 1, instance: "running" } }),
+  );
   await dbCall("events.eventsSince", () => E.eventsSince(d, sh, 1));
 
   const C = checkpointsDb;
@@ -472,9 +493,15 @@ describe("query plans (issue 21)", () => {
   it("runs every cron job's per-item path, and every exported src/db function", () => {
     const sources = new Set([...captured.values()].flatMap((c) => [...c.from]));
     for (const cron of ["watchdog", "recovery", "retention", "batch row resend", "webhook resend"])
-      expect([...sources].some((s) => s.startsWith(`cron: ${cron}`)), cron).toBe(true);
+      expect(
+        [...sources].some((s) => s.startsWith(`cron: ${cron}`)),
+        cron,
+      ).toBe(true);
     // Per-item paths taken: a media job re-sent, a stranded shoot finished, an old shoot and an upload deleted, a row and a delivery re-sent.
     expect(sent.length).toBeGreaterThanOrEqual(4);
+    // The live stream's poll (eventsSince) ran inside the SSE route.
+    const stream = [...captured.values()].filter((c) => c.from.has(`GET /api/shoots/${ids.done}/events`));
+    expect(stream.some((c) => c.sql.includes('from "events"'))).toBe(true);
     const missing = Object.entries(DB_MODULES).flatMap(([mod, m]) =>
       Object.entries(m)
         .filter(([, v]) => typeof v === "function")
@@ -493,9 +520,7 @@ describe("query plans (issue 21)", () => {
       fails.push(...r.fails);
       notes.push(...r.notes);
     }
-    console.log(
-      `query plans: ${captured.size} statements planned\n${notes.map((n) => `  note: ${n.detail}\n    ${n.query}`).join("\n")}`,
-    );
+    console.log(`query plans: ${captured.size} statements planned\n${notes.map((n) => `  note: ${n.detail}\n    ${n.query}`).join("\n")}`);
     expect(fails.map((f) => `${f.detail}\n    ${f.query}`)).toEqual([]);
   });
 });
