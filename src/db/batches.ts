@@ -238,12 +238,14 @@ export async function waitingShoots(d: Db, batchId: string): Promise<Map<string,
  * of its quote and its cost so far; an admitted row not placed yet, its quote. One SQL expression, so
  * admission can test it and write in one statement.
  */
+/** What row `r`'s shoot has cost so far: read from that shoot's jobs only (jobs_shoot), never the whole table. */
+const spentSql = sql.raw("SELECT sum(j.cost_usd) FROM jobs j WHERE j.shoot_id = r.shoot_id");
 const committedSql = (batchId: string) => sql`(
   SELECT coalesce(sum(CASE
     WHEN r.state = 'dead' THEN 0
-    WHEN r.outcome IS NOT NULL THEN coalesce(c.usd, 0)
-    ELSE max(r.quote_usd, coalesce(c.usd, 0)) END), 0)
-  FROM batch_rows r LEFT JOIN (SELECT shoot_id, sum(cost_usd) AS usd FROM jobs GROUP BY shoot_id) c ON c.shoot_id = r.shoot_id
+    WHEN r.outcome IS NOT NULL THEN coalesce((${spentSql}), 0)
+    ELSE max(r.quote_usd, coalesce((${spentSql}), 0)) END), 0)
+  FROM batch_rows r
   WHERE r.batch_id = ${batchId} AND r.admitted = 1)`;
 
 export async function committedUsd(d: Db, batchId: string): Promise<number> {

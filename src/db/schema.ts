@@ -77,6 +77,12 @@ export const shoots = sqliteTable(
     uniqueIndex("shoots_idempotency").on(t.accountId, t.idempotencyKey),
     // The shoot list's "flagged" filter.
     index("shoots_account_flagged").on(t.accountId, t.flagged),
+    // The shoot list's status filter, newest first.
+    index("shoots_account_status_created").on(t.accountId, t.status, t.createdAt),
+    // Recovery (src/recovery.ts): running shoots idle since before a time, oldest first.
+    index("shoots_status_updated").on(t.status, t.updatedAt),
+    // Retention (src/retention.ts): ended shoots by when they ended.
+    index("shoots_status_ended").on(t.status, sql`coalesce(${t.completedAt}, ${t.updatedAt})`),
   ],
 );
 
@@ -181,7 +187,12 @@ export const jobs = sqliteTable(
     submittedAt: text("submitted_at"),
     completedAt: text("completed_at"),
   },
-  (t) => [index("jobs_external").on(t.provider, t.externalId), index("jobs_shoot").on(t.shootId)],
+  (t) => [
+    index("jobs_external").on(t.provider, t.externalId),
+    index("jobs_shoot").on(t.shootId),
+    // The watchdog (src/watchdog.ts): jobs of a type still submitted since before a time.
+    index("jobs_waiting").on(t.status, t.type, t.submittedAt),
+  ],
 );
 
 /** Append-only log: the shoot timeline and the SSE stream read it. */
