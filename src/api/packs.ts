@@ -9,6 +9,7 @@ import { db } from "../db/client.ts";
 import { latestPack, packAssets, packFileName, packSource, type PackRow } from "../db/packs.ts";
 import { getShoot } from "../db/shoots.ts";
 import { ChannelChoicesSchema, ChannelNameSchema, ChannelSpecSchema, DEFAULT_CHANNELS, resolveChannels, UPSCALE_WARNING } from "../domain/channels.ts";
+import { ASPECT_RATIOS, aspectValue } from "../domain/aspect.ts";
 import { PACK_STATUSES } from "../domain/contract.ts";
 import type { ShootParams } from "../domain/shoot.ts";
 import { assetUrl } from "../storage/urls.ts";
@@ -95,9 +96,11 @@ async function packView(env: Env, origin: string, shootId: string, pack: PackRow
         })),
       );
       const upscale = views.length ? Math.max(...views.map((v) => v.upscale ?? 0)) : null;
-      const tall = spec.height > spec.width ? "9:16" : spec.height === spec.width ? "1:1" : "16:9";
+      // The shoot's aspect ratio nearest the channel's: what to shoot in next time.
+      const ratio = spec.width / spec.height;
+      const nearest = [...ASPECT_RATIOS].sort((a, b) => Math.abs(Math.log(aspectValue(a) / ratio)) - Math.abs(Math.log(aspectValue(b) / ratio)))[0];
       const warning =
-        upscale && upscale > UPSCALE_WARNING ? `upscaled ${upscale.toFixed(1)}× from the shoot's pixels: shoot in ${tall} for full quality` : null;
+        upscale && upscale > UPSCALE_WARNING ? `upscaled ${upscale.toFixed(1)}× from the shoot's pixels: shoot in ${nearest} for full quality` : null;
       return { ...spec, upscale, warning, download: `/api/shoots/${shootId}/pack/${spec.name}`, files: views };
     }),
   );
