@@ -20,7 +20,6 @@ COPY container/ ./container/
 # Tools shared with the simulator and scripts (FFmpeg lookup and runner, the semaphore).
 COPY common/ ./common/
 COPY src/domain/ ./src/domain/
-COPY common/ ./common/
 
 # Finished-job answers live here (idempotency across restarts of the process).
 RUN mkdir -p /app/.atelier/media && chown -R node:node /app/.atelier
