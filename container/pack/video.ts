@@ -279,29 +279,31 @@ export function packGraph(
   return { graph: `${lines.join(";\n")}\n`, plans };
 }
 
+/** One output's encoder arguments: H.264 yuv420p at the reel's rate, faststart (the benchmark's baseline uses them too). */
+export function x264OutputArgs(enc: VideoEncoding & { fps: number }, info?: VideoInfo): string[] {
+  return [
+    "-an",
+    "-c:v",
+    "libx264",
+    "-preset",
+    enc.preset,
+    "-crf",
+    String(enc.crf),
+    "-pix_fmt",
+    "yuv420p",
+    "-r",
+    rateArg(enc.fps),
+    ...(info ? colourArgs(info) : []),
+    "-movflags",
+    "+faststart",
+  ];
+}
+
 /** The FFmpeg arguments of one pack run (exported for the benchmark, which runs them itself to measure memory). */
 export function packArgs(reelFile: string, script: string, outputs: VideoOutput[], info: VideoInfo, enc: VideoEncoding & { fps: number }): string[] {
   const args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", reelFile, "-filter_complex_script", script];
   outputs.forEach((out, i) => {
-    args.push(
-      "-map",
-      `[out${i}]`,
-      "-an",
-      "-c:v",
-      "libx264",
-      "-preset",
-      enc.preset,
-      "-crf",
-      String(enc.crf),
-      "-pix_fmt",
-      "yuv420p",
-      "-r",
-      rateArg(enc.fps),
-      ...colourArgs(info),
-      "-movflags",
-      "+faststart",
-      out.file,
-    );
+    args.push("-map", `[out${i}]`, ...x264OutputArgs(enc, info), out.file);
   });
   return args;
 }

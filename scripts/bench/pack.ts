@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { toolPath } from "../../common/ffmpeg.ts";
 import type { Box, CropPath } from "../../container/pack/types.ts";
-import { packArgs, packGraph, type VideoOutput } from "../../container/pack/video.ts";
+import { packArgs, packGraph, type VideoOutput, x264OutputArgs } from "../../container/pack/video.ts";
 import { probeVideo, type VideoInfo } from "../../container/probe.ts";
 import { DEFAULT_CHANNELS } from "../../src/domain/channels.ts";
 import { PACK_ENCODER } from "../../src/domain/media-jobs.ts";
@@ -126,31 +126,7 @@ function runPack(reel: string, info: VideoInfo, outputs: VideoOutput[], enc: Enc
 function runSingle(reel: string, box: Box, out: string, enc: Enc, fps: number): Promise<Measured> {
   const even = (v: number) => Math.round(v / 2) * 2;
   const vf = `format=yuv420p,crop=${even(box.width)}:${even(box.height)}:${even(box.x)}:${even(box.y)},scale=1080:1920,setsar=1`;
-  return measure(ffmpeg, [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-nostdin",
-    "-y",
-    "-i",
-    reel,
-    "-vf",
-    vf,
-    "-an",
-    "-c:v",
-    "libx264",
-    "-preset",
-    enc.preset,
-    "-crf",
-    String(enc.crf),
-    "-pix_fmt",
-    "yuv420p",
-    "-r",
-    String(fps),
-    "-movflags",
-    "+faststart",
-    out,
-  ]);
+  return measure(ffmpeg, ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", reel, "-vf", vf, ...x264OutputArgs({ ...enc, fps }), out]);
 }
 
 function ssim(a: string, b: string): number {

@@ -193,3 +193,19 @@ export async function seedReferences(): Promise<{ name: string; bytes: Uint8Arra
     }),
   );
 }
+
+/** Axe on a page: its serious and critical violations as lines naming the view (and a few nodes), and how many rules passed. */
+export async function seriousAxe(page: import("playwright-core").Page, view: string): Promise<{ findings: string[]; passes: number }> {
+  const { default: AxeBuilder } = await import("@axe-core/playwright");
+  const r = await new AxeBuilder({ page }).analyze();
+  const findings = r.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map(
+      (v) =>
+        `${view}: ${v.id} (${v.impact}) ${v.nodes
+          .map((n) => n.target.join(" "))
+          .slice(0, 3)
+          .join(", ")}`,
+    );
+  return { findings, passes: r.passes.length };
+}

@@ -6,7 +6,6 @@
  * producer asks for a second pack of two channels and downloads one. Screenshots to
  * test-artifacts/ui/pack-*.png, axe on each view.
  */
-import AxeBuilder from "@axe-core/playwright";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,7 +15,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CHANNELS } from "../../src/domain/channels.ts";
 import { ROOT } from "../../scripts/stack.ts";
-import { CHROMIUM, CHROMIUM_ARGS, client, haveChromium, startTestStack, until, videoFacts } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, seriousAxe, client, haveChromium, startTestStack, until, videoFacts } from "./helpers.ts";
 
 const SHOTS = path.join(ROOT, "test-artifacts/ui");
 if (!haveChromium) console.warn(`skipping the browser part of the pack test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
@@ -153,15 +152,7 @@ describe("channel packs", () => {
     const axeFindings: string[] = [];
     const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `pack-${name}.png`), fullPage: true });
     async function axe(name: string) {
-      const r = await new AxeBuilder({ page }).analyze();
-      for (const v of r.violations)
-        if (v.impact === "serious" || v.impact === "critical")
-          axeFindings.push(
-            `${name}: ${v.id} (${v.impact}) ${v.nodes
-              .map((n) => n.target.join(" "))
-              .slice(0, 3)
-              .join(", ")}`,
-          );
+      axeFindings.push(...(await seriousAxe(page, name)).findings);
     }
 
     it("shows each video format playing side by side with its size and upscale, and the stills per marketplace", async () => {

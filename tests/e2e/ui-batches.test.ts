@@ -6,7 +6,6 @@
  * shoots by SKU reaching completed, and the per-SKU report downloads as CSV. Axe on every view.
  * Screenshots go to test-artifacts/ui/.
  */
-import AxeBuilder from "@axe-core/playwright";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,7 +15,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
-import { CHROMIUM, CHROMIUM_ARGS, client, startTestStack, haveChromium } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, seriousAxe, client, startTestStack, haveChromium } from "./helpers.ts";
 
 // Runs inside the page (page.evaluateHandle), where the DOM exists; this project is typed for Node.
 declare const DataTransfer: new () => { items: { add(file: unknown): void } };
@@ -67,10 +66,7 @@ describe.skipIf(!haveChromium)("batch intake in Chromium", () => {
 
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   async function axe(name: string) {
-    const r = await new AxeBuilder({ page }).analyze();
-    for (const v of r.violations)
-      if (v.impact === "serious" || v.impact === "critical")
-        axeFindings.push(`${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    axeFindings.push(...(await seriousAxe(page, name)).findings);
   }
   const sheet = (third: string): DroppedFile => ({
     name: "ss27-looks.csv",

@@ -4,13 +4,12 @@
  * writes a note for it and revises; the next hero's prompt names the place and carries the note.
  * Axe on the view; screenshots to test-artifacts/ui/quality-*.png.
  */
-import AxeBuilder from "@axe-core/playwright";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
-import { CHROMIUM, CHROMIUM_ARGS, client, startTestStack, until, haveChromium, seedReferences } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, seriousAxe, client, startTestStack, until, haveChromium, seedReferences } from "./helpers.ts";
 
 const SHOTS = path.join(ROOT, "test-artifacts/ui");
 const STAGE_WAIT = 300_000;
@@ -44,15 +43,7 @@ describe.skipIf(!haveChromium)("quality gate in the review UI", () => {
   const shoot = async () => (await api<ShootJson>("GET", `/api/shoots/${shootId}`)).body;
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `quality-${name}.png`), fullPage: true });
   async function axe(name: string) {
-    const r = await new AxeBuilder({ page }).analyze();
-    for (const v of r.violations)
-      if (v.impact === "serious" || v.impact === "critical")
-        axeFindings.push(
-          `${name}: ${v.id} (${v.impact}) ${v.nodes
-            .map((n) => n.target.join(" "))
-            .slice(0, 3)
-            .join(", ")}`,
-        );
+    axeFindings.push(...(await seriousAxe(page, name)).findings);
   }
   const reviewOf = (stage: string, attempt: number) =>
     page.getByRole("heading", { name: `Review: ${stage} (attempt ${attempt})` }).waitFor({ timeout: STAGE_WAIT });
@@ -178,8 +169,7 @@ describe.skipIf(!haveChromium)("quality gate in the review UI", () => {
     await rp.getByLabel("Note for mark 1").fill(LINK_NOTE);
     await rp.getByLabel("Your name").fill("Ana Ruiz");
     await rp.screenshot({ path: path.join(SHOTS, "quality-05-review-link-375.png"), fullPage: true });
-    const r = await new AxeBuilder({ page: rp }).analyze();
-    for (const v of r.violations) if (v.impact === "serious" || v.impact === "critical") axeFindings.push(`review-link: ${v.id} (${v.impact})`);
+    axeFindings.push(...(await seriousAxe(rp, "review-link")).findings);
     await rp.getByRole("button", { name: "Revise", exact: true }).click();
     await rp.getByText("Recorded as Ana Ruiz").waitFor();
     await outside.close();

@@ -4,14 +4,13 @@
  * two tabs seeing each other's decisions, bad input refused where it was made, and axe on every view.
  * Screenshots of every view go to test-artifacts/ui/.
  */
-import AxeBuilder from "@axe-core/playwright";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Download, type Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/stack.ts";
-import { CHROMIUM, CHROMIUM_ARGS, client, startTestStack, haveChromium } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, seriousAxe, client, startTestStack, haveChromium } from "./helpers.ts";
 
 // These run inside the page (page.evaluate and friends), where the DOM exists; this project is typed
 // for Node, so the few browser globals the callbacks touch are declared here, not the whole DOM lib.
@@ -63,16 +62,9 @@ describe.skipIf(!haveChromium)("review UI in Chromium", () => {
   const shoot = async () => (await api<ShootJson>("GET", `/api/shoots/${shootId}`)).body;
   const shot = (name: string, p: Page = page) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   async function axe(name: string, p: Page = page) {
-    const r = await new AxeBuilder({ page: p }).analyze();
-    axeChecks += r.passes.length;
-    for (const v of r.violations)
-      if (v.impact === "serious" || v.impact === "critical")
-        axeFindings.push(
-          `${name}: ${v.id} (${v.impact}) ${v.nodes
-            .map((n) => n.target.join(" "))
-            .slice(0, 3)
-            .join(", ")}`,
-        );
+    const r = await seriousAxe(p, name);
+    axeChecks += r.passes;
+    axeFindings.push(...r.findings);
   }
   async function reviewOf(stage: string, attempt: number, p: Page = page) {
     await p.getByRole("heading", { name: `Review: ${stage} (attempt ${attempt})` }).waitFor({ timeout: STAGE_WAIT });
