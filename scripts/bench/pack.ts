@@ -3,9 +3,9 @@
  *
  * The reel: five 5 s clips cut from the fixture reels (1176×1756, 24 fps; synthetic textured clips
  * when the fixtures are absent), stitched by container/stitch.ts at its defaults (1.5 s a clip,
- * 60 fps, preset slow, CRF 18): 450 frames. The crop paths are stand-ins (the tracker and path
- * planner are another module): per shot a box of the format's aspect that pans and changes size at
- * each cut; the 16:9 box is wider than the portrait reel, so that output is filled (blur).
+ * 60 fps, preset slow, CRF 18): 450 frames. The crop paths are the pack job's own: the subject
+ * tracked through the reel (container/pack/track.ts) and a path planned per format (path.ts); the
+ * tracking time is printed apart from the encoding the must-show compares.
  *
  * (a) Sweep: presets ultrafast…medium × CRF 16/18/20/23, each a pack of the first
  *     BENCH_SWEEP_SECONDS (default 2.5 s: two shots and a cut) of the reel; time per output and SSIM
@@ -21,6 +21,8 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { toolPath } from "../../common/ffmpeg.ts";
+import { planCropPath } from "../../container/pack/path.ts";
+import { trackSubject } from "../../container/pack/track.ts";
 import type { Box, CropPath } from "../../container/pack/types.ts";
 import { packArgs, packGraph, type VideoOutput, x264OutputArgs } from "../../container/pack/video.ts";
 import { probeVideo, type VideoInfo } from "../../container/probe.ts";
@@ -74,35 +76,14 @@ const stitchRun = (out: string, clips: string[], preset: X264Preset) =>
     PRESET: preset,
   });
 
-/** Stand-in crop paths: per 1.5 s shot a box of the format's aspect, panning, a little larger or smaller at each cut. */
-function standInPath(w: number, h: number, frames: number, fps: number): CropPath {
-  const aspect = w / h;
-  // The largest box of this aspect inside the reel, or for a format wider than the reel, a box
-  // that keeps most of the height (the subject) and is filled at the sides.
-  const inside = aspect > CW / CH ? { width: CW, height: CW / aspect } : { width: CH * aspect, height: CH };
-  const base = aspect > 1 ? { width: 0.85 * CH * aspect, height: 0.85 * CH } : { width: inside.width * 0.9, height: inside.height * 0.9 };
-  const shot = Math.round(1.5 * fps);
-  const scales = [1, 0.92, 0.96, 0.88, 1];
-  const boxes: Box[] = [];
-  for (let n = 0; n < frames; n++) {
-    const k = Math.min(scales.length - 1, Math.floor(n / shot));
-    const s = scales[k]!;
-    const bw = base.width * s;
-    const bh = base.height * s;
-    const pan = 40 * Math.sin((2 * Math.PI * (n - k * shot)) / shot + k);
-    boxes.push({ x: (CW - bw) / 2 + pan, y: (CH - bh) / 2 + pan / 2, width: bw, height: bh });
-  }
-  const filled = boxes.some((b) => b.x < 0 || b.y < 0 || b.x + b.width > CW || b.y + b.height > CH);
-  return { boxes, upscale: w / Math.min(...boxes.map((b) => b.width)), filled };
-}
-
-function outputsFor(tag: string, frames: number, fps: number): VideoOutput[] {
+/** The four video formats along the crop paths the pack job would plan for this reel. */
+function outputsFor(tag: string, paths: Map<string, CropPath>): VideoOutput[] {
   return DEFAULT_CHANNELS.filter((c) => c.media === "video").map((c) => ({
     name: c.name,
     file: path.join(tmp, `${tag}-${c.name}.mp4`),
     width: c.width,
     height: c.height,
-    path: standInPath(c.width, c.height, frames, fps),
+    path: paths.get(c.name)!,
     fill: c.fill,
   }));
 }
@@ -157,11 +138,24 @@ async function main() {
     `Reel: ${info.width}×${info.height}, ${frames} frames at ${info.fps} fps, stitched from ${source}${slowStitch[0] ? ` (stitch at preset slow: ${sec(slowStitch[0].ms)})` : ""}.`,
   );
 
+  // The crop paths as the pack job plans them: the subject tracked through the reel (the clips meet
+  // at every 1.5 s), one path per format. Tracking is part of a pack's time; it is reported apart
+  // because the must-show compares the encoding.
+  const tracked = Date.now();
+  const track = await trackSubject(reel, { cuts: [1.5, 3, 4.5, 6] });
+  const trackMs = Date.now() - tracked;
+  const paths = new Map(
+    DEFAULT_CHANNELS.filter((c) => c.media === "video").map((c) => [c.name, planCropPath(track, { width: c.width, height: c.height, margin: c.margin })]),
+  );
+  console.log(
+    `Tracking: ${sec(trackMs)} (cuts at frames ${track.cuts.join(", ")}); paths: ${[...paths].map(([n, p]) => `${n} upscale ${p.upscale.toFixed(2)}×${p.filled ? " filled" : ""}`).join(", ")}.`,
+  );
+
   // (a) the sweep.
   let pick: Enc = PACK_ENCODER;
   if (process.env.BENCH_SWEEP !== "0") {
     const sweepFrames = Math.round(sweepSeconds * info.fps);
-    const refOut = outputsFor("ref", frames, info.fps);
+    const refOut = outputsFor("ref", paths);
     const ref = await runPack(reel, info, refOut, { preset: "slow", crf: 18 }, sweepFrames, sweepSeconds);
     console.log(
       `\n(a) Sweep on the first ${sweepSeconds} s (${sweepFrames} frames). Reference: preset slow CRF 18, ${sec(ref.ms / refOut.length)} per output.`,
@@ -176,7 +170,7 @@ async function main() {
           console.log(`| ${preset} | ${crf} | skipped: a lower CRF already missed SSIM ${SSIM_TARGET} | | | |`);
           continue;
         }
-        const outs = outputsFor(`${preset}-${crf}`, frames, info.fps);
+        const outs = outputsFor(`${preset}-${crf}`, paths);
         const m = await runPack(reel, info, outs, { preset, crf }, sweepFrames, sweepSeconds);
         const s = outs.map((o, i) => ssim(o.file, refOut[i]!.file));
         const size = outs.reduce((t, o) => t + mbytes(o.file), 0);
@@ -201,8 +195,8 @@ async function main() {
 
   // (b) the must-show: full pack against one transcode, alternating.
   console.log(`\n(b) Pack of 4 formats vs one transcode to 9:16 1080×1920, preset ${pick.preset} CRF ${pick.crf}, ${rounds} rounds.`);
-  const packOut = outputsFor("pack", frames, info.fps);
-  const refFull = outputsFor("reffull", frames, info.fps);
+  const packOut = outputsFor("pack", paths);
+  const refFull = outputsFor("reffull", paths);
   const single = path.join(tmp, "single.mp4");
   const singleBox = packOut[0]!.path.boxes[0]!;
   const packs: Measured[] = [];
