@@ -1772,7 +1772,7 @@ export interface components {
             description?: string;
         };
         /** @enum {string} */
-        WebhookEventType: "checkpoint.pending" | "shoot.completed" | "shoot.failed" | "batch.completed";
+        WebhookEventType: "checkpoint.pending" | "shoot.completed" | "shoot.failed" | "batch.completed" | "pack.ready" | "pack.failed";
         WebhookEndpointList: {
             endpoints: components["schemas"]["WebhookEndpoint"][];
         };
@@ -4079,5 +4079,5 @@ export const recipeSettingsChannelsAnyOf1FillValues: ReadonlyArray<Extract<Flatt
     fill: unknown;
 }>["fill"]> = ["blur", "extend"];
 export const webhookEndpointStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEndpoint"]["status"]> = ["active", "disabled"];
-export const webhookEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEventType"]> = ["checkpoint.pending", "shoot.completed", "shoot.failed", "batch.completed"];
+export const webhookEventTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookEventType"]> = ["checkpoint.pending", "shoot.completed", "shoot.failed", "batch.completed", "pack.ready", "pack.failed"];
 export const webhookDeliveryStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WebhookDelivery"]["status"]> = ["pending", "succeeded", "failed"];

@@ -14,6 +14,7 @@ import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { createPack, finishPack, getPack, latestPack, packId } from "../db/packs.ts";
 import { getShootById } from "../db/shoots.ts";
+import { emit } from "../notify/emit.ts";
 import { DB_STEP, type RunContext } from "./context.ts";
 import { type MediaJobSpec, runMediaJob } from "./media-job.ts";
 
@@ -136,6 +137,13 @@ export class DeliverWorkflow extends WorkflowEntrypoint<Env, DeliverInput> {
       step.do(`finish ${status}`, DB_STEP, async () => {
         const d = db(this.env.DB);
         await finishPack(d, id, status, error);
+        // Announced once: the delivery id derives from the pack's id (a retried step writes it again as the same row).
+        await emit(this.env, d, accountId, `pack.${status}`, id, {
+          shoot: shootId,
+          pack: id,
+          version,
+          ...(status === "ready" ? { files, url: `/api/shoots/${shootId}/pack` } : { error }),
+        });
         await logEvent(d, {
           shootId,
           accountId,

@@ -1,7 +1,8 @@
 /** Starts a private copy of the whole stack (own ports and state) and talks to it as a client. */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import sharp from "sharp";
 import { runTool } from "../../common/ffmpeg.ts";
@@ -208,4 +209,33 @@ export async function seriousAxe(page: import("playwright-core").Page, view: str
           .join(", ")}`,
     );
   return { findings, passes: r.passes.length };
+}
+
+export interface Received {
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A local webhook receiver: records every delivery and answers with `answer(n)` (a status, or never). */
+export function receiver(answer: (n: number) => number | "hang") {
+  const got: Received[] = [];
+  const server: Server = createHttpServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => (body += c));
+    req.on("end", () => {
+      got.push({ headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])), body });
+      const a = answer(got.length);
+      if (a === "hang") return; // never answers
+      res.writeHead(a).end();
+    });
+  });
+  return {
+    got,
+    listen: () => new Promise<string>((r) => server.listen(0, "127.0.0.1", () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`))),
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }

@@ -12,10 +12,11 @@ import path from "node:path";
 import { unzipSync } from "fflate";
 import { chromium, type Browser, type Page } from "playwright-core";
 import sharp from "sharp";
+import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CHANNELS } from "../../src/domain/channels.ts";
 import { ROOT } from "../../scripts/stack.ts";
-import { CHROMIUM, CHROMIUM_ARGS, seriousAxe, client, haveChromium, startTestStack, until, videoFacts } from "./helpers.ts";
+import { CHROMIUM, CHROMIUM_ARGS, client, haveChromium, receiver, seriousAxe, startTestStack, until, videoFacts } from "./helpers.ts";
 
 const SHOTS = path.join(ROOT, "test-artifacts/ui");
 if (!haveChromium) console.warn(`skipping the browser part of the pack test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
@@ -50,6 +51,7 @@ describe("channel packs", () => {
   let shootId = "";
   let work = "";
   let browser: Browser | undefined;
+  const hook = receiver(() => 200);
   let page: Page;
   const key = () => env.stack.identity.apiKey;
   const get = async (url: string) => {
@@ -72,7 +74,7 @@ describe("channel packs", () => {
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), "atelier-pack-"));
-    env = await startTestStack("packs", 19700, {}, { SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" });
+    env = await startTestStack("packs", 19700, { WEBHOOK_ALLOW_LOCAL: "true" }, { SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" });
     api = client(env.stack);
     if (haveChromium) {
       mkdirSync(SHOTS, { recursive: true });
@@ -84,12 +86,15 @@ describe("channel packs", () => {
     }
   });
   afterAll(async () => {
+    hook.close();
     await browser?.close();
     await env?.cleanup();
     rmSync(work, { recursive: true, force: true });
   });
 
-  it("a shoot that chose every default channel delivers a pack when its reel is approved", async () => {
+  it("a shoot that chose every default channel delivers a pack when its reel is approved, and says so by webhook", async () => {
+    const endpoint = await api<{ id: string; secret: string }>("POST", "/api/webhook-endpoints", { url: await hook.listen(), events: ["pack.ready"] });
+    expect(endpoint.status).toBe(201);
     const form = new FormData();
     for (const [i, hue] of [200, 30].entries()) form.append("files", new Blob([(await reference(hue)).slice()]), `ref-${i}.png`);
     const up = await fetch(`${env.stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${key()}` }, body: form });
@@ -106,6 +111,12 @@ describe("channel packs", () => {
     await until("the shoot completed", async () => (await api<{ status: string }>("GET", `/api/shoots/${shootId}`)).body.status === "completed", 600_000);
     const pack = await readyPack(1);
     expect(pack.channels.map((c) => c.name)).toEqual(DEFAULT_CHANNELS.map((c) => c.name));
+    // Signed like every delivery; sent once.
+    const delivery = await until("the pack.ready webhook", async () => hook.got[0]);
+    const event = new Webhook(endpoint.body.secret).verify(delivery.body, delivery.headers) as { type: string; data: { pack: string; files: number } };
+    expect(event).toMatchObject({ type: "pack.ready", data: { pack: pack.id, files: 4 + 3 * 7 } });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(hook.got).toHaveLength(1);
   });
 
   it("every file has its channel's exact pixel size and codec", async () => {

@@ -4,40 +4,10 @@
  * (across a secret rotation), one answers 500 twice and gets the event on the third try, and one
  * never answers: its delivery is given up after the configured tries and shows in the delivery log.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, startTestStack, until } from "./helpers.ts";
-
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-
-function receiver(answer: (n: number) => number | "hang") {
-  const got: Received[] = [];
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (c: string) => (body += c));
-    req.on("end", () => {
-      got.push({ headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])), body });
-      const a = answer(got.length);
-      if (a === "hang") return; // never answers
-      res.writeHead(a).end();
-    });
-  });
-  return {
-    got,
-    listen: () => new Promise<string>((r) => server.listen(0, "127.0.0.1", () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`))),
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
+import { client, receiver, startTestStack, until } from "./helpers.ts";
 
 describe("outbound webhooks", () => {
   let env: Awaited<ReturnType<typeof startTestStack>>;
