@@ -139,7 +139,7 @@ export class DeliverWorkflow extends WorkflowEntrypoint<Env, DeliverInput> {
         await finishPack(d, id, status, error);
         // Announced once: the delivery id derives from the pack's id (a retried step writes it again as the same row).
         await emit(this.env, d, accountId, `pack.${status}`, id, {
-          shoot: shootId,
+          shootId,
           pack: id,
           version,
           ...(status === "ready" ? { files, url: `/api/shoots/${shootId}/pack` } : { error }),
