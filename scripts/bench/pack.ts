@@ -198,7 +198,9 @@ async function main() {
   const packOut = outputsFor("pack", paths);
   const refFull = outputsFor("reffull", paths);
   const single = path.join(tmp, "single.mp4");
-  const singleBox = packOut[0]!.path.boxes[0]!;
+  // The baseline's crop: the largest 9:16 box inside the reel (the tracked path may reach outside it, into fill).
+  const singleWidth = Math.min(info.width, (info.height * 9) / 16);
+  const singleBox: Box = { x: (info.width - singleWidth) / 2, y: (info.height - (singleWidth * 16) / 9) / 2, width: singleWidth, height: (singleWidth * 16) / 9 };
   const packs: Measured[] = [];
   const singles: Measured[] = [];
   for (let r = 0; r < rounds; r++) {
