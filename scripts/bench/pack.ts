@@ -200,7 +200,12 @@ async function main() {
   const single = path.join(tmp, "single.mp4");
   // The baseline's crop: the largest 9:16 box inside the reel (the tracked path may reach outside it, into fill).
   const singleWidth = Math.min(info.width, (info.height * 9) / 16);
-  const singleBox: Box = { x: (info.width - singleWidth) / 2, y: (info.height - (singleWidth * 16) / 9) / 2, width: singleWidth, height: (singleWidth * 16) / 9 };
+  const singleBox: Box = {
+    x: (info.width - singleWidth) / 2,
+    y: (info.height - (singleWidth * 16) / 9) / 2,
+    width: singleWidth,
+    height: (singleWidth * 16) / 9,
+  };
   const packs: Measured[] = [];
   const singles: Measured[] = [];
   for (let r = 0; r < rounds; r++) {
