@@ -2,6 +2,8 @@
  * Which provider pool a request draws from, and its caps. Pools are per provider and model family
  * (FAL images, FAL video, Kling); caps come from PROVIDER_CAPS in wrangler.jsonc, e.g.
  * `{"fal:image":{"global":8,"perAccount":8},"kling:video":{"global":4,"perAccount":4}}`.
+ * A family with only `perAccount` (each account brings its own provider quota) gets one pool
+ * object per account, so one busy account's line is never every account's bottleneck.
  */
 import type { ProviderRequest } from "../providers/jobs.ts";
 
@@ -12,6 +14,8 @@ export interface PoolCaps {
 
 export interface Pool {
   name: string;
+  /** The pool's Durable Object: the family's name, or `name@account` for per-account pools. */
+  key: string;
   /** How a waiting shoot names it: "queued at Kling, 12 ahead". */
   label: string;
   caps: PoolCaps;
@@ -24,8 +28,8 @@ export function poolName(req: ProviderRequest): string {
   return /video|kling/i.test(req.model) ? "fal:video" : "fal:image";
 }
 
-/** The pool for this request, or null when its family has no cap configured. */
-export function poolFor(env: Env, req: ProviderRequest): Pool | null {
+/** The pool for this request from this account, or null when its family has no cap configured. */
+export function poolFor(env: Env, req: ProviderRequest, accountId: string): Pool | null {
   const name = poolName(req);
   let all: Record<string, Partial<PoolCaps>>;
   try {
@@ -34,10 +38,16 @@ export function poolFor(env: Env, req: ProviderRequest): Pool | null {
     return null;
   }
   const c = all[name];
-  if (!c || !(Number(c.global) > 0)) return null;
-  const global = Math.floor(Number(c.global));
-  return { name, label: LABELS[name] ?? name, caps: { global, perAccount: Math.max(1, Math.min(global, Math.floor(Number(c.perAccount) || global))) } };
+  const global = Math.floor(Number(c?.global) || 0);
+  const perAccount = Math.floor(Number(c?.perAccount) || 0);
+  const label = LABELS[name] ?? name;
+  if (global > 0) return { name, key: name, label, caps: { global, perAccount: Math.max(1, Math.min(global, perAccount || global)) } };
+  if (perAccount > 0) return { name, key: `${name}@${accountId}`, label, caps: { global: perAccount, perAccount } };
+  return null;
 }
+
+/** A waiter's place ("12 ahead") is counted up to this, so a long line costs no more to join than a short one. */
+export const AHEAD_COUNT_LIMIT = 100;
 
 /** The event a waiting workflow is woken with when a slot may be free for its job. */
 export const slotEventType = (leaseId: string) => `slot-${leaseId}`;

@@ -10,7 +10,7 @@
  * with their slot event; they also retry on their own after a while, so a lost wake-up only delays.
  */
 import { DurableObject } from "cloudflare:workers";
-import { slotEventType, type PoolCaps } from "./pools.ts";
+import { AHEAD_COUNT_LIMIT, slotEventType, type PoolCaps } from "./pools.ts";
 
 export interface AcquireRequest {
   leaseId: string;
@@ -23,52 +23,67 @@ export interface AcquireRequest {
 
 export type AcquireResult = { granted: true; inFlight: number } | { granted: false; ahead: number; inFlight: number };
 
+/** Rows the object's SQLite read and wrote for its last call (docs/scale.md; the cost test). */
+export interface CallCost {
+  rowsRead: number;
+  rowsWritten: number;
+}
+
 /** A waiter not seen for this long has gone away (cancelled, or it will register again). */
 const WAITER_TTL_MS = 10 * 60_000;
 
+interface Waiter {
+  lease_id: string;
+  account_id: string;
+  instance_id: string;
+  since: number;
+}
+
+/**
+ * Every call's cost follows the caps (leases) and the number of accounts waiting, never the number
+ * of waiters: waiters are read through two indexes, by arrival and by account in arrival order, and
+ * only the front of each account's line is looked at.
+ */
 export class ProviderPool extends DurableObject<Env> {
   private caps: PoolCaps = { global: 1, perAccount: 1 };
+  private cost: CallCost = { rowsRead: 0, rowsWritten: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS leases (lease_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
-    ctx.storage.sql.exec(
+    const sql = ctx.storage.sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS leases (lease_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
+    sql.exec(
       `CREATE TABLE IF NOT EXISTS waiters (lease_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, instance_id TEXT NOT NULL, since INTEGER NOT NULL, seen_at INTEGER NOT NULL)`,
     );
+    sql.exec(`CREATE INDEX IF NOT EXISTS leases_by_expiry ON leases (expires_at)`);
+    sql.exec(`CREATE INDEX IF NOT EXISTS leases_by_account ON leases (account_id)`);
+    sql.exec(`CREATE INDEX IF NOT EXISTS waiters_in_order ON waiters (since, lease_id)`);
+    sql.exec(`CREATE INDEX IF NOT EXISTS waiters_by_account ON waiters (account_id, since, lease_id)`);
+    sql.exec(`CREATE INDEX IF NOT EXISTS waiters_by_seen ON waiters (seen_at)`);
   }
 
   acquire(req: AcquireRequest): AcquireResult {
     const now = Date.now();
     this.caps = req.caps;
-    const sql = this.ctx.storage.sql;
+    this.cost = { rowsRead: 0, rowsWritten: 0 };
     const result = this.ctx.storage.transactionSync((): AcquireResult => {
       this.expire(now);
-      const held = sql.exec(`SELECT 1 FROM leases WHERE lease_id = ?`, req.leaseId).toArray().length > 0;
-      if (held) {
+      if (this.q(`SELECT 1 FROM leases WHERE lease_id = ?`, req.leaseId).length > 0) {
         // A retried step asking again for the lease it holds.
-        sql.exec(`UPDATE leases SET expires_at = ? WHERE lease_id = ?`, now + req.ttlMs, req.leaseId);
+        this.q(`UPDATE leases SET expires_at = ? WHERE lease_id = ?`, now + req.ttlMs, req.leaseId);
         return { granted: true, inFlight: this.inFlight() };
       }
-      const mine = sql.exec<{ since: number }>(`SELECT since FROM waiters WHERE lease_id = ?`, req.leaseId).toArray()[0];
-      const since = mine?.since ?? now;
-      const ahead = sql
-        .exec<{ n: number }>(
-          `SELECT count(*) AS n FROM waiters WHERE lease_id != ? AND (since < ? OR (since = ? AND lease_id < ?))`,
-          req.leaseId,
-          since,
-          since,
-          req.leaseId,
-        )
-        .one().n;
-      const aheadEligible = this.eligibleWaiters().filter(
-        (w) => w.lease_id !== req.leaseId && (w.since < since || (w.since === since && w.lease_id < req.leaseId)),
-      ).length;
-      if (this.fits(req.accountId) && aheadEligible === 0) {
-        sql.exec(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES (?, ?, ?)`, req.leaseId, req.accountId, now + req.ttlMs);
-        sql.exec(`DELETE FROM waiters WHERE lease_id = ?`, req.leaseId);
+      const since = this.q<{ since: number }>(`SELECT since FROM waiters WHERE lease_id = ?`, req.leaseId)[0]?.since ?? now;
+      const before = (w: Waiter) => w.since < since || (w.since === since && w.lease_id < req.leaseId);
+      // Any waiter that could take a slot and came first goes first; the front of each account's
+      // line is enough to know (an account's later waiters came after its front).
+      const eligibleAhead = this.fronts(1).some((w) => w.lease_id !== req.leaseId && before(w));
+      if (this.fits(req.accountId) && !eligibleAhead) {
+        this.q(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES (?, ?, ?)`, req.leaseId, req.accountId, now + req.ttlMs);
+        this.q(`DELETE FROM waiters WHERE lease_id = ?`, req.leaseId);
         return { granted: true, inFlight: this.inFlight() };
       }
-      sql.exec(
+      this.q(
         `INSERT INTO waiters (lease_id, account_id, instance_id, since, seen_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(lease_id) DO UPDATE SET seen_at = excluded.seen_at`,
         req.leaseId,
@@ -77,6 +92,12 @@ export class ProviderPool extends DurableObject<Env> {
         since,
         now,
       );
+      const ahead = this.q<{ n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM waiters WHERE (since, lease_id) < (?, ?) LIMIT ?)`,
+        since,
+        req.leaseId,
+        AHEAD_COUNT_LIMIT,
+      )[0].n;
       return { granted: false, ahead, inFlight: this.inFlight() };
     });
     this.armAlarm();
@@ -85,8 +106,9 @@ export class ProviderPool extends DurableObject<Env> {
 
   /** Ends a lease (the job's outcome is known) and wakes whoever can take the slot. Safe to repeat. */
   async release(leaseId: string): Promise<void> {
-    this.ctx.storage.sql.exec(`DELETE FROM leases WHERE lease_id = ?`, leaseId);
-    this.ctx.storage.sql.exec(`DELETE FROM waiters WHERE lease_id = ?`, leaseId);
+    this.cost = { rowsRead: 0, rowsWritten: 0 };
+    this.q(`DELETE FROM leases WHERE lease_id = ?`, leaseId);
+    this.q(`DELETE FROM waiters WHERE lease_id = ?`, leaseId);
     await this.wakeNext();
   }
 
@@ -101,50 +123,81 @@ export class ProviderPool extends DurableObject<Env> {
     this.armAlarm();
   }
 
-  /** For status and tests: leases and waiters right now. */
-  snapshot(): { inFlight: number; waiting: number; leases: { leaseId: string; accountId: string; expiresAt: number }[] } {
+  /** For status and tests: leases and waiters right now, and what the last acquire or release cost. */
+  snapshot(): { inFlight: number; waiting: number; leases: { leaseId: string; accountId: string; expiresAt: number }[]; lastCall: CallCost } {
     const sql = this.ctx.storage.sql;
     const leases = sql.exec<{ lease_id: string; account_id: string; expires_at: number }>(`SELECT * FROM leases ORDER BY expires_at`).toArray();
     const waiting = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM waiters`).one().n;
-    return { inFlight: leases.length, waiting, leases: leases.map((l) => ({ leaseId: l.lease_id, accountId: l.account_id, expiresAt: l.expires_at })) };
+    return {
+      inFlight: leases.length,
+      waiting,
+      leases: leases.map((l) => ({ leaseId: l.lease_id, accountId: l.account_id, expiresAt: l.expires_at })),
+      lastCall: this.cost,
+    };
+  }
+
+  /** One statement, its rows read and written added to the call's cost. */
+  private q<T extends Record<string, SqlStorageValue>>(query: string, ...args: SqlStorageValue[]): T[] {
+    const cursor = this.ctx.storage.sql.exec<T>(query, ...args);
+    const rows = cursor.toArray();
+    this.cost.rowsRead += cursor.rowsRead;
+    this.cost.rowsWritten += cursor.rowsWritten;
+    return rows;
   }
 
   private expire(now: number) {
-    this.ctx.storage.sql.exec(`DELETE FROM leases WHERE expires_at <= ?`, now);
-    this.ctx.storage.sql.exec(`DELETE FROM waiters WHERE seen_at <= ?`, now - WAITER_TTL_MS);
+    this.q(`DELETE FROM leases WHERE expires_at <= ?`, now);
+    this.q(`DELETE FROM waiters WHERE seen_at <= ?`, now - WAITER_TTL_MS);
   }
 
   private inFlight(): number {
-    return this.ctx.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM leases`).one().n;
+    return this.q<{ n: number }>(`SELECT count(*) AS n FROM leases`)[0].n;
+  }
+
+  /** Leases held per account (at most the global cap of rows). */
+  private heldByAccount(): Map<string, number> {
+    return new Map(
+      this.q<{ account_id: string; n: number }>(`SELECT account_id, count(*) AS n FROM leases GROUP BY account_id`).map((r) => [r.account_id, r.n]),
+    );
   }
 
   private fits(accountId: string): boolean {
-    const sql = this.ctx.storage.sql;
     if (this.inFlight() >= this.caps.global) return false;
-    return sql.exec<{ n: number }>(`SELECT count(*) AS n FROM leases WHERE account_id = ?`, accountId).one().n < this.caps.perAccount;
+    return (this.heldByAccount().get(accountId) ?? 0) < this.caps.perAccount;
   }
 
-  /** Waiters in arrival order whose account is under its own cap. */
-  private eligibleWaiters() {
-    const sql = this.ctx.storage.sql;
-    const perAccount = new Map(
-      sql
-        .exec<{ account_id: string; n: number }>(`SELECT account_id, count(*) AS n FROM leases GROUP BY account_id`)
-        .toArray()
-        .map((r) => [r.account_id, r.n]),
+  /**
+   * The first `k` waiters of every account under its own cap, in arrival order. The accounts are
+   * found by a skip scan of waiters_by_account (one index seek per account), so this reads about
+   * accounts × k rows however long the lines are.
+   */
+  private fronts(k: number): Waiter[] {
+    const held = this.heldByAccount();
+    const accounts = this.q<{ id: string }>(
+      `WITH RECURSIVE a(id) AS (
+         SELECT (SELECT min(account_id) FROM waiters)
+         UNION ALL SELECT (SELECT min(account_id) FROM waiters WHERE account_id > a.id) FROM a WHERE a.id IS NOT NULL
+       ) SELECT id FROM a WHERE id IS NOT NULL`,
     );
-    return sql
-      .exec<{ lease_id: string; account_id: string; instance_id: string; since: number }>(
-        `SELECT lease_id, account_id, instance_id, since FROM waiters ORDER BY since, lease_id`,
-      )
-      .toArray()
-      .filter((w) => (perAccount.get(w.account_id) ?? 0) < this.caps.perAccount);
+    const fronts: Waiter[] = [];
+    for (const { id } of accounts) {
+      const room = this.caps.perAccount - (held.get(id) ?? 0);
+      if (room <= 0) continue;
+      fronts.push(
+        ...this.q<Waiter & Record<string, SqlStorageValue>>(
+          `SELECT lease_id, account_id, instance_id, since FROM waiters WHERE account_id = ? ORDER BY since, lease_id LIMIT ?`,
+          id,
+          Math.min(k, room),
+        ),
+      );
+    }
+    return fronts.sort((x, y) => x.since - y.since || (x.lease_id < y.lease_id ? -1 : x.lease_id > y.lease_id ? 1 : 0));
   }
 
   private async wakeNext(): Promise<void> {
     const free = this.caps.global - this.inFlight();
     if (free <= 0) return;
-    const next = this.eligibleWaiters().slice(0, free);
+    const next = this.fronts(free).slice(0, free);
     await Promise.all(
       next.map(async (w) => {
         try {

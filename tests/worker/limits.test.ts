@@ -1,8 +1,9 @@
-/** The provider pool Durable Object: caps in all and per account, arrival order, lease expiry. */
+/** The provider pool Durable Object: caps in all and per account, arrival order, lease expiry, cost. */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { poolFor } from "../../src/limits/pools.ts";
+import { AHEAD_COUNT_LIMIT, poolFor } from "../../src/limits/pools.ts";
 
 const pool = (name: string) => env.PROVIDER_POOL.get(env.PROVIDER_POOL.idFromName(name));
 const req = (leaseId: string, accountId: string, caps = { global: 2, perAccount: 1 }, ttlMs = 60_000) => ({
@@ -50,17 +51,109 @@ describe("provider pool leases", () => {
   });
 
   it("names pools by provider and model family, with caps from PROVIDER_CAPS", () => {
-    expect(poolFor(env, { provider: "fal", model: "fal-ai/nano-banana-pro/edit", input: {} })).toMatchObject({
+    expect(poolFor(env, { provider: "fal", model: "fal-ai/nano-banana-pro/edit", input: {} }, "acct-a")).toMatchObject({
       name: "fal:image",
+      key: "fal:image",
       label: "FAL images",
       caps: { global: 8, perAccount: 8 },
     });
-    expect(poolFor(env, { provider: "fal", model: "fal-ai/kling-video/v2.6/pro/image-to-video", input: {} })).toMatchObject({
+    expect(poolFor(env, { provider: "fal", model: "fal-ai/kling-video/v2.6/pro/image-to-video", input: {} }, "acct-a")).toMatchObject({
       name: "fal:video",
       caps: { global: 4 },
     });
     expect(
-      poolFor(env, { provider: "kling", model: "kling-v2-6", image: "", imageTail: "", prompt: "", negativePrompt: "", duration: "5" } as never),
+      poolFor(env, { provider: "kling", model: "kling-v2-6", image: "", imageTail: "", prompt: "", negativePrompt: "", duration: "5" } as never, "acct-a"),
     ).toMatchObject({ name: "kling:video", label: "Kling", caps: { global: 4 } });
   });
+
+  it("gives each account its own pool object where a family is capped per account only", () => {
+    const perAccountOnly = { ...env, PROVIDER_CAPS: JSON.stringify({ "fal:image": { perAccount: 3 } }) };
+    const image = { provider: "fal" as const, model: "fal-ai/nano-banana-pro/edit", input: {} };
+    expect(poolFor(perAccountOnly, image, "acct-a")).toMatchObject({ name: "fal:image", key: "fal:image@acct-a", caps: { global: 3, perAccount: 3 } });
+    expect(poolFor(perAccountOnly, image, "acct-b")?.key).toBe("fal:image@acct-b");
+    // No cap for a family that is not configured at all.
+    expect(poolFor(perAccountOnly, { provider: "fal", model: "fal-ai/kling-video/v2.6/pro/image-to-video", input: {} }, "acct-a")).toBeNull();
+  });
+
+  it("costs the same rows to join, retry or release however many shoots wait", async () => {
+    const caps = { global: 2, perAccount: 2 };
+    const costs = async (waiting: number) => {
+      const p = pool(`test-cost-${crypto.randomUUID()}`);
+      await p.acquire(req("held-1", "acct-a", caps));
+      await p.acquire(req("held-2", "acct-a", caps));
+      // Waiters of three accounts, all behind the two held leases.
+      for (let i = 0; i < waiting; i++) await p.acquire(req(`w-${String(i).padStart(5, "0")}`, `acct-${"abc"[i % 3]}`, caps));
+      expect((await p.snapshot()).waiting).toBe(waiting);
+      const join = await p.acquire(req("z-last", "acct-b", caps));
+      expect(join).toMatchObject({ granted: false, ahead: Math.min(waiting, AHEAD_COUNT_LIMIT) });
+      const joined = (await p.snapshot()).lastCall;
+      await p.acquire(req("z-last", "acct-b", caps));
+      const retried = (await p.snapshot()).lastCall;
+      await p.release("held-1");
+      const released = (await p.snapshot()).lastCall;
+      return { joined, retried, released };
+    };
+    const short = await costs(AHEAD_COUNT_LIMIT + 20);
+    const long = await costs(AHEAD_COUNT_LIMIT * 12);
+    expect(long).toEqual(short);
+    expect(long.joined.rowsRead).toBeLessThan(AHEAD_COUNT_LIMIT + 40);
+  }, 60_000);
+
+  it("decides like the plain rule (first eligible waiter in arrival order goes first) on random sequences", async () => {
+    type Op = { kind: "new"; account: number } | { kind: "retry"; pick: number } | { kind: "release"; pick: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant("new" as const), account: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ kind: fc.constant("retry" as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant("release" as const), pick: fc.nat() }),
+    );
+    let decisions = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(op, { minLength: 15, maxLength: 40 }),
+        async (global, per, ops) => {
+          const caps = { global, perAccount: Math.min(per, global) };
+          const p = pool(`test-model-${crypto.randomUUID()}`);
+          // The model: lease ids grow in the order of their first acquire, which is also arrival order.
+          const held = new Map<string, string>();
+          const waiting = new Map<string, string>();
+          let next = 0;
+          const acquire = async (lease: string, account: string) => {
+            const got = await p.acquire(req(lease, account, caps));
+            const heldBy = (a: string) => [...held.values()].filter((x) => x === a).length;
+            let want: object;
+            if (held.has(lease)) want = { granted: true, inFlight: held.size };
+            else {
+              const before = [...waiting.keys()].filter((w) => w < lease);
+              const eligibleAhead = before.some((w) => heldBy(waiting.get(w) ?? "") < caps.perAccount);
+              if (held.size < caps.global && heldBy(account) < caps.perAccount && !eligibleAhead) {
+                waiting.delete(lease);
+                held.set(lease, account);
+                want = { granted: true, inFlight: held.size };
+              } else {
+                waiting.set(lease, account);
+                want = { granted: false, ahead: before.length, inFlight: held.size };
+              }
+            }
+            expect(got).toEqual(want);
+            decisions++;
+          };
+          for (const o of ops) {
+            if (o.kind === "new") await acquire(`l${String(next++).padStart(3, "0")}`, `acct-${o.account}`);
+            else if (o.kind === "retry" && waiting.size) {
+              const [lease, account] = [...waiting.entries()][o.pick % waiting.size];
+              await acquire(lease, account);
+            } else if (o.kind === "release" && held.size) {
+              const lease = [...held.keys()][o.pick % held.size];
+              await p.release(lease);
+              held.delete(lease);
+            }
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(decisions).toBeGreaterThan(200);
+  }, 120_000);
 });
