@@ -13,6 +13,7 @@ export { ShootWorkflow } from "./workflow/shoot.ts";
 export { DeliverWorkflow } from "./workflow/deliver.ts";
 export { MediaContainer } from "./media/container.ts";
 export { ProviderPool } from "./limits/provider-pool.ts";
+export { ShootFeed } from "./live/shoot-feed.ts";
 
 /** Each queue's consumer, by the queue's exact name (wrangler.jsonc `queues.consumers`). */
 const CONSUMERS: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<void>> = {

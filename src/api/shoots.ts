@@ -3,7 +3,6 @@
  * version, costs, timeline), live events (SSE), checkpoint decisions and cancel.
  */
 import { $, createRoute, type z } from "@hono/zod-openapi";
-import { streamSSE } from "hono/streaming";
 import { assetsByIds, assetsForShoot, type AssetRow } from "../db/assets.ts";
 import { checkpointsForShoot, pendingCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
 import { db, type Db } from "../db/client.ts";
@@ -13,7 +12,6 @@ import { deleteShoot, getShoot, idempotentShootId, insertShoot, listShoots, shoo
 import type { Plan } from "../domain/plan.ts";
 import type { CheckpointArtifacts } from "../domain/artifacts.ts";
 import { isFinalStatus, type CheckpointStage } from "../domain/contract.ts";
-import { isFinalEvent } from "../domain/events.ts";
 import { ownSettings, gateProblem, resolveParams, type Decision, type ShootParams } from "../domain/shoot.ts";
 import { findRecipe } from "../db/recipes.ts";
 import { newId } from "../lib/crypto.ts";
@@ -152,21 +150,11 @@ export const shootsApi = $(router().use(requireApiKey))
       const { id } = c.req.valid("param");
       const shoot = await getShoot(d, c.get("accountId"), id);
       if (!shoot) throw notFound(`shoot ${id}`);
-      let after = Number(c.req.valid("header")["last-event-id"] ?? c.req.valid("query").after ?? 0) || 0;
-      return streamSSE(c, async (stream) => {
-        const deadline = Date.now() + 10 * 60_000; // clients reconnect with Last-Event-ID
-        let idle = 0;
-        while (!stream.aborted && Date.now() < deadline) {
-          const batch = await eventsSince(d, shoot.id, after);
-          for (const e of batch) {
-            await stream.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify({ type: e.type, data: e.data, at: e.createdAt }) });
-            after = e.id;
-            if (isFinalEvent(e.type)) return;
-          }
-          if (batch.length === 0 && ++idle % 15 === 0) await stream.write(": keep-alive\n\n");
-          await stream.sleep(1000);
-        }
-      });
+      const after = Number(c.req.valid("header")["last-event-id"] ?? c.req.valid("query").after ?? 0) || 0;
+      // One feed object per shoot serves every tab (src/live/shoot-feed.ts).
+      const feed = c.env.SHOOT_FEED.get(c.env.SHOOT_FEED.idFromName(shoot.id));
+      const query = new URLSearchParams({ shoot: shoot.id, after: String(after) });
+      return feed.fetch(new Request(`http://feed/?${query}`, { signal: c.req.raw.signal })) as unknown as Response;
     },
   )
 

@@ -10,7 +10,8 @@
  *   makes each take its per-item path, with queues and the workflow binding stubbed;
  * - the submission queue consumer;
  * - the API's reads through the app (lists with their filters and cursors, a shoot, a batch and its
- *   report, recipes, webhook endpoints and deliveries, packs) and the live stream (SSE) to its end;
+ *   report, recipes, webhook endpoints and deliveries, packs) and the live stream's route (its poll,
+ *   `eventsSince`, runs in the shoot's feed object and is planned with the db functions);
  * - every exported function of src/db/*.ts (what the workflow and the consumers call), checked by
  *   name below so a new one cannot be missed.
  *
@@ -499,9 +500,10 @@ describe("query plans (issue 21)", () => {
       ).toBe(true);
     // Per-item paths taken: a media job re-sent, a stranded shoot finished, an old shoot and an upload deleted, a row and a delivery re-sent.
     expect(sent.length).toBeGreaterThanOrEqual(4);
-    // The live stream's poll (eventsSince) ran inside the SSE route.
+    // The live stream's route reads the shoot; its poll (events.eventsSince) runs in the shoot's
+    // feed object (src/live/shoot-feed.ts) and is planned below with every db function.
     const stream = [...captured.values()].filter((c) => c.from.has(`GET /api/shoots/${ids.done}/events`));
-    expect(stream.some((c) => c.sql.includes('from "events"'))).toBe(true);
+    expect(stream.some((c) => c.sql.includes('from "shoots"'))).toBe(true);
     const missing = Object.entries(DB_MODULES).flatMap(([mod, m]) =>
       Object.entries(m)
         .filter(([, v]) => typeof v === "function")
