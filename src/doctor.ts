@@ -11,6 +11,7 @@ import { sha256Hex } from "./lib/crypto.ts";
 import { FINAL_SHOOT_STATUSES, isFinalStatus } from "./domain/contract.ts";
 import { sqlList } from "./lib/sql.ts";
 import { CLAUDE_COPIES } from "./storage/claude-keys.ts";
+import { HISTORY_FILE } from "./storage/history-keys.ts";
 
 export interface DoctorProblem {
   kind: "missing-object" | "size-mismatch" | "sha256-mismatch" | "orphan-object" | "stuck-job";
@@ -102,6 +103,8 @@ export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: Doctor
       if (byKey.has(o.key)) continue;
       // Scaled copies sent to Claude (planner, judge) are derived and have no asset row by design.
       if (o.key.includes(CLAUDE_COPIES)) continue;
+      // A compacted shoot's history (src/history.ts) has no asset row by design.
+      if (o.key.endsWith(HISTORY_FILE)) continue;
       if (now - o.uploaded.getTime() < grace) continue;
       const p: DoctorProblem = { kind: "orphan-object", subject: o.key, detail: `object ${o.key} (${o.size} bytes) has no asset row` };
       if (opts.repair) {

@@ -4,6 +4,7 @@ import { handleDeadMediaJobs, handleMediaBatch } from "./media/dispatch.ts";
 import type { MediaJobMessage } from "./domain/media-jobs.ts";
 import { wakeStrandedShoots } from "./recovery.ts";
 import { runRetention } from "./retention.ts";
+import { compactHistory } from "./history.ts";
 import { reconcileStalledJobs } from "./watchdog.ts";
 import { handleDeadSubmissions, handleSubmissionBatch, resendStaleRows, type SubmissionMessage } from "./batches/submissions.ts";
 import { handleDeliveryBatch, resendOverdueDeliveries } from "./notify/deliver.ts";
@@ -36,6 +37,7 @@ export default {
     ctx.waitUntil(reconcileStalledJobs(env));
     ctx.waitUntil(wakeStrandedShoots(env));
     ctx.waitUntil(runRetention(env));
+    ctx.waitUntil(compactHistory(env).catch((err) => console.warn(JSON.stringify({ msg: "compaction failed", error: String(err) }))));
     // Rows and deliveries whose queue message was lost (a restart, a failed send) are sent again.
     ctx.waitUntil(resendStaleRows(env).catch((err) => console.warn(JSON.stringify({ msg: "row resend failed", error: String(err) }))));
     ctx.waitUntil(resendOverdueDeliveries(env).catch((err) => console.warn(JSON.stringify({ msg: "delivery resend failed", error: String(err) }))));

@@ -6,7 +6,8 @@ import { $, createRoute, type z } from "@hono/zod-openapi";
 import { assetsByIds, assetsForShoot, type AssetRow } from "../db/assets.ts";
 import { checkpointsForShoot, pendingCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
 import { db, type Db } from "../db/client.ts";
-import { eventsSince, logEvent } from "../db/events.ts";
+import { logEvent } from "../db/events.ts";
+import { shootTimeline } from "../history.ts";
 import { jobsForShoot } from "../db/jobs.ts";
 import { deleteShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
 import type { Plan } from "../domain/plan.ts";
@@ -151,6 +152,13 @@ export const shootsApi = $(router().use(requireApiKey))
       const shoot = await getShoot(d, c.get("accountId"), id);
       if (!shoot) throw notFound(`shoot ${id}`);
       const after = Number(c.req.valid("header")["last-event-id"] ?? c.req.valid("query").after ?? 0) || 0;
+      if (shoot.compactedAt) {
+        // Ended long ago: its timeline is in its archive, sent at once, and the stream ends.
+        const text = (await shootTimeline(c.env, d, shoot, after))
+          .map((e) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ type: e.type, data: e.data, at: e.createdAt })}\n\n`)
+          .join("");
+        return c.body(text, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      }
       // One feed object per shoot serves every tab (src/live/shoot-feed.ts).
       const feed = c.env.SHOOT_FEED.get(c.env.SHOOT_FEED.idFromName(shoot.id));
       const query = new URLSearchParams({ shoot: shoot.id, after: String(after) });
@@ -222,7 +230,7 @@ async function detail(env: Env, d: Db, shoot: ShootRow, origin: string): Promise
     assetsByIds(d, shoot.accountId, params.references),
     checkpointsForShoot(d, shoot.id),
     jobsForShoot(d, shoot.id),
-    eventsSince(d, shoot.id, 0, 1000),
+    shootTimeline(env, d, shoot),
   ]);
   const asset = async (a: AssetRow) => ({
     id: a.id,

@@ -16,6 +16,7 @@ import {
   TIMEOUT_POLICIES,
 } from "../domain/contract.ts";
 import type { JobResult } from "../domain/jobs.ts";
+import { sqlList } from "../lib/sql.ts";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
@@ -71,6 +72,8 @@ export const shoots = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
     completedAt: text("completed_at"),
+    /** When its events and job payloads moved to its history archive in R2 (src/history.ts). */
+    compactedAt: text("compacted_at"),
   },
   (t) => [
     index("shoots_account_created").on(t.accountId, t.createdAt),
@@ -83,6 +86,11 @@ export const shoots = sqliteTable(
     index("shoots_status_updated").on(t.status, t.updatedAt),
     // Retention (src/retention.ts): ended shoots by when they ended.
     index("shoots_status_ended").on(t.status, sql`coalesce(${t.completedAt}, ${t.updatedAt})`),
+    // Compaction (src/history.ts): ended shoots not yet compacted, by when they ended. Partial, so
+    // the shoots compacted long ago are never read again.
+    index("shoots_compact_due")
+      .on(sql`coalesce(${t.completedAt}, ${t.updatedAt})`)
+      .where(sql`${t.compactedAt} IS NULL AND ${t.status} IN (${sql.raw(sqlList(FINAL_SHOOT_STATUSES))})`),
   ],
 );
 

@@ -36,6 +36,7 @@ import * as webhooksDb from "../../src/db/webhooks.ts";
 import worker from "../../src/index.ts";
 import { wakeStrandedShoots } from "../../src/recovery.ts";
 import { runRetention } from "../../src/retention.ts";
+import { compactHistory } from "../../src/history.ts";
 import { reconcileStalledJobs } from "../../src/watchdog.ts";
 import { handleSubmissionBatch, resendStaleRows, type SubmissionMessage } from "../../src/batches/submissions.ts";
 import { resendOverdueDeliveries } from "../../src/notify/deliver.ts";
@@ -173,6 +174,7 @@ const ids = {
   done: "sh_qp_done",
   stranded: "sh_qp_stranded",
   old: "sh_qp_old",
+  compacted: "sh_qp_compacted",
   batch: "ba_qp",
   endpoint: "we_qp",
   delivery: "dl_qp",
@@ -183,12 +185,16 @@ const params = { references: [] as string[] };
 async function seed() {
   const plain = db(env.DB);
   ({ accountId, apiKey } = await accountsDb.createAccountWithKey(plain, "query plans"));
-  for (const id of [ids.running, ids.done, ids.stranded, ids.old]) await shootsDb.insertShoot(plain, { id, accountId, brief: "b", params: params as never });
+  for (const id of [ids.running, ids.done, ids.stranded, ids.old, ids.compacted])
+    await shootsDb.insertShoot(plain, { id, accountId, brief: "b", params: params as never });
   // Stranded: running, no progress for a day. Old: failed long ago (retention). Done: its stream ends at once.
   await env.DB.prepare("update shoots set updated_at = ?2 where id = ?1").bind(ids.stranded, ago(1)).run();
   await env.DB.prepare("update shoots set status = 'failed', completed_at = ?2, updated_at = ?2 where id = ?1").bind(ids.old, ago(400)).run();
   await env.DB.prepare("update shoots set status = 'completed', completed_at = ?2 where id = ?1").bind(ids.done, ago(0)).run();
   await eventsDb.logEvent(plain, { shootId: ids.done, accountId, type: "shoot.completed", data: null });
+  // Compacted: completed a month ago, so compaction moves its history to R2 and the API reads it there.
+  await env.DB.prepare("update shoots set status = 'completed', completed_at = ?2, updated_at = ?2 where id = ?1").bind(ids.compacted, ago(30)).run();
+  await eventsDb.logEvent(plain, { shootId: ids.compacted, accountId, type: "shoot.completed", data: null });
   await env.DB.prepare(
     "insert into checkpoints (id, shoot_id, stage, attempt, status, artifacts, timeout_policy, expires_at) values (?1, ?2, 'hero', 1, 'pending', '{}', 'expire', ?3)",
   )
@@ -251,6 +257,7 @@ async function runCrons() {
   await as("cron: watchdog (reconcileStalledJobs)", () => reconcileStalledJobs(recEnv));
   await as("cron: recovery (wakeStrandedShoots)", () => wakeStrandedShoots(recEnv));
   await as("cron: retention (runRetention)", () => runRetention(recEnv));
+  await as("cron: compaction (compactHistory)", () => compactHistory(recEnv));
   await as("cron: batch row resend (resendStaleRows)", () => resendStaleRows(recEnv));
   await as("cron: webhook resend (resendOverdueDeliveries)", () => resendOverdueDeliveries(recEnv));
   // And the handler itself, so a cron added to it is planned here too.
@@ -296,6 +303,8 @@ async function runApi() {
   await get(`/api/shoots/${ids.running}`);
   await get(`/api/shoots/${ids.done}/events`); // the live stream: ends after the final event
   await get(`/api/shoots/${ids.done}/pack`);
+  await get(`/api/shoots/${ids.compacted}`);
+  await get(`/api/shoots/${ids.compacted}/events`);
   const batches = (await (await get("/api/batches?limit=1")).json()) as { nextCursor: string | null };
   if (batches.nextCursor) await get(`/api/batches?limit=1&cursor=${encodeURIComponent(batches.nextCursor)}`);
   await get(`/api/batches/${ids.batch}`);
@@ -493,7 +502,7 @@ describe("query plans (issue 21)", () => {
 
   it("runs every cron job's per-item path, and every exported src/db function", () => {
     const sources = new Set([...captured.values()].flatMap((c) => [...c.from]));
-    for (const cron of ["watchdog", "recovery", "retention", "batch row resend", "webhook resend"])
+    for (const cron of ["watchdog", "recovery", "retention", "compaction", "batch row resend", "webhook resend"])
       expect(
         [...sources].some((s) => s.startsWith(`cron: ${cron}`)),
         cron,
