@@ -86,23 +86,23 @@ export async function handleSubmissionBatch(batch: MessageBatch<SubmissionMessag
  */
 async function sendAgainLater(env: Env, msgs: Message<SubmissionMessage>[]): Promise<void> {
   if (!msgs.length) return;
-  const waits = Math.max(...msgs.map((m) => m.body.waits ?? 0));
-  const delaySeconds = capacityDelaySeconds(msgs.length, waits);
+  // One message per row, even when a delivery held the row twice.
+  const rows = [...new Map(msgs.map((m) => [`${m.body.batchId}:${m.body.index}`, m.body])).values()];
+  const waits = Math.max(...rows.map((r) => r.waits ?? 0));
+  const delaySeconds = capacityDelaySeconds(rows.length, waits);
   try {
-    for (let i = 0; i < msgs.length; i += 100) {
+    for (let i = 0; i < rows.length; i += 100) {
       await env.SUBMISSIONS.sendBatch(
-        msgs
-          .slice(i, i + 100)
-          .map((m) => ({ body: { batchId: m.body.batchId, index: m.body.index, waits: (m.body.waits ?? 0) + 1 }, contentType: "json" as const })),
+        rows.slice(i, i + 100).map((r) => ({ body: { batchId: r.batchId, index: r.index, waits: (r.waits ?? 0) + 1 }, contentType: "json" as const })),
         { delaySeconds },
       );
     }
     for (const m of msgs) m.ack();
+    console.log(JSON.stringify({ msg: "rows wait for creation capacity", count: rows.length, delaySeconds }));
   } catch (err) {
     console.warn(JSON.stringify({ msg: "could not send rows waiting for creation capacity again", error: String(err) }));
     for (const m of msgs) m.retry({ delaySeconds });
   }
-  console.log(JSON.stringify({ msg: "rows wait for creation capacity", count: msgs.length, delaySeconds }));
 }
 
 /**
