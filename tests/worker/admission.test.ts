@@ -9,7 +9,14 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, introspectWorkflow, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capacityDelaySeconds, isCapacityWait, isRateRefusal } from "../../src/batches/admission.ts";
+import {
+  BATCH_CREATIONS_PER_SECOND,
+  CreationPacer,
+  capacityDelaySeconds,
+  isCapacityWait,
+  isRateRefusal,
+  SUBMISSION_CONSUMERS,
+} from "../../src/batches/admission.ts";
 import { handleSubmissionBatch, rowShootId, type SubmissionMessage } from "../../src/batches/submissions.ts";
 import { insertBatch } from "../../src/db/batches.ts";
 import { db } from "../../src/db/client.ts";
@@ -46,12 +53,14 @@ const rateError = () => Object.assign(new Error("workflows.api.error.instance.ra
  */
 function refusingShoot(real: Workflow) {
   const calls: { size: number; refused: number }[] = [];
+  const startedAt: number[] = [];
   const binding = {
     get: (id: string) => real.get(id),
     create: (o?: WorkflowInstanceCreateOptions) => real.create(o),
     async createBatch(options: { instances: WorkflowInstanceCreateOptions[] }) {
       const n = calls.length + 1;
       const size = options.instances.length;
+      startedAt.push(Date.now());
       if (n === 1 || n === 3) {
         calls.push({ size, refused: size });
         throw rateError();
@@ -69,7 +78,7 @@ function refusingShoot(real: Workflow) {
       return real.createBatch(options);
     },
   };
-  return { binding: binding as unknown as Workflow, calls };
+  return { binding: binding as unknown as Workflow, calls, startedAt };
 }
 
 /** A queue that keeps what is sent to it (the batch's first messages, which this test delivers itself). */
@@ -115,6 +124,25 @@ describe("the creation-rate predicate", () => {
     expect(capacityDelaySeconds(100, 3, () => 0)).toBe(8);
     expect(capacityDelaySeconds(100, 30, () => 0.99)).toBe(32);
     expect(capacityDelaySeconds(5000, 30, () => 0.99)).toBe(60);
+  });
+});
+
+describe("pacing", () => {
+  it("holds a consumer until what it created fits its share of the limit", async () => {
+    expect(BATCH_CREATIONS_PER_SECOND / SUBMISSION_CONSUMERS).toBe(40);
+    const slept: number[] = [];
+    const pacer = new CreationPacer(40, async (ms) => void slept.push(ms));
+    await pacer.ready();
+    expect(slept).toEqual([]);
+    pacer.book(Date.now(), 100);
+    await pacer.ready();
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThan(2400);
+    expect(slept[0]).toBeLessThanOrEqual(2500);
+    // A refused call books nothing, and never shortens what was booked.
+    pacer.book(Date.now(), 0);
+    await pacer.ready();
+    expect(slept).toHaveLength(2);
   });
 });
 
@@ -164,6 +192,9 @@ describe("admission control for batch submissions", () => {
       { size: 100, refused: 50 },
       { size: 100, refused: 100 },
     ]);
+    // Paced: the 50 instances call 2 created held the consumer 50 / 40 per second = 1.25 s before its next
+    // call; a refused call (nothing created) held it for nothing.
+    expect(shoot.startedAt[2] - shoot.startedAt[1]).toBeGreaterThanOrEqual(1250);
 
     // The 250 refused rows come back through the real queue and consumer.
     const done = await placed(apiKey, batch.id, 60_000);
