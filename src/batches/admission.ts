@@ -4,7 +4,8 @@
  * Workflows limits how fast instances are created. The Workflows "Limits" page (reference, last
  * updated Jun 15, 2026) gives "Maximum Workflow instance creation rate": 100 per second on Workers
  * Free; on Workers Paid 300 per second per account and 100 per second per workflow. Each instance
- * of a `createBatch` call counts toward it (a batch is not one creation). A creation refused for that
+ * of a `createBatch` call counts toward it, a batch is not one creation (the Workflows docs' batch
+ * section, since their change "Updating Workflows batch logic", Jan 2026). A creation refused for that
  * rate is not a failure of the row: the row waits for capacity and is sent again; it never counts
  * toward the queue's `max_retries` and never reaches the dead-letter queue for that reason alone.
  */

@@ -234,6 +234,7 @@ export async function handleDeadSubmissions(batch: MessageBatch<SubmissionMessag
         try {
           await env.SUBMISSIONS.send({ batchId: row.batchId, index: row.index, waits }, { contentType: "json", delaySeconds });
         } catch {
+          // Still queued in D1: if the dead-letter queue's own retries run out too, the sweep sends it.
           msg.retry({ delaySeconds });
           continue;
         }
