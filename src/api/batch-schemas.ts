@@ -142,7 +142,10 @@ export const BatchStatus = z
         stage: z.string().nullable(),
         attempt: z.number().int(),
         error: z.string().nullable(),
-        waiting: z.string().nullable().openapi({ description: 'Where a shoot waiting for a provider slot stands, e.g. "queued at Kling, 12 ahead"' }),
+        waiting: z.string().nullable().openapi({
+          description:
+            'What a shoot waits for: a provider slot ("queued at Kling, 12 ahead"), or, for a queued row, capacity to create its instance ("waiting for creation capacity (...)")',
+        }),
         flagged: z.number().int().openapi({ description: "Flags the shoot's latest quality check found" }),
         autoFixed: z.number().int().openapi({ description: "Items of the shoot regenerated because a check flagged them" }),
         previousShootIds: z.array(z.string()),

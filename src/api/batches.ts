@@ -19,6 +19,7 @@ import {
   waitingShoots,
   type BatchRecord,
 } from "../db/batches.ts";
+import { isCapacityWait } from "../batches/admission.ts";
 import { db, type Db } from "../db/client.ts";
 import { REVIEW_POLICIES, STAGES } from "../domain/contract.ts";
 import { prepareBatch, readSubmission, type PreparedBatch } from "../batches/intake.ts";
@@ -370,7 +371,7 @@ export async function batchStatus(env: Env, d: Db, batch: BatchRecord) {
       stage: r.stage ?? null,
       attempt: r.attempt,
       error: r.state === "created" ? (r.shootError ?? null) : r.state === "queued" ? null : r.rowError,
-      waiting: rowState(r) === "running" ? (waiting.get(r.shootId) ?? null) : null,
+      waiting: rowState(r) === "running" ? (waiting.get(r.shootId) ?? null) : r.state === "queued" && isCapacityWait(r.rowError) ? r.rowError : null,
       flagged: r.flagged ?? 0,
       autoFixed: r.autoFixed ?? 0,
       previousShootIds: (r.history as string[] | null) ?? [],

@@ -1546,7 +1546,7 @@ export interface components {
                 stage: string | null;
                 attempt: number;
                 error: string | null;
-                /** @description Where a shoot waiting for a provider slot stands, e.g. "queued at Kling, 12 ahead" */
+                /** @description What a shoot waits for: a provider slot ("queued at Kling, 12 ahead"), or, for a queued row, capacity to create its instance ("waiting for creation capacity (...)") */
                 waiting: string | null;
                 /** @description Flags the shoot's latest quality check found */
                 flagged: number;

@@ -3,9 +3,12 @@
  * rows into shoots with `createBatch` (at most 100 instances a call). Instance ids are derived from
  * the rows' idempotency keys, so a redelivered message, a resubmitted batch or a restarted consumer
  * finds the instance that exists (error 10405) and counts it as placed instead of making a second.
+ * A creation refused for the Workflows creation rate is admission, not failure (./admission.ts): the
+ * rows wait and are sent again as new messages, so the rate never uses up the queue's retries.
  */
 import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { db, schema, type Db } from "../db/client.ts";
+import { capacityDelaySeconds, capacityWait, CreationPacer, isCapacityWait, isRateRefusal } from "./admission.ts";
 import { admitRow, markRows, noteRowFailure, rowsByIndex, staleQueuedRows, touchRows, type BatchRowRecord } from "../db/batches.ts";
 import { logEvent } from "../db/events.ts";
 import { idempotentShootId } from "../db/shoots.ts";
@@ -15,6 +18,8 @@ import { endShoot } from "../lifecycle.ts";
 export interface SubmissionMessage {
   batchId: string;
   index: number;
+  /** How many times in a row the row was refused for the creation rate (sets its next wait). */
+  waits?: number;
 }
 
 export const CREATE_BATCH_MAX = 100;
@@ -53,19 +58,50 @@ export async function handleSubmissionBatch(batch: MessageBatch<SubmissionMessag
   // A row can appear twice in one delivery (a redelivery next to a sweep's re-send): place it once.
   const unique = [...new Map(work.map((w) => [w.row.shootId, w.row])).values()];
   const held = await holdOverBudget(d, unique);
+  const pacer = new CreationPacer();
   const outcome = await placeRows(
     env,
     d,
     unique.filter((r) => !held.has(r.shootId)),
+    pacer,
   );
+  const waiting: Message<SubmissionMessage>[] = [];
   for (const { msg, row } of work) {
     const error = outcome.failed.get(row.shootId);
-    if (error === undefined || held.has(row.shootId)) {
-      msg.ack();
-      continue;
-    }
+    if (outcome.refused.has(row.shootId)) waiting.push(msg);
+    else if (error === undefined || held.has(row.shootId)) msg.ack();
     // Exponential backoff; after max_retries the queue moves the message to the dead-letter queue.
-    msg.retry({ delaySeconds: Math.min(60, 2 ** Math.min(msg.attempts, 6)) });
+    else msg.retry({ delaySeconds: Math.min(60, 2 ** Math.min(msg.attempts, 6)) });
+  }
+  await sendAgainLater(env, waiting);
+  // Holding the delivery until its instances' share of the rate has passed keeps max_concurrency
+  // consumers within the limit together.
+  await pacer.ready();
+}
+
+/**
+ * Rows refused for the creation rate go back on the queue as new messages (so their attempts start
+ * again) after the time the limit needs for them; the old messages are acked. A failed send falls
+ * back to the queue's own retry, so no row is lost.
+ */
+async function sendAgainLater(env: Env, msgs: Message<SubmissionMessage>[]): Promise<void> {
+  if (!msgs.length) return;
+  // One message per row, even when a delivery held the row twice.
+  const rows = [...new Map(msgs.map((m) => [`${m.body.batchId}:${m.body.index}`, m.body])).values()];
+  const waits = Math.max(...rows.map((r) => r.waits ?? 0));
+  const delaySeconds = capacityDelaySeconds(rows.length, waits);
+  try {
+    for (let i = 0; i < rows.length; i += 100) {
+      await env.SUBMISSIONS.sendBatch(
+        rows.slice(i, i + 100).map((r) => ({ body: { batchId: r.batchId, index: r.index, waits: (r.waits ?? 0) + 1 }, contentType: "json" as const })),
+        { delaySeconds },
+      );
+    }
+    for (const m of msgs) m.ack();
+    console.log(JSON.stringify({ msg: "rows wait for creation capacity", count: rows.length, delaySeconds }));
+  } catch (err) {
+    console.warn(JSON.stringify({ msg: "could not send rows waiting for creation capacity again", error: String(err) }));
+    for (const m of msgs) m.retry({ delaySeconds });
   }
 }
 
@@ -91,11 +127,26 @@ async function holdOverBudget(d: Db, rows: BatchRowRecord[]): Promise<Set<string
   return held;
 }
 
-/** Shoot rows first (the workflow's first step reads its row), then the instances, 100 per call. */
-async function placeRows(env: Env, d: Db, rows: BatchRowRecord[]): Promise<{ failed: Map<string, string> }> {
+/**
+ * Shoot rows first (the workflow's first step reads its row), then the instances, 100 per call.
+ * `failed` rows count a try; `refused` rows (the creation rate) only wait.
+ */
+async function placeRows(
+  env: Env,
+  d: Db,
+  rows: BatchRowRecord[],
+  pacer: CreationPacer,
+): Promise<{ failed: Map<string, string>; refused: Map<string, string> }> {
   const failed = new Map<string, string>();
+  const refused = new Map<string, string>();
   for (let i = 0; i < rows.length; i += CREATE_BATCH_MAX) {
     const chunk = rows.slice(i, i + CREATE_BATCH_MAX);
+    if (refused.size) {
+      // The limit refused this delivery already: the rest waits too, without another call.
+      for (const r of chunk) refused.set(r.shootId, [...refused.values()][0]);
+      await noteWaits(d, chunk, refused);
+      continue;
+    }
     await d.batch(
       chunk.map((r) =>
         d
@@ -115,6 +166,8 @@ async function placeRows(env: Env, d: Db, rows: BatchRowRecord[]): Promise<{ fai
     );
     const placed: BatchRowRecord[] = [];
     let created = new Set<string>();
+    await pacer.ready();
+    const startedAt = Date.now();
     try {
       const res = await env.SHOOT.createBatch({ instances: chunk.map((r) => ({ id: r.shootId, params: { shootId: r.shootId, accountId: r.accountId } })) });
       created = new Set(res.created.map((inst) => inst.id));
@@ -122,12 +175,14 @@ async function placeRows(env: Env, d: Db, rows: BatchRowRecord[]): Promise<{ fai
       for (const r of chunk) {
         const e = errors.get(r.shootId);
         if (!e || e.code === ALREADY_EXISTS || /already.?exists/i.test(e.message)) placed.push(r);
-        else failed.set(r.shootId, `${e.code}: ${e.message}`);
+        else (isRateRefusal(e) ? refused : failed).set(r.shootId, `${e.code}: ${e.message}`);
       }
     } catch (err) {
-      // The whole call failed (a limit, an outage): every row of the chunk is retried.
-      for (const r of chunk) failed.set(r.shootId, String(err instanceof Error ? err.message : err));
+      // The whole call failed: refused for the rate, every row waits; otherwise (an outage) every row is retried.
+      const message = String(err instanceof Error ? err.message : err);
+      for (const r of chunk) (isRateRefusal(err) ? refused : failed).set(r.shootId, message);
     }
+    pacer.book(startedAt, chunk.filter((r) => !refused.has(r.shootId)).length);
     for (const [batchId, list] of group(placed))
       await markRows(
         d,
@@ -142,14 +197,24 @@ async function placeRows(env: Env, d: Db, rows: BatchRowRecord[]): Promise<{ fai
       const error = failed.get(r.shootId);
       if (error !== undefined) await noteRowFailure(d, r.batchId, r.index, error);
     }
+    await noteWaits(d, chunk, refused);
   }
   if (failed.size) console.warn(JSON.stringify({ msg: "submission rows not placed", count: failed.size, first: [...failed.values()][0] }));
-  return { failed };
+  return { failed, refused };
+}
+
+/** Records on each refused row of `rows` that it waits for creation capacity (not a try). */
+async function noteWaits(d: Db, rows: BatchRowRecord[], refused: Map<string, string>): Promise<void> {
+  for (const r of rows) {
+    const reason = refused.get(r.shootId);
+    if (reason !== undefined) await noteRowFailure(d, r.batchId, r.index, capacityWait(reason), { countsAsTry: false });
+  }
 }
 
 /**
- * The dead-letter queue: rows the queue gave up on. Unless their instance exists after all, they
- * are marked dead with the reason and their shoot as failed; the batch status offers a retry.
+ * The dead-letter queue: rows the queue gave up on. Unless their instance exists after all, or their
+ * last error was only a refusal for the creation rate (sent to the queue again), they are marked dead
+ * with the reason and their shoot as failed; the batch status offers a retry.
  */
 export async function handleDeadSubmissions(batch: MessageBatch<SubmissionMessage>, env: Env): Promise<void> {
   const d = db(env.DB);
@@ -162,6 +227,17 @@ export async function handleDeadSubmissions(batch: MessageBatch<SubmissionMessag
       );
       if (exists) {
         await markRows(d, row.batchId, [row.index], { state: "created", error: null });
+      } else if (isCapacityWait(row.error)) {
+        // Its last refusal was only the creation rate: that is not a reason to give up on it.
+        const waits = (msg.body.waits ?? 0) + 1;
+        const delaySeconds = capacityDelaySeconds(1, waits);
+        try {
+          await env.SUBMISSIONS.send({ batchId: row.batchId, index: row.index, waits }, { contentType: "json", delaySeconds });
+        } catch {
+          // Still queued in D1: if the dead-letter queue's own retries run out too, the sweep sends it.
+          msg.retry({ delaySeconds });
+          continue;
+        }
       } else {
         const reason = `not placed after ${msg.attempts} tries: ${row.error ?? "unknown error"}`;
         await markRows(d, row.batchId, [row.index], { state: "dead", error: reason });

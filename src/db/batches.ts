@@ -79,10 +79,11 @@ export async function markRows(d: Db, batchId: string, indices: number[], patch:
   }
 }
 
-export async function noteRowFailure(d: Db, batchId: string, index: number, error: string) {
+/** Records why a queued row was not placed; a wait for creation capacity is not a try (`countsAsTry: false`). */
+export async function noteRowFailure(d: Db, batchId: string, index: number, error: string, opts: { countsAsTry?: boolean } = {}) {
   await d
     .update(batchRows)
-    .set({ error, tries: sql`${batchRows.tries} + 1`, updatedAt: new Date().toISOString() })
+    .set({ error, ...(opts.countsAsTry === false ? {} : { tries: sql`${batchRows.tries} + 1` }), updatedAt: new Date().toISOString() })
     .where(and(eq(batchRows.batchId, batchId), eq(batchRows.index, index), eq(batchRows.state, "queued")));
 }
 

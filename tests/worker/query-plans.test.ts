@@ -266,17 +266,22 @@ async function runCrons() {
     await worker.scheduled({} as ScheduledController, recEnv, ctx);
     await waitOnExecutionContext(ctx);
   });
-  await as("queue: submissions (handleSubmissionBatch)", () =>
-    handleSubmissionBatch(
-      {
-        queue: "atelier-submissions",
-        messages: [{ id: "m", timestamp: new Date(), attempts: 1, body: { batchId: ids.batch, index: 2 }, ack() {}, retry() {} }],
-        ackAll() {},
-        retryAll() {},
-      } as unknown as MessageBatch<SubmissionMessage>,
-      recEnv,
-    ),
+  // Refused for the creation rate first (the row waits, counting no try), then placed.
+  const submission = (id: string) =>
+    ({
+      queue: "atelier-submissions",
+      messages: [{ id, timestamp: new Date(), attempts: 1, body: { batchId: ids.batch, index: 2 }, ack() {}, retry() {} }],
+      ackAll() {},
+      retryAll() {},
+    }) as unknown as MessageBatch<SubmissionMessage>;
+  const refusing = {
+    ...shootWorkflow,
+    createBatch: async () => Promise.reject(Object.assign(new Error("rate limited"), { code: 429 })),
+  };
+  await as("queue: submissions refused for the rate (handleSubmissionBatch)", () =>
+    handleSubmissionBatch(submission("r"), { ...recEnv, SHOOT: refusing } as unknown as Env),
   );
+  await as("queue: submissions (handleSubmissionBatch)", () => handleSubmissionBatch(submission("m"), recEnv));
 }
 
 /** GETs through the app, on the recording binding; each must answer 200. */
