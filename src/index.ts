@@ -1,5 +1,6 @@
 /** Worker entry: the HTTP app, the queue consumers, the watchdog cron, the workflow and the media container. */
 import { app } from "./app.ts";
+import { metered, noteDelivered } from "./meter.ts";
 import { handleDeadMediaJobs, handleMediaBatch } from "./media/dispatch.ts";
 import type { MediaJobMessage } from "./domain/media-jobs.ts";
 import { wakeStrandedShoots } from "./recovery.ts";
@@ -26,14 +27,17 @@ const CONSUMERS: Record<string, (batch: MessageBatch<never>, env: Env) => Promis
 };
 
 export default {
-  fetch: app.fetch,
-  async queue(batch, env) {
+  fetch: (request, env, ctx) => app.fetch(request, metered(env), ctx),
+  async queue(batch, rawEnv) {
+    const env = metered(rawEnv);
+    if (env.METER === "true") noteDelivered(batch.queue, batch.messages.length);
     const consumer = CONSUMERS[batch.queue];
     if (consumer) return consumer(batch as MessageBatch<never>, env);
     console.warn(JSON.stringify({ msg: "no consumer for queue", queue: batch.queue }));
     batch.retryAll();
   },
-  async scheduled(_controller, env, ctx) {
+  async scheduled(_controller, rawEnv, ctx) {
+    const env = metered(rawEnv);
     ctx.waitUntil(reconcileStalledJobs(env));
     ctx.waitUntil(wakeStrandedShoots(env));
     ctx.waitUntil(runRetention(env));

@@ -3,6 +3,7 @@
  * key, one method and an expiry, so the container and FAL/Kling never hold R2 credentials.
  */
 import { Hono } from "hono";
+import { meterSnapshot } from "../meter.ts";
 import { verifySignedPath } from "../storage/signing.ts";
 import type { AppEnv } from "./auth.ts";
 import { notFound, Problem } from "./problem.ts";
@@ -10,6 +11,11 @@ import { notFound, Problem } from "./problem.ts";
 const MAX_PUT_BYTES = 1024 * 1024 * 1024;
 
 export const internal = new Hono<AppEnv>()
+  // Resource counters for bench:scale (src/meter.ts): only when METER is "true", never in production.
+  .get("/meter", (c) => {
+    if (c.env.METER !== "true") throw notFound("route");
+    return c.json(meterSnapshot(c.req.query("reset") === "1"));
+  })
   .use("/blobs/*", async (c, next) => {
     const method = c.req.method === "PUT" ? "PUT" : "GET";
     const path = new URL(c.req.url).pathname;

@@ -11,6 +11,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { AHEAD_COUNT_LIMIT, slotEventType, type PoolCaps } from "./pools.ts";
+import { metered } from "../meter.ts";
 
 export interface AcquireRequest {
   leaseId: string;
@@ -49,7 +50,7 @@ export class ProviderPool extends DurableObject<Env> {
   private cost: CallCost = { rowsRead: 0, rowsWritten: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    super(ctx, metered(env));
     const sql = ctx.storage.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS leases (lease_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
     sql.exec(

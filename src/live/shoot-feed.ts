@@ -9,6 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import { db } from "../db/client.ts";
 import { eventsSince } from "../db/events.ts";
 import { isFinalEvent } from "../domain/events.ts";
+import { metered } from "../meter.ts";
 
 /** A stream ends after this; clients reconnect with Last-Event-ID. */
 const STREAM_MS = 10 * 60_000;
@@ -31,6 +32,10 @@ export interface FeedStats {
 }
 
 export class ShootFeed extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, metered(env));
+  }
+
   private readonly listeners = new Set<Listener>();
   private shootId = "";
   private loop: Promise<void> | null = null;

@@ -17,6 +17,7 @@ import { getShootById } from "../db/shoots.ts";
 import { emit } from "../notify/emit.ts";
 import { DB_STEP, type RunContext } from "./context.ts";
 import { type MediaJobSpec, runMediaJob } from "./media-job.ts";
+import { metered, meteredStep } from "../meter.ts";
 
 export interface DeliverInput {
   shootId: string;
@@ -123,7 +124,12 @@ export function packJob(sources: PackSources, channels: ChannelSpec[], version: 
 }
 
 export class DeliverWorkflow extends WorkflowEntrypoint<Env, DeliverInput> {
-  async run(event: WorkflowEvent<DeliverInput>, step: WorkflowStep) {
+  constructor(ctx: ExecutionContext, env: Env) {
+    super(ctx, metered(env));
+  }
+
+  async run(event: WorkflowEvent<DeliverInput>, rawStep: WorkflowStep) {
+    const step = meteredStep(this.env, event.instanceId, rawStep);
     const { shootId, accountId, version } = event.payload;
     const id = packId(shootId, version);
     const loaded = await step.do("load", DB_STEP, async () => {

@@ -32,6 +32,7 @@ import { checkOutputs, gate } from "./quality.ts";
 import { startPack } from "./deliver.ts";
 import { runProviderJob, type ProviderOutcome, type StoredRef } from "./provider-job.ts";
 import { endShoot } from "../lifecycle.ts";
+import { metered, meteredStep } from "../meter.ts";
 
 export interface ShootInput {
   shootId: string;
@@ -47,7 +48,12 @@ class Stop {
 }
 
 export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
-  async run(event: WorkflowEvent<ShootInput>, step: WorkflowStep) {
+  constructor(ctx: ExecutionContext, env: Env) {
+    super(ctx, metered(env));
+  }
+
+  async run(event: WorkflowEvent<ShootInput>, rawStep: WorkflowStep) {
+    const step = meteredStep(this.env, event.instanceId, rawStep);
     const { shootId, accountId } = event.payload;
     const shoot = await step.do("load", DB_STEP, async () => {
       const d = db(this.env.DB);
