@@ -6,7 +6,7 @@ import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import sharp from "sharp";
 import { runTool } from "../../common/ffmpeg.ts";
-import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
+import { ROOT, Stack, type ProcessName } from "../../scripts/stack.ts";
 import { ContractViolation, contractChecker, type OpenApiDocument } from "./contract.ts";
 
 // E2E_PORT_OFFSET lets two checkouts run their e2e suites on one machine at the same time.
@@ -21,7 +21,7 @@ export async function startTestStack(
 ) {
   portBase += PORT_OFFSET;
   // A stack already on these ports would answer our health checks and refuse our key.
-  for (const port of [portBase, portBase + 1, portBase + 2]) {
+  for (const port of [portBase, portBase + 1, portBase + 2, portBase + 3]) {
     if (!(await portFree(port))) throw new Error(`port ${port} is in use (another stack?); set E2E_PORT_OFFSET to move this one`);
   }
   const stateDir = path.join(ROOT, ".atelier", `test-${name}-${randomBytes(3).toString("hex")}`);
@@ -34,7 +34,7 @@ export async function startTestStack(
     simEnv,
     cronEveryMs: 5_000,
     rawLogs: opts.rawLogs,
-    log: (svc: ServiceName, line) => {
+    log: (svc: ProcessName, line) => {
       logs.push(`[${svc}] ${line}`);
       if (process.env.ATELIER_TEST_VERBOSE) console.log(`[${svc}] ${line}`);
     },
