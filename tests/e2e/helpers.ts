@@ -1,6 +1,6 @@
 /** Starts a private copy of the whole stack (own ports and state) and talks to it as a client. */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
@@ -17,7 +17,7 @@ export async function startTestStack(
   portBase: number,
   vars: Record<string, string> = {},
   simEnv: Record<string, string> = {},
-  opts: { rawLogs?: boolean } = {},
+  opts: { rawLogs?: boolean; accountId?: string } = {},
 ) {
   portBase += PORT_OFFSET;
   // A stack already on these ports would answer our health checks and refuse our key.
@@ -39,6 +39,16 @@ export async function startTestStack(
       if (process.env.ATELIER_TEST_VERBOSE) console.log(`[${svc}] ${line}`);
     },
   });
+  if (opts.accountId) {
+    // A fixed account makes idempotent shoot ids, and so job ids, the same on every run.
+    mkdirSync(stateDir, { recursive: true });
+    const identity = {
+      accountId: opts.accountId,
+      apiKey: `atl_${randomBytes(24).toString("base64url")}`,
+      signingSecret: randomBytes(32).toString("base64url"),
+    };
+    writeFileSync(path.join(stateDir, "dev-identity.json"), JSON.stringify(identity), { mode: 0o600 });
+  }
   stack.prepare();
   await stack.start();
   const cleanup = async () => {
@@ -113,7 +123,6 @@ export interface VideoFacts {
 
 /** What a player would see: codec, pixel format, frame rate, counted frames, and faststart. */
 export async function videoFacts(bytes: Uint8Array, file: string): Promise<VideoFacts> {
-  const { writeFileSync } = await import("node:fs");
   writeFileSync(file, bytes);
   const { stdout } = await runTool("ffprobe", [
     "-v",
