@@ -11,6 +11,7 @@ import { sha256Hex } from "./lib/crypto.ts";
 import { FINAL_SHOOT_STATUSES, isFinalStatus } from "./domain/contract.ts";
 import { sqlList } from "./lib/sql.ts";
 import { CLAUDE_COPIES } from "./storage/claude-keys.ts";
+import { isJobAnswerKey } from "./storage/job-answers.ts";
 
 export interface DoctorProblem {
   kind: "missing-object" | "size-mismatch" | "sha256-mismatch" | "orphan-object" | "stuck-job";
@@ -102,6 +103,8 @@ export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: Doctor
       if (byKey.has(o.key)) continue;
       // Scaled copies sent to Claude (planner, judge) are derived and have no asset row by design.
       if (o.key.includes(CLAUDE_COPIES)) continue;
+      // So are media job answers (src/storage/job-answers.ts): the consumer reads them, no asset points at them.
+      if (isJobAnswerKey(o.key)) continue;
       if (now - o.uploaded.getTime() < grace) continue;
       const p: DoctorProblem = { kind: "orphan-object", subject: o.key, detail: `object ${o.key} (${o.size} bytes) has no asset row` };
       if (opts.repair) {

@@ -10,7 +10,7 @@ import { db } from "../db/client.ts";
 import { getJob, noteDispatchError, toSignal, type JobResult } from "../db/jobs.ts";
 import type { MediaJobAnswer, MediaJobBody, MediaJobMessage, MediaJobRequest } from "../domain/media-jobs.ts";
 import { completeJob, notifyWorkflow } from "../jobs/completion.ts";
-import { jobAnswerKey } from "../storage/r2.ts";
+import { jobAnswerKey } from "../storage/job-answers.ts";
 import { blobUrl } from "../storage/urls.ts";
 import { containerName, instanceOrder, mediaTargets } from "./instances.ts";
 
@@ -39,8 +39,10 @@ export async function handleDeadMediaJobs(batch: MessageBatch<MediaJobMessage>, 
   for (const msg of batch.messages) {
     const job = await getJob(d, msg.body.jobId);
     if (job && job.type === "media" && !job.result) {
+      // An instance may have finished it while every reply was lost: its answer still counts.
+      const stored = await storedAnswer(env, jobAnswerKey(job.accountId, job.shootId, job.id), job.id);
       const error = `the media service could not run this job: every delivery of it failed (last: ${job.error ?? "no answer"})`;
-      await completeJob(env, job, { status: "failed", error }, "dead-letter");
+      await completeJob(env, job, stored ?? { status: "failed", error }, stored ? "media" : "dead-letter");
     }
     msg.ack();
   }

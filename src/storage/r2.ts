@@ -31,14 +31,6 @@ export function packKey(accountId: string, shootId: string, version: number, cha
   return `accounts/${accountId}/shoots/${shootId}/pack/v${version}/${channel}/${source}.${extensionFor(mime)}`;
 }
 
-/**
- * A media job's answer (`MediaJobAnswer`), PUT by the instance that ran it: under the shoot, so
- * retention removes it with the shoot's other objects.
- */
-export function jobAnswerKey(accountId: string, shootId: string, jobId: string): string {
-  return `accounts/${accountId}/shoots/${shootId}/jobs/${jobId}/answer.json`;
-}
-
 export interface StoredObject extends MediaInfo {
   key: string;
   bytes: number;

@@ -11,8 +11,8 @@ import { ensureJob, getJob } from "../../src/db/jobs.ts";
 import { insertShoot } from "../../src/db/shoots.ts";
 import type { MediaJobAnswer, MediaJobMessage } from "../../src/domain/media-jobs.ts";
 import { DEFAULT_STITCH } from "../../src/domain/shoot.ts";
-import { handleMediaBatch } from "../../src/media/dispatch.ts";
-import { jobAnswerKey } from "../../src/storage/r2.ts";
+import { handleDeadMediaJobs, handleMediaBatch } from "../../src/media/dispatch.ts";
+import { jobAnswerKey } from "../../src/storage/job-answers.ts";
 import { newAccount } from "./helpers.ts";
 
 /** Nothing listens on these: every instance refuses the connection. */
@@ -80,6 +80,19 @@ describe("media answers in R2", () => {
     const completed = (await eventsSince(db(env.DB), job.shootId)).filter((e) => e.type === "job.completed");
     expect(completed.map((e) => (e.data as { job: string; by: string }).job)).toEqual([job.id]);
     expect((completed[0]!.data as { by: string }).by).toBe("media");
+  });
+
+  it("still count when every delivery failed: the dead-letter consumer completes the job from its answer", async () => {
+    const job = await stitchJob("c");
+    const answer: MediaJobAnswer = { id: job.id, status: "done", result: { outputs: {} } };
+    await env.BUCKET.put(jobAnswerKey(job.accountId, job.shootId, job.id), JSON.stringify(answer));
+    const { batch: b, acked } = batch(job.id, 1);
+    await handleDeadMediaJobs(b, env);
+    expect(acked).toEqual([0]);
+    expect((await getJob(db(env.DB), job.id))?.result).toEqual({ status: "succeeded", output: answer.result });
+    const events = await eventsSince(db(env.DB), job.shootId);
+    expect(events.filter((e) => e.type === "job.failed")).toEqual([]);
+    expect(events.filter((e) => e.type === "job.completed").map((e) => (e.data as { by: string }).by)).toEqual(["media"]);
   });
 
   it("are ignored when they name another job; a pool that cannot be reached retries the message", async () => {
