@@ -175,27 +175,38 @@ export async function uploadOutputs(files: OutputFile[], urls: Record<string, st
   await allOrNothing(files, async (f, signal) => {
     const url = urls[f.name];
     if (!url) throw new Error(`no upload URL for output "${f.name}"`);
-    const body = await readFile(f.path);
-    for (let attempt = 1; ; attempt++) {
-      signal.throwIfAborted();
-      try {
-        const res = await fetch(url, {
-          method: "PUT",
-          body,
-          headers: { "content-type": f.mime, "content-length": String(body.length) },
-          signal: AbortSignal.any([signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]),
-        });
-        await res.body?.cancel().catch(() => {});
-        if (res.ok) return;
-        throw new HttpStatusError(`HTTP ${res.status}`, res.status);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        const status = err instanceof HttpStatusError ? err.status : 0;
-        if ((status && !retryable(status)) || attempt >= ATTEMPTS) {
-          throw new Error(`upload of "${f.name}" to ${describeUrl(url)} failed: ${errorMessage(err)}`);
-        }
-        await sleep(250 * 2 ** attempt);
-      }
-    }
+    await putWithRetries(url, await readFile(f.path), f.mime, `"${f.name}"`, signal);
   });
+}
+
+/**
+ * PUTs a finished job's answer (JSON) to the URL the job gave, so a redelivered job is completed
+ * from storage by whichever instance, or the Worker itself, sees it next.
+ */
+export async function putAnswer(url: string, answer: unknown): Promise<void> {
+  await putWithRetries(url, Buffer.from(JSON.stringify(answer)), "application/json", "the answer", new AbortController().signal);
+}
+
+async function putWithRetries(url: string, body: Buffer, mime: string, what: string, signal: AbortSignal): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted();
+    try {
+      const res = await fetch(url, {
+        method: "PUT",
+        body,
+        headers: { "content-type": mime, "content-length": String(body.length) },
+        signal: AbortSignal.any([signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]),
+      });
+      await res.body?.cancel().catch(() => {});
+      if (res.ok) return;
+      throw new HttpStatusError(`HTTP ${res.status}`, res.status);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const status = err instanceof HttpStatusError ? err.status : 0;
+      if ((status && !retryable(status)) || attempt >= ATTEMPTS) {
+        throw new Error(`upload of ${what} to ${describeUrl(url)} failed: ${errorMessage(err)}`);
+      }
+      await sleep(250 * 2 ** attempt);
+    }
+  }
 }

@@ -19,8 +19,10 @@ import { bodyLimit } from "hono/body-limit";
 import { errorMessage } from "./errors.ts";
 import { ffmpegVersion } from "./ffmpeg.ts";
 import { executeJob } from "./handlers.ts";
+import { putAnswer } from "./io.ts";
 import { JobRegistry } from "./jobs.ts";
 import { fingerprint, parseJob } from "./schema.ts";
+import type { MediaJobAnswer, MediaJobOutput } from "../src/domain/media-jobs.ts";
 
 export interface MediaServiceOptions {
   port?: number;
@@ -69,7 +71,14 @@ export function createApp(registry: JobRegistry, log: (line: string) => void = (
       return c.json({ id, status: "invalid", field: "id", error: `id: the body says "${job.id}" but the URL says "${id}"` }, 400);
     }
     log(`job ${id}: ${job.kind}`);
-    const answer = await registry.submit(id, fingerprint(job), () => executeJob(id, job));
+    const answer = await registry.submit(id, fingerprint(job), async () => {
+      const result = await executeJob(id, job);
+      // After the outputs, before the reply: once the Worker can see the answer, the job is done
+      // wherever it is asked about next (another instance, a redelivery after a lost reply).
+      const done: MediaJobAnswer = { id, status: "done", result: result as MediaJobOutput };
+      if (job.answer) await putAnswer(job.answer, done);
+      return result;
+    });
     return c.json(answer.body, answer.httpStatus);
   });
 

@@ -104,7 +104,7 @@ async function list(): Promise<Summary[]> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
-  say(`seed ${seed}: ${SHOOTS} shoots, ${KILLS} kills, ports ${base}-${base + 2}`);
+  say(`seed ${seed}: ${SHOOTS} shoots, ${KILLS} kills, ports ${base}-${base + 3}`);
   stack.prepare();
   await stack.start();
 

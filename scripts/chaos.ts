@@ -76,11 +76,11 @@ async function main(): Promise<number> {
   });
   const started = Date.now();
   // Another stack on these ports would answer our health checks and refuse our key: say so instead.
-  for (const port of [PORT, PORT + 1, PORT + 2]) {
+  for (const port of [PORT, PORT + 1, PORT + 2, PORT + 3]) {
     if (!(await portFree(port))) throw new Error(`port ${port} is in use; set CHAOS_PORT (or E2E_PORT_OFFSET) to move the stack`);
   }
   try {
-    log(`starting a stack on ports ${PORT}–${PORT + 2} with faults ${JSON.stringify(CHAOS_FAULTS)}`);
+    log(`starting a stack on ports ${PORT}–${PORT + 3} with faults ${JSON.stringify(CHAOS_FAULTS)}`);
     stack.prepare();
     await stack.start();
     const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {

@@ -1,5 +1,6 @@
 /**
- * The local stack: `wrangler dev` (Worker, Workflows, Queues, D1, R2), the media service and the
+ * The local stack: `wrangler dev` (Worker, Workflows, Queues, D1, R2), two media service processes
+ * (the local stand-in for the container pool: the Worker spreads media jobs over them) and the
  * provider simulator, each its own process group so it can be stopped (or SIGKILLed, in the
  * durability tests) and started again on the same persisted state.
  */
@@ -12,19 +13,30 @@ import path from "node:path";
 export const ROOT = path.resolve(import.meta.dirname, "..");
 const WRANGLER = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
-export type ServiceName = "worker" | "media" | "sim";
+/** The media pool's local processes, each with its own port and state directory. */
+export const MEDIA_PROCESSES = ["media-1", "media-2"] as const;
+export type MediaProcess = (typeof MEDIA_PROCESSES)[number];
+/** One process of the stack. */
+export type ProcessName = "worker" | "sim" | MediaProcess;
+/** A process, or "media": every media process at once (the whole pool down, as with one service before). */
+export type ServiceName = ProcessName | "media";
+
+function processes(names: ServiceName[]): ProcessName[] {
+  return [...new Set(names.flatMap((n) => (n === "media" ? [...MEDIA_PROCESSES] : [n])))];
+}
 
 export interface StackOptions {
   /** Where D1/R2/Workflow state, the dev key and service state live. */
   stateDir: string;
-  ports: { worker: number; media: number; sim: number };
+  /** `media` is the first media process; the second listens on `media2` (default: worker + 3). */
+  ports: { worker: number; media: number; sim: number; media2?: number };
   /** Run against the simulator (default) or real providers configured in .dev.vars. */
   simulate: boolean;
   /** Extra Worker vars, e.g. shorter timeouts in tests. */
   vars?: Record<string, string>;
   /** Extra environment for the simulator, e.g. shorter clips in tests. */
   simEnv?: Record<string, string>;
-  log?: (name: ServiceName, line: string) => void;
+  log?: (name: ProcessName, line: string) => void;
   /** Pass log lines on unredacted (tests that check no secret reaches a log line need the raw lines). */
   rawLogs?: boolean;
   /** How often to fire the Worker's cron trigger (wrangler dev does not fire crons itself). */
@@ -38,7 +50,7 @@ export interface DevIdentity {
 }
 
 export class Stack {
-  readonly procs = new Map<ServiceName, ChildProcess>();
+  readonly procs = new Map<ProcessName, ChildProcess>();
   identity!: DevIdentity;
   private cron?: NodeJS.Timeout;
   constructor(readonly opts: StackOptions) {}
@@ -49,8 +61,16 @@ export class Stack {
   get simUrl() {
     return `http://127.0.0.1:${this.opts.ports.sim}`;
   }
+  /** The first media process (the pool's URLs are `mediaUrls`). */
   get mediaUrl() {
-    return `http://127.0.0.1:${this.opts.ports.media}`;
+    return this.mediaUrlOf("media-1");
+  }
+  get mediaUrls() {
+    return MEDIA_PROCESSES.map((p) => this.mediaUrlOf(p));
+  }
+  mediaUrlOf(name: MediaProcess) {
+    const { ports } = this.opts;
+    return `http://127.0.0.1:${name === "media-1" ? ports.media : (ports.media2 ?? ports.worker + 3)}`;
   }
 
   /** Builds the UI if it has never been built, applies migrations and makes sure the local account and API key exist. */
@@ -95,8 +115,9 @@ export class Stack {
   }
 
   async start(names: ServiceName[] = ["sim", "media", "worker"]): Promise<void> {
-    for (const name of names) this.spawn(name);
-    await Promise.all(names.map((n) => this.waitHealthy(n)));
+    const procs = processes(names);
+    for (const name of procs) this.spawn(name);
+    await Promise.all(procs.map((n) => this.waitHealthy(n)));
     // Production fires the watchdog cron every minute; locally we fire it ourselves.
     this.cron ??= setInterval(() => {
       if (!this.procs.has("worker")) return;
@@ -105,7 +126,7 @@ export class Stack {
     this.cron.unref();
   }
 
-  private spawn(name: ServiceName) {
+  private spawn(name: ProcessName) {
     const { ports, stateDir } = this.opts;
     const node = process.execPath;
     let args: string[];
@@ -113,9 +134,11 @@ export class Stack {
     if (name === "sim") {
       args = ["--import", "tsx", "sim/server.ts"];
       env = { ...env, SIM_PORT: String(ports.sim), SIM_STATE_DIR: path.join(stateDir, "sim"), ...this.opts.simEnv };
-    } else if (name === "media") {
+    } else if (name !== "worker") {
       args = ["--import", "tsx", "container/server.ts"];
-      env = { ...env, MEDIA_PORT: String(ports.media), MEDIA_STATE_DIR: path.join(stateDir, "media") };
+      // The first keeps the single service's state directory, so an existing .atelier/dev still replays its jobs.
+      const dir = name === "media-1" ? "media" : name;
+      env = { ...env, MEDIA_PORT: new URL(this.mediaUrlOf(name)).port, MEDIA_STATE_DIR: path.join(stateDir, dir) };
     } else {
       args = [
         WRANGLER,
@@ -145,7 +168,7 @@ export class Stack {
     // to the Worker runtime (its FFmpeg children inherit this), so the API and the workflows stay
     // responsive while a reel encodes. The simulator keeps its priority: it answers the Worker's
     // submits and task reads, and sends the webhooks whose arrival bench:batch measures from.
-    if (name === "media" && child.pid) {
+    if (name !== "worker" && child.pid) {
       try {
         os.setPriority(child.pid, 10);
       } catch {
@@ -160,7 +183,7 @@ export class Stack {
     const sim = this.simUrl;
     return {
       PUBLIC_URL: this.url,
-      MEDIA_SERVICE_URL: this.mediaUrl,
+      MEDIA_SERVICE_URL: this.mediaUrls.join(","),
       SIGNING_SECRET: this.identity.signingSecret,
       ...(this.opts.simulate
         ? {
@@ -178,8 +201,8 @@ export class Stack {
     };
   }
 
-  async waitHealthy(name: ServiceName, timeoutMs = 120_000): Promise<void> {
-    const url = { worker: `${this.url}/api/health`, media: `${this.mediaUrl}/health`, sim: `${this.simUrl}/__sim/faults` }[name];
+  async waitHealthy(name: ProcessName, timeoutMs = 120_000): Promise<void> {
+    const url = name === "worker" ? `${this.url}/api/health` : name === "sim" ? `${this.simUrl}/__sim/faults` : `${this.mediaUrlOf(name)}/health`;
     const started = Date.now();
     while (Date.now() - started < timeoutMs) {
       const child = this.procs.get(name);
@@ -195,8 +218,12 @@ export class Stack {
     throw new Error(`${name} did not become healthy within ${timeoutMs / 1000}s`);
   }
 
-  /** Kills a service's whole process group (wrangler and its workerd children alike). */
+  /** Kills a service's whole process group (wrangler and its workerd children alike); "media" kills every media process. */
   async kill(name: ServiceName, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    if (name === "media") {
+      await Promise.all(MEDIA_PROCESSES.map((n) => this.kill(n, signal)));
+      return;
+    }
     const child = this.procs.get(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));

@@ -12,6 +12,7 @@ import { FINAL_SHOOT_STATUSES, isFinalStatus } from "./domain/contract.ts";
 import { sqlList } from "./lib/sql.ts";
 import { CLAUDE_COPIES } from "./storage/claude-keys.ts";
 import { HISTORY_FILE } from "./storage/history-keys.ts";
+import { isJobAnswerKey } from "./storage/job-answers.ts";
 
 export interface DoctorProblem {
   kind: "missing-object" | "size-mismatch" | "sha256-mismatch" | "orphan-object" | "stuck-job";
@@ -105,6 +106,8 @@ export async function runDoctor(d1: DoctorDb, bucket: DoctorBucket, opts: Doctor
       if (o.key.includes(CLAUDE_COPIES)) continue;
       // A compacted shoot's history (src/history.ts) has no asset row by design.
       if (o.key.endsWith(HISTORY_FILE)) continue;
+      // So are media job answers (src/storage/job-answers.ts): the consumer reads them, no asset points at them.
+      if (isJobAnswerKey(o.key)) continue;
       if (now - o.uploaded.getTime() < grace) continue;
       const p: DoctorProblem = { kind: "orphan-object", subject: o.key, detail: `object ${o.key} (${o.size} bytes) has no asset row` };
       if (opts.repair) {

@@ -137,6 +137,11 @@ const base = {
     .min(1)
     .max(64),
   outputs: z.record(fileName, httpUrl).prefault({}),
+  /**
+   * Where the service PUTs its success answer (`MediaJobAnswer`, JSON) after the outputs and before
+   * it responds, so any instance's finished job is found in R2 by the Worker, not on one disk.
+   */
+  answer: httpUrl.optional(),
 };
 
 /** The body of `POST /jobs/:id`. */
@@ -179,6 +184,13 @@ export interface MediaOutputMeta {
   duration?: number;
   frames?: number;
   fps?: number;
+}
+
+/** A finished job's answer: the body of the service's 200 and of the answer object it PUTs. */
+export interface MediaJobAnswer {
+  id: string;
+  status: "done";
+  result: MediaJobOutput;
 }
 
 /** A finished job's `result`: every output's metadata plus what the kind adds (crop: boxes; check: findings). */

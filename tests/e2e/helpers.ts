@@ -1,12 +1,12 @@
 /** Starts a private copy of the whole stack (own ports and state) and talks to it as a client. */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import sharp from "sharp";
 import { runTool } from "../../common/ffmpeg.ts";
-import { ROOT, Stack, type ServiceName } from "../../scripts/stack.ts";
+import { ROOT, Stack, type ProcessName } from "../../scripts/stack.ts";
 import { ContractViolation, contractChecker, type OpenApiDocument } from "./contract.ts";
 
 // E2E_PORT_OFFSET lets two checkouts run their e2e suites on one machine at the same time.
@@ -17,11 +17,11 @@ export async function startTestStack(
   portBase: number,
   vars: Record<string, string> = {},
   simEnv: Record<string, string> = {},
-  opts: { rawLogs?: boolean } = {},
+  opts: { rawLogs?: boolean; accountId?: string } = {},
 ) {
   portBase += PORT_OFFSET;
   // A stack already on these ports would answer our health checks and refuse our key.
-  for (const port of [portBase, portBase + 1, portBase + 2]) {
+  for (const port of [portBase, portBase + 1, portBase + 2, portBase + 3]) {
     if (!(await portFree(port))) throw new Error(`port ${port} is in use (another stack?); set E2E_PORT_OFFSET to move this one`);
   }
   const stateDir = path.join(ROOT, ".atelier", `test-${name}-${randomBytes(3).toString("hex")}`);
@@ -34,11 +34,21 @@ export async function startTestStack(
     simEnv,
     cronEveryMs: 5_000,
     rawLogs: opts.rawLogs,
-    log: (svc: ServiceName, line) => {
+    log: (svc: ProcessName, line) => {
       logs.push(`[${svc}] ${line}`);
       if (process.env.ATELIER_TEST_VERBOSE) console.log(`[${svc}] ${line}`);
     },
   });
+  if (opts.accountId) {
+    // A fixed account makes idempotent shoot ids, and so job ids, the same on every run.
+    mkdirSync(stateDir, { recursive: true });
+    const identity = {
+      accountId: opts.accountId,
+      apiKey: `atl_${randomBytes(24).toString("base64url")}`,
+      signingSecret: randomBytes(32).toString("base64url"),
+    };
+    writeFileSync(path.join(stateDir, "dev-identity.json"), JSON.stringify(identity), { mode: 0o600 });
+  }
   stack.prepare();
   await stack.start();
   const cleanup = async () => {
@@ -113,7 +123,6 @@ export interface VideoFacts {
 
 /** What a player would see: codec, pixel format, frame rate, counted frames, and faststart. */
 export async function videoFacts(bytes: Uint8Array, file: string): Promise<VideoFacts> {
-  const { writeFileSync } = await import("node:fs");
   writeFileSync(file, bytes);
   const { stdout } = await runTool("ffprobe", [
     "-v",

@@ -1,7 +1,9 @@
 /**
  * The media service killed mid-job while the Worker keeps running: the queue consumer's call fails,
- * the message is retried, and the restarted service completes the job. The media wait timeout is set
- * far out so neither the workflow nor the watchdog re-dispatches: only the queue's retry can help.
+ * the message is retried, and the restarted service completes the job. "media" kills both local
+ * processes, so there is no instance to fail over to (tests/e2e/media-pool.test.ts kills one). The
+ * media wait timeout is set far out so neither the workflow nor the watchdog re-dispatches: only the
+ * queue's retry can help.
  */
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -16,6 +16,9 @@ describe("doctor", () => {
     await env.BUCKET.delete(await key(refs[0]));
     await env.BUCKET.put(await key(refs[1]), new Uint8Array([1, 2, 3]));
     await env.BUCKET.put(`accounts/${accountId}/uploads/orphan.png`, new Uint8Array([9]));
+    // A media job's answer has no asset row by design: not an orphan, never repaired away.
+    const answer = `accounts/${accountId}/shoots/sh_doc/jobs/sh_doc-crop-1/answer.json`;
+    await env.BUCKET.put(answer, JSON.stringify({ id: "sh_doc-crop-1", status: "done", result: {} }));
     await env.DB.batch([
       env.DB.prepare("insert into shoots (id, account_id, status, stage, brief, params) values ('sh_doc', ?, 'completed', 'reel', 'b', '{}')").bind(accountId),
       env.DB.prepare(
@@ -31,6 +34,7 @@ describe("doctor", () => {
     const repaired = await runDoctor(env.DB, env.BUCKET, { orphanGraceMs: 0, repair: true });
     expect(repaired.repaired).toBe(2);
     expect(await env.BUCKET.head(`accounts/${accountId}/uploads/orphan.png`)).toBeNull();
+    expect(await env.BUCKET.head(answer)).not.toBeNull();
     expect((await env.DB.prepare("select status from jobs where id = 'sh_doc-stitch-1'").first<{ status: string }>())?.status).toBe("failed");
     const after = await runDoctor(env.DB, env.BUCKET, { orphanGraceMs: 0 });
     expect(after.problems.map((p) => p.kind).sort()).toEqual(["missing-object", "sha256-mismatch", "size-mismatch"]);

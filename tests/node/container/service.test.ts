@@ -119,6 +119,25 @@ describe("media service: idempotent jobs", () => {
       await svc.close();
     }
   });
+
+  it("PUTs the answer after the outputs, before replying, so another instance's job is found in storage", async () => {
+    const svc = await startService();
+    try {
+      const done = await postJob(svc, "answered", { ...cropBody("answered"), answer: blobs.outUrl("answered/answer.json") });
+      expect(done.status).toBe(200);
+      const [answer] = blobs.putsTo("answered/answer.json");
+      expect(answer!.contentType).toBe("application/json");
+      expect(JSON.parse(answer!.body.toString())).toEqual(done.json);
+      // The last PUT of the job: every output was stored when the answer says the job is done.
+      expect(blobs.puts.filter((p) => p.path.startsWith("answered/")).at(-1)!.path).toBe("answered/answer.json");
+      // A replay answers from disk without PUTting the answer again.
+      const again = await postJob(svc, "answered", { ...cropBody("answered", "sig=second"), answer: blobs.outUrl("answered/answer.json", "sig=second") });
+      expect(again.json).toEqual(done.json);
+      expect(blobs.putsTo("answered/answer.json")).toHaveLength(1);
+    } finally {
+      await svc.close();
+    }
+  });
 });
 
 describe("media service: bad inputs and bad bodies", () => {
