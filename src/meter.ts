@@ -7,24 +7,9 @@
  * `GET /internal/meter` reads them.
  */
 import type { WorkflowStep } from "cloudflare:workers";
+import type { MeterCounts } from "../common/meter.ts";
 
-export interface MeterCounts {
-  /** Distinct steps (do, waitForEvent, sleep) per instance: what Workflows bills as steps. */
-  steps: number;
-  /** step.do callbacks that ran (a retried step runs again; a replayed one does not). */
-  stepRuns: number;
-  d1Statements: number;
-  /** From D1's own meta where the API returns it (run, all, batch); a `raw` read (drizzle's selects) counts the rows it returned. */
-  d1RowsRead: number;
-  d1RowsWritten: number;
-  r2ClassA: number;
-  r2ClassB: number;
-  r2Deletes: number;
-  queueSent: Record<string, number>;
-  queueDelivered: Record<string, number>;
-  doRequests: Record<string, number>;
-  workflowCalls: Record<string, number>;
-}
+export type { MeterCounts };
 
 const fresh = (): MeterCounts => ({
   steps: 0,
@@ -140,6 +125,27 @@ export function meteredStep(env: Env, instanceId: string, step: WorkflowStep): W
       return typeof v === "function" ? v.bind(t) : v;
     },
   });
+}
+
+/** The tables that hold a shoot's rows: what D1 keeps per shoot is their bytes ÷ shoots. */
+const SHOOT_TABLES = ["shoots", "events", "jobs", "assets", "checkpoints", "packs", "batch_rows"] as const;
+
+/**
+ * Bytes of every column of the shoots' tables (a full read: for bench:scale at its end only), the
+ * shoots there are, and how many of the ended ones are not compacted yet.
+ */
+export async function d1Bytes(db: D1Database): Promise<{ total: number; shoots: number; perShoot: number; uncompacted: number }> {
+  let total = 0;
+  for (const t of SHOOT_TABLES) {
+    const cols = (await db.prepare(`SELECT name FROM pragma_table_info('${t}')`).all<{ name: string }>()).results.map((c) => c.name);
+    const expr = cols.map((c) => `coalesce(length(CAST("${c}" AS BLOB)), 0)`).join(" + ");
+    total += (await db.prepare(`SELECT coalesce(sum(${expr}), 0) AS n FROM ${t}`).first<{ n: number }>())?.n ?? 0;
+  }
+  const s = await db
+    .prepare(`SELECT count(*) AS shoots, sum(compacted_at IS NULL AND completed_at IS NOT NULL) AS uncompacted FROM shoots`)
+    .first<{ shoots: number; uncompacted: number | null }>();
+  const shoots = s?.shoots ?? 0;
+  return { total, shoots, perShoot: shoots ? Math.round(total / shoots) : 0, uncompacted: s?.uncompacted ?? 0 };
 }
 
 export function noteDelivered(queue: string, messages: number) {

@@ -3,7 +3,7 @@
  * key, one method and an expiry, so the container and FAL/Kling never hold R2 credentials.
  */
 import { Hono } from "hono";
-import { meterSnapshot } from "../meter.ts";
+import { d1Bytes, meterSnapshot } from "../meter.ts";
 import { verifySignedPath } from "../storage/signing.ts";
 import type { AppEnv } from "./auth.ts";
 import { notFound, Problem } from "./problem.ts";
@@ -12,9 +12,10 @@ const MAX_PUT_BYTES = 1024 * 1024 * 1024;
 
 export const internal = new Hono<AppEnv>()
   // Resource counters for bench:scale (src/meter.ts): only when METER is "true", never in production.
-  .get("/meter", (c) => {
+  .get("/meter", async (c) => {
     if (c.env.METER !== "true") throw notFound("route");
-    return c.json(meterSnapshot(c.req.query("reset") === "1"));
+    const counts = meterSnapshot(c.req.query("reset") === "1");
+    return c.json(c.req.query("bytes") === "1" ? { ...counts, d1Bytes: await d1Bytes(c.env.DB) } : counts);
   })
   .use("/blobs/*", async (c, next) => {
     const method = c.req.method === "PUT" ? "PUT" : "GET";
