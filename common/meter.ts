@@ -19,5 +19,5 @@ export interface MeterCounts {
 
 export interface MeterAnswer extends MeterCounts {
   /** With `?bytes=1`: the bytes of the shoots' D1 tables, per shoot, and ended shoots not yet compacted. */
-  d1Bytes?: { total: number; shoots: number; perShoot: number; uncompacted: number };
+  d1Bytes?: { total: number; shoots: number; perShoot: number; perShootByTable: Record<string, number>; uncompacted: number };
 }

@@ -7,7 +7,7 @@
  * `GET /internal/meter` reads them.
  */
 import type { WorkflowStep } from "cloudflare:workers";
-import type { MeterCounts } from "../common/meter.ts";
+import type { MeterAnswer, MeterCounts } from "../common/meter.ts";
 
 export type { MeterCounts };
 
@@ -70,7 +70,7 @@ export function metered(env: Env): Env {
     out[o] = new Proxy(ns, {
       get(t, p) {
         const v = Reflect.get(t, p, t);
-        if (p !== "get" && p !== "getByName") return typeof v === "function" ? v.bind(t) : v;
+        if (p !== "get" && p !== "getByName") return typeof v === "function" ? (...a: unknown[]) => Reflect.apply(v, t, a) : v;
         return (...args: unknown[]) => proxyMethods(Reflect.apply(v as (...a: unknown[]) => object, t, args), () => add(counts.doRequests, o));
       },
     });
@@ -112,17 +112,21 @@ export function meteredStep(env: Env, instanceId: string, step: WorkflowStep): W
         return (name: string, ...rest: unknown[]) => {
           seen(name);
           const fn = rest.pop() as () => Promise<unknown>;
-          return v.call(t, name, ...rest, () => {
-            counts.stepRuns++;
-            return fn();
-          });
+          return Reflect.apply(v, t, [
+            name,
+            ...rest,
+            () => {
+              counts.stepRuns++;
+              return fn();
+            },
+          ]);
         };
       if (p === "waitForEvent" || p === "sleep" || p === "sleepUntil")
         return (name: string, ...rest: unknown[]) => {
           seen(name);
-          return v.call(t, name, ...rest);
+          return Reflect.apply(v, t, [name, ...rest]);
         };
-      return typeof v === "function" ? v.bind(t) : v;
+      return typeof v === "function" ? (...a: unknown[]) => Reflect.apply(v, t, a) : v;
     },
   });
 }
@@ -134,18 +138,26 @@ const SHOOT_TABLES = ["shoots", "events", "jobs", "assets", "checkpoints", "pack
  * Bytes of every column of the shoots' tables (a full read: for bench:scale at its end only), the
  * shoots there are, and how many of the ended ones are not compacted yet.
  */
-export async function d1Bytes(db: D1Database): Promise<{ total: number; shoots: number; perShoot: number; uncompacted: number }> {
-  let total = 0;
+export async function d1Bytes(db: D1Database): Promise<NonNullable<MeterAnswer["d1Bytes"]>> {
+  const byTable: Record<string, number> = {};
   for (const t of SHOOT_TABLES) {
     const cols = (await db.prepare(`SELECT name FROM pragma_table_info('${t}')`).all<{ name: string }>()).results.map((c) => c.name);
     const expr = cols.map((c) => `coalesce(length(CAST("${c}" AS BLOB)), 0)`).join(" + ");
-    total += (await db.prepare(`SELECT coalesce(sum(${expr}), 0) AS n FROM ${t}`).first<{ n: number }>())?.n ?? 0;
+    byTable[t] = (await db.prepare(`SELECT coalesce(sum(${expr}), 0) AS n FROM ${t}`).first<{ n: number }>())?.n ?? 0;
   }
   const s = await db
     .prepare(`SELECT count(*) AS shoots, sum(compacted_at IS NULL AND completed_at IS NOT NULL) AS uncompacted FROM shoots`)
     .first<{ shoots: number; uncompacted: number | null }>();
   const shoots = s?.shoots ?? 0;
-  return { total, shoots, perShoot: shoots ? Math.round(total / shoots) : 0, uncompacted: s?.uncompacted ?? 0 };
+  const total = Object.values(byTable).reduce((a, b) => a + b, 0);
+  const perShoot = (n: number) => (shoots ? Math.round(n / shoots) : 0);
+  return {
+    total,
+    shoots,
+    perShoot: perShoot(total),
+    perShootByTable: Object.fromEntries(Object.entries(byTable).map(([t, n]) => [t, perShoot(n)])),
+    uncompacted: s?.uncompacted ?? 0,
+  };
 }
 
 export function noteDelivered(queue: string, messages: number) {
@@ -196,7 +208,7 @@ function meterStatement(s: D1PreparedStatement): D1PreparedStatement {
           counts.d1RowsRead += Array.isArray(r) ? r.length : r == null ? 0 : 1;
           return r;
         };
-      return typeof v === "function" ? v.bind(t) : v;
+      return typeof v === "function" ? (...a: unknown[]) => Reflect.apply(v, t, a) : v;
     },
   });
   originals.set(proxy, s);
@@ -215,7 +227,7 @@ function meterD1(db: D1Database): D1Database {
           for (const r of rs) noteMeta(r.meta as Meta);
           return rs;
         };
-      return typeof v === "function" ? v.bind(t) : v;
+      return typeof v === "function" ? (...a: unknown[]) => Reflect.apply(v, t, a) : v;
     },
   });
 }
