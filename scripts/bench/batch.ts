@@ -19,8 +19,8 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
 import { ROOT, Stack } from "../stack.ts";
+import { apiClient, submitLookBatch, uploadPlainReferences } from "./batch-client.ts";
 
 const SHOOTS = Number(process.env.BENCH_SHOOTS ?? 100);
 const CAPS = { "fal:image": 8, "kling:video": 4 };
@@ -93,51 +93,12 @@ const pct = (xs: number[], p: number) => {
 async function main() {
   stack.prepare();
   await stack.start();
-  const key = stack.identity.apiKey;
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    let res: Response;
-    // The API's per-key rate limit (100 per 10 s) answers 429 to the report's reads of 100 shoots: wait as told.
-    for (;;) {
-      res = await fetch(`${stack.url}${p}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      if (res.status !== 429) break;
-      await new Promise((r) => setTimeout(r, 1000 * (Number(res.headers.get("retry-after")) || 10)));
-    }
-    if (!res.ok && res.status !== 202) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const api = apiClient(stack);
 
-  const form = new FormData();
-  for (const c of [
-    [30, 40, 90],
-    [190, 170, 140],
-  ]) {
-    const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
-      .png()
-      .toBuffer();
-    form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
-  }
-  const up = await fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: form });
-  const refs = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
+  const refs = await uploadPlainReferences(stack);
 
   const t0 = Date.now();
-  // Auto-approved: no stage is reviewed. A light reel (24 fps, 1 s per clip) keeps the media service from dominating.
-  // One brief under a key per look: the simulator makes each distinct output once (sim/memo.ts), so
-  // its synthesis, which real providers do on their own machines, does not eat the cores the
-  // Worker, the engine and the media service are measured on. Every job is still submitted, held
-  // for its latency, downloaded and stored.
-  const batch = await api<{ id: string; shoots: { id: string }[] }>("POST", "/api/batches", {
-    review: [],
-    shoots: Array.from({ length: SHOOTS }, (_, i) => ({
-      idempotencyKey: `look-${i + 1}`,
-      brief: "tailored wool coat, grey morning",
-      references: refs,
-      stitch: { fps: 24, clipSeconds: 1 },
-    })),
-  });
+  const batch = await submitLookBatch(api, SHOOTS, refs);
   let last = "";
   let peakWaiting = "";
   for (;;) {

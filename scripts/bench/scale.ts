@@ -22,9 +22,9 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
 import type { MeterAnswer } from "../../common/meter.ts";
 import { ROOT, Stack } from "../stack.ts";
+import { apiClient, submitLookBatch, uploadPlainReferences } from "./batch-client.ts";
 
 const SHOOTS = Number(process.env.BENCH_SHOOTS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -79,52 +79,14 @@ async function round(n: number, caps: Caps) {
   try {
     stack.prepare();
     await stack.start();
-    const key = stack.identity.apiKey;
-    const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-      for (;;) {
-        const res = await fetch(`${stack.url}${p}`, {
-          method,
-          headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-        // The API's per-key rate limit answers the report's reads with 429: wait as told.
-        if (res.status === 429) {
-          await new Promise((r) => setTimeout(r, 1000 * (Number(res.headers.get("retry-after")) || 10)));
-          continue;
-        }
-        if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-        return (await res.json()) as T;
-      }
-    };
+    const api = apiClient(stack);
     const meter = async (query = "") => (await (await fetch(`${stack.url}/internal/meter${query}`)).json()) as MeterAnswer;
 
-    const form = new FormData();
-    for (const c of [
-      [30, 40, 90],
-      [190, 170, 140],
-    ]) {
-      const png = await sharp({ create: { width: 480, height: 640, channels: 3, background: { r: c[0], g: c[1], b: c[2] } } })
-        .png()
-        .toBuffer();
-      form.append("files", new Blob([new Uint8Array(png)], { type: "image/png" }), "ref.png");
-    }
-    const up = await fetch(`${stack.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: form });
-    const refs = ((await up.json()) as { uploads: { id: string }[] }).uploads.map((u) => u.id);
+    const refs = await uploadPlainReferences(stack);
 
     await meter("?reset=1");
     const t0 = Date.now();
-    // One brief for all: the simulator makes each distinct output once (sim/memo.ts), so its own
-    // synthesis does not eat the cores the stack is measured on. Every job is still submitted, held
-    // for its latency, downloaded and stored.
-    const batch = await api<{ id: string; shoots: { id: string }[] }>("POST", "/api/batches", {
-      review: [],
-      shoots: Array.from({ length: SHOOTS }, (_, i) => ({
-        idempotencyKey: `look-${i + 1}`,
-        brief: "tailored wool coat, grey morning",
-        references: refs,
-        stitch: { fps: 24, clipSeconds: 1 },
-      })),
-    });
+    const batch = await submitLookBatch(api, SHOOTS, refs);
     let last = "";
     let polls = 0;
     let status: { status: string; counts: { byState: Record<string, number> } };
