@@ -46,6 +46,8 @@ export default defineConfig(async () => {
                   // private and link-local addresses stay refused).
                   REFERENCE_FETCH_ALLOW_LOOPBACK: "true",
                   REFERENCE_FETCH_TIMEOUT: "2 seconds",
+                  // Batch tests park hundreds of shoots at once; the room-to-run window has its own test.
+                  BATCH_RUNNING_MAX: "0",
                 },
               },
             }),

@@ -34,15 +34,42 @@ export function isRateRefusal(error: unknown): boolean {
 const RATE_WORDS = /rate[\s._-]?limit|too[\s._-]?many|throttl/i;
 
 const CAPACITY_WAIT = "waiting for creation capacity";
+const ROOM_WAIT = "waiting for a running shoot to finish";
 
 /** The row's error while it waits: what the batch status shows as `waiting`. */
 export function capacityWait(detail: string): string {
   return `${CAPACITY_WAIT} (Workflows refused for rate: ${detail.slice(0, 200)})`;
 }
 
-/** Whether a row's last recorded error is a wait for creation capacity (and nothing worse). */
+/** Whether a row's last recorded error is a wait (creation capacity, or room to run) and nothing worse. */
 export function isCapacityWait(rowError: string | null | undefined): boolean {
-  return rowError?.startsWith(CAPACITY_WAIT) ?? false;
+  return !!rowError && (rowError.startsWith(CAPACITY_WAIT) || rowError.startsWith(ROOM_WAIT));
+}
+
+/**
+ * How many of an account's shoots may be running (working, not waiting at a checkpoint) before
+ * its batch rows wait for one to finish, so a batch does not create instances only to sleep in
+ * provider slot waits: BATCH_RUNNING_MAX, or, when it is empty, twice the per-account caps of
+ * every provider pool together (enough to keep every slot busy while others stitch or start).
+ * "0": no limit.
+ */
+export function runningWindow(setting: string | undefined, perAccountCaps: number): number {
+  const set = setting?.trim();
+  if (set) return Math.max(0, Math.floor(Number(set)) || 0);
+  return 2 * perAccountCaps;
+}
+
+/** The row's error while it waits for room: what the batch status shows as `waiting`. */
+export function roomWait(running: number, window: number): string {
+  return `${ROOM_WAIT} (${running} of ${window} running)`;
+}
+
+/**
+ * When a row waiting for room is sent again if no shoot of its batch ends first (an ending shoot
+ * sends the next row at once: src/lifecycle.ts): 15 s, doubling with each wait, at most 4 minutes.
+ */
+export function roomDelaySeconds(waits: number): number {
+  return Math.min(240, 15 * 2 ** Math.min(Math.max(0, waits), 4));
 }
 
 /**

@@ -8,10 +8,11 @@
  */
 import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { db, schema, type Db } from "../db/client.ts";
-import { capacityDelaySeconds, capacityWait, CreationPacer, isCapacityWait, isRateRefusal } from "./admission.ts";
+import { capacityDelaySeconds, capacityWait, CreationPacer, isCapacityWait, isRateRefusal, roomDelaySeconds, roomWait, runningWindow } from "./admission.ts";
 import { admitRow, markRows, noteRowFailure, rowsByIndex, staleQueuedRows, touchRows, type BatchRowRecord } from "../db/batches.ts";
 import { logEvent } from "../db/events.ts";
-import { idempotentShootId } from "../db/shoots.ts";
+import { idempotentShootId, runningShoots } from "../db/shoots.ts";
+import { perAccountCapsTotal } from "../limits/pools.ts";
 import { durationMs } from "../lib/duration.ts";
 import { endShoot } from "../lifecycle.ts";
 
@@ -58,38 +59,46 @@ export async function handleSubmissionBatch(batch: MessageBatch<SubmissionMessag
   // A row can appear twice in one delivery (a redelivery next to a sweep's re-send): place it once.
   const unique = [...new Map(work.map((w) => [w.row.shootId, w.row])).values()];
   const held = await holdOverBudget(d, unique);
+  const noRoom = await waitForRoom(
+    env,
+    d,
+    unique.filter((r) => !held.has(r.shootId)),
+  );
   const pacer = new CreationPacer();
   const outcome = await placeRows(
     env,
     d,
-    unique.filter((r) => !held.has(r.shootId)),
+    unique.filter((r) => !held.has(r.shootId) && !noRoom.has(r.shootId)),
     pacer,
   );
-  const waiting: Message<SubmissionMessage>[] = [];
+  const refused: Message<SubmissionMessage>[] = [];
+  const roomless: Message<SubmissionMessage>[] = [];
   for (const { msg, row } of work) {
     const error = outcome.failed.get(row.shootId);
-    if (outcome.refused.has(row.shootId)) waiting.push(msg);
+    if (outcome.refused.has(row.shootId)) refused.push(msg);
+    else if (noRoom.has(row.shootId)) roomless.push(msg);
     else if (error === undefined || held.has(row.shootId)) msg.ack();
     // Exponential backoff; after max_retries the queue moves the message to the dead-letter queue.
     else msg.retry({ delaySeconds: Math.min(60, 2 ** Math.min(msg.attempts, 6)) });
   }
-  await sendAgainLater(env, waiting);
+  await sendAgainLater(env, refused, (rows, waits) => capacityDelaySeconds(rows, waits));
+  await sendAgainLater(env, roomless, (_, waits) => roomDelaySeconds(waits));
   // Holding the delivery until its instances' share of the rate has passed keeps max_concurrency
   // consumers within the limit together.
   await pacer.ready();
 }
 
 /**
- * Rows refused for the creation rate go back on the queue as new messages (so their attempts start
- * again) after the time the limit needs for them; the old messages are acked. A failed send falls
- * back to the queue's own retry, so no row is lost.
+ * Rows that wait (refused for the creation rate, or no room to run) go back on the queue as new
+ * messages (so their attempts start again) after `delay`; the old messages are acked. A failed send
+ * falls back to the queue's own retry, so no row is lost.
  */
-async function sendAgainLater(env: Env, msgs: Message<SubmissionMessage>[]): Promise<void> {
+async function sendAgainLater(env: Env, msgs: Message<SubmissionMessage>[], delay: (rows: number, waits: number) => number): Promise<void> {
   if (!msgs.length) return;
   // One message per row, even when a delivery held the row twice.
   const rows = [...new Map(msgs.map((m) => [`${m.body.batchId}:${m.body.index}`, m.body])).values()];
   const waits = Math.max(...rows.map((r) => r.waits ?? 0));
-  const delaySeconds = capacityDelaySeconds(rows.length, waits);
+  const delaySeconds = delay(rows.length, waits);
   try {
     for (let i = 0; i < rows.length; i += 100) {
       await env.SUBMISSIONS.sendBatch(
@@ -98,11 +107,32 @@ async function sendAgainLater(env: Env, msgs: Message<SubmissionMessage>[]): Pro
       );
     }
     for (const m of msgs) m.ack();
-    console.log(JSON.stringify({ msg: "rows wait for creation capacity", count: rows.length, delaySeconds }));
+    console.log(JSON.stringify({ msg: "rows wait", count: rows.length, delaySeconds }));
   } catch (err) {
-    console.warn(JSON.stringify({ msg: "could not send rows waiting for creation capacity again", error: String(err) }));
+    console.warn(JSON.stringify({ msg: "could not send waiting rows again", error: String(err) }));
     for (const m of msgs) m.retry({ delaySeconds });
   }
+}
+
+/**
+ * Room to run: an account's rows are placed, in row order, while fewer than `runningWindow` of its
+ * shoots are running; the others wait (not a try; the batch status says why) and are sent again
+ * when a shoot of their batch ends or after `roomDelaySeconds`. Two consumers may overshoot the
+ * window by one delivery between them: it is a pace, not a cap.
+ */
+async function waitForRoom(env: Env, d: Db, rows: BatchRowRecord[]): Promise<Set<string>> {
+  const window = runningWindow(env.BATCH_RUNNING_MAX, perAccountCapsTotal(env));
+  const waiting = new Set<string>();
+  if (window <= 0) return waiting;
+  for (const accountId of new Set(rows.map((r) => r.accountId))) {
+    const running = await runningShoots(d, accountId);
+    const mine = rows.filter((r) => r.accountId === accountId).sort((a, b) => a.batchId.localeCompare(b.batchId) || a.index - b.index);
+    for (const r of mine.slice(Math.max(0, window - running))) {
+      waiting.add(r.shootId);
+      await noteRowFailure(d, r.batchId, r.index, roomWait(running, window), { countsAsTry: false });
+    }
+  }
+  return waiting;
 }
 
 /**

@@ -87,6 +87,17 @@ export async function noteRowFailure(d: Db, batchId: string, index: number, erro
     .where(and(eq(batchRows.batchId, batchId), eq(batchRows.index, index), eq(batchRows.state, "queued")));
 }
 
+/** A batch's first `limit` rows still queued, in row order: the next to place when room frees. */
+export function nextQueuedRows(d: Db, batchId: string, limit: number) {
+  return d
+    .select({ batchId: batchRows.batchId, index: batchRows.index })
+    .from(batchRows)
+    .where(and(eq(batchRows.batchId, batchId), eq(batchRows.state, "queued")))
+    .orderBy(batchRows.index)
+    .limit(limit)
+    .all();
+}
+
 /** Rows still queued whose last change is older than `before`: their message may have been lost. */
 export function staleQueuedRows(d: Db, before: string, limit = 500) {
   return d

@@ -293,7 +293,13 @@ export const batchRows = sqliteTable(
     history: text("history", { mode: "json" }),
     updatedAt: text("updated_at").notNull().default(now),
   },
-  (t) => [uniqueIndex("batch_rows_pk").on(t.batchId, t.index), index("batch_rows_shoot").on(t.shootId), index("batch_rows_state").on(t.state, t.updatedAt)],
+  (t) => [
+    uniqueIndex("batch_rows_pk").on(t.batchId, t.index),
+    index("batch_rows_shoot").on(t.shootId),
+    index("batch_rows_state").on(t.state, t.updatedAt),
+    // The next queued rows of a batch, placed as its running shoots end (src/lifecycle.ts).
+    index("batch_rows_batch_state").on(t.batchId, t.state, t.index),
+  ],
 );
 
 /**

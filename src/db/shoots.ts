@@ -1,5 +1,5 @@
 /** Shoot rows: the D1 mirror of each workflow instance, for listing, filtering and access checks. */
-import { and, desc, eq, gt, inArray, lt, or, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, lt, or, type SQL } from "drizzle-orm";
 import { type FinalShootStatus, LIVE_SHOOT_STATUSES, type ShootStatus, type Stage } from "../domain/contract.ts";
 import type { ShootParams } from "../domain/shoot.ts";
 import { sha256Hex } from "../lib/crypto.ts";
@@ -77,6 +77,16 @@ export interface ListFilter {
   flagged?: boolean;
   cursor?: { createdAt: string; id: string };
   limit: number;
+}
+
+/** How many of an account's shoots are running (working, not at a checkpoint): the batch's room to run. */
+export async function runningShoots(d: Db, accountId: string): Promise<number> {
+  const row = await d
+    .select({ n: count() })
+    .from(shoots)
+    .where(and(eq(shoots.accountId, accountId), eq(shoots.status, "running")))
+    .get();
+  return row?.n ?? 0;
 }
 
 export function listShoots(d: Db, accountId: string, f: ListFilter) {

@@ -28,22 +28,30 @@ export function poolName(req: ProviderRequest): string {
   return /video|kling/i.test(req.model) ? "fal:video" : "fal:image";
 }
 
+/** PROVIDER_CAPS as configured; none when it is not valid JSON. */
+function configuredCaps(env: Env): Record<string, Partial<PoolCaps>> {
+  try {
+    return JSON.parse(env.PROVIDER_CAPS || "{}");
+  } catch {
+    return {};
+  }
+}
+
 /** The pool for this request from this account, or null when its family has no cap configured. */
 export function poolFor(env: Env, req: ProviderRequest, accountId: string): Pool | null {
   const name = poolName(req);
-  let all: Record<string, Partial<PoolCaps>>;
-  try {
-    all = JSON.parse(env.PROVIDER_CAPS || "{}");
-  } catch {
-    return null;
-  }
-  const c = all[name];
+  const c = configuredCaps(env)[name];
   const global = Math.floor(Number(c?.global) || 0);
   const perAccount = Math.floor(Number(c?.perAccount) || 0);
   const label = LABELS[name] ?? name;
   if (global > 0) return { name, key: name, label, caps: { global, perAccount: Math.max(1, Math.min(global, perAccount || global)) } };
   if (perAccount > 0) return { name, key: `${name}@${accountId}`, label, caps: { global: perAccount, perAccount } };
   return null;
+}
+
+/** Every configured pool's per-account cap, added up (how many provider jobs one account may have in flight). */
+export function perAccountCapsTotal(env: Env): number {
+  return Object.values(configuredCaps(env)).reduce((n, c) => n + Math.floor(Number(c.perAccount) || Number(c.global) || 0), 0);
 }
 
 /** A waiter's place ("12 ahead") is counted up to this, so a long line costs no more to join than a short one. */

@@ -356,6 +356,7 @@ async function runDbFunctions() {
   await dbCall("shoots.shootByIdempotencyKey", () => S.shootByIdempotencyKey(d, accountId, "qp-new"));
   await dbCall("shoots.updateShoot", () => S.updateShoot(d, "sh_qp_new", { stage: "hero" }));
   await dbCall("shoots.finishShoot", () => S.finishShoot(d, "sh_qp_new", "cancelled"));
+  await dbCall("shoots.runningShoots", () => S.runningShoots(d, accountId));
   await dbCall("shoots.listShoots", () => S.listShoots(d, accountId, { limit: 10, status: "running", flagged: true, cursor: { createdAt: ago(0), id: "z" } }));
   await dbCall("shoots.deleteShoot", () => S.deleteShoot(d, "sh_qp_new"));
 
@@ -411,6 +412,7 @@ async function runDbFunctions() {
   await dbCall("batches.committedUsd", () => B.committedUsd(d, b));
   await dbCall("batches.markRows", () => B.markRows(d, b, [0], { state: "queued" }));
   await dbCall("batches.noteRowFailure", () => B.noteRowFailure(d, b, 0, "x"));
+  await dbCall("batches.nextQueuedRows", () => B.nextQueuedRows(d, b, 1));
   await dbCall("batches.staleQueuedRows", () => B.staleQueuedRows(d, ago(0)));
   await dbCall("batches.touchRows", () => B.touchRows(d, [{ batchId: b, index: 0 }]));
   await dbCall("batches.rowsWithShoots", () => B.rowsWithShoots(d, b));

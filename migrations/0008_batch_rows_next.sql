@@ -1,0 +1,1 @@
+CREATE INDEX `batch_rows_batch_state` ON `batch_rows` (`batch_id`,`state`,`idx`);
