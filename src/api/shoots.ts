@@ -8,6 +8,7 @@ import { checkpointsForShoot, pendingCheckpoint, type CheckpointRow } from "../d
 import { db, type Db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { shootTimeline } from "../history.ts";
+import { sseEvent } from "../live/shoot-feed.ts";
 import { jobsForShoot } from "../db/jobs.ts";
 import { deleteShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
 import type { Plan } from "../domain/plan.ts";
@@ -154,9 +155,7 @@ export const shootsApi = $(router().use(requireApiKey))
       const after = Number(c.req.valid("header")["last-event-id"] ?? c.req.valid("query").after ?? 0) || 0;
       if (shoot.compactedAt) {
         // Ended long ago: its timeline is in its archive, sent at once, and the stream ends.
-        const text = (await shootTimeline(c.env, d, shoot, after))
-          .map((e) => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ type: e.type, data: e.data, at: e.createdAt })}\n\n`)
-          .join("");
+        const text = (await shootTimeline(c.env, d, shoot, after)).map(sseEvent).join("");
         return c.body(text, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       }
       // One feed object per shoot serves every tab (src/live/shoot-feed.ts).

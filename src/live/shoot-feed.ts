@@ -19,6 +19,11 @@ const KEEP_ALIVE_POLLS = 15;
 /** Writes a tab may have unread before it is dropped (it reconnects with Last-Event-ID). */
 const MAX_BEHIND = 1000;
 
+/** One timeline event as a Server-Sent Event: its id, its type as the event name, a `ShootEvent` as data. */
+export function sseEvent(e: { id: number; type: string; data: unknown; createdAt: string }): string {
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ type: e.type, data: e.data, at: e.createdAt })}\n\n`;
+}
+
 interface Listener {
   after: number;
   writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -32,15 +37,15 @@ export interface FeedStats {
 }
 
 export class ShootFeed extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, metered(env));
-  }
-
   private readonly listeners = new Set<Listener>();
   private shootId = "";
   private loop: Promise<void> | null = null;
   private reads = 0;
   private readonly encoder = new TextEncoder();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, metered(env));
+  }
 
   /** `GET /?shoot=<id>&after=<event id>`: an event stream from after that id. */
   async fetch(request: Request): Promise<Response> {
@@ -76,7 +81,7 @@ export class ShootFeed extends DurableObject<Env> {
       for (const l of [...this.listeners]) {
         let ended = false;
         for (const e of batch.filter((e) => e.id > l.after)) {
-          this.send(l, `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ type: e.type, data: e.data, at: e.createdAt })}\n\n`);
+          this.send(l, sseEvent(e));
           l.after = e.id;
           ended = isFinalEvent(e.type);
           if (ended) break;
