@@ -51,14 +51,14 @@ export async function uploadPlainReferences(stack: Stack): Promise<string[]> {
  * cores the stack is measured on. Every job is still submitted, held for its latency, downloaded
  * and stored.
  */
-export function submitLookBatch(api: Api, shoots: number, references: string[]) {
+export function submitLookBatch(api: Api, shoots: number, references: string[], stitch = { fps: 24, clipSeconds: 1 }) {
   return api<{ id: string; shoots: { id: string }[] }>("POST", "/api/batches", {
     review: [],
     shoots: Array.from({ length: shoots }, (_, i) => ({
       idempotencyKey: `look-${i + 1}`,
       brief: "tailored wool coat, grey morning",
       references,
-      stitch: { fps: 24, clipSeconds: 1 },
+      stitch,
     })),
   });
 }

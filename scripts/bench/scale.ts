@@ -31,6 +31,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CAPS = { "fal:image": Number(process.env.BENCH_FAL_CAP ?? 8), "kling:video": Number(process.env.BENCH_KLING_CAP ?? 4) };
 const IMAGE_MS = Number(process.env.BENCH_IMAGE_MS ?? 2000);
 const CLIP_MS = Number(process.env.BENCH_CLIP_MS ?? 5000);
+/** Seconds of each simulator clip and of each clip in the reel. */
+const CLIP_SECONDS = Number(process.env.BENCH_CLIP_SECONDS ?? 0.5);
 const PORT = 24400 + Number(process.env.E2E_PORT_OFFSET ?? 0);
 
 interface SimJob {
@@ -63,8 +65,9 @@ async function round(n: number, caps: Caps) {
       MEDIA_MAX_WAITS: "20",
       METER: "true",
       COMPACT_AFTER: "1 second",
+      IMAGE_RESOLUTION: process.env.BENCH_IMAGE_RESOLUTION ?? "1K",
     },
-    simEnv: { SIM_IMAGE_DELAY_MS: String(IMAGE_MS), SIM_CLIP_MIN_MS: String(CLIP_MS), SIM_CLIP_SECONDS: "1", SIM_QUIET: "1" },
+    simEnv: { SIM_IMAGE_DELAY_MS: String(IMAGE_MS), SIM_CLIP_MIN_MS: String(CLIP_MS), SIM_CLIP_SECONDS: String(CLIP_SECONDS), SIM_QUIET: "1" },
     cronEveryMs: 60_000,
     log: (svc, line) => {
       // The media service logs `job <id>: <kind>` as each job arrives.
@@ -86,7 +89,7 @@ async function round(n: number, caps: Caps) {
 
     await meter("?reset=1");
     const t0 = Date.now();
-    const batch = await submitLookBatch(api, SHOOTS, refs);
+    const batch = await submitLookBatch(api, SHOOTS, refs, { fps: 24, clipSeconds: CLIP_SECONDS });
     let last = "";
     let polls = 0;
     let status: { status: string; counts: { byState: Record<string, number> } };

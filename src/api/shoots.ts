@@ -7,7 +7,7 @@ import { assetsByIds, assetsForShoot, type AssetRow } from "../db/assets.ts";
 import { checkpointsForShoot, pendingCheckpoint, type CheckpointRow } from "../db/checkpoints.ts";
 import { db, type Db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
-import { shootTimeline } from "../history.ts";
+import { readHistory, restoreAssets, restoreCheckpoints, shootTimeline } from "../history.ts";
 import { sseEvent } from "../live/shoot-feed.ts";
 import { jobsForShoot } from "../db/jobs.ts";
 import { deleteShoot, getShoot, idempotentShootId, insertShoot, listShoots, shootByIdempotencyKey, type ShootRow } from "../db/shoots.ts";
@@ -155,7 +155,7 @@ export const shootsApi = $(router().use(requireApiKey))
       const after = Number(c.req.valid("header")["last-event-id"] ?? c.req.valid("query").after ?? 0) || 0;
       if (shoot.compactedAt) {
         // Ended long ago: its timeline is in its archive, sent at once, and the stream ends.
-        const text = (await shootTimeline(c.env, d, shoot, after)).map(sseEvent).join("");
+        const text = (await shootTimeline(d, shoot.id, await readHistory(c.env, shoot), after)).map(sseEvent).join("");
         return c.body(text, 200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       }
       // One feed object per shoot serves every tab (src/live/shoot-feed.ts).
@@ -224,12 +224,13 @@ function summary(s: ShootRow): z.infer<typeof S.ShootSummary> {
 /** The shoot as the `Shoot` schema describes it; the rows' JSON columns are typed by what wrote them. */
 async function detail(env: Env, d: Db, shoot: ShootRow, origin: string): Promise<z.infer<typeof S.Shoot>> {
   const params = shoot.params as ShootParams;
+  const history = await readHistory(env, shoot);
   const [own, refs, cps, jobRows, events] = await Promise.all([
-    assetsForShoot(d, shoot.id),
+    assetsForShoot(d, shoot.id).then((rows) => restoreAssets(rows, history)),
     assetsByIds(d, shoot.accountId, params.references),
-    checkpointsForShoot(d, shoot.id),
+    checkpointsForShoot(d, shoot.id).then((rows) => restoreCheckpoints(rows, history)),
     jobsForShoot(d, shoot.id),
-    shootTimeline(env, d, shoot),
+    shootTimeline(d, shoot.id, history),
   ]);
   const asset = async (a: AssetRow) => ({
     id: a.id,

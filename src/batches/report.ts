@@ -14,6 +14,7 @@ import { rowState, rowsWithShoots } from "../db/batches.ts";
 import { FRAME_COUNT, STAGES } from "../domain/contract.ts";
 import { roundUsd } from "../lib/prices.ts";
 import { assetUrl } from "../storage/urls.ts";
+import { readHistory, restoreCheckpoints } from "../history.ts";
 
 /** A week: long enough to hand the sheet on, short enough that a leaked one stops working. */
 export const REPORT_URL_TTL_SECONDS = 7 * 24 * 3600;
@@ -43,10 +44,22 @@ export async function* reportRows(env: Env, d: Db, batchId: string, origin: stri
         .where(and(inArray(assets.shootId, ids), inArray(assets.kind, Object.keys(KIND_STAGE) as (keyof typeof KIND_STAGE)[])))
         .all(),
       d
-        .select({ shootId: checkpoints.shootId, stage: checkpoints.stage, artifacts: checkpoints.artifacts, createdAt: checkpoints.createdAt })
+        .select({
+          id: checkpoints.id,
+          shootId: checkpoints.shootId,
+          stage: checkpoints.stage,
+          artifacts: checkpoints.artifacts,
+          createdAt: checkpoints.createdAt,
+        })
         .from(checkpoints)
         .where(inArray(checkpoints.shootId, ids))
-        .all(),
+        .all()
+        .then(async (rows) => {
+          // A compacted shoot's findings are in its archive: read those of flagged shoots only.
+          const archived = page.filter((r) => r.compactedAt && (r.flagged ?? 0) > 0);
+          const histories = await Promise.all(archived.map((r) => readHistory(env, { id: r.shootId!, accountId: r.accountId!, compactedAt: r.compactedAt })));
+          return histories.reduce((all, h) => restoreCheckpoints(all, h), rows);
+        }),
     ]);
     // A flagged shoot's flags: the reasons its latest checked checkpoint shows.
     const qualityOf = (c: { artifacts: unknown }) => (c.artifacts as { quality?: Quality }).quality;

@@ -145,6 +145,8 @@ export function rowsWithShoots(d: Db, batchId: string) {
       updatedAt: shoots.updatedAt,
       flagged: shoots.flagged,
       autoFixed: shoots.autoFixed,
+      accountId: shoots.accountId,
+      compactedAt: shoots.compactedAt,
     })
     .from(batchRows)
     .leftJoin(shoots, eq(shoots.id, batchRows.shootId))

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { db } from "../../src/db/client.ts";
 import { logEvent } from "../../src/db/events.ts";
 import { ensureJob } from "../../src/db/jobs.ts";
+import { approvedArtifacts } from "../../src/db/checkpoints.ts";
 import { compactHistory } from "../../src/history.ts";
 import { runRetention } from "../../src/retention.ts";
 import { historyKey } from "../../src/storage/history-keys.ts";
@@ -43,6 +44,38 @@ async function endedShoot(accountId: string, events: number, endedDaysAgo = 30):
     await logEvent(d, { shootId: id, accountId, type: "asset.stored", data: { asset: `as_${i}`, kind: "frame", index: i % 6, version: 1 } });
   }
   await logEvent(d, { shootId: id, accountId, type: "shoot.completed", data: null });
+  // Six frames (a large shoot's with long prompts) and a pack file, and the frames' checkpoint
+  // with as many findings as the shoot had events.
+  const long = "keep the collar's stitching sharp ".repeat(Math.ceil(events / 10));
+  const frames: string[] = [];
+  for (let i = 0; i <= 6; i++) {
+    const asset = `as_${id}_${i}`;
+    if (i < 6) frames.push(asset);
+    await env.DB.prepare(
+      "insert into assets (id, account_id, shoot_id, kind, stage, \"index\", r2_key, bytes, mime, sha256, channel, provenance) values (?1, ?2, ?3, ?4, 'frames', ?5, ?6, 10, 'image/png', 'x', ?7, ?8)",
+    )
+      .bind(
+        asset,
+        accountId,
+        id,
+        i < 6 ? "frame" : "pack",
+        i,
+        `accounts/${accountId}/shoots/${id}/${asset}.png`,
+        i < 6 ? null : "reels",
+        JSON.stringify({ prompt: i < 6 ? long : "the reel cut to 9:16", seed: i }),
+      )
+      .run();
+  }
+  const findings = Array.from({ length: events }, (_, i) =>
+    i === 0
+      ? { asset: frames[0], check: "continuity", verdict: "flag", score: 18, threshold: 12, reason: "frame 0 is not the jacket's brown" }
+      : { asset: frames[i % 6], check: "continuity", verdict: "pass", score: 3, threshold: 12, reason: `frame ${i} holds the jacket's colour` },
+  );
+  await env.DB.prepare(
+    "insert into checkpoints (id, shoot_id, stage, attempt, status, artifacts, timeout_policy) values (?1, ?2, 'frames', 1, 'approved', ?3, 'expire')",
+  )
+    .bind(`cp_${id}`, id, JSON.stringify({ assets: frames, quality: { findings } }))
+    .run();
   for (let j = 1; j <= 6; j++) {
     await ensureJob(d, {
       id: `${id}-frame-${j}-1`,
@@ -60,11 +93,26 @@ async function endedShoot(accountId: string, events: number, endedDaysAgo = 30):
   return id;
 }
 
+/** A batch of one row, the shoot, marked flagged: what the batch report reads. */
+async function flaggedBatchOf(accountId: string, shootId: string): Promise<string> {
+  const batchId = `ba_hist_${crypto.randomUUID().slice(0, 8)}`;
+  await env.DB.batch([
+    env.DB.prepare("insert into batches (id, account_id, idempotency_key, total, status) values (?1, ?2, ?1, 1, 'completed')").bind(batchId, accountId),
+    env.DB.prepare(
+      "insert into batch_rows (batch_id, idx, account_id, idempotency_key, shoot_id, brief, params, state, outcome) values (?1, 1, ?2, 'row-1', ?3, 'linen suit', '{}', 'created', 'completed')",
+    ).bind(batchId, accountId, shootId),
+    env.DB.prepare("update shoots set flagged = 1 where id = ?1").bind(shootId),
+  ]);
+  return batchId;
+}
+
 const detail = async (key: string, id: string) =>
   (await (await call(`/api/shoots/${id}`, { key })).json()) as {
     timeline: { id: number; type: string; data: unknown }[];
     costs: { totalUsd: number };
     jobs: unknown[];
+    assets: { id: string; provenance: unknown }[];
+    checkpoints: { stage: string; artifacts: { assets: string[] } }[];
   };
 
 describe("compaction of ended shoots", () => {
@@ -76,9 +124,13 @@ describe("compaction of ended shoots", () => {
     const before = { small: await liveBytes(small), large: await liveBytes(large), recent: await liveBytes(recent) };
     const pages = { small: await detail(apiKey, small), large: await detail(apiKey, large) };
     expect(pages.large.timeline).toHaveLength(400);
+    const batchId = await flaggedBatchOf(accountId, large);
+    const report = async () => (await (await call(`/api/batches/${batchId}/report`, { key: apiKey })).json()) as { rows: { flags: string[] }[] };
+    const flagsBefore = (await report()).rows[0].flags;
+    expect(flagsBefore).toEqual(["frames: frame 0 is not the jacket's brown"]);
 
-    const report = await compactHistory(env);
-    const mine = report.shoots.filter((s) => [small, large, recent].includes(s.id));
+    const compaction = await compactHistory(env);
+    const mine = compaction.shoots.filter((s) => [small, large, recent].includes(s.id));
     expect(mine.map((s) => s.id).sort()).toEqual([small, large].sort());
     const after = { small: await liveBytes(small), large: await liveBytes(large), recent: await liveBytes(recent) };
     console.log(JSON.stringify({ before, after, archive: mine.map((s) => s.bytes) }));
@@ -96,7 +148,19 @@ describe("compaction of ended shoots", () => {
       expect(now.timeline).toEqual(page.timeline);
       expect(now.jobs).toEqual(page.jobs);
       expect(now.costs).toEqual(page.costs);
+      expect(now.assets.map((a) => [a.id, a.provenance])).toEqual(page.assets.map((a) => [a.id, a.provenance]));
+      expect(now.checkpoints).toEqual(page.checkpoints);
+      // Downloads and packs read which frames were approved from D1 alone.
+      expect((await approvedArtifacts(db(env.DB), id)).get("frames")?.assets).toEqual(page.checkpoints[0].artifacts.assets);
     }
+    expect(pages.large.checkpoints[0].artifacts).toHaveProperty("quality.findings.length", 400);
+    // The batch report still names what was flagged, from the archive.
+    expect((await report()).rows[0].flags).toEqual(flagsBefore);
+    // A pack file (made after the shoot ended, read by the pack's page) keeps its provenance in D1.
+    const packRow = await env.DB.prepare("SELECT provenance FROM assets WHERE shoot_id = ?1 AND channel IS NOT NULL")
+      .bind(large)
+      .first<{ provenance: string }>();
+    expect(JSON.parse(packRow!.provenance)).toHaveProperty("seed", 6);
     expect(pages.large.costs.totalUsd).toBeCloseTo(0.9);
 
     // Its event stream resumes from an id and ends, from the archive.
