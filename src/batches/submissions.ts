@@ -127,9 +127,11 @@ async function waitForRoom(env: Env, d: Db, rows: BatchRowRecord[]): Promise<Set
   for (const accountId of new Set(rows.map((r) => r.accountId))) {
     const running = await runningShoots(d, accountId);
     const mine = rows.filter((r) => r.accountId === accountId).sort((a, b) => a.batchId.localeCompare(b.batchId) || a.index - b.index);
-    for (const r of mine.slice(Math.max(0, window - running))) {
+    const placed = Math.max(0, window - running);
+    for (const r of mine.slice(placed)) {
       waiting.add(r.shootId);
-      await noteRowFailure(d, r.batchId, r.index, roomWait(running, window), { countsAsTry: false });
+      // Counting the rows this delivery places, which run by the time anyone reads it.
+      await noteRowFailure(d, r.batchId, r.index, roomWait(running + placed, window), { countsAsTry: false });
     }
   }
   return waiting;

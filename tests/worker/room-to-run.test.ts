@@ -78,7 +78,7 @@ describe("room to run", () => {
     let rows = await status();
     expect(rows.map((r) => r.state === "queued")).toEqual([false, false, true, true, true]);
     for (const r of rows.slice(2)) {
-      expect(r.waiting).toBe("waiting for a running shoot to finish (0 of 2 running)");
+      expect(r.waiting).toBe("waiting for a running shoot to finish (2 of 2 running)");
       expect(r.error).toBeNull();
     }
     // The waiting rows went back on the queue, later.
