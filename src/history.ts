@@ -1,7 +1,7 @@
 /**
  * Compaction (the cron): a shoot that ended more than COMPACT_AFTER ago ("0 days": never) moves its
- * timeline events, its jobs' request and result payloads, its own assets' provenance and its
- * checkpoints' artifacts (findings, frame boxes, the plan shown) to one JSON object in R2, so the
+ * timeline events, its jobs' request and result payloads, its plan, its own assets' provenance and
+ * its checkpoints' artifacts (findings, frame boxes) to one JSON object in R2, so the
  * D1 bytes a finished shoot keeps stop growing with how much it did (issue 21). What stays in D1 is
  * what lists, costs, budgets, reports and downloads read: the shoot, asset and checkpoint rows, each
  * checkpoint's asset ids and error, and each job row without its payloads. The API still serves all
@@ -27,6 +27,8 @@ export interface History {
   compactedAt: string;
   events: EventRow[];
   jobs: { id: string; request: unknown; result: unknown }[];
+  /** The shoot's plan (the angles and their prompts), shown on its page. */
+  plan?: unknown;
   /** By asset id: the shoot's own assets' provenance (pack files keep theirs in D1). */
   provenance?: Record<string, unknown>;
   /** By checkpoint id: the artifacts as the checkpoint showed them. */
@@ -50,12 +52,12 @@ export async function compactHistory(env: Env, now = Date.now(), limit = 20): Pr
   const due = (
     await env.DB.prepare(
       // Served by the partial index shoots_compact_due: shoots compacted before are not read again.
-      `SELECT id, account_id AS accountId FROM shoots
+      `SELECT id, account_id AS accountId, plan FROM shoots
         WHERE compacted_at IS NULL AND status IN (${sqlList(FINAL_SHOOT_STATUSES)}) AND coalesce(completed_at, updated_at) < ?1
         ORDER BY coalesce(completed_at, updated_at) LIMIT ?2`,
     )
       .bind(new Date(now - after).toISOString(), limit)
-      .all<{ id: string; accountId: string }>()
+      .all<{ id: string; accountId: string; plan: string | null }>()
   ).results;
 
   const d = db(env.DB);
@@ -80,6 +82,7 @@ export async function compactHistory(env: Env, now = Date.now(), limit = 20): Pr
       compactedAt,
       events,
       jobs: jobs.filter((j) => j.request !== null || j.result !== null),
+      plan: s.plan === null ? null : JSON.parse(s.plan),
       provenance: Object.fromEntries(made.map((a) => [a.id, a.provenance])),
       artifacts: Object.fromEntries(checkpoints.map((c) => [c.id, c.artifacts])),
     };
@@ -91,7 +94,7 @@ export async function compactHistory(env: Env, now = Date.now(), limit = 20): Pr
       env.DB.prepare("UPDATE jobs SET request = NULL, result = NULL WHERE shoot_id = ?1").bind(s.id),
       env.DB.prepare("UPDATE assets SET provenance = NULL WHERE shoot_id = ?1 AND channel IS NULL").bind(s.id),
       ...checkpoints.map((c) => env.DB.prepare("UPDATE checkpoints SET artifacts = ?2 WHERE id = ?1").bind(c.id, JSON.stringify(slimArtifacts(c.artifacts)))),
-      env.DB.prepare("UPDATE shoots SET compacted_at = ?2 WHERE id = ?1").bind(s.id, compactedAt),
+      env.DB.prepare("UPDATE shoots SET plan = NULL, compacted_at = ?2 WHERE id = ?1").bind(s.id, compactedAt),
     ]);
     report.shoots.push({ id: s.id, events: events.length, jobs: history.jobs.length, bytes: body.length });
   }

@@ -273,7 +273,7 @@ async function detail(env: Env, d: Db, shoot: ShootRow, origin: string): Promise
   const pending = cps.find((cp) => cp.status === "pending");
   return {
     ...summary(shoot),
-    plan: shoot.plan as Plan | null,
+    plan: (shoot.plan ?? history?.plan ?? null) as Plan | null,
     params,
     error: shoot.error,
     checkpoint: pending ? checkpoint(pending) : null,

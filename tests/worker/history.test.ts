@@ -35,9 +35,15 @@ async function endedShoot(accountId: string, events: number, endedDaysAgo = 30):
   const id = `sh_hist_${crypto.randomUUID().slice(0, 8)}`;
   const d = db(env.DB);
   await env.DB.prepare(
-    "insert into shoots (id, account_id, status, stage, brief, params, completed_at, updated_at) values (?1, ?2, 'completed', 'reel', 'linen suit', ?3, ?4, ?4)",
+    "insert into shoots (id, account_id, status, stage, brief, params, plan, completed_at, updated_at) values (?1, ?2, 'completed', 'reel', 'linen suit', ?3, ?5, ?4, ?4)",
   )
-    .bind(id, accountId, JSON.stringify({ references: [] }), ago(endedDaysAgo))
+    .bind(
+      id,
+      accountId,
+      JSON.stringify({ references: [] }),
+      ago(endedDaysAgo),
+      JSON.stringify({ angles: Array.from({ length: 6 }, (_, i) => ({ name: `angle ${i}`, prompt: "a long prompt ".repeat(20) })) }),
+    )
     .run();
   await logEvent(d, { shootId: id, accountId, type: "shoot.created", data: { brief: "linen suit" } });
   for (let i = 1; i < events - 1; i++) {
@@ -111,6 +117,7 @@ const detail = async (key: string, id: string) =>
     timeline: { id: number; type: string; data: unknown }[];
     costs: { totalUsd: number };
     jobs: unknown[];
+    plan: { angles: unknown[] } | null;
     assets: { id: string; provenance: unknown }[];
     checkpoints: { stage: string; artifacts: { assets: string[] } }[];
   };
@@ -150,6 +157,8 @@ describe("compaction of ended shoots", () => {
       expect(now.costs).toEqual(page.costs);
       expect(now.assets.map((a) => [a.id, a.provenance])).toEqual(page.assets.map((a) => [a.id, a.provenance]));
       expect(now.checkpoints).toEqual(page.checkpoints);
+      expect(now.plan).toEqual(page.plan);
+      expect(now.plan?.angles).toHaveLength(6);
       // Downloads and packs read which frames were approved from D1 alone.
       expect((await approvedArtifacts(db(env.DB), id)).get("frames")?.assets).toEqual(page.checkpoints[0].artifacts.assets);
     }
