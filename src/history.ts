@@ -1,8 +1,8 @@
 /**
  * Compaction (the cron): a shoot that ended more than COMPACT_AFTER ago ("0 days": never) moves its
  * timeline events, its jobs' request and result payloads, its plan, its own assets' provenance and
- * its checkpoints' artifacts (findings, frame boxes) to one JSON object in R2, so the
- * D1 bytes a finished shoot keeps stop growing with how much it did (issue 21). What stays in D1 is
+ * its checkpoints' artifacts (findings, frame boxes) to one JSON object in R2, so the D1 bytes a
+ * finished shoot keeps stop growing with how much it did (issue 21). What stays in D1 is
  * what lists, costs, budgets, reports and downloads read: the shoot, asset and checkpoint rows, each
  * checkpoint's asset ids and error, and each job row without its payloads. The API still serves all
  * of it (`readHistory`, `shootTimeline`, `restoreAssets`, `restoreCheckpoints`).
