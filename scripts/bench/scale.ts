@@ -18,7 +18,7 @@
  * - 0 duplicate provider jobs, 0 lost rows (every batch row a shoot in a final state), 0 shoots left
  *   running.
  *
- * BENCH_SHOOTS (default 1000) sets the size; BENCH_IMAGE_MS, BENCH_CLIP_MS, BENCH_CLIP_SECONDS,
+ * BENCH_SHOOTS (default 1000) sets the size; BENCH_RUNNING_MAX the Worker's BATCH_RUNNING_MAX; BENCH_IMAGE_MS, BENCH_CLIP_MS, BENCH_CLIP_SECONDS,
  * BENCH_IMAGE_RESOLUTION, BENCH_FAL_CAP and BENCH_KLING_CAP the run; BENCH_ROUNDS "1" runs only
  * the first round; E2E_PORT_OFFSET moves the ports; BENCH_STATE_ROOT moves the local state.
  */
@@ -101,6 +101,7 @@ async function round(n: number, caps: Caps) {
       MEDIA_MAX_WAITS: "20",
       METER: "true",
       COMPACT_AFTER: "1 second",
+      ...(process.env.BENCH_RUNNING_MAX ? { BATCH_RUNNING_MAX: process.env.BENCH_RUNNING_MAX } : {}),
       IMAGE_RESOLUTION,
     },
     simEnv: { SIM_IMAGE_DELAY_MS: String(IMAGE_MS), SIM_CLIP_MIN_MS: String(CLIP_MS), SIM_CLIP_SECONDS: String(CLIP_SECONDS), SIM_QUIET: "1" },
@@ -165,6 +166,24 @@ async function round(n: number, caps: Caps) {
     const providerSeconds = (p: string) =>
       simJobs.filter((j) => j.provider === p).reduce((s, j) => s + (Date.parse(j.completedAt ?? j.createdAt) - Date.parse(j.createdAt)) / 1000, 0);
     const bound = Math.max(providerSeconds("fal") / caps["fal:image"], providerSeconds("kling") / caps["kling:video"]);
+    const atCap = (provider: string, cap: number) => {
+      // The share of the round the provider held `cap` jobs (from the first submit to the last end).
+      const edges = simJobs
+        .filter((j) => j.provider === provider)
+        .flatMap((j) => [
+          [Date.parse(j.createdAt), 1],
+          [Date.parse(j.completedAt ?? j.createdAt), -1],
+        ])
+        .sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      let inFlight = 0;
+      let full = 0;
+      for (let i = 0; i < edges.length - 1; i++) {
+        inFlight += edges[i]![1]!;
+        if (inFlight >= cap) full += edges[i + 1]![0]! - edges[i]![0]!;
+      }
+      const span = edges.length ? edges.at(-1)![0]! - edges[0]![0]! : 0;
+      return Number((span ? (100 * full) / span : 0).toFixed(1));
+    };
     const falJobs = simJobs.filter((j) => j.provider === "fal").length;
     const klingJobs = simJobs.filter((j) => j.provider === "kling").length;
 
@@ -188,6 +207,7 @@ async function round(n: number, caps: Caps) {
       wallSeconds: Math.round(wallS),
       capsBoundSeconds: Math.round(bound),
       wallOverBound: Number((wallS / bound).toFixed(2)),
+      percentOfTimeAtCap: { fal: atCap("fal", caps["fal:image"]), kling: atCap("kling", caps["kling:video"]) },
       shootsPerHour: Math.round(SHOOTS / (wallS / 3600)),
       perShoot: {
         billedSteps: per(counts.steps),
