@@ -6,8 +6,10 @@
  * write), so two acquires never both take the last slot. A lease is held from before the submit
  * until the job's outcome is known, and expires after its TTL if its holder never releases it (a
  * cancelled or crashed shoot). Waiters are served in arrival order, except that a waiter whose
- * account is at its own cap does not hold up others. When a slot frees, the next waiters are woken
- * with their slot event; they also retry on their own after a while, so a lost wake-up only delays.
+ * account is at its own cap does not hold up others. A slot that frees is handed straight to the
+ * next waiter that fits (its lease is made for it) and that waiter is woken with its slot event;
+ * its next acquire finds the lease. A waiter also retries on its own after a while, so a lost
+ * wake-up only delays it, and a lease handed to a waiter that never comes back expires.
  */
 import { DurableObject } from "cloudflare:workers";
 import { AHEAD_COUNT_LIMIT, slotEventType, type PoolCaps } from "./pools.ts";
@@ -30,7 +32,11 @@ export interface CallCost {
   rowsWritten: number;
 }
 
-/** A waiter not seen for this long has gone away (cancelled, or it will register again). */
+/**
+ * A waiter not seen for this long has gone away (cancelled, or it will register again); a lease
+ * handed to a waiter holds this long until it claims it (longer than PROVIDER_SLOT_WAIT, after which
+ * a waiter whose wake-up was lost asks again).
+ */
 const WAITER_TTL_MS = 10 * 60_000;
 
 interface Waiter {
@@ -61,16 +67,23 @@ export class ProviderPool extends DurableObject<Env> {
     sql.exec(`CREATE INDEX IF NOT EXISTS waiters_in_order ON waiters (since, lease_id)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS waiters_by_account ON waiters (account_id, since, lease_id)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS waiters_by_seen ON waiters (seen_at)`);
+    // The caps of the last acquire, so a release or an alarm after a restart hands slots out by them.
+    sql.exec(`CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    const saved = sql.exec<{ value: string }>(`SELECT value FROM settings WHERE key = 'caps'`).toArray()[0];
+    if (saved) this.caps = JSON.parse(saved.value) as PoolCaps;
   }
 
   acquire(req: AcquireRequest): AcquireResult {
     const now = Date.now();
-    this.caps = req.caps;
     this.cost = { rowsRead: 0, rowsWritten: 0 };
+    if (req.caps.global !== this.caps.global || req.caps.perAccount !== this.caps.perAccount) {
+      this.caps = req.caps;
+      this.q(`INSERT OR REPLACE INTO settings (key, value) VALUES ('caps', ?)`, JSON.stringify(req.caps));
+    }
     const result = this.ctx.storage.transactionSync((): AcquireResult => {
       this.expire(now);
       if (this.q(`SELECT 1 FROM leases WHERE lease_id = ?`, req.leaseId).length > 0) {
-        // A retried step asking again for the lease it holds.
+        // A lease handed to this waiter, or a retried step asking again for the lease it holds.
         this.q(`UPDATE leases SET expires_at = ? WHERE lease_id = ?`, now + req.ttlMs, req.leaseId);
         return { granted: true, inFlight: this.inFlight() };
       }
@@ -105,19 +118,26 @@ export class ProviderPool extends DurableObject<Env> {
     return result;
   }
 
-  /** Ends a lease (the job's outcome is known) and wakes whoever can take the slot. Safe to repeat. */
+  /** Ends a lease (the job's outcome is known) and hands the slot to whoever is next. Safe to repeat. */
   async release(leaseId: string): Promise<void> {
     this.cost = { rowsRead: 0, rowsWritten: 0 };
-    this.q(`DELETE FROM leases WHERE lease_id = ?`, leaseId);
-    this.q(`DELETE FROM waiters WHERE lease_id = ?`, leaseId);
-    await this.wakeNext();
+    const handed = this.ctx.storage.transactionSync(() => {
+      this.q(`DELETE FROM leases WHERE lease_id = ?`, leaseId);
+      this.q(`DELETE FROM waiters WHERE lease_id = ?`, leaseId);
+      return this.handOver(Date.now());
+    });
+    this.armAlarm();
+    await this.wake(handed);
   }
 
-  /** Removes expired leases, so a lease whose holder vanished frees its slot. */
+  /** Removes expired leases, so a lease whose holder vanished frees its slot for the next waiter. */
   async alarm(): Promise<void> {
     try {
-      this.expire(Date.now());
-      await this.wakeNext();
+      const handed = this.ctx.storage.transactionSync(() => {
+        this.expire(Date.now());
+        return this.handOver(Date.now());
+      });
+      await this.wake(handed);
     } catch (err) {
       console.warn(JSON.stringify({ msg: "pool alarm failed", error: String(err) }));
     }
@@ -195,16 +215,29 @@ export class ProviderPool extends DurableObject<Env> {
     return fronts.sort((x, y) => x.since - y.since || (x.lease_id < y.lease_id ? -1 : x.lease_id > y.lease_id ? 1 : 0));
   }
 
-  private async wakeNext(): Promise<void> {
+  /**
+   * Makes the free slots leases of the first waiters that fit, in arrival order (the same ones an
+   * acquire would let through), so no slot stays free while its waiter wakes up. Each lease holds
+   * WAITER_TTL_MS until its waiter claims it with an acquire.
+   */
+  private handOver(now: number): Waiter[] {
     const free = this.caps.global - this.inFlight();
-    if (free <= 0) return;
+    if (free <= 0) return [];
     const next = this.fronts(free).slice(0, free);
+    for (const w of next) {
+      this.q(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES (?, ?, ?)`, w.lease_id, w.account_id, now + WAITER_TTL_MS);
+      this.q(`DELETE FROM waiters WHERE lease_id = ?`, w.lease_id);
+    }
+    return next;
+  }
+
+  private async wake(next: Waiter[]): Promise<void> {
     await Promise.all(
       next.map(async (w) => {
         try {
           await (await this.env.SHOOT.get(w.instance_id)).sendEvent({ type: slotEventType(w.lease_id), payload: null });
         } catch (err) {
-          // Its place is kept: a waiter that is really gone expires after WAITER_TTL_MS.
+          // Its lease is kept: the waiter asks again after its slot wait; one that is gone expires.
           console.warn(JSON.stringify({ msg: "slot wake failed", lease: w.lease_id, error: String(err) }));
         }
       }),

@@ -1,9 +1,10 @@
 /** The provider pool Durable Object: caps in all and per account, arrival order, lease expiry, cost. */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AHEAD_COUNT_LIMIT, poolFor } from "../../src/limits/pools.ts";
+import { ProviderPool } from "../../src/limits/provider-pool.ts";
 
 const pool = (name: string) => env.PROVIDER_POOL.get(env.PROVIDER_POOL.idFromName(name));
 const req = (leaseId: string, accountId: string, caps = { global: 2, perAccount: 1 }, ttlMs = 60_000) => ({
@@ -28,8 +29,10 @@ describe("provider pool leases", () => {
     expect(await p.acquire(req("a1", "acct-a"))).toMatchObject({ granted: true, inFlight: 2 });
 
     await p.release("a1");
-    // c1 may not jump the queue: a2 came first and now fits.
-    expect(await p.acquire(req("c1", "acct-c"))).toMatchObject({ granted: false, ahead: 1 });
+    // The freed slot is handed to a2, who came first and now fits, before it even asks again: c1
+    // may not jump the queue.
+    expect((await p.snapshot()).leases.map((l) => l.leaseId).sort()).toEqual(["a2", "b1"]);
+    expect(await p.acquire(req("c1", "acct-c"))).toMatchObject({ granted: false, ahead: 0 });
     expect(await p.acquire(req("a2", "acct-a"))).toMatchObject({ granted: true, inFlight: 2 });
     await p.release("b1");
     expect(await p.acquire(req("c1", "acct-c"))).toMatchObject({ granted: true, inFlight: 2 });
@@ -46,8 +49,9 @@ describe("provider pool leases", () => {
     await new Promise((r) => setTimeout(r, 300));
     // The alarm set for the lease's expiry may have fired already; run it if not.
     await runDurableObjectAlarm(p);
-    expect((await p.snapshot()).inFlight).toBe(0);
-    expect(await p.acquire(req("next", "acct-b", caps))).toMatchObject({ granted: true });
+    // The slot went to the waiter, which finds it when it asks again.
+    expect((await p.snapshot()).leases.map((l) => l.leaseId)).toEqual(["next"]);
+    expect(await p.acquire(req("next", "acct-b", caps))).toMatchObject({ granted: true, inFlight: 1 });
   });
 
   it("names pools by provider and model family, with caps from PROVIDER_CAPS", () => {
@@ -99,6 +103,28 @@ describe("provider pool leases", () => {
     expect(long.joined.rowsRead).toBeLessThan(AHEAD_COUNT_LIMIT + 40);
   }, 60_000);
 
+  it("keeps handing slots out by the caps after the object restarts", async () => {
+    const caps = { global: 2, perAccount: 2 };
+    const id = env.PROVIDER_POOL.idFromName(`test-restart-${crypto.randomUUID()}`);
+    const before = env.PROVIDER_POOL.get(id);
+    await before.acquire(req("h1", "acct-a", caps));
+    await before.acquire(req("h2", "acct-a", caps));
+    await before.acquire(req("w1", "acct-b", caps));
+    await before.acquire(req("w2", "acct-b", caps));
+    // A fresh object over the same storage (as after an eviction): its first call is a release.
+    await runInDurableObject(before, async (_instance, state) => {
+      const fresh = new ProviderPool(state, env);
+      await fresh.release("h1");
+      await fresh.release("h2");
+      expect(
+        fresh
+          .snapshot()
+          .leases.map((l) => l.leaseId)
+          .sort(),
+      ).toEqual(["w1", "w2"]);
+    });
+  });
+
   it("decides like the plain rule (first eligible waiter in arrival order goes first) on random sequences", async () => {
     type Op = { kind: "new"; account: number } | { kind: "retry"; pick: number } | { kind: "release"; pick: number };
     const op: fc.Arbitrary<Op> = fc.oneof(
@@ -118,10 +144,19 @@ describe("provider pool leases", () => {
           // The model: lease ids grow in the order of their first acquire, which is also arrival order.
           const held = new Map<string, string>();
           const waiting = new Map<string, string>();
+          const heldBy = (a: string) => [...held.values()].filter((x) => x === a).length;
+          // A freed slot goes to the first waiters that fit, in arrival order.
+          const handOver = () => {
+            for (const [w, a] of [...waiting.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) {
+              if (held.size < caps.global && heldBy(a) < caps.perAccount) {
+                waiting.delete(w);
+                held.set(w, a);
+              }
+            }
+          };
           let next = 0;
           const acquire = async (lease: string, account: string) => {
             const got = await p.acquire(req(lease, account, caps));
-            const heldBy = (a: string) => [...held.values()].filter((x) => x === a).length;
             let want: object;
             if (held.has(lease)) want = { granted: true, inFlight: held.size };
             else {
@@ -148,6 +183,7 @@ describe("provider pool leases", () => {
               const lease = [...held.keys()][o.pick % held.size];
               await p.release(lease);
               held.delete(lease);
+              handOver();
             }
           }
         },
