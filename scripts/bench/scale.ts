@@ -18,9 +18,9 @@
  * - 0 duplicate provider jobs, 0 lost rows (every batch row a shoot in a final state), 0 shoots left
  *   running.
  *
- * BENCH_SHOOTS (default 1000) sets the size; BENCH_RUNNING_MAX the Worker's BATCH_RUNNING_MAX; BENCH_IMAGE_MS, BENCH_CLIP_MS, BENCH_CLIP_SECONDS,
- * BENCH_IMAGE_RESOLUTION, BENCH_FAL_CAP and BENCH_KLING_CAP the run; BENCH_ROUNDS "1" runs only
- * the first round; E2E_PORT_OFFSET moves the ports; BENCH_STATE_ROOT moves the local state.
+ * BENCH_SHOOTS (default 1000) sets the size; BENCH_RUNNING_MAX the Worker's BATCH_RUNNING_MAX;
+ * BENCH_IMAGE_MS, BENCH_CLIP_MS, BENCH_CLIP_SECONDS, BENCH_IMAGE_RESOLUTION, BENCH_FAL_CAP and
+ * BENCH_KLING_CAP the run; BENCH_ROUNDS "1" runs only the first round; E2E_PORT_OFFSET moves the ports; BENCH_STATE_ROOT moves the local state.
  */
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -126,7 +126,8 @@ async function round(n: number, caps: Caps) {
 
     await meter("?reset=1");
     const cpuBefore = cpuSeconds(stack);
-    const r2Before = duBytes(path.join(stack.persistDir, "v3", "r2"));
+    const bucketDir = path.join(stack.persistDir, "v3", "r2");
+    const r2Before = duBytes(bucketDir);
     const t0 = Date.now();
     const batch = await submitLookBatch(api, SHOOTS, refs, { fps: 24, clipSeconds: CLIP_SECONDS });
     let last = "";
@@ -159,7 +160,7 @@ async function round(n: number, caps: Caps) {
       await fetch(`${stack.url}/__scheduled?cron=*+*+*+*+*`);
     }
     const kept = (await meter("?bytes=1")).d1Bytes;
-    const r2BytesPerShoot = Math.round((duBytes(path.join(stack.persistDir, "v3", "r2")) - r2Before) / SHOOTS);
+    const r2BytesPerShoot = Math.round((duBytes(bucketDir) - r2Before) / SHOOTS);
 
     const sim = async <T>(p: string) => (await (await fetch(`${stack.simUrl}${p}`)).json()) as T;
     const simJobs = (await sim<{ jobs: SimJob[] }>("/__sim/jobs")).jobs;
