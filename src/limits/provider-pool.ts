@@ -93,8 +93,7 @@ export class ProviderPool extends DurableObject<Env> {
       // line is enough to know (an account's later waiters came after its front).
       const eligibleAhead = this.fronts(1).some((w) => w.lease_id !== req.leaseId && before(w));
       if (this.fits(req.accountId) && !eligibleAhead) {
-        this.q(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES (?, ?, ?)`, req.leaseId, req.accountId, now + req.ttlMs);
-        this.q(`DELETE FROM waiters WHERE lease_id = ?`, req.leaseId);
+        this.grant(req.leaseId, req.accountId, now + req.ttlMs);
         return { granted: true, inFlight: this.inFlight() };
       }
       this.q(
@@ -224,11 +223,14 @@ export class ProviderPool extends DurableObject<Env> {
     const free = this.caps.global - this.inFlight();
     if (free <= 0) return [];
     const next = this.fronts(free).slice(0, free);
-    for (const w of next) {
-      this.q(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES (?, ?, ?)`, w.lease_id, w.account_id, now + WAITER_TTL_MS);
-      this.q(`DELETE FROM waiters WHERE lease_id = ?`, w.lease_id);
-    }
+    for (const w of next) this.grant(w.lease_id, w.account_id, now + WAITER_TTL_MS);
     return next;
+  }
+
+  /** A lease made, and its waiter (if any) out of the line. */
+  private grant(leaseId: string, accountId: string, expiresAt: number): void {
+    this.q(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES (?, ?, ?)`, leaseId, accountId, expiresAt);
+    this.q(`DELETE FROM waiters WHERE lease_id = ?`, leaseId);
   }
 
   private async wake(next: Waiter[]): Promise<void> {
