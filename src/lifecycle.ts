@@ -4,7 +4,8 @@
  * final state is logged once, announced by webhook (`shoot.completed` / `shoot.failed`), recorded
  * on its batch row, and closes its batch (`batch.completed`) when it was the last one.
  */
-import { batchIdsOfShoot, nextQueuedRows } from "./db/batches.ts";
+import { ROOM_WAIT } from "./batches/admission.ts";
+import { batchIdsOfShoot, unparkNextRow } from "./db/batches.ts";
 import { db, type Db } from "./db/client.ts";
 import { logEvent } from "./db/events.ts";
 import { finishShoot } from "./db/shoots.ts";
@@ -40,7 +41,7 @@ export async function endShoot(
     });
   }
   if (changed || opts.replay) await notifyShootFinished(env, shoot, { status, error: opts.error, stage: opts.stage });
-  // Its room to run is free: the next row of its batch waiting for room is sent now, not after its delay.
+  // Its room to run is free: the next row of its batch parked for room is sent now.
   if (changed) await sendNextRows(env, d, shoot.shootId);
   return changed;
 }
@@ -48,11 +49,11 @@ export async function endShoot(
 async function sendNextRows(env: Env, d: Db, shootId: string): Promise<void> {
   try {
     for (const { batchId } of await batchIdsOfShoot(d, shootId)) {
-      const next = await nextQueuedRows(d, batchId, 1);
-      if (next.length) await env.SUBMISSIONS.sendBatch(next.map((body) => ({ body, contentType: "json" as const })));
+      const next = await unparkNextRow(d, batchId, ROOM_WAIT);
+      if (next) await env.SUBMISSIONS.send(next, { contentType: "json" });
     }
   } catch (err) {
-    // Only sooner: the row is sent again after its own delay anyway.
+    // The row, unparked or not, is queued still: the sweep sends it when its account has room.
     console.warn(JSON.stringify({ msg: "could not send the next batch row", shoot: shootId, error: String(err) }));
   }
 }

@@ -34,7 +34,8 @@ export function isRateRefusal(error: unknown): boolean {
 const RATE_WORDS = /rate[\s._-]?limit|too[\s._-]?many|throttl/i;
 
 const CAPACITY_WAIT = "waiting for creation capacity";
-const ROOM_WAIT = "waiting for a running shoot to finish";
+/** How a row parked for room to run starts its error (the sweep and an ending shoot find it by it). */
+export const ROOM_WAIT = "waiting for a running shoot to finish";
 
 /** The row's error while it waits: what the batch status shows as `waiting`. */
 export function capacityWait(detail: string): string {
@@ -62,14 +63,6 @@ export function runningWindow(setting: string | undefined, perAccountCaps: numbe
 /** The row's error while it waits for room: what the batch status shows as `waiting`. */
 export function roomWait(running: number, window: number): string {
   return `${ROOM_WAIT} (${running} of ${window} running)`;
-}
-
-/**
- * When a row waiting for room is sent again if no shoot of its batch ends first (an ending shoot
- * sends the next row at once: src/lifecycle.ts): 15 s, doubling with each wait, at most 4 minutes.
- */
-export function roomDelaySeconds(waits: number): number {
-  return Math.min(240, 15 * 2 ** Math.min(Math.max(0, waits), 4));
 }
 
 /**

@@ -4,12 +4,14 @@
  * the rows' idempotency keys, so a redelivered message, a resubmitted batch or a restarted consumer
  * finds the instance that exists (error 10405) and counts it as placed instead of making a second.
  * A creation refused for the Workflows creation rate is admission, not failure (./admission.ts): the
- * rows wait and are sent again as new messages, so the rate never uses up the queue's retries.
+ * rows wait and are sent again as new messages, so the rate never uses up the queue's retries. A
+ * row with no room to run is parked: no message is kept for it until room frees (a shoot of its
+ * batch ends, or the sweep finds room for its account), so waiting costs no queue traffic.
  */
 import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { db, schema, type Db } from "../db/client.ts";
-import { capacityDelaySeconds, capacityWait, CreationPacer, isCapacityWait, isRateRefusal, roomDelaySeconds, roomWait, runningWindow } from "./admission.ts";
-import { admitRow, markRows, noteRowFailure, rowsByIndex, staleQueuedRows, touchRows, type BatchRowRecord } from "../db/batches.ts";
+import { capacityDelaySeconds, capacityWait, CreationPacer, isCapacityWait, isRateRefusal, ROOM_WAIT, roomWait, runningWindow } from "./admission.ts";
+import { accountsWithStaleRows, admitRow, markRows, noteRowFailure, rowsByIndex, staleQueuedRows, touchRows, type BatchRowRecord } from "../db/batches.ts";
 import { logEvent } from "../db/events.ts";
 import { idempotentShootId, runningShoots } from "../db/shoots.ts";
 import { perAccountCapsTotal } from "../limits/pools.ts";
@@ -72,24 +74,22 @@ export async function handleSubmissionBatch(batch: MessageBatch<SubmissionMessag
     pacer,
   );
   const refused: Message<SubmissionMessage>[] = [];
-  const roomless: Message<SubmissionMessage>[] = [];
   for (const { msg, row } of work) {
     const error = outcome.failed.get(row.shootId);
     if (outcome.refused.has(row.shootId)) refused.push(msg);
-    else if (noRoom.has(row.shootId)) roomless.push(msg);
-    else if (error === undefined || held.has(row.shootId)) msg.ack();
+    // Parked rows (no room) are acked: room freeing sends them again, not a timer.
+    else if (error === undefined || held.has(row.shootId) || noRoom.has(row.shootId)) msg.ack();
     // Exponential backoff; after max_retries the queue moves the message to the dead-letter queue.
     else msg.retry({ delaySeconds: Math.min(60, 2 ** Math.min(msg.attempts, 6)) });
   }
   await sendAgainLater(env, refused, (rows, waits) => capacityDelaySeconds(rows, waits));
-  await sendAgainLater(env, roomless, (_, waits) => roomDelaySeconds(waits));
   // Holding the delivery until its instances' share of the rate has passed keeps max_concurrency
   // consumers within the limit together.
   await pacer.ready();
 }
 
 /**
- * Rows that wait (refused for the creation rate, or no room to run) go back on the queue as new
+ * Rows refused for the creation rate go back on the queue as new
  * messages (so their attempts start again) after `delay`; the old messages are acked. A failed send
  * falls back to the queue's own retry, so no row is lost.
  */
@@ -116,9 +116,9 @@ async function sendAgainLater(env: Env, msgs: Message<SubmissionMessage>[], dela
 
 /**
  * Room to run: an account's rows are placed, in row order, while fewer than `runningWindow` of its
- * shoots are running; the others wait (not a try; the batch status says why) and are sent again
- * when a shoot of their batch ends or after `roomDelaySeconds`. Two consumers may overshoot the
- * window by one delivery between them: it is a pace, not a cap.
+ * shoots are running; the others are parked (not a try; the batch status says why) until a shoot of
+ * their batch ends (src/lifecycle.ts) or the sweep finds room for them (`resendStaleRows`). Two
+ * consumers may overshoot the window by one delivery between them: it is a pace, not a cap.
  */
 async function waitForRoom(env: Env, d: Db, rows: BatchRowRecord[]): Promise<Set<string>> {
   const window = runningWindow(env.BATCH_RUNNING_MAX, perAccountCapsTotal(env));
@@ -287,19 +287,30 @@ export async function handleDeadSubmissions(batch: MessageBatch<SubmissionMessag
 }
 
 /**
- * Local queue messages die with the runtime, and a send can fail after the rows were written: rows
- * still queued after SUBMISSION_RESEND_AFTER are sent again (placing is idempotent, so this is safe).
+ * The sweep (every minute): rows still queued after SUBMISSION_RESEND_AFTER are sent again, as far
+ * as their account has room to run. That covers a lost message (local queue messages die with the
+ * runtime; a send can fail after the rows were written) and parked rows whose room freed without a
+ * shoot of their batch ending (a shoot waiting at a checkpoint, another batch's shoot). Rows of an
+ * account with no room stay parked and cost a read, not a message. Placing is idempotent.
  */
 export async function resendStaleRows(env: Env): Promise<number> {
   const d = db(env.DB);
-  const after = durationMs(env.SUBMISSION_RESEND_AFTER || "2 minutes");
-  const stale = await staleQueuedRows(d, new Date(Date.now() - after).toISOString());
-  if (!stale.length) return 0;
-  await touchRows(d, stale);
-  await enqueueRows(env, stale);
-  console.log(JSON.stringify({ msg: "re-sent queued batch rows", count: stale.length }));
-  return stale.length;
+  const before = new Date(Date.now() - durationMs(env.SUBMISSION_RESEND_AFTER || "2 minutes")).toISOString();
+  const window = runningWindow(env.BATCH_RUNNING_MAX, perAccountCapsTotal(env));
+  let sent = 0;
+  for (const { accountId } of await accountsWithStaleRows(d, before)) {
+    const room = window > 0 ? window - (await runningShoots(d, accountId)) : SWEEP_ROWS_MAX;
+    if (room <= 0) continue;
+    const rows = await staleQueuedRows(d, accountId, before, Math.min(room, SWEEP_ROWS_MAX));
+    await touchRows(d, rows, ROOM_WAIT);
+    await enqueueRows(env, rows);
+    sent += rows.length;
+  }
+  if (sent) console.log(JSON.stringify({ msg: "re-sent queued batch rows", count: sent }));
+  return sent;
 }
+/** At most this many rows an account a sweep. */
+const SWEEP_ROWS_MAX = 500;
 
 /** Retry from the batch status: dead and held rows are queued again; failed shoots get a new attempt (a new shoot id). */
 export async function retryRows(env: Env, d: Db, batchId: string, onlyShootIds?: string[]): Promise<{ retried: { index: number; shootId: string }[] }> {

@@ -1,5 +1,5 @@
 /** Batches and their rows: intake writes them, the submission consumer places them, status reads them. */
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, like, lt, or, sql } from "drizzle-orm";
 import { FINAL_SHOOT_STATUSES, type FinalShootStatus } from "../domain/contract.ts";
 import type { ShootParams } from "../domain/shoot.ts";
 import { roundUsd } from "../lib/prices.ts";
@@ -87,36 +87,68 @@ export async function noteRowFailure(d: Db, batchId: string, index: number, erro
     .where(and(eq(batchRows.batchId, batchId), eq(batchRows.index, index), eq(batchRows.state, "queued")));
 }
 
-/** A batch's first `limit` rows still queued, in row order: the next to place when room frees. */
-export function nextQueuedRows(d: Db, batchId: string, limit: number) {
-  return d
-    .select({ batchId: batchRows.batchId, index: batchRows.index })
-    .from(batchRows)
-    .where(and(eq(batchRows.batchId, batchId), eq(batchRows.state, "queued")))
-    .orderBy(batchRows.index)
-    .limit(limit)
-    .all();
+/**
+ * Takes a batch's first parked row (queued, its error starting with `parkedPrefix`) for placing: its
+ * error is cleared, so two shoots ending together take two rows, not one twice. Returns the row, or
+ * nothing when the batch has none parked.
+ */
+export async function unparkNextRow(d: Db, batchId: string, parkedPrefix: string): Promise<{ batchId: string; index: number } | undefined> {
+  for (let tries = 0; tries < 3; tries++) {
+    const next = await d
+      .select({ index: batchRows.index, error: batchRows.error })
+      .from(batchRows)
+      .where(and(eq(batchRows.batchId, batchId), eq(batchRows.state, "queued"), like(batchRows.error, `${parkedPrefix}%`)))
+      .orderBy(batchRows.index)
+      .limit(1)
+      .get();
+    if (!next) return undefined;
+    const taken = await d
+      .update(batchRows)
+      .set({ error: null, updatedAt: new Date().toISOString() })
+      .where(and(eq(batchRows.batchId, batchId), eq(batchRows.index, next.index), eq(batchRows.state, "queued"), eq(batchRows.error, next.error ?? "")))
+      .run();
+    if ((taken.meta?.changes ?? 0) > 0) return { batchId, index: next.index };
+  }
+  return undefined;
 }
 
-/** Rows still queued whose last change is older than `before`: their message may have been lost. */
-export function staleQueuedRows(d: Db, before: string, limit = 500) {
+/** Accounts with rows still queued whose last change is older than `before` (the sweep's work list). */
+export function accountsWithStaleRows(d: Db, before: string) {
   return d
-    .select({ batchId: batchRows.batchId, index: batchRows.index })
+    .selectDistinct({ accountId: batchRows.accountId })
     .from(batchRows)
     .where(and(eq(batchRows.state, "queued"), lt(batchRows.updatedAt, before)))
+    .all();
+}
+
+/**
+ * An account's first `limit` rows still queued whose last change is older than `before`, in row
+ * order: rows parked for room to run, or whose message was lost.
+ */
+export function staleQueuedRows(d: Db, accountId: string, before: string, limit: number) {
+  return d
+    .select({ batchId: batchRows.batchId, index: batchRows.index })
+    .from(batchRows)
+    .where(and(eq(batchRows.accountId, accountId), eq(batchRows.state, "queued"), lt(batchRows.updatedAt, before)))
+    .orderBy(batchRows.batchId, batchRows.index)
     .limit(limit)
     .all();
 }
 
-export async function touchRows(d: Db, keys: { batchId: string; index: number }[]) {
+/**
+ * Marks rows as just sent (the sweep's resends): their change time is now, and a parked row's wait
+ * (its error starting with `parkedPrefix`) is cleared, so an ending shoot does not send it again.
+ */
+export async function touchRows(d: Db, keys: { batchId: string; index: number }[], parkedPrefix: string) {
   const now = new Date().toISOString();
+  const unparked = sql`CASE WHEN ${batchRows.error} LIKE ${`${parkedPrefix}%`} THEN NULL ELSE ${batchRows.error} END`;
   for (let i = 0; i < keys.length; i += 50) {
     const chunk = keys.slice(i, i + 50);
     await d.batch(
       chunk.map((k) =>
         d
           .update(batchRows)
-          .set({ updatedAt: now })
+          .set({ updatedAt: now, error: unparked })
           .where(and(eq(batchRows.batchId, k.batchId), eq(batchRows.index, k.index))),
       ) as [never, ...never[]],
     );

@@ -299,6 +299,8 @@ export const batchRows = sqliteTable(
     index("batch_rows_state").on(t.state, t.updatedAt),
     // The next queued rows of a batch, placed as its running shoots end (src/lifecycle.ts).
     index("batch_rows_batch_state").on(t.batchId, t.state, t.index),
+    // An account's parked rows, sent by the sweep as far as it has room (src/batches/submissions.ts).
+    index("batch_rows_account_state").on(t.accountId, t.state, t.updatedAt),
   ],
 );
 

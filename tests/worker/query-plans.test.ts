@@ -411,10 +411,12 @@ async function runDbFunctions() {
   await dbCall("batches.admitRow", () => B.admitRow(d, b, 0));
   await dbCall("batches.committedUsd", () => B.committedUsd(d, b));
   await dbCall("batches.markRows", () => B.markRows(d, b, [0], { state: "queued" }));
-  await dbCall("batches.noteRowFailure", () => B.noteRowFailure(d, b, 0, "x"));
-  await dbCall("batches.nextQueuedRows", () => B.nextQueuedRows(d, b, 1));
-  await dbCall("batches.staleQueuedRows", () => B.staleQueuedRows(d, ago(0)));
-  await dbCall("batches.touchRows", () => B.touchRows(d, [{ batchId: b, index: 0 }]));
+  // Parked for room, so unparkNextRow takes it (its read and its update both run).
+  await dbCall("batches.noteRowFailure", () => B.noteRowFailure(d, b, 0, "waiting for a running shoot to finish (1 of 1 running)"));
+  await dbCall("batches.unparkNextRow", () => B.unparkNextRow(d, b, "waiting for a running shoot"));
+  await dbCall("batches.accountsWithStaleRows", () => B.accountsWithStaleRows(d, ago(0)));
+  await dbCall("batches.staleQueuedRows", () => B.staleQueuedRows(d, accountId, ago(0), 10));
+  await dbCall("batches.touchRows", () => B.touchRows(d, [{ batchId: b, index: 0 }], "waiting for a running shoot"));
   await dbCall("batches.rowsWithShoots", () => B.rowsWithShoots(d, b));
   await dbCall("batches.batchCost", () => B.batchCost(d, b));
   await dbCall("batches.completeBatchIfDone", () => B.completeBatchIfDone(d, b));

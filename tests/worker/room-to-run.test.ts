@@ -1,14 +1,17 @@
 /**
  * Issue 21, admission: batch rows are placed as room frees, so a big batch does not create
- * instances only to sleep in provider slot waits. With room for two running shoots, a batch of five
- * places two; the others wait (shown in the batch status, not a try) and go back on the queue; when a
- * shoot ends, the next row is sent at once and placed.
+ * instances only to sleep in provider slot waits. With room for two running shoots, a batch of six
+ * places two; the others are parked (shown in the batch status, not a try, no message kept on the
+ * queue); when a shoot ends the next row is sent at once and placed, two shoots ending together send
+ * two rows, and the sweep sends parked rows only as far as the account has room.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runningWindow } from "../../src/batches/admission.ts";
-import { handleSubmissionBatch, type SubmissionMessage } from "../../src/batches/submissions.ts";
+import { handleSubmissionBatch, resendStaleRows, type SubmissionMessage } from "../../src/batches/submissions.ts";
+import { db } from "../../src/db/client.ts";
+import { updateShoot } from "../../src/db/shoots.ts";
 import worker from "../../src/index.ts";
 import { endShoot } from "../../src/lifecycle.ts";
 import { perAccountCapsTotal } from "../../src/limits/pools.ts";
@@ -46,13 +49,14 @@ describe("room to run", () => {
     const { apiKey, accountId } = await newAccount();
     const refs = await uploadRefs(apiKey, 1);
     const q = keepingQueue();
-    const roomOfTwo = { ...env, BATCH_RUNNING_MAX: "2", SUBMISSIONS: q.queue };
+    // The sweep takes rows unchanged for 0 s: every parked row is its to send, room permitting.
+    const roomOfTwo = { ...env, BATCH_RUNNING_MAX: "2", SUBMISSION_RESEND_AFTER: "0 seconds", SUBMISSIONS: q.queue };
     const ctx = createExecutionContext();
     const res = await worker.fetch(
       new Request(`${BASE}/api/batches`, {
         method: "POST",
         headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-        body: JSON.stringify({ review: [], shoots: Array.from({ length: 5 }, (_, i) => ({ brief: `look ${i + 1}`, references: refs })) }),
+        body: JSON.stringify({ review: [], shoots: Array.from({ length: 6 }, (_, i) => ({ brief: `look ${i + 1}`, references: refs })) }),
       }),
       roomOfTwo,
       ctx,
@@ -71,34 +75,47 @@ describe("room to run", () => {
       expect(result.retryMessages).toEqual([]); // waiting is not a failed try
     };
     const status = async () => ((await (await call(`/api/batches/${batchId}`, { key: apiKey })).json()) as BatchStatus).shoots;
+    const queued = async () => (await status()).map((r) => r.state === "queued");
+    const sweep = async () => {
+      await new Promise((r) => setTimeout(r, 5)); // rows changed in this millisecond are not yet the sweep's
+      await resendStaleRows(roomOfTwo);
+      return q.sent.splice(0).map((s) => s.body.index);
+    };
 
     const intake = q.sent.splice(0).map((s) => s.body);
-    expect(intake).toHaveLength(5);
+    expect(intake).toHaveLength(6);
     await deliver(intake);
-    let rows = await status();
-    expect(rows.map((r) => r.state === "queued")).toEqual([false, false, true, true, true]);
+    const rows = await status();
+    expect(rows.map((r) => r.state === "queued")).toEqual([false, false, true, true, true, true]);
     for (const r of rows.slice(2)) {
       expect(r.waiting).toBe("waiting for a running shoot to finish (2 of 2 running)");
       expect(r.error).toBeNull();
     }
-    // The waiting rows went back on the queue, later.
-    const again = q.sent.splice(0);
-    expect(again.map((s) => s.body.index).sort()).toEqual([2, 3, 4]);
-    expect(again.every((s) => (s.delaySeconds ?? 0) >= 15)).toBe(true);
+    // Parked: nothing was put back on the queue for them, and with no room the sweep sends none.
+    expect(q.sent).toEqual([]);
+    expect(await sweep()).toEqual([]);
 
-    // Coming back while two still run, they wait again.
-    await deliver(again.map((s) => s.body));
-    expect((await status()).filter((r) => r.state === "queued")).toHaveLength(3);
-    q.sent.splice(0);
-
-    // A shoot ends: the next row (in row order) is sent at once, and placed.
+    // A shoot ends: the next row (in row order) is sent at once, and placed. Ending it again sends nothing.
+    await endShoot(roomOfTwo, { shootId: rows[0].id, accountId }, "failed", { error: "a person stopped it" });
     await endShoot(roomOfTwo, { shootId: rows[0].id, accountId }, "failed", { error: "a person stopped it" });
     const next = q.sent.splice(0);
     expect(next.map((s) => [s.body.index, s.delaySeconds])).toEqual([[2, undefined]]);
     await deliver(next.map((s) => s.body));
-    rows = await status();
-    expect(rows.map((r) => r.state === "queued")).toEqual([false, false, false, true, true]);
-    expect(rows[3].waiting).toBe("waiting for a running shoot to finish (2 of 2 running)");
+    expect(await queued()).toEqual([false, false, false, true, true, true]);
+    expect((await status())[3].waiting).toBe("waiting for a running shoot to finish (2 of 2 running)");
+
+    // Two shoots end together: each takes its own row.
+    await Promise.all([1, 2].map((i) => endShoot(roomOfTwo, { shootId: rows[i].id, accountId }, "completed")));
+    const two = q.sent.splice(0).map((s) => s.body);
+    expect(two.map((b) => b.index).sort()).toEqual([3, 4]);
+    await deliver(two);
+    expect(await queued()).toEqual([false, false, false, false, false, true]);
+
+    // Room frees without an end (a shoot waits for a person): the sweep sends one row, the room there is.
+    await updateShoot(db(env.DB), rows[3].id, { status: "awaiting_review" });
+    expect(await sweep()).toEqual([5]);
+    await deliver([{ batchId, index: 5 }]);
+    expect(await queued()).toEqual([false, false, false, false, false, false]);
     void parked;
   });
 });

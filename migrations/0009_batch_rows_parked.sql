@@ -1,0 +1,1 @@
+CREATE INDEX `batch_rows_account_state` ON `batch_rows` (`account_id`,`state`,`updated_at`);
