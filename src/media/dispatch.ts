@@ -19,7 +19,7 @@ const URL_TTL_SECONDS = 3600;
 export async function handleMediaBatch(batch: MessageBatch<MediaJobMessage>, env: Env): Promise<void> {
   for (const msg of batch.messages) {
     try {
-      await runJob(env, msg.body.jobId);
+      await runJob(env, msg.body.jobId, msg.attempts);
       msg.ack();
     } catch (err) {
       console.error(JSON.stringify({ msg: "media job dispatch failed", job: msg.body.jobId, attempt: msg.attempts, error: String(err) }));
@@ -48,7 +48,7 @@ export async function handleDeadMediaJobs(batch: MessageBatch<MediaJobMessage>, 
   }
 }
 
-async function runJob(env: Env, jobId: string): Promise<void> {
+async function runJob(env: Env, jobId: string, delivery: number): Promise<void> {
   const d = db(env.DB);
   const job = await getJob(d, jobId);
   if (job?.type !== "media") return; // nothing to do for an unknown id
@@ -56,7 +56,7 @@ async function runJob(env: Env, jobId: string): Promise<void> {
     const answerKey = jobAnswerKey(job.accountId, job.shootId, jobId);
     // An instance may have finished it already and its reply been lost (a killed runtime, a
     // redelivery): then its answer is in R2 and the job is completed from there, not run again.
-    const result = (await storedAnswer(env, answerKey, jobId)) ?? (await runOnService(env, jobId, job.request as MediaJobRequest, answerKey));
+    const result = (await storedAnswer(env, answerKey, jobId)) ?? (await runOnService(env, jobId, delivery, job.request as MediaJobRequest, answerKey));
     if (await completeJob(env, job, result, "media")) return;
   }
   // Finished before (a redelivered message or a re-dispatch): announce the stored outcome again.
@@ -74,7 +74,7 @@ async function storedAnswer(env: Env, key: string, jobId: string): Promise<JobRe
 }
 
 /** Sends the job to its instance (another one when that cannot be reached); throws when the message should be retried. */
-async function runOnService(env: Env, jobId: string, req: MediaJobRequest, answerKey: string): Promise<JobResult> {
+async function runOnService(env: Env, jobId: string, delivery: number, req: MediaJobRequest, answerKey: string): Promise<JobResult> {
   // A media job row's request is the MediaJobRequest its workflow step stored.
   const body: MediaJobBody = {
     ...req,
@@ -82,7 +82,7 @@ async function runOnService(env: Env, jobId: string, req: MediaJobRequest, answe
     outputs: Object.fromEntries(await Promise.all(req.outputs.map(async (o) => [o.name, await blobUrl(env, "PUT", o.key, URL_TTL_SECONDS)] as const))),
     answer: await blobUrl(env, "PUT", answerKey, URL_TTL_SECONDS),
   };
-  const res = await mediaFetch(env, jobId, `/jobs/${encodeURIComponent(jobId)}`, {
+  const res = await mediaFetch(env, jobId, delivery, `/jobs/${encodeURIComponent(jobId)}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -99,12 +99,16 @@ async function runOnService(env: Env, jobId: string, req: MediaJobRequest, answe
  * while it starts or is gone) hands the job to the next in the job's own order, so a lost instance
  * delays its jobs by one attempt, not by the queue's retries. A job whose instance died mid-run may
  * thus run twice, never finish twice: outputs go to the same keys and completeJob records it once.
+ * Each later delivery of the message starts one further along the order, so a job whose instance
+ * answered but failed it (a 500: a full disk, a crashed FFmpeg) is tried elsewhere next time.
  */
-async function mediaFetch(env: Env, jobId: string, path: string, init: RequestInit): Promise<Response> {
+async function mediaFetch(env: Env, jobId: string, delivery: number, path: string, init: RequestInit): Promise<Response> {
   const targets = mediaTargets(env.MEDIA_SERVICE_URL, env.MEDIA_INSTANCES);
   const count = targets.kind === "urls" ? targets.urls.length : targets.count;
   const failures: string[] = [];
-  for (const i of instanceOrder(jobId, count)) {
+  const order = instanceOrder(jobId, count);
+  const shift = Math.max(0, delivery - 1) % order.length;
+  for (const i of [...order.slice(shift), ...order.slice(0, shift)]) {
     const name = targets.kind === "urls" ? targets.urls[i]! : containerName(i);
     try {
       const res =

@@ -1,8 +1,8 @@
 /**
  * Which media service instance runs a job (issue 21): rendezvous (highest-random-weight) hashing of
- * the job id over the instances. Every job has a stable first choice, so a redelivered or
- * re-dispatched job goes back to the instance that may already hold its answer; the rest of the
- * order is where it goes when that instance cannot be reached. Growing or shrinking the pool moves
+ * the job id over the instances. Every job has a stable order: its first choice, then where it goes
+ * when that instance cannot be reached (a later delivery of its message starts one further along:
+ * src/media/dispatch.ts). Growing or shrinking the pool moves
  * only the jobs whose first choice changed (about 1/n of them), unlike `hash % n`.
  */
 
