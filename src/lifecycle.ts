@@ -9,6 +9,7 @@ import { batchIdsOfShoot, unparkNextRow } from "./db/batches.ts";
 import { db, type Db } from "./db/client.ts";
 import { logEvent } from "./db/events.ts";
 import { finishShoot } from "./db/shoots.ts";
+import { releaseShootSlots } from "./limits/pools.ts";
 import { notifyShootFinished } from "./notify/emit.ts";
 import type { FinalShootStatus } from "./domain/contract.ts";
 
@@ -41,6 +42,13 @@ export async function endShoot(
     });
   }
   if (changed || opts.replay) await notifyShootFinished(env, shoot, { status, error: opts.error, stage: opts.stage });
+  // Ended from outside (a cancel, a terminate, recovery): its provider slots are given back now, not
+  // when their leases expire. A workflow that ended itself released them already (a no-op here).
+  if (changed && (status === "cancelled" || status === "failed")) {
+    await releaseShootSlots(env, shoot.shootId, shoot.accountId).catch((err) =>
+      console.warn(JSON.stringify({ msg: "could not release the shoot's provider slots", shoot: shoot.shootId, error: String(err) })),
+    );
+  }
   // Its room to run is free: the next row of its batch parked for room is sent now.
   if (changed) await sendNextRows(env, d, shoot.shootId);
   return changed;

@@ -39,7 +39,10 @@ function configuredCaps(env: Env): Record<string, Partial<PoolCaps>> {
 
 /** The pool for this request from this account, or null when its family has no cap configured. */
 export function poolFor(env: Env, req: ProviderRequest, accountId: string): Pool | null {
-  const name = poolName(req);
+  return poolNamed(env, poolName(req), accountId);
+}
+
+function poolNamed(env: Env, name: string, accountId: string): Pool | null {
   const c = configuredCaps(env)[name];
   const global = Math.floor(Number(c?.global) || 0);
   const perAccount = Math.floor(Number(c?.perAccount) || 0);
@@ -47,6 +50,19 @@ export function poolFor(env: Env, req: ProviderRequest, accountId: string): Pool
   if (global > 0) return { name, key: name, label, caps: { global, perAccount: Math.max(1, Math.min(global, perAccount || global)) } };
   if (perAccount > 0) return { name, key: `${name}@${accountId}`, label, caps: { global: perAccount, perAccount } };
   return null;
+}
+
+/** Every pool an account's shoots draw from: each configured family's global pool, or the account's own. */
+export function poolsOfAccount(env: Env, accountId: string): Pool[] {
+  return Object.keys(configuredCaps(env)).flatMap((name) => poolNamed(env, name, accountId) ?? []);
+}
+
+/**
+ * Gives back every slot a shoot holds or waits for, in every pool of its account: for a shoot ended
+ * from outside (cancelled, terminated, failed by recovery), whose own releases will never run.
+ */
+export async function releaseShootSlots(env: Env, shootId: string, accountId: string): Promise<void> {
+  await Promise.all(poolsOfAccount(env, accountId).map((p) => env.PROVIDER_POOL.get(env.PROVIDER_POOL.idFromName(p.key)).releaseShoot(shootId)));
 }
 
 /** Every configured pool's per-account cap, added up (how many provider jobs one account may have in flight). */

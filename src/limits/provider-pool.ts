@@ -5,7 +5,8 @@
  * Each call runs in one synchronous block over the object's SQLite (no await between read and
  * write), so two acquires never both take the last slot. A lease is held from before the submit
  * until the job's outcome is known, and expires after its TTL if its holder never releases it (a
- * cancelled or crashed shoot). Waiters are served in arrival order, except that a waiter whose
+ * crashed shoot); a shoot ended from outside (cancelled, terminated) gives back all of its own at
+ * once (`releaseShoot`). Waiters are served in arrival order, except that a waiter whose
  * account is at its own cap does not hold up others. A slot that frees is handed straight to the
  * next waiter that fits (its lease is made for it) and that waiter is woken with its slot event;
  * its next acquire finds the lease. A waiter also retries on its own after a while, so a lost
@@ -58,12 +59,23 @@ export class ProviderPool extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, metered(env));
     const sql = ctx.storage.sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS leases (lease_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS leases (lease_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL, instance_id TEXT)`);
+    // Objects made before leases knew their shoot get the column (their old leases expire as before).
+    if (
+      !sql
+        .exec<{ name: string }>(`SELECT name FROM pragma_table_info('leases')`)
+        .toArray()
+        .some((c) => c.name === "instance_id")
+    ) {
+      sql.exec(`ALTER TABLE leases ADD COLUMN instance_id TEXT`);
+    }
     sql.exec(
       `CREATE TABLE IF NOT EXISTS waiters (lease_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, instance_id TEXT NOT NULL, since INTEGER NOT NULL, seen_at INTEGER NOT NULL)`,
     );
     sql.exec(`CREATE INDEX IF NOT EXISTS leases_by_expiry ON leases (expires_at)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS leases_by_account ON leases (account_id)`);
+    sql.exec(`CREATE INDEX IF NOT EXISTS leases_by_instance ON leases (instance_id)`);
+    sql.exec(`CREATE INDEX IF NOT EXISTS waiters_by_instance ON waiters (instance_id)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS waiters_in_order ON waiters (since, lease_id)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS waiters_by_account ON waiters (account_id, since, lease_id)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS waiters_by_seen ON waiters (seen_at)`);
@@ -93,7 +105,7 @@ export class ProviderPool extends DurableObject<Env> {
       // line is enough to know (an account's later waiters came after its front).
       const eligibleAhead = this.fronts(1).some((w) => w.lease_id !== req.leaseId && before(w));
       if (this.fits(req.accountId) && !eligibleAhead) {
-        this.grant(req.leaseId, req.accountId, now + req.ttlMs);
+        this.grant(req.leaseId, req.accountId, req.instanceId, now + req.ttlMs);
         return { granted: true, inFlight: this.inFlight() };
       }
       this.q(
@@ -123,6 +135,21 @@ export class ProviderPool extends DurableObject<Env> {
     const handed = this.ctx.storage.transactionSync(() => {
       this.q(`DELETE FROM leases WHERE lease_id = ?`, leaseId);
       this.q(`DELETE FROM waiters WHERE lease_id = ?`, leaseId);
+      return this.handOver(Date.now());
+    });
+    this.armAlarm();
+    await this.wake(handed);
+  }
+
+  /**
+   * Ends every lease and wait of one shoot (cancelled or terminated: its own releases will never
+   * run) and hands the slots on, instead of holding them until they expire. Safe to repeat.
+   */
+  async releaseShoot(instanceId: string): Promise<void> {
+    this.cost = { rowsRead: 0, rowsWritten: 0 };
+    const handed = this.ctx.storage.transactionSync(() => {
+      this.q(`DELETE FROM leases WHERE instance_id = ?`, instanceId);
+      this.q(`DELETE FROM waiters WHERE instance_id = ?`, instanceId);
       return this.handOver(Date.now());
     });
     this.armAlarm();
@@ -223,13 +250,13 @@ export class ProviderPool extends DurableObject<Env> {
     const free = this.caps.global - this.inFlight();
     if (free <= 0) return [];
     const next = this.fronts(free).slice(0, free);
-    for (const w of next) this.grant(w.lease_id, w.account_id, now + WAITER_TTL_MS);
+    for (const w of next) this.grant(w.lease_id, w.account_id, w.instance_id, now + WAITER_TTL_MS);
     return next;
   }
 
   /** A lease made, and its waiter (if any) out of the line. */
-  private grant(leaseId: string, accountId: string, expiresAt: number): void {
-    this.q(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES (?, ?, ?)`, leaseId, accountId, expiresAt);
+  private grant(leaseId: string, accountId: string, instanceId: string, expiresAt: number): void {
+    this.q(`INSERT INTO leases (lease_id, account_id, instance_id, expires_at) VALUES (?, ?, ?, ?)`, leaseId, accountId, instanceId, expiresAt);
     this.q(`DELETE FROM waiters WHERE lease_id = ?`, leaseId);
   }
 

@@ -123,7 +123,8 @@ export async function cancelShoot(env: Env, d: Db, shoot: ShootRow, by: string):
       if (!(err instanceof Problem && err.status === 409)) throw err;
     }
   }
-  const instance = await env.SHOOT.get(shoot.id);
-  await instance.terminate().catch(() => undefined);
+  // A shoot whose instance is not made yet (its batch row waits to be placed) has none to stop.
+  const instance = await env.SHOOT.get(shoot.id).catch(() => null);
+  await instance?.terminate().catch(() => undefined);
   await endShoot(env, { shootId: shoot.id, accountId: shoot.accountId }, "cancelled", { stage: shoot.stage, data: { by } });
 }

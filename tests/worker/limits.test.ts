@@ -3,8 +3,12 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { db } from "../../src/db/client.ts";
+import { insertShoot } from "../../src/db/shoots.ts";
+import { DEFAULT_STITCH } from "../../src/domain/shoot.ts";
 import { AHEAD_COUNT_LIMIT, poolFor } from "../../src/limits/pools.ts";
 import { ProviderPool } from "../../src/limits/provider-pool.ts";
+import { call, newAccount } from "./helpers.ts";
 
 const pool = (name: string) => env.PROVIDER_POOL.get(env.PROVIDER_POOL.idFromName(name));
 const req = (leaseId: string, accountId: string, caps = { global: 2, perAccount: 1 }, ttlMs = 60_000) => ({
@@ -122,6 +126,56 @@ describe("provider pool leases", () => {
           .leases.map((l) => l.leaseId)
           .sort(),
       ).toEqual(["w1", "w2"]);
+    });
+  });
+
+  it("gives back every slot of a shoot ended from outside at once, to the next in line", async () => {
+    const p = pool(`test-release-shoot-${crypto.randomUUID()}`);
+    const caps = { global: 1, perAccount: 1 };
+    expect(await p.acquire(req("a1", "acct-a", caps))).toMatchObject({ granted: true });
+    expect(await p.acquire(req("b1", "acct-b", caps))).toMatchObject({ granted: false, ahead: 0 });
+    expect(await p.acquire(req("c1", "acct-c", caps))).toMatchObject({ granted: false, ahead: 1 });
+    // c's shoot is cancelled while it waits: its place in the line goes with it.
+    await p.releaseShoot("sh_c1");
+    expect((await p.snapshot()).waiting).toBe(1);
+    // a's shoot is cancelled holding the slot (its own release will never run): b gets it now,
+    // not when a's lease expires.
+    await p.releaseShoot("sh_a1");
+    const snap = await p.snapshot();
+    expect(snap.leases.map((l) => l.leaseId)).toEqual(["b1"]);
+    expect(snap.waiting).toBe(0);
+    await p.releaseShoot("sh_a1"); // safe to repeat
+    expect((await p.snapshot()).leases.map((l) => l.leaseId)).toEqual(["b1"]);
+  });
+
+  it("releases a cancelled shoot's slots when a person cancels it, in its account's pools", async () => {
+    const { accountId, apiKey } = await newAccount();
+    const shootId = `sh_cancel${crypto.randomUUID().slice(0, 8)}`;
+    await insertShoot(db(env.DB), {
+      id: shootId,
+      accountId,
+      brief: "cancelled holding a slot",
+      params: { references: [], presets: {}, aspectRatio: null, review: [], checkpointTimeout: "7 days", timeoutPolicy: "expire", stitch: DEFAULT_STITCH },
+    });
+    const falImages = poolFor(env, { provider: "fal", model: "fal-ai/nano-banana-pro/edit", input: {} }, accountId)!;
+    const p = pool(falImages.key);
+    const leaseId = `${shootId}-hero-1`;
+    expect(await p.acquire({ leaseId, accountId, instanceId: shootId, caps: falImages.caps, ttlMs: 30 * 60_000 })).toMatchObject({ granted: true });
+    expect((await call(`/api/shoots/${shootId}/cancel`, { method: "POST", key: apiKey })).status).toBe(202);
+    expect((await p.snapshot()).leases.map((l) => l.leaseId)).not.toContain(leaseId);
+  });
+
+  it("adds the shoot column to leases kept by an object made before it, keeping them", async () => {
+    const stub = pool(`test-old-leases-${crypto.randomUUID()}`);
+    await runInDurableObject(stub, async (_instance, state) => {
+      state.storage.sql.exec(`DROP TABLE leases`);
+      state.storage.sql.exec(`CREATE TABLE leases (lease_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
+      state.storage.sql.exec(`INSERT INTO leases (lease_id, account_id, expires_at) VALUES ('old', 'acct-a', ?)`, Date.now() + 60_000);
+      const fresh = new ProviderPool(state, env);
+      expect(fresh.snapshot().leases.map((l) => l.leaseId)).toEqual(["old"]);
+      expect(fresh.acquire(req("new", "acct-b", { global: 2, perAccount: 1 }))).toMatchObject({ granted: true, inFlight: 2 });
+      await fresh.releaseShoot("sh_new");
+      expect(fresh.snapshot().leases.map((l) => l.leaseId)).toEqual(["old"]);
     });
   });
 
