@@ -10,7 +10,7 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
 import type { ArtifactsOf, FailedItem } from "../domain/artifacts.ts";
-import { CLIP_COUNT, FRAME_COUNT, LOOP_CLIP, SHEET_GRID, type Stage } from "../domain/contract.ts";
+import { CLIP_COUNT, FRAME_COUNT, isFinalStatus, LOOP_CLIP, SHEET_GRID, type Stage } from "../domain/contract.ts";
 import { db } from "../db/client.ts";
 import { logEvent } from "../db/events.ts";
 import { getShootById, updateShoot } from "../db/shoots.ts";
@@ -62,8 +62,10 @@ export class ShootWorkflow extends WorkflowEntrypoint<Env, ShootInput> {
       const params = row.params as ShootParams;
       const refs = await assetsByIds(d, accountId, params.references);
       const references = params.references.map((id) => refs.find((r) => r.id === id)!.r2Key);
-      return { brief: row.brief, params, references };
+      // Ended before its instance ran (a batch row cancelled while it waited to be placed): nothing to make.
+      return { brief: row.brief, params, references, endedAs: isFinalStatus(row.status) ? row.status : null };
     });
+    if (shoot.endedAs) return { status: shoot.endedAs };
     const ctx: RunContext = { env: this.env, step, shootId, accountId, params: shoot.params, referenceKeys: shoot.references };
 
     try {

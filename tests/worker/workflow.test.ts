@@ -9,7 +9,10 @@ import { introspectWorkflowInstance } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Shoot } from "../../src/api/types.ts";
-import { idempotentShootId } from "../../src/db/shoots.ts";
+import { db } from "../../src/db/client.ts";
+import { jobsForShoot } from "../../src/db/jobs.ts";
+import { idempotentShootId, insertShoot, updateShoot } from "../../src/db/shoots.ts";
+import { DEFAULT_STITCH } from "../../src/domain/shoot.ts";
 import { call, newAccount, uploadRefs } from "./helpers.ts";
 import { DEFAULT_REVIEW, MAKING_STAGES, STAGES as C_STAGES } from "../../src/domain/contract.ts";
 import type { Finding } from "../../src/domain/findings.ts";
@@ -223,6 +226,26 @@ describe("ShootWorkflow", () => {
       expect(late.status).toBe(409);
     });
   }
+
+  it("an instance made for a shoot cancelled before it was placed makes nothing", async () => {
+    // A batch row whose createBatch failed after its shoot row was written, cancelled by a person,
+    // then placed on the row's retry: the instance sees the ended shoot and stops at once.
+    const { accountId } = await newAccount();
+    const shootId = `sh_late${crypto.randomUUID().slice(0, 8)}`;
+    const d = db(env.DB);
+    await insertShoot(d, {
+      id: shootId,
+      accountId,
+      brief: "cancelled while queued",
+      params: { references: [], presets: {}, aspectRatio: null, review: [], checkpointTimeout: "7 days", timeoutPolicy: "expire", stitch: DEFAULT_STITCH },
+    });
+    await updateShoot(d, shootId, { status: "cancelled" });
+    await using instance = await introspectWorkflowInstance(env.SHOOT, shootId);
+    await env.SHOOT.create({ id: shootId, params: { shootId, accountId } });
+    await instance.waitForStatus("complete");
+    expect(await instance.getOutput()).toEqual({ status: "cancelled" });
+    expect(await jobsForShoot(d, shootId)).toEqual([]);
+  });
 
   it("a checkpoint that times out expires the shoot under the expire policy", async () => {
     const s = await startShoot({ timeoutPolicy: "expire", modify: (m) => m.forceEventTimeout({ name: "decide hero#1" }) });
