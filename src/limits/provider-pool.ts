@@ -131,14 +131,7 @@ export class ProviderPool extends DurableObject<Env> {
 
   /** Ends a lease (the job's outcome is known) and hands the slot to whoever is next. Safe to repeat. */
   async release(leaseId: string): Promise<void> {
-    this.cost = { rowsRead: 0, rowsWritten: 0 };
-    const handed = this.ctx.storage.transactionSync(() => {
-      this.q(`DELETE FROM leases WHERE lease_id = ?`, leaseId);
-      this.q(`DELETE FROM waiters WHERE lease_id = ?`, leaseId);
-      return this.handOver(Date.now());
-    });
-    this.armAlarm();
-    await this.wake(handed);
+    await this.endAndHandOver("lease_id", leaseId);
   }
 
   /**
@@ -146,10 +139,14 @@ export class ProviderPool extends DurableObject<Env> {
    * run) and hands the slots on, instead of holding them until they expire. Safe to repeat.
    */
   async releaseShoot(instanceId: string): Promise<void> {
+    await this.endAndHandOver("instance_id", instanceId);
+  }
+
+  private async endAndHandOver(column: "lease_id" | "instance_id", value: string): Promise<void> {
     this.cost = { rowsRead: 0, rowsWritten: 0 };
     const handed = this.ctx.storage.transactionSync(() => {
-      this.q(`DELETE FROM leases WHERE instance_id = ?`, instanceId);
-      this.q(`DELETE FROM waiters WHERE instance_id = ?`, instanceId);
+      this.q(`DELETE FROM leases WHERE ${column} = ?`, value);
+      this.q(`DELETE FROM waiters WHERE ${column} = ?`, value);
       return this.handOver(Date.now());
     });
     this.armAlarm();
