@@ -1,21 +1,23 @@
 /**
  * Clip checks (issue 19): every frame of the clip decoded once by FFmpeg straight to a thumbnail
- * (32 px wide, in CIELAB), then
+ * (64 px wide, in CIELAB; stability halves it to 32), then
  * - stability: how far each frame strays off the way from the clip's first frame to its last. For a
  *   frame F between first frame S and last frame E, per pixel d(F,S) + d(F,E) − d(S,E) is zero for
  *   any blend of the two (a dissolve) and grows with whatever is in neither (a face morphing into
- *   another, a garment turning into something else); it is averaged over the quarter of the picture
+ *   another, a garment turning into something else). Each pixel takes the best of S and E within two
+ *   pixels (6 % of the width) of it, so a person turning or walking, whose pixels S or E shows a
+ *   little way off, does not stray; what is new does. It is averaged over the quarter of the picture
  *   where it is largest and smoothed over a few frames, so one noisy frame does not flag. Also a
  *   sudden change (one step between neighbours far beyond the clip's usual step) and a first frame
  *   away from the start still.
- * - end: the last frame against the end still it should land on, at the best alignment within a
- *   small shift and zoom (a provider's clip may crop or drift slightly), as ΔE00 over the quarter of
- *   the picture that differs most.
+ * - end: the last frame against the end still it should land on (64 px), at the best alignment within
+ *   a small shift and zoom to half a pixel (a provider's clip may crop or drift slightly), as ΔE00
+ *   over the quarter of the picture that differs most.
  *
  * What it can tell: content that appears mid-way and is in neither end frame, jumps, and an ending
- * elsewhere. What it cannot: a change small at 32 px (a face alone changing in a full-length shot),
- * or a morph between two pictures that share their colours and layout; large real motion (a model
- * walking across the frame) strays too and can be flagged.
+ * elsewhere (a figure moved a fifth of the width, or zoomed). What it cannot: a change small at 32 px
+ * (a face alone changing in a full-length shot), a morph between two pictures that share their
+ * colours and layout, or an ending on the same pose a moment later.
  */
 import type { Finding } from "../../src/domain/findings.ts";
 import { runTool } from "../../common/ffmpeg.ts";
@@ -37,7 +39,7 @@ export interface ClipFrames {
  * costs more than decoding a short clip), scaled in its filter graph, written as PPM images whose
  * headers carry the size; the frame rate comes from FFmpeg's description of the input.
  */
-export async function clipThumbnails(file: string, label: string, width = P.CLIP_THUMB_WIDTH): Promise<ClipFrames> {
+export async function clipThumbnails(file: string, label: string, width = P.CLIP_END_WIDTH): Promise<ClipFrames> {
   let raw: Buffer;
   let stderr: string;
   try {
@@ -88,6 +90,24 @@ export async function clipThumbnails(file: string, label: string, width = P.CLIP
   return { width: w, height: h, fps: fps > 0 ? fps : 24, frames };
 }
 
+/** The clip at half the size (2×2 means of its Lab thumbnails): stability is measured on the smaller one. */
+export function halveFrames(c: ClipFrames): ClipFrames {
+  const w = Math.floor(c.width / 2);
+  const h = Math.floor(c.height / 2);
+  const frames = c.frames.map((f) => {
+    const out = new Float32Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = (2 * y * c.width + 2 * x) * 3;
+        const j = i + c.width * 3;
+        for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = (f[i + k]! + f[i + 3 + k]! + f[j + k]! + f[j + 3 + k]!) / 4;
+      }
+    }
+    return out;
+  });
+  return { width: w, height: h, fps: c.fps, frames };
+}
+
 /** A still as a Lab thumbnail of the clip's shape (cropped to its aspect from the centre, like `cover`). */
 export async function stillThumbnail(file: string, label: string, width: number, height: number): Promise<Float32Array> {
   try {
@@ -111,18 +131,31 @@ const t2 = (v: number) => Number(Math.max(0, v).toFixed(2));
 
 /**
  * How far a frame is off the way between two others: per pixel, d(F,S) + d(F,E) − d(S,E) (zero for
- * any blend of S and E), averaged over the quarter of the picture where it is largest, so a face or
- * a garment turning into something else counts fully and is not averaged away by a still backdrop.
+ * any blend of S and E), at the best of the pixels within `STRAY_REACH` of it (zero too where F
+ * shows what S or E shows a little way off: a person turning or walking, footage moving), averaged
+ * over the quarter of the picture where it is largest, so a face or a garment turning into something
+ * new counts fully and is not averaged away by a still backdrop.
  */
-export function strayOf(f: Float32Array, s: Float32Array, e: Float32Array): number {
-  const n = f.length / 3;
+export function strayOf(f: Float32Array, s: Float32Array, e: Float32Array, w: number, h: number): number {
+  const n = w * h;
   const excess = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const j = i * 3;
-    const fs = Math.hypot(f[j]! - s[j]!, f[j + 1]! - s[j + 1]!, f[j + 2]! - s[j + 2]!);
-    const fe = Math.hypot(f[j]! - e[j]!, f[j + 1]! - e[j + 1]!, f[j + 2]! - e[j + 2]!);
-    const se = Math.hypot(s[j]! - e[j]!, s[j + 1]! - e[j + 1]!, s[j + 2]! - e[j + 2]!);
-    excess[i] = fs + fe - se;
+  const r = P.STRAY_REACH;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const j = (y * w + x) * 3;
+      let best = Infinity;
+      for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r) && best > 0; yy++) {
+        for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
+          const k = (yy * w + xx) * 3;
+          const fs = Math.hypot(f[j]! - s[k]!, f[j + 1]! - s[k + 1]!, f[j + 2]! - s[k + 2]!);
+          const fe = Math.hypot(f[j]! - e[k]!, f[j + 1]! - e[k + 1]!, f[j + 2]! - e[k + 2]!);
+          const se = Math.hypot(s[k]! - e[k]!, s[k + 1]! - e[k + 1]!, s[k + 2]! - e[k + 2]!);
+          const d = fs + fe - se;
+          if (d < best) best = d;
+        }
+      }
+      excess[y * w + x] = best;
+    }
   }
   excess.sort();
   let sum = 0;
@@ -145,7 +178,7 @@ export function measureStability(c: ClipFrames): Stability {
   const n = frames.length;
   const s = frames[0]!;
   const e = frames[n - 1]!;
-  const stray = frames.map((f) => strayOf(f, s, e));
+  const stray = frames.map((f) => strayOf(f, s, e, c.width, c.height));
   const half = Math.floor(P.STRAY_WINDOW / 2);
   let worst = 0;
   let at = 0;
@@ -278,6 +311,17 @@ export function measureEnd(lastFrame: Float32Array, endStill: Float32Array, w: n
       }
     }
   }
+  // …and half a pixel and 1 % of zoom around that: at 32 px a half-pixel misalignment of a detailed
+  // picture alone costs several ΔE00 in its worst quarter.
+  const near = { ...best };
+  for (const zoom of [near.zoom / 1.01, near.zoom, near.zoom * 1.01]) {
+    for (let dy = near.dy - 0.5; dy <= near.dy + 0.5; dy += 0.5) {
+      for (let dx = near.dx - 0.5; dx <= near.dx + 0.5; dx += 0.5) {
+        const d = score(zoom, dx, dy);
+        if (d < best.d) best = { d, zoom, dx, dy };
+      }
+    }
+  }
   fill(best.zoom, best.dx, best.dy, true);
   return worstQuarter();
 }
@@ -293,7 +337,7 @@ export interface ClipStills {
  * away from the start still is a sudden change at 0 s (the reel will jump into the clip).
  */
 export async function checkClip(name: string, file: string, stills: ClipStills, findings: Finding[]): Promise<void> {
-  const clip = await clipThumbnails(file, `clip "${name}"`);
+  const clip = await clipThumbnails(file, `clip "${name}"`, P.CLIP_END_WIDTH);
   const endName = stills.end.name;
   const [start, end] = await Promise.all([
     stillThumbnail(stills.start.file, `start frame "${stills.start.name}"`, clip.width, clip.height),
@@ -312,7 +356,7 @@ export async function checkClip(name: string, file: string, stills: ClipStills, 
       reason: `the clip does not start from its start frame "${stills.start.name}": its first frame is ΔE00 ${startDe.toFixed(0)} from it (threshold ${P.CLIP_END_DELTA_E})`,
     });
   }
-  const st = measureStability(clip);
+  const st = measureStability(halveFrames(clip));
   const strayRatio = st.stray / P.CLIP_STRAY;
   const jumpRatio = st.jump / P.CLIP_JUMP;
   if (jumpRatio > 1 && jumpRatio >= strayRatio) {

@@ -54,15 +54,22 @@ export const CONTINUITY_PLACED = 0.7;
 /** ΔE00 between a still's garment colour and the hero's (or the stills' median): above this, the set is not continuous. */
 export const CONTINUITY_DELTA_E = 12;
 
-/** Clip thumbnails: width in pixels (height follows the clip's aspect). */
+/** Clip thumbnails for stability: width in pixels (height follows the clip's aspect). */
 export const CLIP_THUMB_WIDTH = 32;
+/**
+ * The first and last frames are held against the start and end stills at twice that width: at 32 px
+ * a pose held a second later, or a figure moved and zoomed on a plain backdrop, is a pixel or two.
+ */
+export const CLIP_END_WIDTH = 64;
 /** Lab distance off the way from a clip's first frame to its last (the worst quarter of the picture, smoothed over `STRAY_WINDOW` frames): above this, it morphs. */
-export const CLIP_STRAY = 15;
+export const CLIP_STRAY = 3;
 export const STRAY_WINDOW = 5;
+/** Pixels (of the stability thumbnail) within which a frame's pixel may find what the first or last frame shows: motion, not a morph. */
+export const STRAY_REACH = 2;
 /** Mean Lab distance between neighbouring frames beyond the clip's usual step: above this, a sudden change. */
 export const CLIP_JUMP = 12;
 /** ΔE00 between a clip's last frame and its end frame (mean of the worst quarter of the picture), at the best alignment (below). */
-export const CLIP_END_DELTA_E = 8;
+export const CLIP_END_DELTA_E = 5;
 /**
  * The alignment searched: zooms (then ±2 % around the best) and shifts up to this share of the
  * thumbnail's width each way. A provider's clip may end on its end frame cropped and moved (the

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runTool } from "../../../../common/ffmpeg.ts";
-import { clipPair } from "../../../../common/qa/clips.ts";
+import { clipPair, hasClipFixtures, type ClipDrift } from "../../../../common/qa/clips.ts";
 import { figureSvg } from "../../../../common/qa/figures.ts";
 import { stillPair, type StillDrift } from "../../../../common/qa/stills.ts";
 import { findFace, loadPicture } from "../../../../container/check/image.ts";
@@ -164,6 +164,54 @@ describe("clip checks on seeded drift", () => {
         },
         files,
       );
+      expect(flagsOf(result, "clean")).toEqual([]);
+      expect(result.findings.find((f) => f.asset === "drifted" && f.check === "clip-end")).toMatchObject({ verdict: "flag" });
+    });
+  }
+});
+
+/** Both clips of a pair checked against the untouched clip's start and end stills. */
+async function checkPair(kind: ClipDrift, seed: number, source: "synthetic" | "fixture reels"): Promise<CheckResult> {
+  const [clean, drifted] = await clipPair(kind, seed, source);
+  const files = inputs(`${kind}-${source}-${seed}`, [
+    ["clean", clean.clip],
+    ["drifted", drifted.clip],
+    ["start", clean.start],
+    ["end", clean.end],
+  ]);
+  return runChecks(
+    {
+      references: [],
+      stills: [],
+      clips: [
+        { input: "clean", start: "start", end: "end" },
+        { input: "drifted", start: "start", end: "end" },
+      ],
+      reels: [],
+    },
+    files,
+  );
+}
+
+// Real footage (stretches of the fixture reels): a person moving a lot is not a morph, and a clip
+// that ends on its end frame moved 20–35 % across and zoomed in on a plain studio backdrop ends away.
+describe.skipIf(!hasClipFixtures())("clip checks on real footage (the fixture reels; skipped without ../shared/fixtures)", () => {
+  for (const [kind, seed] of [
+    ["clip-end-away", 17],
+    ["clip-end-away", 29],
+    ["clip-morph", 20],
+  ] as const) {
+    it(`${kind} #${seed}: the untouched stretch, moving a lot, raises no flag; the drifted one is flagged`, async () => {
+      const result = await checkPair(kind, seed, "fixture reels");
+      expect(flagsOf(result, "clean")).toEqual([]);
+      expect(flagsOf(result, "drifted").length).toBeGreaterThan(0);
+    });
+  }
+  for (const seed of [5, 23]) {
+    it(`clip-end-away #${seed}: ending moved and zoomed in on the studio backdrop is flagged by the end check`, async () => {
+      const [, drifted] = await clipPair("clip-end-away", seed, "fixture reels");
+      expect(drifted.detail).toMatch(/moved and zoomed/);
+      const result = await checkPair("clip-end-away", seed, "fixture reels");
       expect(flagsOf(result, "clean")).toEqual([]);
       expect(result.findings.find((f) => f.asset === "drifted" && f.check === "clip-end")).toMatchObject({ verdict: "flag" });
     });
