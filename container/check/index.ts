@@ -33,7 +33,7 @@ export async function runChecks(params: CheckParams, files: Map<string, string>)
       // The hero named only as the continuity anchor is measured but not reported on.
       const own: Finding[] = [];
       const ownSkipped: CheckResult["skipped"] = [];
-      readings.push(...checkStill(still, refs, own, ownSkipped));
+      readings.push(...(await checkStill(still, refs, own, ownSkipped)));
       if (params.stills.includes(name)) {
         findings.push(...own);
         skipped.push(...ownSkipped);

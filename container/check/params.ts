@@ -6,6 +6,8 @@
 
 /** Long edge of the picture the still checks measure on; the coarse search runs at half of it. */
 export const STILL_EDGE = 256;
+/** Long edge of the second look at an accessory not found at `STILL_EDGE` (its search's fine level; `STILL_EDGE` is the coarse). */
+export const CLOSER_EDGE = 512;
 /** Long edge of a decoded reference (templates are resampled from it). */
 export const REFERENCE_EDGE = 320;
 
