@@ -337,7 +337,7 @@ export interface ClipStills {
  * away from the start still is a sudden change at 0 s (the reel will jump into the clip).
  */
 export async function checkClip(name: string, file: string, stills: ClipStills, findings: Finding[]): Promise<void> {
-  const clip = await clipThumbnails(file, `clip "${name}"`, P.CLIP_END_WIDTH);
+  const clip = await clipThumbnails(file, `clip "${name}"`);
   const endName = stills.end.name;
   const [start, end] = await Promise.all([
     stillThumbnail(stills.start.file, `start frame "${stills.start.name}"`, clip.width, clip.height),

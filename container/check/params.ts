@@ -59,10 +59,11 @@ export const CONTINUITY_DELTA_E = 12;
 /** Clip thumbnails for stability: width in pixels (height follows the clip's aspect). */
 export const CLIP_THUMB_WIDTH = 32;
 /**
- * The first and last frames are held against the start and end stills at twice that width: at 32 px
- * a pose held a second later, or a figure moved and zoomed on a plain backdrop, is a pixel or two.
+ * The clip is decoded at twice that width (stability halves it), and its first and last frames are
+ * held against the start and end stills at this size: at 32 px a figure moved and zoomed on a plain
+ * backdrop is a pixel or two.
  */
-export const CLIP_END_WIDTH = 64;
+export const CLIP_END_WIDTH = 2 * CLIP_THUMB_WIDTH;
 /** Lab distance off the way from a clip's first frame to its last (the worst quarter of the picture, smoothed over `STRAY_WINDOW` frames): above this, it morphs. */
 export const CLIP_STRAY = 3;
 export const STRAY_WINDOW = 5;
