@@ -131,12 +131,12 @@ const t2 = (v: number) => Number(Math.max(0, v).toFixed(2));
 
 /**
  * How far a frame is off the way between two others: per pixel, d(F,S) + d(F,E) − d(S,E) (zero for
- * any blend of S and E), at the best of the pixels within `STRAY_REACH` of it (zero too where F
+ * any blend of S and E; `gap` is d(S,E) per pixel), at the best of the pixels within `STRAY_REACH` of it (zero too where F
  * shows what S or E shows a little way off: a person turning or walking, footage moving), averaged
  * over the quarter of the picture where it is largest, so a face or a garment turning into something
  * new counts fully and is not averaged away by a still backdrop.
  */
-export function strayOf(f: Float32Array, s: Float32Array, e: Float32Array, w: number, h: number): number {
+export function strayOf(f: Float32Array, s: Float32Array, e: Float32Array, gap: Float64Array, w: number, h: number): number {
   const n = w * h;
   const excess = new Float64Array(n);
   const r = P.STRAY_REACH;
@@ -146,11 +146,11 @@ export function strayOf(f: Float32Array, s: Float32Array, e: Float32Array, w: nu
       let best = Infinity;
       for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r) && best > 0; yy++) {
         for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
-          const k = (yy * w + xx) * 3;
+          const q = yy * w + xx;
+          const k = q * 3;
           const fs = Math.hypot(f[j]! - s[k]!, f[j + 1]! - s[k + 1]!, f[j + 2]! - s[k + 2]!);
           const fe = Math.hypot(f[j]! - e[k]!, f[j + 1]! - e[k + 1]!, f[j + 2]! - e[k + 2]!);
-          const se = Math.hypot(s[k]! - e[k]!, s[k + 1]! - e[k + 1]!, s[k + 2]! - e[k + 2]!);
-          const d = fs + fe - se;
+          const d = fs + fe - gap[q]!;
           if (d < best) best = d;
         }
       }
@@ -178,7 +178,10 @@ export function measureStability(c: ClipFrames): Stability {
   const n = frames.length;
   const s = frames[0]!;
   const e = frames[n - 1]!;
-  const stray = frames.map((f) => strayOf(f, s, e, c.width, c.height));
+  // d(S,E) per pixel, the same for every frame.
+  const gap = new Float64Array(c.width * c.height);
+  for (let k = 0; k < gap.length; k++) gap[k] = Math.hypot(s[k * 3]! - e[k * 3]!, s[k * 3 + 1]! - e[k * 3 + 1]!, s[k * 3 + 2]! - e[k * 3 + 2]!);
+  const stray = frames.map((f) => strayOf(f, s, e, gap, c.width, c.height));
   const half = Math.floor(P.STRAY_WINDOW / 2);
   let worst = 0;
   let at = 0;
@@ -291,7 +294,7 @@ export function measureEnd(lastFrame: Float32Array, endStill: Float32Array, w: n
     for (let i = 0; i < count; i++) sum += diffs[i]!;
     return sum / count;
   };
-  // Coarse (every other pixel of shift, zoom in steps of 4 %), then the neighbours of the best.
+  // Coarse: every other pixel of shift, zoom in steps of 4 %.
   let best = { d: Infinity, zoom: 1, dx: 0, dy: 0 };
   const reach = Math.max(3, Math.round(w * P.CLIP_END_SHIFT));
   for (const zoom of P.CLIP_END_ZOOMS) {
@@ -302,26 +305,21 @@ export function measureEnd(lastFrame: Float32Array, endStill: Float32Array, w: n
       }
     }
   }
-  const around = { ...best };
-  for (const zoom of [around.zoom / 1.02, around.zoom, around.zoom * 1.02]) {
-    for (let dy = around.dy - 1; dy <= around.dy + 1; dy++) {
-      for (let dx = around.dx - 1; dx <= around.dx + 1; dx++) {
-        const d = score(zoom, dx, dy);
-        if (d < best.d) best = { d, zoom, dx, dy };
+  // Then the neighbours of the best (a pixel and 2 % of zoom), and half a pixel and 1 % around that:
+  // a half-pixel misalignment of a detailed picture alone costs several ΔE00 in its worst quarter.
+  const refine = (step: number, zoomStep: number) => {
+    const c = { ...best };
+    for (const zoom of [c.zoom / zoomStep, c.zoom, c.zoom * zoomStep]) {
+      for (const dy of [c.dy - step, c.dy, c.dy + step]) {
+        for (const dx of [c.dx - step, c.dx, c.dx + step]) {
+          const d = score(zoom, dx, dy);
+          if (d < best.d) best = { d, zoom, dx, dy };
+        }
       }
     }
-  }
-  // …and half a pixel and 1 % of zoom around that: at 32 px a half-pixel misalignment of a detailed
-  // picture alone costs several ΔE00 in its worst quarter.
-  const near = { ...best };
-  for (const zoom of [near.zoom / 1.01, near.zoom, near.zoom * 1.01]) {
-    for (let dy = near.dy - 0.5; dy <= near.dy + 0.5; dy += 0.5) {
-      for (let dx = near.dx - 0.5; dx <= near.dx + 0.5; dx += 0.5) {
-        const d = score(zoom, dx, dy);
-        if (d < best.d) best = { d, zoom, dx, dy };
-      }
-    }
-  }
+  };
+  refine(1, 1.02);
+  refine(0.5, 1.01);
   fill(best.zoom, best.dx, best.dy, true);
   return worstQuarter();
 }

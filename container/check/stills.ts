@@ -26,8 +26,9 @@ export interface Still {
   name: string;
   fine: Picture;
   coarse: Picture;
-  /** The file, for a closer look (`closer`). */
+  /** The file, for a closer look (`closer`), and that look once made (several accessories share it). */
   file?: string;
+  near?: Promise<Still | undefined>;
 }
 
 /** A garment's colours as measured on one still (for continuity): per reference colour, the output's. */
@@ -203,10 +204,13 @@ export async function loadStill(name: string, file: string): Promise<Still> {
 }
 
 /** The still at `CLOSER_EDGE` (its fine picture as the coarse level), decoded only when asked. */
-async function closer(still: Still): Promise<Still | undefined> {
-  if (!still.file) return undefined;
-  const fine = await loadPicture(still.file, P.CLOSER_EDGE, `still "${still.name}"`);
-  return fine.width > still.fine.width ? { name: still.name, fine, coarse: still.fine } : undefined;
+function closer(still: Still): Promise<Still | undefined> {
+  const file = still.file;
+  if (!file) return Promise.resolve(undefined);
+  still.near ??= loadPicture(file, P.CLOSER_EDGE, `still "${still.name}"`).then((fine) =>
+    fine.width > still.fine.width ? { name: still.name, fine, coarse: still.fine } : undefined,
+  );
+  return still.near;
 }
 
 const region = (m: Match, p: Picture) => ({
