@@ -321,7 +321,7 @@ export function findFace(p: Picture): Box | undefined {
     }
   }
   const label = new Int32Array(w * h).fill(-1);
-  let best: { box: Box; score: number } | undefined;
+  let best: { x0: number; y0: number; bw: number; bh: number; label: number; score: number } | undefined;
   const stack: number[] = [];
   for (let start = 0; start < w * h; start++) {
     if (!skin[start] || label[start]! >= 0) continue;
@@ -362,8 +362,20 @@ export function findFace(p: Picture): Box | undefined {
     if (fill < 0.45 || x0 <= 2 || y0 <= 2 || x1 >= w - 3) continue;
     const cx = (x0 + bw / 2) / w;
     const score = count * fill * fill * (1.2 - cy) * (1.3 - Math.abs(cx - 0.5));
-    if (!best || score > best.score)
-      best = { box: { x: Math.max(0, x0 - 2), y: Math.max(0, y0 - 2), w: Math.min(w - x0 + 2, bw + 4), h: Math.min(h - y0 + 2, bh + 4) }, score };
+    if (!best || score > best.score) best = { x0, y0, bw, bh, label: start, score };
   }
-  return best?.box;
+  if (!best) return undefined;
+  const { x0, y0, bw, label: id } = best;
+  // The neck below the chin: the first row, below the widest, under 60 % of the widest row's width.
+  // A collar often covers it in an output, and a template reaching down into it would not match there.
+  const rows: number[] = [];
+  for (let y = y0; y < y0 + best.bh; y++) {
+    let n = 0;
+    for (let x = x0; x < x0 + bw; x++) if (label[y * w + x] === id) n++;
+    rows.push(n);
+  }
+  const widest = rows.indexOf(Math.max(...rows));
+  const neck = rows.findIndex((n, i) => i > widest && n < rows[widest]! * 0.6);
+  const bh = neck > 0 && neck >= bw * 0.7 ? neck : best.bh;
+  return { x: Math.max(0, x0 - 2), y: Math.max(0, y0 - 2), w: Math.min(w - x0 + 2, bw + 4), h: Math.min(h - y0 + 2, bh + 4) };
 }

@@ -279,7 +279,16 @@ export function findPatches(patch: Patch, coarse: Picture, fine: Picture, opts: 
       if (turned && turned.score > refined[i]!.score) refined[i] = turned;
     }
   }
-  return refined.sort((a, b) => b.score - a.score);
+  // Candidates from both lists often settle on the same place: each place once.
+  const seen = new Set<string>();
+  return refined
+    .sort((a, b) => b.score - a.score)
+    .filter((m) => {
+      const key = `${m.x},${m.y},${m.w},${m.h}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
 }
 
 /** The best place of `patch` (see `findPatches`). */

@@ -115,8 +115,11 @@ function levelFor(patch: Patch, h: number) {
   return [...list].reverse().find((l) => l.h >= h) ?? list[0]!;
 }
 
-/** The item's pixels of a patch, resampled to w×h, as Lab (undefined outside its mask). */
-function patchColours(patch: Patch, w: number, h: number): (Lab | undefined)[] {
+/**
+ * The item's pixels of a patch, resampled to w×h, as Lab (undefined outside its mask); with
+ * `step` 2, only every other pixel each way is converted (the others undefined).
+ */
+function patchColours(patch: Patch, w: number, h: number, step = 1): (Lab | undefined)[] {
   const level = levelFor(patch, h);
   const box = { x: 0, y: 0, w: level.w, h: level.h };
   const r = resampleBox(level.rgb[0]!, level.w, box, w, h);
@@ -125,8 +128,9 @@ function patchColours(patch: Patch, w: number, h: number): (Lab | undefined)[] {
   const m = level.mask ? resampleBox(level.mask, level.w, box, w, h) : undefined;
   const out: (Lab | undefined)[] = [];
   for (let i = 0; i < w * h; i++) {
+    const sampled = step === 1 || ((i % w) % step === 0 && Math.floor(i / w) % step === 0);
     // Only the item's inside: pixels at its edge blend with whatever is behind it.
-    out.push(!m || m[i]! > 0.97 ? rgbToLab(Math.round(r[i]!), Math.round(g[i]!), Math.round(b[i]!)) : undefined);
+    out.push(sampled && (!m || m[i]! > 0.97) ? rgbToLab(Math.round(r[i]!), Math.round(g[i]!), Math.round(b[i]!)) : undefined);
   }
   return out;
 }
@@ -225,11 +229,12 @@ const r2 = (v: number) => Number(v.toFixed(2));
 /** The colours of the garment where it was found: for each reference colour, the output's median there. */
 function readGarment(ref: Reference, still: Still, m: Match): (Lab | undefined)[] {
   const colours = ref.colours ?? [];
-  const refPixels = patchColours(ref.patch!, m.w, m.h);
+  // Every other pixel each way, as for `colourGap`.
+  const refPixels = patchColours(ref.patch!, m.w, m.h, 2);
   const groups: Lab[][] = colours.map(() => []);
   const p = still.fine;
-  for (let y = 0; y < m.h; y++) {
-    for (let x = 0; x < m.w; x++) {
+  for (let y = 0; y < m.h; y += 2) {
+    for (let x = 0; x < m.w; x += 2) {
       const rp = refPixels[y * m.w + x];
       if (!rp) continue;
       const i = ((m.y + y) * p.width + m.x + x) * 3;
@@ -253,11 +258,11 @@ function readGarment(ref: Reference, still: Still, m: Match): (Lab | undefined)[
  * colour, robust to a few pixels of background at its edge).
  */
 function colourGap(patch: Patch, still: Still, m: Match): number {
-  const refPixels = patchColours(patch, m.w, m.h);
+  // Every other pixel each way: a median needs no more.
+  const refPixels = patchColours(patch, m.w, m.h, 2);
   const out: Lab[] = [];
   const own: Lab[] = [];
   const p = still.fine;
-  // Every other pixel each way: a median needs no more.
   for (let y = 0; y < m.h; y += 2) {
     for (let x = 0; x < m.w; x += 2) {
       const rp = refPixels[y * m.w + x];
@@ -327,7 +332,8 @@ export async function checkStill(still: Still, refs: Reference[], findings: Find
         degrees: P.ROTATIONS,
       });
       const liked = places
-        .slice(0, 3)
+        // Likeness is at most the NCC: a place under the bar cannot be the garment.
+        .filter((m) => m.score >= P.GARMENT_FOUND)
         .map((m) => ({ m, like: likeness(ref.patch!, still, m).value }))
         .sort((a, b) => b.like - a.like)[0];
       const m = liked && liked.like >= P.GARMENT_FOUND ? liked.m : places[0];
