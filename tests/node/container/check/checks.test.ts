@@ -98,12 +98,17 @@ describe("still checks on seeded drift", () => {
     expect(cont("frame-2")!.reason).toMatch(/^jacket does not match the hero: ΔE00 \d+/);
   });
 
-  it("finds the face of a drawn model by skin colour, and says when there is none", async () => {
-    const model = await sharp(Buffer.from(figureSvg(5, 5)))
+  /** A drawn model on a grey backdrop, as the face finder sees a model reference. */
+  const drawnModel = async (seed: number) => {
+    const png = await sharp(Buffer.from(figureSvg(seed, seed)))
       .flatten({ background: "#c8ced4" })
       .png()
       .toBuffer();
-    const pic = await loadPicture(model, 384, "model");
+    return loadPicture(png, 384, "model");
+  };
+
+  it("finds the face of a drawn model by skin colour, and says when there is none", async () => {
+    const pic = await drawnModel(5);
     const face = findFace(pic)!;
     // The drawn head is centred at (300, 150) of a 600×900 figure.
     expect(Math.abs((face.x + face.w / 2) / pic.width - 0.5)).toBeLessThan(0.05);
@@ -115,11 +120,7 @@ describe("still checks on seeded drift", () => {
   });
 
   it("takes a drawn model's face down to the chin, not the neck a collar covers in the outputs", async () => {
-    const model = await sharp(Buffer.from(figureSvg(22, 22)))
-      .flatten({ background: "#c8ced4" })
-      .png()
-      .toBuffer();
-    const pic = await loadPicture(model, 384, "model");
+    const pic = await drawnModel(22);
     const face = findFace(pic)!;
     // The chin of this head is at y ≈ 215 of 900 (0.24), the collar at 255.
     expect((face.y + face.h) / pic.height).toBeLessThan(0.25);
