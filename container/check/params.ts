@@ -35,6 +35,8 @@ export const ACCESSORY_SIZES = { min: 0.06, max: 0.45 } as const;
 /** NCC of the model reference's face at its best place: below this, the face is not the model's. */
 export const IDENTITY_FOUND = 0.75;
 export const FACE_SIZES = { min: 0.07, max: 0.5 } as const;
+/** A face not matched at first is searched again at `STILL_EDGE` from the start, at sizes up to this. */
+export const FACE_SECOND_LOOK_MAX = 0.25;
 
 /**
  * An accessory's or a face's likeness is its NCC scaled down by the colour gap where it was found:

@@ -407,12 +407,19 @@ export async function checkStill(still: Still, refs: Reference[], findings: Find
           : `the ${ref.label} is missing: nothing in the picture looks like the reference (best likeness ${score.toFixed(2)}, needs ${P.ACCESSORY_FOUND}; pattern ${(m?.score ?? 0).toFixed(2)}, colour ΔE00 ${like.gap.toFixed(0)})`,
       });
     } else {
-      const { m, like } = mostLike(
+      let { m, like } = mostLike(
         ref.patch,
         still,
         findPatches(ref.patch, still.coarse, still.fine, { minSize: P.FACE_SIZES.min, maxSize: P.FACE_SIZES.max, candidates: 4 }),
         P.FACE_COLOUR_SLACK,
       );
+      // Not the model's face at first look: the smaller faces searched again on the 256 px picture
+      // itself (a face 13–20 px tall at 128 px is lost among hair and collars there).
+      if (like.value < P.IDENTITY_FOUND) {
+        const places = findPatches(ref.patch, still.fine, still.fine, { minSize: P.FACE_SIZES.min, maxSize: P.FACE_SECOND_LOOK_MAX, candidates: 4 });
+        const again = mostLike(ref.patch, still, places, P.FACE_COLOUR_SLACK);
+        if (again.like.value > like.value) ({ m, like } = again);
+      }
       const score = like.value;
       const same = score >= P.IDENTITY_FOUND;
       findings.push({
