@@ -191,21 +191,36 @@ export function borderColour(p: Picture): Lab {
  */
 function backdropSurface(p: Picture): (x: number, y: number, out: Float64Array) => void {
   const band = Math.max(1, Math.round(Math.min(p.width, p.height) * 0.03));
-  const edge = (len: number, at: (i: number, k: number) => Lab): Lab[] => {
-    const raw = Array.from({ length: len }, (_, i) => {
-      const xs = Array.from({ length: band }, (_, k) => at(i, k));
-      return [0, 1, 2].map((c) => median(xs.map((v) => v[c]!))) as Lab;
-    });
+  const lab = labOf(p);
+  // Typed buffers and typed sorts: this runs for every border pixel of every reference.
+  const buf = new Float64Array(Math.max(band, 2 * Math.max(2, Math.round(Math.max(p.width, p.height) * 0.02)) + 1));
+  const medianOf = (n: number) => {
+    const v = buf.subarray(0, n).sort();
+    return v[Math.floor(n / 2)]!;
+  };
+  /** Per position along one edge, each channel's median across the band, then along the edge. */
+  const edge = (len: number, pixel: (i: number, k: number) => number): Lab[] => {
+    const raw = new Float64Array(len * 3);
+    for (let i = 0; i < len; i++) {
+      for (let c = 0; c < 3; c++) {
+        for (let k = 0; k < band; k++) buf[k] = lab[pixel(i, k) * 3 + c]!;
+        raw[i * 3 + c] = medianOf(band);
+      }
+    }
     const r = Math.max(2, Math.round(len * 0.02));
-    return raw.map((_, i) => {
-      const win = raw.slice(Math.max(0, i - r), i + r + 1);
-      return [0, 1, 2].map((c) => median(win.map((v) => v[c]!))) as Lab;
+    return Array.from({ length: len }, (_, i) => {
+      const lo = Math.max(0, i - r);
+      const hi = Math.min(len, i + r + 1);
+      return [0, 1, 2].map((c) => {
+        for (let j = lo; j < hi; j++) buf[j - lo] = raw[j * 3 + c]!;
+        return medianOf(hi - lo);
+      }) as Lab;
     });
   };
-  const left = edge(p.height, (y, k) => labAt(p, k, y));
-  const right = edge(p.height, (y, k) => labAt(p, p.width - 1 - k, y));
-  const top = edge(p.width, (x, k) => labAt(p, x, k));
-  const bottom = edge(p.width, (x, k) => labAt(p, x, p.height - 1 - k));
+  const left = edge(p.height, (y, k) => y * p.width + k);
+  const right = edge(p.height, (y, k) => y * p.width + p.width - 1 - k);
+  const top = edge(p.width, (x, k) => k * p.width + x);
+  const bottom = edge(p.width, (x, k) => (p.height - 1 - k) * p.width + x);
   const tl = top[0]!;
   const tr = top[p.width - 1]!;
   const bl = bottom[0]!;
@@ -246,8 +261,11 @@ export function productMask(p: Picture, minDistance = 12): { mask: Uint8Array; b
       const a = lab[i + 1]!;
       const b = lab[i + 2]!;
       bgAt(x, y, bg);
-      const d = Math.hypot(l - bg[0]!, (a - bg[1]!) * 1.5, (b - bg[2]!) * 1.5);
-      raw[y * p.width + x] = d > minDistance ? 1 : 0;
+      // Squared distances: Math.hypot costs more than the rest of this loop.
+      const dl = l - bg[0]!;
+      const da = (a - bg[1]!) * 1.5;
+      const db = (b - bg[2]!) * 1.5;
+      raw[y * p.width + x] = dl * dl + da * da + db * db > minDistance * minDistance ? 1 : 0;
       if (x === 0 || y === 0 || x === p.width - 1 || y === p.height - 1) {
         borderAll++;
         const d0 = Math.hypot(l - bgBorder[0], (a - bgBorder[1]) * 1.5, (b - bgBorder[2]) * 1.5);

@@ -30,11 +30,13 @@ export async function runChecks(params: CheckParams, files: Map<string, string>)
     const readings: GarmentReading[] = [];
     for (const name of stillNames) {
       const still = await loadStill(name, file(name));
-      // The hero named only as the continuity anchor is measured but not reported on.
+      // The hero named only as the continuity anchor is measured (its garment's colours, nothing
+      // else) but not reported on.
+      const reported = params.stills.includes(name);
       const own: Finding[] = [];
       const ownSkipped: CheckResult["skipped"] = [];
-      readings.push(...(await checkStill(still, refs, own, ownSkipped)));
-      if (params.stills.includes(name)) {
+      readings.push(...(await checkStill(still, reported ? refs : refs.filter((r) => r.role === "garment"), own, ownSkipped)));
+      if (reported) {
         findings.push(...own);
         skipped.push(...ownSkipped);
       }
